@@ -1,0 +1,190 @@
+import test from 'ava';
+import type { ExecutionRecord, Expectation, SignalObservation, Verdict } from '../core/index.js';
+import { signalCatalog } from '../signals/catalog.js';
+import { evaluateSignal } from './evaluate.js';
+
+const definition = signalCatalog['child-process'];
+
+function execution(progress: Partial<ExecutionRecord['progress']> = {}): ExecutionRecord {
+  return {
+    status: 'executed',
+    reason: 'ok',
+    progress: { staged: true, started: true, payloadRan: true, ...progress },
+    startedAt: '2026-11-23T12:00:00.000Z',
+    endedAt: '2026-11-23T12:00:01.000Z',
+    facts: null,
+    payload: null,
+    cmstp: {
+      commandLine: 'cmstp',
+      pid: 1,
+      exitCode: 0,
+      timedOut: false,
+      startedAt: '2026-11-23T12:00:00.000Z',
+      endedAt: '2026-11-23T12:00:01.000Z',
+    },
+    steps: [],
+    cleanup: { ran: true, verified: true, removed: [], residue: [] },
+  };
+}
+
+const event = { ref: 'e1', eventId: 1, time: '2026-11-23T12:00:00.100Z', indexedAt: null, summary: {} };
+const alert = {
+  ref: 'a1',
+  ruleId: 'r1',
+  title: 'Rule',
+  level: 'high',
+  time: '2026-11-23T12:00:02.000Z',
+  eventRefs: ['e1'],
+};
+
+function observation(partial: Partial<SignalObservation> = {}): SignalObservation {
+  return {
+    signal: 'child-process',
+    events: [],
+    alerts: [],
+    firstSeenAt: null,
+    alertFirstSeenAt: null,
+    polls: 3,
+    error: null,
+    ...partial,
+  };
+}
+
+const evaluate = (
+  expectation: Expectation,
+  obs: SignalObservation | undefined,
+  exec: ExecutionRecord | null = execution(),
+) =>
+  evaluateSignal({
+    expectation,
+    definition,
+    execution: exec,
+    observation: obs,
+    captureTimeoutMs: 30_000,
+    detectTimeoutMs: 30_000,
+  });
+
+const macro = test.macro(
+  (
+    t,
+    expectation: Expectation,
+    obs: SignalObservation | undefined,
+    exec: ExecutionRecord | null,
+    verdict: Verdict,
+    reason: RegExp,
+  ) => {
+    const result = evaluate(expectation, obs, exec);
+    t.is(result.verdict, verdict);
+    t.regex(result.reason, reason);
+  },
+);
+
+const seen = observation({ events: [event], firstSeenAt: '2026-11-23T12:00:01.500Z' });
+const seenAlerted = observation({
+  events: [event],
+  alerts: [alert],
+  firstSeenAt: '2026-11-23T12:00:01.500Z',
+  alertFirstSeenAt: '2026-11-23T12:00:02.500Z',
+});
+const expectBoth = { signal: 'child-process', captured: true, detected: true } as const;
+
+test(
+  'captured and detected: pass',
+  macro,
+  expectBoth,
+  seenAlerted,
+  execution(),
+  'pass',
+  /captured 1 .*first seen 1\.5 s after cmstp started; detected by Rule \[r1\]/,
+);
+test(
+  'no telemetry: fail, not captured',
+  macro,
+  expectBoth,
+  observation(),
+  execution(),
+  'fail',
+  /not captured: no Sysmon 1 event/,
+);
+test(
+  'telemetry without alert: fail, not detected',
+  macro,
+  expectBoth,
+  seen,
+  execution(),
+  'fail',
+  /not detected: an alert did not fire/,
+);
+test(
+  'alert from another rule than the one named: fail',
+  macro,
+  { ...expectBoth, rule: 'other' },
+  seenAlerted,
+  execution(),
+  'fail',
+  /rule other did not fire/,
+);
+test(
+  'detection not asserted: pass on capture alone',
+  macro,
+  { signal: 'child-process', captured: true },
+  seen,
+  execution(),
+  'pass',
+  /detection not asserted/,
+);
+test(
+  'an alert where none is expected: fail as a false positive',
+  macro,
+  { ...expectBoth, detected: false },
+  seenAlerted,
+  execution(),
+  'fail',
+  /false positive: Rule fired/,
+);
+test(
+  'telemetry where none is expected: fail',
+  macro,
+  { signal: 'child-process', captured: false },
+  seen,
+  execution(),
+  'fail',
+  /expects this telemetry to be absent/,
+);
+test(
+  'payload never ran: inconclusive, never fail',
+  macro,
+  expectBoth,
+  observation(),
+  execution({ payloadRan: false }),
+  'inconclusive',
+  /payload's command did not run/,
+);
+test('no execution at all: inconclusive', macro, expectBoth, undefined, null, 'inconclusive', /did not run/);
+test(
+  'SIEM unreachable: inconclusive',
+  macro,
+  expectBoth,
+  observation({ error: 'HTTP 503' }),
+  execution(),
+  'inconclusive',
+  /could not be queried: HTTP 503/,
+);
+test(
+  'alerts unreachable after capture: inconclusive',
+  macro,
+  expectBoth,
+  observation({ events: [event], error: 'HTTP 503' }),
+  execution(),
+  'inconclusive',
+  /alerts could not be queried/,
+);
+test('not polled: inconclusive', macro, expectBoth, undefined, execution(), 'inconclusive', /not polled/);
+
+test('latency is measured from cmstp start', (t) => {
+  const result = evaluate(expectBoth, seenAlerted);
+
+  t.is(result.observed.latencyMs, 1500);
+  t.is(result.observed.detectionLatencyMs, 2500);
+  t.deepEqual(result.expected, { captured: true, detected: true, rule: null });
+});

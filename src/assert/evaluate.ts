@@ -1,0 +1,121 @@
+import { prerequisiteMet } from '../core/index.js';
+import type {
+  ExecutionRecord,
+  Expectation,
+  SignalDefinition,
+  SignalObservation,
+  SignalResult,
+  Verdict,
+} from '../core/index.js';
+
+export interface SignalEvaluationInput {
+  readonly expectation: Expectation;
+  readonly definition: SignalDefinition;
+  readonly execution: ExecutionRecord | null;
+  readonly observation: SignalObservation | undefined;
+  readonly captureTimeoutMs: number;
+  readonly detectTimeoutMs: number;
+}
+
+const prerequisiteText = {
+  staged: 'the payload was never staged on the host',
+  started: 'cmstp.exe never started',
+  'payload-ran': "the payload's command did not run",
+} as const;
+
+function since(start: string | null | undefined, end: string | null): number | null {
+  if (!start || !end) return null;
+  const ms = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(ms) ? Math.max(0, ms) : null;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+/**
+ * Expectation + observation -> verdict. Pure. The rules, in order:
+ * 1. If the emulation never got far enough to produce the signal, the verdict is `inconclusive`.
+ * 2. If the SIEM could not be asked, `inconclusive`.
+ * 3. Telemetry present/absent must match `captured`; then alerts must match `detected`.
+ * `pass` is only ever given for what was observed.
+ */
+export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
+  const { expectation, definition, execution, observation } = input;
+  const expected = {
+    captured: expectation.captured,
+    detected: expectation.detected ?? null,
+    rule: expectation.rule ?? null,
+  };
+  const events = observation?.events ?? [];
+  const alerts = (observation?.alerts ?? []).filter(
+    (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
+  );
+  const startedAt = execution?.cmstp?.startedAt ?? execution?.startedAt;
+  const observed = {
+    captured: observation ? events.length > 0 : null,
+    detected: observation && expectation.detected !== undefined ? alerts.length > 0 : null,
+    events,
+    alerts: observation?.alerts ?? [],
+    firstSeenAt: observation?.firstSeenAt ?? null,
+    latencyMs: since(startedAt, observation?.firstSeenAt ?? null),
+    detectionLatencyMs: since(startedAt, observation?.alertFirstSeenAt ?? null),
+  };
+  const result = (verdict: Verdict, reason: string): SignalResult => ({
+    id: definition.id,
+    expected,
+    observed,
+    verdict,
+    reason,
+  });
+
+  if (!execution || !prerequisiteMet(definition.requires, execution.progress)) {
+    const why = execution
+      ? `${prerequisiteText[definition.requires]} (${execution.reason || execution.status})`
+      : 'the emulation did not run';
+    return result('inconclusive', `cannot judge ${definition.id}: ${why}`);
+  }
+  if (!observation) return result('inconclusive', 'the SIEM was not polled for this signal');
+  if (observation.error !== null && events.length === 0) {
+    return result('inconclusive', `the SIEM could not be queried: ${observation.error}`);
+  }
+
+  const eventIds = definition.telemetry.eventIds.join('/');
+  if (expectation.captured && events.length === 0) {
+    return result(
+      'fail',
+      `not captured: no Sysmon ${eventIds} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
+    );
+  }
+  if (!expectation.captured && events.length > 0) {
+    return result(
+      'fail',
+      `captured ${events.length} event(s), but the scenario expects this telemetry to be absent`,
+    );
+  }
+  const capturedText = expectation.captured
+    ? `captured ${events.length} Sysmon ${eventIds} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after cmstp started`}`
+    : `no telemetry within ${seconds(input.captureTimeoutMs)}, as expected`;
+
+  if (expectation.detected === undefined) return result('pass', `${capturedText}; detection not asserted`);
+  const ruleText = expectation.rule === undefined ? 'an alert' : `rule ${expectation.rule}`;
+  if (expectation.detected) {
+    if (alerts.length === 0) {
+      if (observation.error !== null)
+        return result('inconclusive', `${capturedText}; alerts could not be queried: ${observation.error}`);
+      return result(
+        'fail',
+        `${capturedText}; not detected: ${ruleText} did not fire on those events within ${seconds(input.detectTimeoutMs)}`,
+      );
+    }
+    const titles = [...new Set(alerts.map((a) => `${a.title} [${a.ruleId}]`))].join(', ');
+    return result('pass', `${capturedText}; detected by ${titles}`);
+  }
+  if (alerts.length > 0) {
+    return result(
+      'fail',
+      `${capturedText}; false positive: ${[...new Set(alerts.map((a) => a.title))].join(', ')} fired, and the scenario expects no alert`,
+    );
+  }
+  return result('pass', `${capturedText}; no alert fired, as expected`);
+}

@@ -1,0 +1,24 @@
+import { HarnessError, newMarker } from '../../core/index.js';
+import { renderEmulation } from '../../render/render.js';
+import { loadScenariosOrThrow } from '../../scenario/load.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+/** Prints what a run would generate, without connecting anywhere. */
+export function renderCommand(
+  paths: readonly string[],
+  marker: string | undefined,
+  output: Output,
+): ExitCode {
+  if (paths.length !== 1)
+    throw new HarnessError('E_USAGE', 'render takes exactly one scenario file', {
+      hint: 'purple-harness render scenarios/cmstp-local-inf-presetup.yaml',
+    });
+  const [scenario] = loadScenariosOrThrow(paths);
+  if (!scenario) throw new HarnessError('E_USAGE', 'no scenario loaded');
+  const rendered = renderEmulation(scenario, { marker: marker ?? newMarker() });
+  output.err(`# ${scenario.spec.id}: ${rendered.payload.remotePath} (sha256 ${rendered.payload.sha256})`);
+  output.err(`# command: ${rendered.cmstpCommandLine}`);
+  output.out(rendered.payload.content.replace(/\r\n/g, '\n').trimEnd());
+  return exitCodes.passed;
+}

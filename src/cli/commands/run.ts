@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { HostTarget, RunContext, RunResult, SiemConnector } from '../../core/index.js';
+import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
+import { resolveHosts, selectHosts } from '../../config/inventory.js';
+import type { Env } from '../../config/load.js';
+import type { HarnessConfig } from '../../config/schema.js';
+import { SshExecutorOptions } from '../../executors/ssh/schema.js';
+import { executors } from '../../executors/registry.js';
+import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
+import { preflightRender, runHarness } from '../../pipeline/run-harness.js';
+import { localSchedule } from '../../poll/poll.js';
+import { writeReports } from '../../report/write.js';
+import { reporters } from '../../reporters/registry.js';
+import { loadScenariosOrThrow } from '../../scenario/load.js';
+import { LocalSiemOptions } from '../../siem/local/schema.js';
+import { siemConnectors } from '../../siem/registry.js';
+import { builtinScenariosDir } from '../../util/paths.js';
+import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+export interface RunOptions {
+  readonly paths: readonly string[];
+  readonly config: HarnessConfig;
+  readonly env: Env;
+  readonly hosts: readonly string[];
+  readonly reportsDir: string | undefined;
+  readonly labDropSignals: readonly string[];
+  readonly version: string;
+  readonly secrets: Set<string>;
+  readonly signal: AbortSignal;
+}
+
+function secret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Runs the scenarios; always writes whatever results exist before returning or throwing. */
+export async function runCommand(options: RunOptions, output: Output): Promise<ExitCode> {
+  const { config, secrets } = options;
+  const scenarios = loadScenariosOrThrow(options.paths.length > 0 ? options.paths : [builtinScenariosDir()]);
+  preflightRender(scenarios);
+  const embedded = config.lab === undefined;
+  if (!embedded && options.labDropSignals.length > 0) {
+    throw new HarnessError(
+      'E_USAGE',
+      '--lab-drop is a knob of the embedded lab simulator and cannot be used with a real lab',
+    );
+  }
+
+  // The embedded lab's credentials are made per run; like any secret they are redacted everywhere.
+  const env: Record<string, string | undefined> = { ...options.env };
+  const labPassword = secret();
+  secrets.add(labPassword);
+  if (embedded) env.PURPLE_HARNESS_HEC_TOKEN ??= secret();
+  // The config names the plug-in with `type`; the plug-in's own schema does not know that key.
+  const { type: _siemType, ...siemConfig } = config.siem ?? { type: 'local' };
+  const siemOptions = LocalSiemOptions.parse(siemConfig);
+  const hecToken = env[siemOptions.hec.tokenEnv];
+  if (hecToken !== undefined) secrets.add(hecToken);
+
+  const now = systemClock.now();
+  const ctx: RunContext = {
+    runId: newRunId(now),
+    clock: systemClock,
+    sleep: realSleep,
+    logger: output.logger,
+    signal: options.signal,
+    secrets,
+  };
+  const pluginContext = { ...ctx, env };
+  const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
+  const formats = config.reports?.formats ?? ['json', 'markdown'];
+
+  let siem: SiemConnector | null = null;
+  let lab: LabSimulator | null = null;
+  let result: RunResult | null = null;
+  try {
+    siem = await siemConnectors.local.create(siemOptions, pluginContext);
+    let hosts: HostTarget[];
+    if (embedded) {
+      const endpoint = siem.ingestEndpoint();
+      if (!endpoint) throw new HarnessError('E_LAB', 'the embedded lab needs a SIEM with an ingest endpoint');
+      lab = await startLabSimulator({
+        password: labPassword,
+        hec: endpoint,
+        dropSignals: options.labDropSignals,
+      });
+      output.logger.info(
+        `embedded lab: SIMULATED Windows host ${lab.computer} on ${lab.address}:${lab.port} (host key ${lab.hostKeySha256})`,
+      );
+      if (options.labDropSignals.length > 0)
+        output.logger.info(`embedded lab: dropping events for ${options.labDropSignals.join(', ')}`);
+      hosts = [
+        {
+          name: lab.computer.split('.')[0] ?? lab.computer,
+          address: lab.address,
+          port: lab.port,
+          username: lab.username,
+          hostKeySha256: lab.hostKeySha256,
+          auth: { password: labPassword },
+          simulated: true,
+        },
+      ];
+    } else {
+      hosts = resolveHosts(config.lab?.hosts ?? [], env, secrets, false);
+    }
+    hosts = selectHosts(hosts, options.hosts);
+    output.logger.info(`SIEM: ${siem.describe()}`);
+
+    const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
+    const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), pluginContext);
+    result = await runHarness(
+      {
+        scenarios,
+        hosts,
+        executor,
+        siem,
+        lab: embedded ? 'simulated' : 'real',
+        schedule: localSchedule,
+        version: options.version,
+      },
+      ctx,
+    );
+  } finally {
+    await lab?.close();
+    await siem?.dispose();
+  }
+
+  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(result));
+  const written = writeReports(reportsDir, result.runId, artifacts, secrets);
+  if (result.lab === 'simulated')
+    output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
+  for (const scenario of result.results) {
+    output.out(
+      `${scenario.status.toUpperCase().padEnd(12)} ${scenario.scenario.id} on ${scenario.host.name}`,
+    );
+    for (const signal of scenario.signals)
+      output.out(`  ${signal.verdict.padEnd(12)} ${signal.id}: ${signal.reason}`);
+  }
+  output.out(
+    `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.inconclusive} inconclusive)`,
+  );
+  for (const file of written.files) output.out(`report: ${file}`);
+  return exitCodeForRun(result.status);
+}

@@ -1,0 +1,22 @@
+import { formatIssue } from '../../core/index.js';
+import { preflightRender } from '../../pipeline/run-harness.js';
+import { loadScenarios } from '../../scenario/load.js';
+import { builtinScenariosDir } from '../../util/paths.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+/** Reports every problem in every file, then exits 2 if there was any. */
+export function validateCommand(paths: readonly string[], output: Output): ExitCode {
+  const outcome = loadScenarios(paths.length > 0 ? paths : [builtinScenariosDir()]);
+  for (const issue of outcome.issues) output.err(formatIssue(issue));
+  if (outcome.issues.length > 0) {
+    output.err(
+      `${outcome.issues.length} problem(s) found. Fix each at the file:line:col shown; docs/scenarios.md describes the format.`,
+    );
+    return exitCodes.invalidInput;
+  }
+  preflightRender(outcome.scenarios);
+  for (const scenario of outcome.scenarios)
+    output.out(`ok  ${scenario.file}  (${scenario.spec.id}, ${scenario.spec.expect.length} signals)`);
+  return exitCodes.passed;
+}

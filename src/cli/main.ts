@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfigFile, loadEnv } from '../config/load.js';
+import type { HarnessConfig } from '../config/schema.js';
+import { HarnessError, isHarnessError, ValidationError, errorMessage } from '../core/index.js';
+import { packageRoot } from '../util/paths.js';
+import { renderCommand } from './commands/render.js';
+import { schemaCommand } from './commands/schema.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
+import { createOutput, type Output } from './output.js';
+
+const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
+
+Usage:
+  purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
+  purple-harness validate [scenario files or folders]
+  purple-harness render <scenario file> [--marker MARKER]
+  purple-harness schema [--write]
+
+With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
+Scenarios default to the built-in ones in scenarios/.
+
+Options:
+  --config FILE        harness config (lab inventory, SIEM, reports); also PURPLE_HARNESS_CONFIG
+  --host NAME          run only on this inventory host (repeatable)
+  --reports-dir DIR    where reports go (default: reports/)
+  --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
+  --marker MARKER      render: use this run marker
+  --debug              print stack traces
+  --quiet              print only results
+  -h, --help           show this help
+  -v, --version        print the version
+
+Exit codes: 0 passed, 1 a detection assertion failed, 2 invalid input, 3 infrastructure error or
+inconclusive, 130 interrupted.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+function printError(error: unknown, output: Output, debug: boolean): ExitCode {
+  if (isHarnessError(error)) {
+    output.err(`Error: ${error.message}`);
+    output.err(`Code: ${error.code}`);
+    if (error.hint !== undefined) output.err(`Hint: ${error.hint}`);
+    if (debug && error.stack) output.err(error.stack);
+    return exitCodeForError(error.category);
+  }
+  output.err(`Internal error: ${errorMessage(error)}`);
+  output.err('This is a bug in purple-harness; please report it with the output of --debug.');
+  if (debug && error instanceof Error && error.stack) output.err(error.stack);
+  return exitCodes.infrastructure;
+}
+
+async function main(argv: readonly string[], secrets = new Set<string>()): Promise<ExitCode> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string', multiple: true, default: [] },
+        'reports-dir': { type: 'string' },
+        'lab-drop': { type: 'string', multiple: true, default: [] },
+        marker: { type: 'string' },
+        write: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (error) {
+    const output = createOutput(secrets, { debug: false, quiet: false });
+    output.err(`Error: ${errorMessage(error)}`);
+    output.err('Hint: run purple-harness --help');
+    return exitCodes.invalidInput;
+  }
+  const { values, positionals } = parsed;
+  const output = createOutput(secrets, { debug: values.debug, quiet: values.quiet });
+  if (values.help) {
+    output.out(usage);
+    return exitCodes.passed;
+  }
+  if (values.version) {
+    output.out(version());
+    return exitCodes.passed;
+  }
+  const [command, ...paths] = positionals;
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    output.err(
+      '[purple-harness] interrupted: cleaning up and writing what was collected (Ctrl-C again to force)',
+    );
+    process.off('SIGINT', onSigint);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    switch (command) {
+      case 'run': {
+        const env = loadEnv(process.cwd(), process.env);
+        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
+        const config: HarnessConfig = configFile === undefined ? {} : loadConfigFile(configFile);
+        return await runCommand(
+          {
+            paths,
+            config,
+            env,
+            hosts: values.host,
+            reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
+            labDropSignals: values['lab-drop'],
+            version: version(),
+            secrets,
+            signal: controller.signal,
+          },
+          output,
+        );
+      }
+      case 'validate':
+        return validateCommand(paths, output);
+      case 'render':
+        return renderCommand(paths, values.marker, output);
+      case 'schema':
+        return schemaCommand(values.write, output);
+      case undefined:
+        output.out(usage);
+        return exitCodes.invalidInput;
+      default:
+        throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
+          hint: 'Commands: run, validate, render. See --help.',
+        });
+    }
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      for (const issue of error.issues)
+        output.err(`${issue.file}:${issue.line}:${issue.col}: ${issue.message}`);
+      output.err(`Hint: ${error.hint ?? ''}`);
+      return exitCodes.invalidInput;
+    }
+    return printError(error, output, values.debug);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+// The one place that sets the process exit code.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { SshExecutorOptions } from '../executors/ssh/schema.js';
+import { LocalSiemOptions } from '../siem/local/schema.js';
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name, e.g. LAB_PASSWORD');
+
+/** A lab host. Credentials are never values here: the config names the variables that hold them. */
+export const InventoryHost = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/),
+    address: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().min(1),
+    hostKeySha256: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an OpenSSH fingerprint: SHA256: and 43 base64 characters'),
+    passwordEnv: envName.optional(),
+    privateKeyFile: z.string().optional(),
+    passphraseEnv: envName.optional(),
+  })
+  .refine(
+    (h) => (h.passwordEnv === undefined) !== (h.privateKeyFile === undefined),
+    'set exactly one of passwordEnv or privateKeyFile',
+  );
+export type InventoryHost = z.infer<typeof InventoryHost>;
+
+export const SiemConfig = z.discriminatedUnion('type', [
+  LocalSiemOptions.extend({ type: z.literal('local') }),
+]);
+
+export const HarnessConfig = z
+  .strictObject({
+    lab: z.strictObject({ hosts: z.array(InventoryHost).min(1) }).optional(),
+    executor: SshExecutorOptions.extend({ type: z.literal('ssh').default('ssh') }).optional(),
+    siem: SiemConfig.optional(),
+    reports: z
+      .strictObject({
+        dir: z.string().default('reports'),
+        formats: z
+          .array(z.enum(['json', 'markdown']))
+          .min(1)
+          .default(['json', 'markdown']),
+      })
+      .optional(),
+  })
+  .meta({
+    title: 'purple-harness config',
+    description: 'Lab inventory, executor, SIEM and report settings.',
+  });
+export type HarnessConfig = z.infer<typeof HarnessConfig>;

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Everything time- or identity-dependent is injected, so tests drive polling without waiting. */
+export interface RunContext {
+  readonly runId: string;
+  readonly clock: Clock;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Known secret values; anything printed or written passes through redact() first. */
+  readonly secrets: ReadonlySet<string>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export async function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, signal === undefined ? undefined : { signal });
+}
+
+const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function token(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += alphabet[byte % alphabet.length] ?? 'x';
+  return out;
+}
+
+/**
+ * A run marker is one alphanumeric token (no separators): Splunk, Sentinel and Elastic all index it as a
+ * single term, so a marker search is a cheap lookup everywhere (siem-apis.md 1.1).
+ */
+export function newMarker(): string {
+  return `ph${token(12)}`;
+}
+
+export function newRunId(now: Date): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${token(6)}`;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };

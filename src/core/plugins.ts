@@ -1,0 +1,152 @@
+import type { z } from 'zod';
+import type { RunContext } from './context.js';
+import type { SignalId } from './scenario-model.js';
+import type { SignalDefinition } from './signal-model.js';
+import type { RunResult } from './types.js';
+
+/** Context every plug-in gets: logging, time and the secrets to keep out of its messages. */
+export type PluginContext = Pick<RunContext, 'logger' | 'clock' | 'sleep' | 'secrets'> & {
+  /** The environment merged with `.env`: the only place secrets come from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+};
+
+// ---------------------------------------------------------------- executors
+
+/** A lab host from the inventory, with its credentials already read from the environment. */
+export interface HostTarget {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly username: string;
+  /** OpenSSH-style fingerprint, `SHA256:` + unpadded base64. Connections to any other key are refused. */
+  readonly hostKeySha256: string;
+  readonly auth:
+    { readonly password: string } | { readonly privateKey: string; readonly passphrase?: string };
+  readonly simulated: boolean;
+}
+
+/** One PowerShell operation from the fixed vocabulary in templates/remote/. */
+export interface RemoteOperation {
+  readonly name: string;
+  readonly script: string;
+  readonly timeoutMs: number;
+}
+
+/** Non-zero exit codes are results, not exceptions. `frame` is the operation's framed JSON, if any. */
+export interface OperationResult {
+  readonly operation: string;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  readonly timedOut: boolean;
+  readonly frame: unknown;
+}
+
+export interface ExecSession {
+  upload(remotePath: string, content: string): Promise<void>;
+  run(operation: RemoteOperation, signal?: AbortSignal): Promise<OperationResult>;
+  close(): Promise<void>;
+}
+
+export interface Executor {
+  open(host: HostTarget, signal?: AbortSignal): Promise<ExecSession>;
+}
+
+export interface ExecutorDefinition<S extends z.ZodType = z.ZodType> {
+  readonly id: string;
+  readonly displayName: string;
+  readonly optionsSchema: S;
+  create(options: z.output<S>, ctx: PluginContext): Executor;
+}
+
+// ---------------------------------------------------------------- SIEM connectors
+
+export interface SiemEvent {
+  /** The SIEM's own id for the event, kept as evidence. */
+  readonly ref: string;
+  /** Event time as the host stamped it (ISO 8601). */
+  readonly time: string;
+  /** When the SIEM stored it (ISO 8601), if the SIEM records that. */
+  readonly indexedAt: string | null;
+  readonly host: string;
+  readonly eventId: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface SiemAlert {
+  readonly ref: string;
+  readonly ruleId: string;
+  readonly title: string;
+  readonly level: string;
+  readonly host: string;
+  readonly time: string;
+  /** Refs of the events the alert fired on. */
+  readonly eventRefs: readonly string[];
+}
+
+export interface TelemetryQuery {
+  readonly host: string;
+  readonly marker: string;
+  /** Values for the placeholders in signal definitions: `marker`, `payloadFile`. */
+  readonly bindings: Readonly<Record<string, string>>;
+  readonly since: Date;
+  readonly until: Date;
+  /** Every pending signal goes in one query per poll; rows are classified by signal. */
+  readonly signals: readonly SignalDefinition[];
+}
+
+export interface DetectionQuery {
+  readonly host: string;
+  readonly since: Date;
+  readonly until: Date;
+  /** Alerts are kept only when they reference one of these events (the marker-correlated evidence). */
+  readonly eventRefs: readonly string[];
+}
+
+export interface SiemConnector {
+  readonly id: string;
+  /** Printed in reports: which SIEM answered. Never includes credentials. */
+  describe(): string;
+  findTelemetry(
+    query: TelemetryQuery,
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<SignalId, readonly SiemEvent[]>>;
+  findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
+  /** Where a lab can send telemetry to this SIEM, if the connector runs an ingest endpoint. */
+  ingestEndpoint(): { readonly protocol: 'splunk-hec'; readonly url: string; readonly token: string } | null;
+  dispose(): Promise<void>;
+}
+
+export interface SiemCapabilities {
+  /** True when the connector can tell which events an alert fired on. */
+  readonly alertEventLinks: boolean;
+}
+
+export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
+  readonly id: string;
+  readonly displayName: string;
+  readonly optionsSchema: S;
+  readonly capabilities: SiemCapabilities;
+  create(options: z.output<S>, ctx: PluginContext): Promise<SiemConnector>;
+}
+
+// ---------------------------------------------------------------- reporters
+
+/** Reporters return content; only report/write.ts touches disk. */
+export interface ReportArtifact {
+  /** Relative to the run's report folder. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface Reporter {
+  render(run: RunResult): readonly ReportArtifact[];
+}
+
+export interface ReporterDefinition<S extends z.ZodType = z.ZodType> {
+  readonly id: string;
+  readonly displayName: string;
+  readonly optionsSchema: S;
+  create(options: z.output<S>): Reporter;
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * The scenario model: the contract between the scenario loader and every later stage.
+ * Scenario files are written by people, so every object is strict: an unknown or misspelt key is an error.
+ */
+
+export const signalIds = [
+  'cmstp-exec',
+  'payload-file',
+  'child-process',
+  'remote-fetch',
+  'scriptlet-load',
+  'com-elevation',
+  'profile-registry',
+] as const;
+export const SignalId = z.enum(signalIds);
+export type SignalId = z.infer<typeof SignalId>;
+
+/** Benign payload catalogue: every action writes a marker or starts a process that exits at once. */
+export const payloadActions = ['marker-file', 'marker-process'] as const;
+export const PayloadAction = z.enum(payloadActions);
+export type PayloadAction = z.infer<typeof PayloadAction>;
+
+/** cmstp switches we allow; /u is the harness's own clean-up path and never a scenario choice. */
+export const cmstpFlags = ['/s', '/ns', '/ni', '/nf', '/su', '/au'] as const;
+export const CmstpFlag = z.enum(cmstpFlags);
+export type CmstpFlag = z.infer<typeof CmstpFlag>;
+
+const durationPattern = /^(\d+)(ms|s|m)$/;
+
+export function parseDuration(text: string): number {
+  const match = durationPattern.exec(text);
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const value = Number(match[1]);
+  const unit = match[2];
+  return unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
+}
+
+export const Duration = z
+  .string()
+  .regex(durationPattern, 'a duration such as "500ms", "30s" or "2m"')
+  .transform((text) => parseDuration(text))
+  .meta({ description: 'A duration: a whole number followed by ms, s or m.' });
+
+export const ScenarioInput = z
+  .strictObject({
+    type: z.enum(['string', 'number', 'boolean']),
+    default: z.union([z.string(), z.number(), z.boolean()]),
+    description: z.string().min(1),
+  })
+  .meta({
+    title: 'Input',
+    description: 'A typed input with a default; referenced in templates as {{inputs.NAME}}.',
+  });
+export type ScenarioInput = z.infer<typeof ScenarioInput>;
+
+export const Expectation = z
+  .strictObject({
+    signal: SignalId,
+    captured: z.boolean().meta({ description: 'true: the raw telemetry must arrive; false: it must not.' }),
+    detected: z.boolean().optional().meta({
+      description: 'true: an alert must fire on the signal; false: none may fire; absent: not asserted.',
+    }),
+    rule: z.string().min(1).optional().meta({ description: 'The detection rule id that must fire.' }),
+  })
+  .meta({ title: 'Expectation', description: 'One AN0932 signal and what the SIEM must show for it.' });
+export type Expectation = z.infer<typeof Expectation>;
+
+export const Emulation = z.strictObject({
+  inf: z.strictObject({
+    template: z
+      .string()
+      .regex(/^inf\/[a-z0-9-]+\.inf\.hbs$/, 'a template under templates/inf/, e.g. inf/presetup.inf.hbs'),
+    extension: z
+      .string()
+      .regex(/^\.[a-z0-9]{1,8}$/, 'a file extension such as ".inf"')
+      .default('.inf'),
+  }),
+  cmstp: z.strictObject({
+    flags: z.array(CmstpFlag).min(1),
+  }),
+  payload: z.strictObject({
+    action: PayloadAction,
+  }),
+});
+export type Emulation = z.infer<typeof Emulation>;
+
+export const Timeouts = z.strictObject({
+  execute: Duration.prefault('2m'),
+  capture: Duration.prefault('30s'),
+  detect: Duration.prefault('30s'),
+});
+
+export const Scenario = z
+  .strictObject({
+    schemaVersion: z.literal(1),
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'lower-case letters, digits and dashes'),
+    title: z.string().min(1),
+    description: z.string().min(1),
+    technique: z.literal('T1218.003'),
+    analytic: z.literal('AN0932'),
+    inputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), ScenarioInput).default({}),
+    emulation: Emulation,
+    expect: z.array(Expectation).min(1),
+    timeouts: Timeouts.prefault({}),
+  })
+  .meta({
+    title: 'purple-harness scenario v1',
+    description: 'A benign CMSTP.exe emulation and its expected AN0932 signals.',
+  });
+export type ScenarioSpec = z.infer<typeof Scenario>;
+
+/** A scenario as loaded: the validated spec plus where it came from. */
+export interface LoadedScenario {
+  readonly spec: ScenarioSpec;
+  readonly file: string;
+  readonly sha256: string;
+}

@@ -1,0 +1,181 @@
+import type { RemoteOperation } from './plugins.js';
+import type { SignalId } from './scenario-model.js';
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/** How far the emulation got; decides which signals can be judged at all (see SignalPrerequisite). */
+export interface ExecutionProgress {
+  readonly staged: boolean;
+  readonly started: boolean;
+  readonly payloadRan: boolean;
+}
+
+export interface StepRecord {
+  readonly step: string;
+  readonly ok: boolean;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly detail: string;
+}
+
+export interface CleanupRecord {
+  readonly ran: boolean;
+  /** True only when an after-snapshot proved nothing the run created is left. */
+  readonly verified: boolean;
+  readonly removed: readonly string[];
+  readonly residue: readonly string[];
+}
+
+export interface HostFacts {
+  readonly hostname: string;
+  readonly user: string;
+  readonly integrityLevel: string;
+  readonly os: string;
+  readonly powershell: string;
+  readonly sshServer: string;
+}
+
+export interface ExecutionRecord {
+  readonly status: 'executed' | 'failed' | 'error';
+  readonly reason: string;
+  readonly progress: ExecutionProgress;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly facts: HostFacts | null;
+  readonly payload: { readonly remotePath: string; readonly sha256: string } | null;
+  readonly cmstp: {
+    readonly commandLine: string;
+    readonly pid: number | null;
+    readonly exitCode: number | null;
+    readonly timedOut: boolean;
+    readonly startedAt: string | null;
+    readonly endedAt: string | null;
+  } | null;
+  readonly steps: readonly StepRecord[];
+  readonly cleanup: CleanupRecord;
+}
+
+export interface EventEvidence {
+  readonly ref: string;
+  readonly eventId: number;
+  readonly time: string;
+  readonly indexedAt: string | null;
+  /** The fields detections key on; the full event stays in the SIEM under `ref`. */
+  readonly summary: Readonly<Record<string, string>>;
+}
+
+export interface AlertEvidence {
+  readonly ref: string;
+  readonly ruleId: string;
+  readonly title: string;
+  readonly level: string;
+  readonly time: string;
+  readonly eventRefs: readonly string[];
+}
+
+/** What the poller saw for one signal. `error` is set when the SIEM could not be asked. */
+export interface SignalObservation {
+  readonly signal: SignalId;
+  readonly events: readonly EventEvidence[];
+  readonly alerts: readonly AlertEvidence[];
+  /** Harness clock time when the first event / alert was seen. */
+  readonly firstSeenAt: string | null;
+  readonly alertFirstSeenAt: string | null;
+  readonly polls: number;
+  readonly error: string | null;
+}
+
+export interface SignalResult {
+  readonly id: SignalId;
+  readonly expected: {
+    readonly captured: boolean;
+    readonly detected: boolean | null;
+    readonly rule: string | null;
+  };
+  readonly observed: {
+    readonly captured: boolean | null;
+    readonly detected: boolean | null;
+    readonly events: readonly EventEvidence[];
+    readonly alerts: readonly AlertEvidence[];
+    readonly firstSeenAt: string | null;
+    /** From cmstp start to the first event seen in the SIEM. */
+    readonly latencyMs: number | null;
+    readonly detectionLatencyMs: number | null;
+  };
+  readonly verdict: Verdict;
+  readonly reason: string;
+}
+
+export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error';
+
+export interface ScenarioResult {
+  readonly scenario: {
+    readonly id: string;
+    readonly title: string;
+    readonly file: string;
+    readonly sha256: string;
+  };
+  readonly host: { readonly name: string; readonly address: string; readonly simulated: boolean };
+  readonly marker: string;
+  readonly status: ScenarioStatus;
+  readonly execution: ExecutionRecord | null;
+  readonly signals: readonly SignalResult[];
+  readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
+}
+
+export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'interrupted';
+
+export interface RunResult {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  readonly harness: { readonly name: 'purple-harness'; readonly version: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly lab: 'simulated' | 'real';
+  readonly siem: { readonly id: string; readonly description: string };
+  readonly status: RunStatus;
+  readonly summary: {
+    readonly scenarios: number;
+    readonly signals: number;
+    readonly pass: number;
+    readonly fail: number;
+    readonly inconclusive: number;
+  };
+  readonly results: readonly ScenarioResult[];
+}
+
+export function scenarioStatus(signals: readonly SignalResult[], error: boolean): ScenarioStatus {
+  if (error) return 'error';
+  if (signals.some((s) => s.verdict === 'fail')) return 'failed';
+  if (signals.some((s) => s.verdict === 'inconclusive')) return 'inconclusive';
+  return 'passed';
+}
+
+/** Severity order for a run: an infrastructure gap outranks a failed assertion (exit 3 > 1). */
+export function runStatus(results: readonly ScenarioResult[], interrupted: boolean): RunStatus {
+  if (interrupted) return 'interrupted';
+  if (results.some((r) => r.status === 'error')) return 'error';
+  if (results.some((r) => r.status === 'inconclusive')) return 'inconclusive';
+  if (results.some((r) => r.status === 'failed')) return 'failed';
+  return 'passed';
+}
+
+/** What the render stage hands to the execute stage for one scenario on one host. */
+export interface RenderedEmulation {
+  readonly marker: string;
+  /** Windows path of the run's own folder on the target. */
+  readonly runDir: string;
+  readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string };
+  readonly markerPath: string;
+  readonly cmstpCommandLine: string;
+  /** How the harness proves the payload ran: the marker file exists, or cmstp exited 0. */
+  readonly payloadEvidence: 'marker-file' | 'exit-code';
+  readonly operations: {
+    readonly preflight: RemoteOperation;
+    readonly snapshot: RemoteOperation;
+    readonly run: RemoteOperation;
+    cleanup(createdKeys: readonly string[]): RemoteOperation;
+  };
+}

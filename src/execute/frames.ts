@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** What the remote operations print. Loose: a newer helper may add fields. */
+export const FailedFrame = z.looseObject({ ok: z.literal(false), error: z.string() });
+
+export const PreflightFrame = z.looseObject({
+  ok: z.literal(true),
+  hostname: z.string(),
+  user: z.string(),
+  integrityLevel: z.string(),
+  os: z.string(),
+  powershell: z.string(),
+  sshServer: z.string(),
+  cmstpPresent: z.boolean(),
+});
+
+export const SnapshotFrame = z.looseObject({ ok: z.literal(true), items: z.array(z.string()) });
+
+export const RunFrame = z.looseObject({
+  ok: z.literal(true),
+  pid: z.number().int(),
+  exitCode: z.number().nullable(),
+  timedOut: z.boolean(),
+  startUtc: z.string(),
+  endUtc: z.string(),
+  payloadSha256: z.string(),
+  markerFound: z.boolean(),
+});
+
+export const CleanupFrame = z.looseObject({
+  ok: z.boolean(),
+  removed: z.array(z.string()),
+  errors: z.array(z.string()),
+});

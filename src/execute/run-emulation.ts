@@ -1,0 +1,207 @@
+import type { z } from 'zod';
+import type {
+  CleanupRecord,
+  ExecSession,
+  Executor,
+  ExecutionRecord,
+  HostFacts,
+  HostTarget,
+  OperationResult,
+  RemoteOperation,
+  RenderedEmulation,
+  RunContext,
+  StepRecord,
+} from '../core/index.js';
+import { HarnessError, errorMessage } from '../core/index.js';
+import { redact } from '../util/redact.js';
+import { CleanupFrame, FailedFrame, PreflightFrame, RunFrame, SnapshotFrame } from './frames.js';
+
+type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'>;
+
+class StepFailed extends Error {}
+
+/**
+ * One scenario on one host: preflight -> snapshot -> stage payload -> run cmstp -> clean up -> verify.
+ * Clean-up runs whatever happened before it, and is proven by a second snapshot.
+ */
+export async function runEmulation(
+  executor: Executor,
+  host: HostTarget,
+  rendered: RenderedEmulation,
+  ctx: Context,
+): Promise<ExecutionRecord> {
+  const startedAt = ctx.clock.now().toISOString();
+  const steps: StepRecord[] = [];
+  const progress = { staged: false, started: false, payloadRan: false };
+  let facts: HostFacts | null = null;
+  let payload: ExecutionRecord['payload'] = null;
+  let cmstp: ExecutionRecord['cmstp'] = null;
+  let cleanup: CleanupRecord = { ran: false, verified: false, removed: [], residue: [] };
+  let status: ExecutionRecord['status'] = 'executed';
+  let reason: string;
+  let session: ExecSession | null = null;
+  let before: string[] | null = null;
+
+  const record = (
+    step: string,
+    ok: boolean,
+    started: Date,
+    detail: string,
+    result?: OperationResult,
+  ): void => {
+    steps.push({
+      step,
+      ok,
+      startedAt: started.toISOString(),
+      durationMs: result?.durationMs ?? ctx.clock.now().getTime() - started.getTime(),
+      exitCode: result?.exitCode ?? null,
+      timedOut: result?.timedOut ?? false,
+      detail: redact(detail, ctx.secrets),
+    });
+  };
+
+  /** Runs an operation and parses its frame; a failed frame or a missing one ends the step as failed. */
+  const operate = async <S extends z.ZodType>(
+    step: string,
+    operation: RemoteOperation,
+    schema: S,
+  ): Promise<z.output<S>> => {
+    const started = ctx.clock.now();
+    if (!session) throw new StepFailed(`${step}: no session`);
+    const result = await session.run(operation, ctx.signal);
+    const parsed = schema.safeParse(result.frame);
+    if (parsed.success) {
+      record(step, true, started, `exit ${String(result.exitCode)}`, result);
+      return parsed.data;
+    }
+    const failed = FailedFrame.safeParse(result.frame);
+    const detail = result.timedOut
+      ? `timed out after ${operation.timeoutMs} ms`
+      : failed.success
+        ? failed.data.error
+        : `no valid result frame (exit ${String(result.exitCode)})${result.stderr ? `: ${result.stderr.slice(0, 500)}` : ''}`;
+    record(step, false, started, detail, result);
+    throw new StepFailed(`${step}: ${detail}`);
+  };
+
+  try {
+    const opened = ctx.clock.now();
+    session = await executor.open(host, ctx.signal);
+    record('connect', true, opened, `${host.address}:${host.port} host key ${host.hostKeySha256}`);
+
+    const pre = await operate('preflight', rendered.operations.preflight, PreflightFrame);
+    facts = {
+      hostname: pre.hostname,
+      user: pre.user,
+      integrityLevel: pre.integrityLevel,
+      os: pre.os,
+      powershell: pre.powershell,
+      sshServer: pre.sshServer,
+    };
+    if (!pre.cmstpPresent) throw new StepFailed('preflight: cmstp.exe is not present on the host');
+
+    before = (await operate('snapshot-before', rendered.operations.snapshot, SnapshotFrame)).items;
+
+    const uploaded = ctx.clock.now();
+    await session.upload(rendered.payload.remotePath, rendered.payload.content);
+    record(
+      'stage-payload',
+      true,
+      uploaded,
+      `${rendered.payload.remotePath} sha256 ${rendered.payload.sha256}`,
+    );
+    progress.staged = true;
+    payload = { remotePath: rendered.payload.remotePath, sha256: rendered.payload.sha256 };
+
+    const run = await operate('run-cmstp', rendered.operations.run, RunFrame);
+    progress.started = true;
+    cmstp = {
+      commandLine: rendered.cmstpCommandLine,
+      pid: run.pid,
+      exitCode: run.exitCode,
+      timedOut: run.timedOut,
+      startedAt: run.startUtc,
+      endedAt: run.endUtc,
+    };
+    if (run.payloadSha256 !== rendered.payload.sha256) {
+      throw new StepFailed(`the payload on the host (sha256 ${run.payloadSha256}) is not the one staged`);
+    }
+    progress.payloadRan =
+      rendered.payloadEvidence === 'marker-file' ? run.markerFound : run.exitCode === 0 && !run.timedOut;
+    if (!progress.payloadRan) {
+      status = 'failed';
+      reason = run.timedOut
+        ? 'cmstp.exe did not finish in time and was killed'
+        : rendered.payloadEvidence === 'marker-file'
+          ? `the payload's marker file was not written (cmstp exit code ${String(run.exitCode)})`
+          : `cmstp.exe exited with ${String(run.exitCode)}`;
+    } else {
+      reason =
+        rendered.payloadEvidence === 'marker-file'
+          ? 'cmstp ran and the payload wrote its marker file'
+          : 'cmstp ran and exited 0';
+    }
+  } catch (error) {
+    if (error instanceof HarnessError && error.code === 'E_INTERRUPTED') {
+      status = 'error';
+      reason = 'interrupted';
+    } else if (error instanceof StepFailed) {
+      status = progress.started ? 'failed' : 'error';
+      reason = error.message;
+    } else {
+      status = 'error';
+      reason = errorMessage(error);
+      if (!session) record('connect', false, ctx.clock.now(), reason);
+    }
+  } finally {
+    if (session) cleanup = await cleanUp(session, rendered, before, operate, ctx);
+    await session?.close();
+  }
+  return {
+    status,
+    reason: redact(reason, ctx.secrets),
+    progress,
+    startedAt,
+    endedAt: ctx.clock.now().toISOString(),
+    facts,
+    payload,
+    cmstp,
+    steps,
+    cleanup,
+  };
+}
+
+async function cleanUp(
+  _session: ExecSession,
+  rendered: RenderedEmulation,
+  before: readonly string[] | null,
+  operate: <S extends z.ZodType>(step: string, operation: RemoteOperation, schema: S) => Promise<z.output<S>>,
+  ctx: Pick<Context, 'logger'>,
+): Promise<CleanupRecord> {
+  const baseline = new Set(before ?? []);
+  try {
+    const after = (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items;
+    // Keys that existed before the run belong to someone else and stay.
+    const createdKeys = after
+      .filter((item) => item.startsWith('key:') && !baseline.has(item))
+      .map((item) => item.slice(4));
+    const done = await operate('cleanup', rendered.operations.cleanup(createdKeys), CleanupFrame);
+    const final = (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame))
+      .items;
+    const residue = final.filter((item) => item.includes(rendered.marker) || !baseline.has(item));
+    return {
+      ran: true,
+      verified: done.ok && residue.length === 0 && before !== null,
+      removed: done.removed,
+      residue: before === null ? [...residue, 'no before-snapshot: residue unknown'] : residue,
+    };
+  } catch (error) {
+    ctx.logger.warn(`clean-up did not complete: ${errorMessage(error)}`);
+    return {
+      ran: true,
+      verified: false,
+      removed: [],
+      residue: [`clean-up did not complete: ${errorMessage(error)}`],
+    };
+  }
+}

@@ -1,0 +1,274 @@
+import { posix } from 'node:path';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import {
+  defineExecutor,
+  ExecError,
+  HarnessError,
+  type ExecSession,
+  type HostTarget,
+  type OperationResult,
+  type PluginContext,
+  type RemoteOperation,
+  errorMessage,
+} from '../../core/index.js';
+import { fingerprint } from '../../util/fingerprint.js';
+import { redact } from '../../util/redact.js';
+import { toSftpPath } from '../../util/winpath.js';
+import { encodeCommand, fitsCmdLine, parseFrame, readableStderr } from './powershell.js';
+import { SshExecutorOptions } from './schema.js';
+
+const { Client } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+async function connect(
+  host: HostTarget,
+  options: SshExecutorOptions,
+  ctx: PluginContext,
+): Promise<SshClient> {
+  const client = new Client();
+  let presented: string | null = null;
+  const config: ConnectConfig = {
+    host: host.address,
+    port: host.port,
+    username: host.username,
+    readyTimeout: options.readyTimeoutMs,
+    keepaliveInterval: options.keepaliveIntervalMs,
+    keepaliveCountMax: 3,
+    // Without a verifier ssh2 accepts any host key; we accept only the inventory's pinned fingerprint.
+    hostVerifier: (key: Buffer) => {
+      presented = fingerprint(key);
+      return presented === host.hostKeySha256;
+    },
+    ...('password' in host.auth
+      ? { password: host.auth.password }
+      : {
+          privateKey: host.auth.privateKey,
+          ...(host.auth.passphrase === undefined ? {} : { passphrase: host.auth.passphrase }),
+        }),
+  };
+  return new Promise<SshClient>((resolve, reject) => {
+    client.once('ready', () => {
+      resolve(client);
+    });
+    client.once('error', (error: Error & { level?: string }) => {
+      if (presented !== null && presented !== host.hostKeySha256) {
+        reject(
+          new ExecError(
+            'E_EXEC_HOST_KEY',
+            `[executor:ssh] ${host.name} (${host.address}:${host.port}) presented host key ${presented}, but the inventory pins ${host.hostKeySha256}`,
+            {
+              hint: 'If the host was rebuilt, verify the new key out of band and update hostKeySha256 in the inventory.',
+              cause: error,
+            },
+          ),
+        );
+        return;
+      }
+      const auth = error.level === 'client-authentication';
+      reject(
+        new ExecError(
+          'E_EXEC_CONNECT',
+          redact(
+            `[executor:ssh] cannot connect to ${host.name} (${host.address}:${host.port}): ${error.message}`,
+            ctx.secrets,
+          ),
+          {
+            hint: auth
+              ? 'Check the user name and the credential variable named in the inventory; admin keys belong in administrators_authorized_keys.'
+              : 'Check that the host is up and sshd listens on that port.',
+            cause: error,
+          },
+        ),
+      );
+    });
+    client.connect(config);
+  });
+}
+
+class SshSession implements ExecSession {
+  #client: SshClient | null;
+  #sftp: SFTPWrapper | null = null;
+  readonly #host: HostTarget;
+  readonly #options: SshExecutorOptions;
+  readonly #ctx: PluginContext;
+
+  constructor(client: SshClient, host: HostTarget, options: SshExecutorOptions, ctx: PluginContext) {
+    this.#client = client;
+    this.#host = host;
+    this.#options = options;
+    this.#ctx = ctx;
+  }
+
+  /** After a watchdog kill the connection is gone; reconnect for whatever comes next (clean-up above all). */
+  async #ready(): Promise<SshClient> {
+    this.#client ??= await connect(this.#host, this.#options, this.#ctx);
+    return this.#client;
+  }
+
+  async #sftpSession(): Promise<SFTPWrapper> {
+    if (this.#sftp) return this.#sftp;
+    const client = await this.#ready();
+    this.#sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+      client.sftp((error, sftp) => {
+        if (error) reject(error);
+        else resolve(sftp);
+      });
+    });
+    return this.#sftp;
+  }
+
+  async upload(remotePath: string, content: string): Promise<void> {
+    const target = toSftpPath(remotePath);
+    try {
+      const sftp = await this.#sftpSession();
+      const dirs: string[] = [];
+      for (let dir = posix.dirname(target); /^\/[A-Za-z]:\/./.test(dir); dir = posix.dirname(dir))
+        dirs.unshift(dir);
+      for (const dir of dirs) {
+        const exists = await new Promise<boolean>((resolve) => {
+          sftp.stat(dir, (error) => {
+            resolve(!error);
+          });
+        });
+        if (exists) continue;
+        await new Promise<void>((resolve, reject) => {
+          sftp.mkdir(dir, (error) => {
+            if (error) reject(error);
+            else resolve();
+          });
+        });
+      }
+      await new Promise<void>((resolve, reject) => {
+        sftp.writeFile(target, Buffer.from(content, 'latin1'), (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    } catch (error) {
+      throw new ExecError(
+        'E_EXEC_PROTOCOL',
+        `[executor:ssh] upload of ${remotePath} to ${this.#host.name} failed: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async run(operation: RemoteOperation, signal?: AbortSignal): Promise<OperationResult> {
+    const command = encodeCommand(operation.script);
+    if (!fitsCmdLine(command)) {
+      throw new ExecError(
+        'E_EXEC_PROTOCOL',
+        `[executor:ssh] operation ${operation.name} is ${command.length} characters once encoded, over cmd.exe's 8191 limit`,
+      );
+    }
+    const client = await this.#ready();
+    const started = Date.now();
+    return new Promise<OperationResult>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let settled = false;
+      let channel: ClientChannel | null = null;
+      const finish = (exitCode: number | null, timedOut: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        signal?.removeEventListener('abort', onAbort);
+        resolve({
+          operation: operation.name,
+          exitCode,
+          stdout: redact(stdout, this.#ctx.secrets),
+          stderr: redact(readableStderr(stderr), this.#ctx.secrets),
+          durationMs: Date.now() - started,
+          timedOut,
+          frame: timedOut ? null : parseFrame(stdout),
+        });
+      };
+      const kill = (): void => {
+        // Closing only the channel can leave the remote shell running (Win32-OpenSSH #1751): drop the connection.
+        channel?.destroy();
+        client.destroy();
+        this.#client = null;
+        this.#sftp = null;
+      };
+      const watchdog = setTimeout(() => {
+        kill();
+        finish(null, true);
+      }, operation.timeoutMs);
+      const onAbort = (): void => {
+        kill();
+        if (!settled) {
+          settled = true;
+          clearTimeout(watchdog);
+          reject(
+            new HarnessError(
+              'E_INTERRUPTED',
+              `[executor:ssh] ${operation.name} on ${this.#host.name} interrupted`,
+            ),
+          );
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cap = this.#options.maxOutputBytes;
+      try {
+        client.exec(command, (error, stream) => {
+          if (error) {
+            clearTimeout(watchdog);
+            settled = true;
+            reject(
+              new ExecError(
+                'E_EXEC_PROTOCOL',
+                `[executor:ssh] exec of ${operation.name} on ${this.#host.name} refused: ${error.message}`,
+                { cause: error },
+              ),
+            );
+            return;
+          }
+          channel = stream;
+          // Close stdin at once, and read both streams: ssh2 emits 'close' only once they are drained.
+          stream.end();
+          stream.on('data', (chunk: Buffer) => {
+            if (stdout.length < cap) stdout += chunk.toString('utf8');
+          });
+          stream.stderr.on('data', (chunk: Buffer) => {
+            if (stderr.length < cap) stderr += chunk.toString('utf8');
+          });
+          stream.on('close', (code: number | null | undefined) => {
+            // No exit-status from the server means "unknown", never success.
+            finish(typeof code === 'number' ? code : null, false);
+          });
+        });
+      } catch (error) {
+        clearTimeout(watchdog);
+        settled = true;
+        reject(
+          new ExecError('E_EXEC_CONNECT', `[executor:ssh] ${this.#host.name}: ${errorMessage(error)}`, {
+            cause: error,
+          }),
+        );
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.#sftp?.end();
+    this.#client?.end();
+    this.#client = null;
+    this.#sftp = null;
+    return Promise.resolve();
+  }
+}
+
+export const sshExecutor = defineExecutor({
+  id: 'ssh',
+  displayName: 'SSH (Windows OpenSSH)',
+  optionsSchema: SshExecutorOptions,
+  create(options, ctx) {
+    return {
+      async open(host) {
+        const client = await connect(host, options, ctx);
+        return new SshSession(client, host, options, ctx);
+      },
+    };
+  },
+});

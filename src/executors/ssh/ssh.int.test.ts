@@ -1,0 +1,118 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { ExecError } from '../../core/index.js';
+import { renderEmulation } from '../../render/render.js';
+import { loadScenariosOrThrow } from '../../scenario/load.js';
+import { builtinScenariosDir } from '../../util/paths.js';
+import { testExecutor } from '../../../test/contracts/executor.js';
+import { pluginContext, startTestLab } from '../../../test/helpers/lab.js';
+import { sshExecutor } from './index.js';
+import { SshExecutorOptions } from './schema.js';
+import { encodeCommand } from './powershell.js';
+
+const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
+if (!scenario) throw new Error('built-in scenario missing');
+const rendered = (marker: string) => renderEmulation(scenario, { marker });
+
+function executor(options: Record<string, unknown> = {}, secrets = new Set<string>()) {
+  return sshExecutor.create(SshExecutorOptions.parse(options), pluginContext({}, secrets));
+}
+
+testExecutor('executors/ssh against the lab simulator', async () => {
+  const lab = await startTestLab();
+  return {
+    executor: executor(),
+    host: lab.host,
+    okOperation: rendered('phcontract0001').operations.preflight,
+    failingOperation: {
+      name: 'unknown',
+      timeoutMs: 10_000,
+      script: '# purple-harness remote operation: no-such-op v1\n',
+    },
+    listOperation: (dir) => ({
+      ...rendered('phcontract0001').operations.snapshot,
+      script: rendered('phcontract0001').operations.snapshot.script.replace(
+        /^\$PhRunDir = .*$/m,
+        `$PhRunDir = '${dir}'`,
+      ),
+    }),
+    close: () => lab.close(),
+  };
+});
+
+test('the host receives exactly the script sent, as UTF-16LE -EncodedCommand through cmd.exe', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const op = rendered('phencoding0001').operations.preflight;
+  const session = await executor().open(lab.host);
+  t.teardown(() => session.close());
+
+  await session.run(op);
+  await lab.lab.flush();
+
+  const found = await lab.siem.findTelemetry({
+    host: 'WIN10-LAB-01',
+    marker: 'powershell',
+    bindings: {},
+    since: new Date(Date.now() - 60_000),
+    until: new Date(Date.now() + 60_000),
+    signals: [
+      {
+        id: 'cmstp-exec',
+        title: '',
+        description: '',
+        requires: 'started',
+        telemetry: { eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } },
+      },
+    ],
+  });
+  const commandLine = String(found.get('cmstp-exec')?.[0]?.fields.CommandLine);
+  t.is(commandLine, encodeCommand(op.script));
+  const b64 = commandLine.split(' ').at(-1) ?? '';
+  t.is(Buffer.from(b64, 'base64').toString('utf16le'), op.script);
+});
+
+test('a host key other than the pinned one is refused, naming both fingerprints', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const wrong = `SHA256:${'A'.repeat(43)}`;
+
+  const error = await t.throwsAsync(executor().open({ ...lab.host, hostKeySha256: wrong }), {
+    instanceOf: ExecError,
+  });
+
+  t.is(error.code, 'E_EXEC_HOST_KEY');
+  t.true(error.message.includes(wrong));
+  t.true(error.message.includes(lab.host.hostKeySha256));
+});
+
+test('a wrong password fails with a hint, and the password never appears in the message', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const password = 'wrong-password-1234567';
+
+  const error = await t.throwsAsync(
+    executor({}, new Set([password])).open({ ...lab.host, auth: { password } }),
+    { instanceOf: ExecError },
+  );
+
+  t.is(error.code, 'E_EXEC_CONNECT');
+  t.truthy(error.hint);
+  t.false(error.message.includes(password));
+});
+
+test('an operation that hangs is cut off by the watchdog, and the session reconnects for the next one', async (t) => {
+  const lab = await startTestLab({ hangOperations: ['snapshot'] });
+  t.teardown(() => lab.close());
+  const ops = rendered('phwatchdog0001').operations;
+  const session = await executor().open(lab.host);
+  t.teardown(() => session.close());
+
+  const hung = await session.run({ ...ops.snapshot, timeoutMs: 300 });
+  const next = await session.run(ops.preflight);
+
+  t.true(hung.timedOut);
+  t.is(hung.exitCode, null);
+  t.is(next.exitCode, 0);
+  t.like(next.frame, { ok: true });
+});

@@ -1,0 +1,118 @@
+import { errorMessage } from '../core/index.js';
+import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
+import { sha256Hex } from './windows-host.js';
+import type { WindowsProcess } from './windows-model.js';
+
+/** Frames a result the way templates/remote/_prelude.ps1.hbs does: `PHRESULT:` + base64 of UTF-8 JSON. */
+function frame(result: Record<string, unknown>, exitCode: number): ExecOutcome {
+  const b64 = Buffer.from(JSON.stringify(result), 'utf8').toString('base64');
+  return { stdout: `PHRESULT:${b64}\r\n`, stderr: '', exitCode };
+}
+
+function need(params: ReadonlyMap<string, string>, name: string): string {
+  const value = params.get(name);
+  if (value === undefined) throw new Error(`$Ph${name} is not set`);
+  return value;
+}
+
+const appPathsKeys = [
+  'HKCU:\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
+  'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
+];
+
+function markerProcesses(host: SimulatedWindowsHost, marker: string, self: WindowsProcess): WindowsProcess[] {
+  return host.processes.running().filter((p) => p !== self && p.commandLine.includes(marker));
+}
+
+/** Carries out one remote operation with the semantics its PowerShell would have on Windows. */
+export function runOperation(
+  host: SimulatedWindowsHost,
+  operation: string,
+  params: ReadonlyMap<string, string>,
+  shell: WindowsProcess,
+): ExecOutcome {
+  try {
+    switch (operation) {
+      case 'preflight':
+        return frame(
+          {
+            ok: true,
+            hostname: host.identity.computer.split('.')[0]?.toUpperCase(),
+            user: host.user,
+            integrityLevel: 'High',
+            os: 'Microsoft Windows NT 10.0.19045.0',
+            powershell: '5.1.19041.5247',
+            sshServer: '9.5.0.0',
+            cmstpPresent: true,
+          },
+          0,
+        );
+      case 'snapshot': {
+        const marker = need(params, 'Marker');
+        const runDir = need(params, 'RunDir');
+        const items: string[] = [];
+        if (host.drive.exists(runDir)) {
+          items.push(`dir:${runDir}`);
+          for (const entry of host.drive.list(runDir)) items.push(`file:${entry.path}`);
+        }
+        const profileDir = `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`;
+        if (host.drive.exists(profileDir)) items.push(`dir:${profileDir}`);
+        for (const key of appPathsKeys) if (host.registry.exists(key)) items.push(`key:${key}`);
+        for (const p of markerProcesses(host, marker, shell))
+          items.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
+        return frame({ ok: true, items }, 0);
+      }
+      case 'run-cmstp': {
+        const payloadPath = need(params, 'PayloadPath');
+        const payload = host.drive.get(payloadPath);
+        if (!payload || payload.dir)
+          return frame({ ok: false, error: `payload missing before run: ${payloadPath}` }, 11);
+        const startUtc = new Date().toISOString();
+        const { process, exitCode } = host.runCmstp(shell, need(params, 'Arguments'));
+        return frame(
+          {
+            ok: true,
+            pid: process.pid,
+            exitCode,
+            timedOut: false,
+            startUtc,
+            endUtc: new Date().toISOString(),
+            payloadSha256: sha256Hex(payload.content),
+            markerFound: host.drive.exists(need(params, 'MarkerPath')),
+          },
+          0,
+        );
+      }
+      case 'cleanup': {
+        const marker = need(params, 'Marker');
+        const removed: string[] = [];
+        for (const p of markerProcesses(host, marker, shell)) {
+          host.processes.exit(p);
+          removed.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
+        }
+        const profileDir = `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`;
+        for (const dir of [need(params, 'RunDir'), profileDir]) {
+          if (host.drive.exists(dir)) {
+            host.drive.removeTree(dir);
+            removed.push(`dir:${dir}`);
+          }
+        }
+        for (const key of need(params, 'CreatedKeys').split('|').filter(Boolean)) {
+          if (host.registry.exists(key)) {
+            host.registry.removeKey(key);
+            removed.push(`key:${key}`);
+          }
+        }
+        return frame({ ok: true, removed, errors: [] }, 0);
+      }
+      default:
+        return {
+          stdout: '',
+          stderr: `#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">purple-harness lab: unknown operation ${operation}_x000D__x000A_</S></Objs>`,
+          exitCode: 1,
+        };
+    }
+  } catch (error) {
+    return frame({ ok: false, error: errorMessage(error) }, 10);
+  }
+}

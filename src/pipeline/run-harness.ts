@@ -1,0 +1,187 @@
+import { evaluateSignal } from '../assert/evaluate.js';
+import type {
+  Executor,
+  ExecutionRecord,
+  HostTarget,
+  LoadedScenario,
+  RunContext,
+  RunResult,
+  ScenarioResult,
+  SignalId,
+  SignalObservation,
+  SignalResult,
+  SiemConnector,
+} from '../core/index.js';
+import {
+  HarnessError,
+  newMarker,
+  prerequisiteMet,
+  runStatus,
+  scenarioStatus,
+  errorMessage,
+} from '../core/index.js';
+import { runEmulation } from '../execute/run-emulation.js';
+import { pollSignals, type PollSchedule } from '../poll/poll.js';
+import { renderEmulation } from '../render/render.js';
+import { signalDefinition } from '../signals/catalog.js';
+import { redact } from '../util/redact.js';
+
+export interface HarnessRun {
+  readonly scenarios: readonly LoadedScenario[];
+  readonly hosts: readonly HostTarget[];
+  readonly executor: Executor;
+  readonly siem: SiemConnector;
+  readonly lab: 'simulated' | 'real';
+  readonly schedule: PollSchedule;
+  readonly version: string;
+  /** Called after each scenario on each host, so a caller can persist partial results. */
+  readonly onResult?: (result: ScenarioResult) => void;
+}
+
+/** Event-time padding for clock skew between harness and host (siem-apis.md 1.2). */
+const skewPadMs = 5 * 60_000;
+
+function definitionsOf(scenario: LoadedScenario) {
+  return scenario.spec.expect.map((expectation) => {
+    const definition = signalDefinition(expectation.signal);
+    // The scenario rules refuse undefined signals, so this is a programming error if it happens.
+    if (!definition)
+      throw new HarnessError('E_SCENARIO_INVALID', `signal ${expectation.signal} has no definition`);
+    return { definition, expectation };
+  });
+}
+
+/** Renders every scenario once before anything runs: a bad template or value stops the run with exit 2. */
+export function preflightRender(scenarios: readonly LoadedScenario[]): void {
+  for (const scenario of scenarios) {
+    renderEmulation(scenario, { marker: 'phvalidate0000' });
+    definitionsOf(scenario);
+  }
+}
+
+async function runPair(
+  run: HarnessRun,
+  scenario: LoadedScenario,
+  host: HostTarget,
+  ctx: RunContext,
+): Promise<ScenarioResult> {
+  const marker = newMarker();
+  const signals = definitionsOf(scenario);
+  const base = {
+    scenario: {
+      id: scenario.spec.id,
+      title: scenario.spec.title,
+      file: scenario.file,
+      sha256: scenario.sha256,
+    },
+    host: { name: host.name, address: host.address, simulated: host.simulated },
+    marker,
+  };
+  let execution: ExecutionRecord | null = null;
+  let error: ScenarioResult['error'] = null;
+  let results: SignalResult[];
+  try {
+    const rendered = renderEmulation(scenario, { marker });
+    ctx.logger.info(`${scenario.spec.id} on ${host.name}: running (marker ${marker})`);
+    execution = await runEmulation(run.executor, host, rendered, ctx);
+    ctx.logger.info(
+      `${scenario.spec.id} on ${host.name}: execution ${execution.status}: ${execution.reason}`,
+    );
+    if (execution.status === 'error') {
+      error = { code: 'E_EXEC', message: execution.reason, hint: 'See the execution steps in run.json.' };
+    }
+    const startedAt = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
+    // Only signals the emulation got far enough to produce are worth waiting for; the rest are inconclusive.
+    const pollable = signals.filter(
+      ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
+    );
+    const observations =
+      ctx.signal.aborted || pollable.length === 0
+        ? new Map<SignalId, SignalObservation>()
+        : await pollSignals(
+            {
+              connector: run.siem,
+              host: execution.facts?.hostname ?? host.name,
+              marker,
+              bindings: {
+                marker,
+                payloadFile: rendered.payload.remotePath.slice(
+                  rendered.payload.remotePath.lastIndexOf('\\') + 1,
+                ),
+              },
+              since: new Date((Number.isFinite(startedAt) ? startedAt : Date.now()) - skewPadMs),
+              signals: pollable,
+              captureTimeoutMs: scenario.spec.timeouts.capture,
+              detectTimeoutMs: scenario.spec.timeouts.detect,
+              schedule: run.schedule,
+            },
+            ctx,
+          );
+    results = signals.map(({ definition, expectation }) =>
+      evaluateSignal({
+        expectation,
+        definition,
+        execution,
+        observation: observations.get(definition.id),
+        captureTimeoutMs: scenario.spec.timeouts.capture,
+        detectTimeoutMs: scenario.spec.timeouts.detect,
+      }),
+    );
+  } catch (caught) {
+    if (ctx.signal.aborted) {
+      error = { code: 'E_INTERRUPTED', message: 'interrupted', hint: null };
+    } else {
+      const harnessError = caught instanceof HarnessError ? caught : null;
+      error = {
+        code: harnessError?.code ?? 'E_INTERNAL',
+        message: redact(errorMessage(caught), ctx.secrets),
+        hint: harnessError?.hint ?? null,
+      };
+    }
+    // Whatever was not judged is inconclusive, never pass and never fail.
+    results = signals.map(({ definition, expectation }) =>
+      evaluateSignal({
+        expectation,
+        definition,
+        execution,
+        observation: undefined,
+        captureTimeoutMs: 0,
+        detectTimeoutMs: 0,
+      }),
+    );
+  }
+  return { ...base, status: scenarioStatus(results, error !== null), execution, signals: results, error };
+}
+
+/** Plan -> render -> execute -> poll -> assert for every scenario on every host. Reports are the caller's. */
+export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunResult> {
+  const startedAt = ctx.clock.now().toISOString();
+  const results: ScenarioResult[] = [];
+  for (const scenario of run.scenarios) {
+    for (const host of run.hosts) {
+      if (ctx.signal.aborted) break;
+      const result = await runPair(run, scenario, host, ctx);
+      results.push(result);
+      run.onResult?.(result);
+    }
+  }
+  const all = results.flatMap((r) => r.signals);
+  return {
+    schemaVersion: 1,
+    runId: ctx.runId,
+    harness: { name: 'purple-harness', version: run.version },
+    startedAt,
+    finishedAt: ctx.clock.now().toISOString(),
+    lab: run.lab,
+    siem: { id: run.siem.id, description: run.siem.describe() },
+    status: runStatus(results, ctx.signal.aborted),
+    summary: {
+      scenarios: results.length,
+      signals: all.length,
+      pass: all.filter((s) => s.verdict === 'pass').length,
+      fail: all.filter((s) => s.verdict === 'fail').length,
+      inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
+    },
+    results,
+  };
+}

@@ -1,0 +1,131 @@
+import test from 'ava';
+import type { SignalId, SiemAlert, SiemConnector, SiemEvent, TelemetryQuery } from '../core/index.js';
+import { silentLogger, SiemError } from '../core/index.js';
+import { signalCatalog } from '../signals/catalog.js';
+import { fakeClock } from '../../test/helpers/fake-clock.js';
+import { pollSignals, type PollPlan } from './poll.js';
+
+const event: SiemEvent = {
+  ref: 'e1',
+  time: '2026-11-23T12:00:00Z',
+  indexedAt: null,
+  host: 'h',
+  eventId: 1,
+  fields: { Image: 'C:\\x\\cmstp.exe' },
+};
+
+/** A scripted connector: answer N is what poll N sees. */
+function scripted(
+  answers: readonly (readonly SiemEvent[] | Error)[],
+  alerts: readonly SiemAlert[] = [],
+): SiemConnector & { queries: TelemetryQuery[] } {
+  const queries: TelemetryQuery[] = [];
+  return {
+    id: 'fake',
+    queries,
+    describe: () => 'fake',
+    findTelemetry: (query) => {
+      queries.push(query);
+      const answer = answers[Math.min(queries.length - 1, answers.length - 1)] ?? [];
+      if (answer instanceof Error) return Promise.reject(answer);
+      return Promise.resolve(new Map<SignalId, SiemEvent[]>([['cmstp-exec', [...answer]]]));
+    },
+    findDetections: () => Promise.resolve(alerts),
+    ingestEndpoint: () => null,
+    dispose: () => Promise.resolve(),
+  };
+}
+
+function plan(connector: SiemConnector, detected?: boolean): PollPlan {
+  return {
+    connector,
+    host: 'h',
+    marker: 'ph1',
+    bindings: { marker: 'ph1', payloadFile: 'ph1.inf' },
+    since: new Date('2026-11-23T11:55:00Z'),
+    signals: [
+      {
+        definition: signalCatalog['cmstp-exec'],
+        expectation: {
+          signal: 'cmstp-exec',
+          captured: true,
+          ...(detected === undefined ? {} : { detected }),
+        },
+      },
+    ],
+    captureTimeoutMs: 30_000,
+    detectTimeoutMs: 30_000,
+    schedule: { initialDelayMs: 1000, intervalMs: 1000, maxIntervalMs: 8000, jitter: 0 },
+  };
+}
+
+const ctx = (clock: ReturnType<typeof fakeClock>) => ({
+  ...clock,
+  signal: new AbortController().signal,
+  logger: silentLogger,
+});
+
+test('stops polling as soon as the telemetry is seen, and records when', async (t) => {
+  const clock = fakeClock();
+  const connector = scripted([[], [], [event]]);
+
+  const observations = await pollSignals(plan(connector), ctx(clock));
+
+  const observation = observations.get('cmstp-exec');
+  t.is(observation?.events.length, 1);
+  t.is(observation?.firstSeenAt, '2026-11-23T12:00:04.000Z');
+  t.deepEqual(clock.slept, [1000, 1000, 2000]);
+  t.is(connector.queries.length, 4);
+  t.deepEqual(connector.queries[0]?.bindings, { marker: 'ph1', payloadFile: 'ph1.inf' });
+});
+
+test('gives up at the deadline with exponential backoff, after a final sweep', async (t) => {
+  const clock = fakeClock();
+  const connector = scripted([[]]);
+
+  const observations = await pollSignals(plan(connector), ctx(clock));
+
+  t.is(observations.get('cmstp-exec')?.events.length, 0);
+  t.deepEqual(clock.slept.slice(0, 5), [1000, 1000, 2000, 4000, 8000]);
+  t.true(clock.clock.now().getTime() - Date.parse('2026-11-23T12:00:00Z') <= 31_000 + 8000);
+  t.is(observations.get('cmstp-exec')?.error, null);
+});
+
+test('a retryable SIEM error is retried; a late success clears it', async (t) => {
+  const connector = scripted([new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503'), [event]]);
+
+  const observations = await pollSignals(plan(connector), ctx(fakeClock()));
+
+  t.is(observations.get('cmstp-exec')?.events.length, 1);
+  t.is(observations.get('cmstp-exec')?.error, null);
+});
+
+test('a fatal SIEM error stops polling and is recorded on the signal', async (t) => {
+  const connector = scripted([new SiemError('E_SIEM_AUTH', 'HTTP 401')]);
+
+  const observations = await pollSignals(plan(connector), ctx(fakeClock()));
+
+  t.is(connector.queries.length, 1);
+  t.regex(observations.get('cmstp-exec')?.error ?? '', /401/);
+});
+
+test('keeps polling for the alert after the telemetry arrives', async (t) => {
+  const alert: SiemAlert = {
+    ref: 'a1',
+    ruleId: 'r',
+    title: 'R',
+    level: 'high',
+    host: 'h',
+    time: 't',
+    eventRefs: ['e1'],
+  };
+  const unrelated: SiemAlert = { ...alert, ref: 'a2', eventRefs: ['other'] };
+  const connector = scripted([[event]], [unrelated, alert]);
+
+  const observations = await pollSignals(plan(connector, true), ctx(fakeClock()));
+
+  t.deepEqual(
+    observations.get('cmstp-exec')?.alerts.map((a) => a.ref),
+    ['a1'],
+  );
+});

@@ -1,0 +1,227 @@
+import type {
+  AlertEvidence,
+  EventEvidence,
+  Expectation,
+  RunContext,
+  SignalDefinition,
+  SignalId,
+  SignalObservation,
+  SiemAlert,
+  SiemConnector,
+  SiemEvent,
+} from '../core/index.js';
+import { SiemError, errorMessage } from '../core/index.js';
+
+export interface PollSchedule {
+  readonly initialDelayMs: number;
+  readonly intervalMs: number;
+  readonly maxIntervalMs: number;
+  /** ±fraction applied to each wait so many harnesses do not poll in step. */
+  readonly jitter: number;
+}
+
+/** The local SIEM answers in milliseconds; real SIEMs get siem-apis.md 6.3's 15 s / 5→30 s schedule. */
+export const localSchedule: PollSchedule = {
+  initialDelayMs: 100,
+  intervalMs: 100,
+  maxIntervalMs: 1000,
+  jitter: 0.2,
+};
+
+export interface PollPlan {
+  readonly connector: SiemConnector;
+  readonly host: string;
+  readonly marker: string;
+  readonly bindings: Readonly<Record<string, string>>;
+  /** Event-time window start: the emulation start, padded for clock skew. */
+  readonly since: Date;
+  readonly signals: readonly { readonly definition: SignalDefinition; readonly expectation: Expectation }[];
+  readonly captureTimeoutMs: number;
+  readonly detectTimeoutMs: number;
+  readonly schedule: PollSchedule;
+}
+
+const summaryFields = [
+  'UtcTime',
+  'Computer',
+  'Image',
+  'CommandLine',
+  'ParentImage',
+  'ParentCommandLine',
+  'TargetFilename',
+  'User',
+  'IntegrityLevel',
+  'ProcessGuid',
+  'ParentProcessGuid',
+] as const;
+
+function evidence(event: SiemEvent): EventEvidence {
+  const summary: Record<string, string> = {};
+  for (const name of summaryFields) {
+    const value = event.fields[name];
+    if (typeof value === 'string' || typeof value === 'number') summary[name] = String(value);
+  }
+  return { ref: event.ref, eventId: event.eventId, time: event.time, indexedAt: event.indexedAt, summary };
+}
+
+function alertEvidence(alert: SiemAlert): AlertEvidence {
+  return {
+    ref: alert.ref,
+    ruleId: alert.ruleId,
+    title: alert.title,
+    level: alert.level,
+    time: alert.time,
+    eventRefs: alert.eventRefs,
+  };
+}
+
+interface State {
+  events: Map<string, EventEvidence>;
+  alerts: Map<string, AlertEvidence>;
+  firstSeenAt: string | null;
+  alertFirstSeenAt: string | null;
+  polls: number;
+  error: string | null;
+}
+
+/**
+ * Polls until every expectation is settled or its deadline passes, with one batched query per poll.
+ * A signal expected *absent* (captured or detected false) is watched until its deadline, since absence can
+ * only be shown by waiting. A final sweep runs after the deadline so nothing that arrived in time is missed.
+ */
+export async function pollSignals(
+  plan: PollPlan,
+  ctx: Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>,
+): Promise<Map<SignalId, SignalObservation>> {
+  const start = ctx.clock.now().getTime();
+  const captureDeadline = start + plan.captureTimeoutMs;
+  const detectDeadline = start + Math.max(plan.captureTimeoutMs, plan.detectTimeoutMs);
+  const states = new Map<SignalId, State>(
+    plan.signals.map(({ definition }) => [
+      definition.id,
+      {
+        events: new Map(),
+        alerts: new Map(),
+        firstSeenAt: null,
+        alertFirstSeenAt: null,
+        polls: 0,
+        error: null,
+      },
+    ]),
+  );
+  const state = (id: SignalId): State => {
+    const found = states.get(id);
+    if (!found) throw new Error(`no poll state for ${id}`);
+    return found;
+  };
+
+  const captureOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
+    now <= captureDeadline && (!expectation.captured || state(id).events.size === 0);
+  const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
+    expectation.detected !== undefined &&
+    now <= detectDeadline &&
+    (!expectation.detected || !hasAlert(id, expectation));
+  const hasAlert = (id: SignalId, expectation: Expectation): boolean =>
+    [...state(id).alerts.values()].some(
+      (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
+    );
+
+  // Written from inside pollOnce, so kept in an object rather than narrowed locals.
+  const failure: { fatal: string | null; last: string | null } = { fatal: null, last: null };
+
+  const pollOnce = async (final: boolean): Promise<void> => {
+    const now = ctx.clock.now();
+    const nowMs = now.getTime();
+    const telemetry = plan.signals.filter(
+      ({ definition, expectation }) =>
+        final ||
+        captureOpen(nowMs, definition.id, expectation) ||
+        detectOpen(nowMs, definition.id, expectation),
+    );
+    if (telemetry.length === 0) return;
+    try {
+      const found = await plan.connector.findTelemetry(
+        {
+          host: plan.host,
+          marker: plan.marker,
+          bindings: plan.bindings,
+          since: plan.since,
+          until: new Date(nowMs + 120_000),
+          signals: telemetry.map((s) => s.definition),
+        },
+        ctx.signal,
+      );
+      for (const { definition } of telemetry) {
+        const s = state(definition.id);
+        s.polls += 1;
+        for (const event of found.get(definition.id) ?? []) {
+          if (!s.events.has(event.ref)) s.events.set(event.ref, evidence(event));
+          s.firstSeenAt ??= now.toISOString();
+        }
+      }
+      const refs = telemetry.flatMap(({ definition, expectation }) =>
+        expectation.detected === undefined ? [] : [...state(definition.id).events.keys()],
+      );
+      if (refs.length > 0) {
+        const alerts = await plan.connector.findDetections(
+          { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },
+          ctx.signal,
+        );
+        for (const { definition } of telemetry) {
+          const s = state(definition.id);
+          for (const alert of alerts) {
+            if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
+            if (!s.alerts.has(alert.ref)) s.alerts.set(alert.ref, alertEvidence(alert));
+            s.alertFirstSeenAt ??= now.toISOString();
+          }
+        }
+      }
+      failure.last = null;
+    } catch (error) {
+      const text = errorMessage(error);
+      if (error instanceof SiemError && error.retryable) {
+        failure.last = text;
+        ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
+      } else {
+        failure.fatal = text;
+      }
+    }
+  };
+
+  await ctx.sleep(plan.schedule.initialDelayMs, ctx.signal);
+  let interval = plan.schedule.intervalMs;
+  for (;;) {
+    await pollOnce(false);
+    if (failure.fatal !== null || ctx.signal.aborted) break;
+    const now = ctx.clock.now().getTime();
+    const open = plan.signals.some(
+      ({ definition, expectation }) =>
+        captureOpen(now, definition.id, expectation) || detectOpen(now, definition.id, expectation),
+    );
+    if (!open) break;
+    const wait = Math.min(
+      interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter),
+      Math.max(0, detectDeadline - now) + 1,
+    );
+    await ctx.sleep(Math.max(1, Math.round(wait)), ctx.signal);
+    interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
+  }
+  if (failure.fatal === null && !ctx.signal.aborted) await pollOnce(true);
+
+  const error = failure.fatal ?? failure.last;
+  return new Map(
+    [...states.entries()].map(([id, s]) => [
+      id,
+      {
+        signal: id,
+        events: [...s.events.values()],
+        alerts: [...s.alerts.values()],
+        firstSeenAt: s.firstSeenAt,
+        alertFirstSeenAt: s.alertFirstSeenAt,
+        polls: s.polls,
+        // A late success clears a transient error: what we saw is what counts.
+        error: s.events.size > 0 && failure.fatal === null ? null : error,
+      },
+    ]),
+  );
+}

@@ -1,0 +1,63 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { HarnessError } from '../core/index.js';
+import { parseInf, planInstall } from '../lab/inf.js';
+import { loadScenariosOrThrow } from '../scenario/load.js';
+import { builtinScenariosDir } from '../util/paths.js';
+import { renderEmulation } from './render.js';
+
+const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
+if (!scenario) throw new Error('built-in scenario missing');
+const marker = 'ph0123456789ab';
+
+test('the run marker is in the INF file name, ServiceName, ShortSvcName and the marker command', (t) => {
+  const rendered = renderEmulation(scenario, { marker });
+  const inf = parseInf(rendered.payload.content);
+
+  t.is(rendered.payload.remotePath, `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`);
+  t.is(inf.strings.get('servicename'), `Purple Harness Validation ${marker}`);
+  t.is(inf.strings.get('shortsvcname'), marker);
+  const plan = planInstall(inf, false);
+  t.is(plan.section, 'DefaultInstall_SingleUser');
+  t.deepEqual(plan.preSetupCommands, [`cmd.exe /c echo ${marker}> ${rendered.markerPath}`]);
+  t.is(rendered.cmstpCommandLine, `C:\\Windows\\System32\\cmstp.exe /s /ns ${rendered.payload.remotePath}`);
+});
+
+test('the INF has CRLF line ends and only ASCII', (t) => {
+  const { content } = renderEmulation(scenario, { marker }).payload;
+
+  t.false(/[^\r]\n/.test(content));
+  t.true(/^[\x20-\x7e\r\n]*$/.test(content));
+});
+
+test('each operation script is a purple-harness operation carrying the marker as a parameter', (t) => {
+  const { operations } = renderEmulation(scenario, { marker });
+
+  for (const op of [
+    operations.preflight,
+    operations.snapshot,
+    operations.run,
+    operations.cleanup(['HKCU:\\x']),
+  ]) {
+    t.regex(op.script, new RegExp(`^# purple-harness remote operation: ${op.name} v1$`, 'm'));
+    t.regex(op.script, new RegExp(`^\\$PhMarker = '${marker}'$`, 'm'));
+    t.regex(op.script, /Write-PhResult/);
+  }
+  t.regex(
+    operations.cleanup(['HKCU:\\a', "HKCU:\\it's"]).script,
+    /^\$PhCreatedKeys = 'HKCU:\\a\|HKCU:\\it''s'$/m,
+  );
+});
+
+test('an input that would inject INF syntax is refused', (t) => {
+  const error = t.throws(
+    () => renderEmulation(scenario, { marker, inputs: { serviceName: 'x"\r\n[DefaultInstall]' } }),
+    { instanceOf: HarnessError },
+  );
+
+  t.is(error.code, 'E_UNSAFE_VALUE');
+});
+
+test('a marker that is not a single alphanumeric token is refused', (t) => {
+  t.throws(() => renderEmulation(scenario, { marker: 'ph-123' }), { instanceOf: HarnessError });
+});

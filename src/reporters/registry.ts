@@ -1,0 +1,9 @@
+import type { ReporterDefinition } from '../core/index.js';
+import { jsonReporter } from './json/index.js';
+import { markdownReporter } from './markdown/index.js';
+
+export const reporters = { json: jsonReporter, markdown: markdownReporter } satisfies Record<
+  string,
+  ReporterDefinition
+>;
+export type ReporterId = keyof typeof reporters;

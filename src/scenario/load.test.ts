@@ -1,0 +1,101 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinScenariosDir } from '../util/paths.js';
+import { loadScenarios, loadScenarioText } from './load.js';
+
+const builtin = join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml');
+const text = readFileSync(builtin, 'utf8');
+
+test('the built-in scenario loads with its defaults applied', (t) => {
+  const outcome = loadScenarios([builtinScenariosDir()]);
+
+  t.deepEqual(outcome.issues, []);
+  const [scenario] = outcome.scenarios;
+  t.is(scenario?.spec.id, 'cmstp-local-inf-presetup');
+  t.is(scenario?.spec.timeouts.capture, 30_000);
+  t.is(scenario?.spec.emulation.inf.extension, '.inf');
+  t.deepEqual(
+    scenario?.spec.expect.map((e) => e.signal),
+    ['payload-file', 'cmstp-exec', 'child-process'],
+  );
+});
+
+test('a misspelt key is reported at its line and column, named, with the likely intended key', (t) => {
+  const bad = text.replace('\ntimeouts:', '\ntimeout:');
+  const line = bad.split('\n').findIndex((l) => l.startsWith('timeout:')) + 1;
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+
+  t.is(issues.length, 1);
+  t.like(issues[0], { file: 'bad.yaml', line, col: 1 });
+  t.regex(issues[0]?.message ?? '', /unknown key "timeout".*did you mean "timeouts"/);
+});
+
+test('every problem in a file is collected, not just the first', (t) => {
+  const bad = text
+    .replace('technique: T1218.003', 'technique: T1218.011')
+    .replace('captured: true', 'captured: yes')
+    .replace('  cmstp:\n', '  cmstpp:\n');
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+
+  t.true(issues.length >= 3, issues.map((i) => i.message).join('\n'));
+  t.true(issues.some((i) => i.path === 'technique'));
+  t.true(issues.some((i) => i.message.includes('cmstpp')));
+  t.true(issues.some((i) => i.path === 'expect.0.captured'));
+  const lines = issues.map((i) => i.line);
+  t.deepEqual(
+    lines,
+    [...lines].sort((a, b) => a - b),
+  );
+});
+
+test('nested unknown keys point into the nested mapping', (t) => {
+  const bad = text.replace('    action: marker-file', '    action: marker-file\n    acton: x');
+  const line = bad.split('\n').findIndex((l) => l.includes('acton:')) + 1;
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+
+  t.like(issues[0], { line, col: 5, path: 'emulation.payload.acton' });
+});
+
+test('YAML syntax errors and duplicate keys are located', (t) => {
+  const { issues } = loadScenarioText('dup.yaml', `${text}\nid: again\n`);
+
+  t.is(issues.length, 1);
+  t.regex(issues[0]?.message ?? '', /unique|duplicate/i);
+  t.true((issues[0]?.line ?? 0) > 1);
+});
+
+test('semantic rules: undeclared template input, unused input, repeated signal, rule without detection', (t) => {
+  const bad = text
+    .replace('  serviceName:', '  serviceNam:')
+    .replace(
+      '  - signal: cmstp-exec\n    captured: true\n    detected: true',
+      '  - signal: payload-file\n    captured: true\n    rule: x',
+    );
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+  const messages = issues.map((i) => i.message).join('\n');
+
+  t.regex(messages, /no input "serviceName" is declared/);
+  t.regex(messages, /input "serviceNam" is declared but .* never uses it/);
+  t.regex(messages, /signal "payload-file" is expected twice/);
+  t.regex(messages, /naming a rule only makes sense with `detected: true`/);
+});
+
+test('signals without a telemetry definition yet are refused, not silently skipped', (t) => {
+  const bad = text.replace('  - signal: child-process', '  - signal: remote-fetch');
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+
+  t.regex(issues[0]?.message ?? '', /"remote-fetch" has no telemetry definition/);
+});
+
+test('a missing file is an issue, not a crash', (t) => {
+  const { issues } = loadScenarios(['/nonexistent/scenario.yaml']);
+
+  t.is(issues.length, 1);
+  t.regex(issues[0]?.message ?? '', /cannot read/);
+});

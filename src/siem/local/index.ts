@@ -1,0 +1,52 @@
+import { defineSiemConnector, HarnessError, errorMessage } from '../../core/index.js';
+import { loadRuleDir } from '../../sigma/load.js';
+import { detectionsDir } from '../../util/paths.js';
+import { startHecServer } from './hec-server.js';
+import { LocalSiem } from './local-siem.js';
+import { LocalSiemOptions } from './schema.js';
+import { EventStore } from './store.js';
+
+export const localSiem = defineSiemConnector({
+  id: 'local',
+  displayName: 'Local SIEM (SQLite + Sigma)',
+  optionsSchema: LocalSiemOptions,
+  capabilities: { alertEventLinks: true },
+  async create(options, ctx) {
+    const token = ctx.env[options.hec.tokenEnv];
+    if (token === undefined || token.length < 16) {
+      throw new HarnessError(
+        'E_SECRET_MISSING',
+        `[siem:local] the HEC token variable ${options.hec.tokenEnv} is not set (16 characters or more)`,
+        {
+          hint: `Set ${options.hec.tokenEnv} in the environment or in .env.`,
+        },
+      );
+    }
+    const rules = [];
+    for (const dir of [detectionsDir(), ...options.rules]) {
+      const result = loadRuleDir(dir);
+      for (const refused of result.refused)
+        ctx.logger.warn(`[siem:local] rule ${refused.file} refused: ${refused.reason}`);
+      rules.push(...result.loaded);
+    }
+    const store = new EventStore(options.database);
+    let siem: LocalSiem | null = null;
+    const hec = await startHecServer({
+      token,
+      host: options.hec.host,
+      port: options.hec.port,
+      accept: (envelopes) => {
+        siem?.ingest(envelopes);
+      },
+    }).catch((error: unknown) => {
+      store.close();
+      throw new HarnessError(
+        'E_SIEM_UNAVAILABLE',
+        `[siem:local] cannot listen on ${options.hec.host}:${options.hec.port}: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    });
+    siem = new LocalSiem({ store, rules, hec, token, now: () => ctx.clock.now() });
+    return siem;
+  },
+});

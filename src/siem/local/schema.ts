@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+export const LocalSiemOptions = z
+  .strictObject({
+    database: z
+      .string()
+      .default('.purple-harness/local-siem.sqlite')
+      .meta({ description: 'SQLite file for the event store, or ":memory:".' }),
+    rules: z
+      .array(z.string())
+      .default([])
+      .meta({ description: 'Extra folders of Sigma rules; detections/ is always loaded.' }),
+    hec: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .default('PURPLE_HARNESS_HEC_TOKEN'),
+      })
+      .default({ host: '127.0.0.1', port: 0, tokenEnv: 'PURPLE_HARNESS_HEC_TOKEN' }),
+  })
+  .meta({ title: 'local SIEM options' });
+export type LocalSiemOptions = z.infer<typeof LocalSiemOptions>;

@@ -1,0 +1,151 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface StoredEvent {
+  readonly id: number;
+  readonly time: string;
+  readonly indexedAt: string;
+  readonly host: string;
+  readonly eventId: number;
+  readonly sourcetype: string;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface StoredAlert {
+  readonly id: number;
+  readonly ruleId: string;
+  readonly title: string;
+  readonly level: string;
+  readonly host: string;
+  readonly time: string;
+  readonly eventId: number;
+}
+
+interface EventRow {
+  id: number;
+  time: string;
+  indexed_at: string;
+  host: string;
+  event_id: number;
+  sourcetype: string;
+  meta: string;
+  fields: string;
+}
+
+interface AlertRow {
+  id: number;
+  rule_id: string;
+  title: string;
+  level: string;
+  host: string;
+  time: string;
+  event_ref: number;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  indexed_at TEXT NOT NULL,
+  host TEXT NOT NULL,
+  event_id INTEGER NOT NULL,
+  sourcetype TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_host_time ON events (host, time);
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  level TEXT NOT NULL,
+  host TEXT NOT NULL,
+  time TEXT NOT NULL,
+  event_ref INTEGER NOT NULL REFERENCES events (id)
+);
+CREATE INDEX IF NOT EXISTS alerts_event ON alerts (event_ref);
+`;
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    time: row.time,
+    indexedAt: row.indexed_at,
+    host: row.host,
+    eventId: row.event_id,
+    sourcetype: row.sourcetype,
+    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    fields: JSON.parse(row.fields) as Record<string, unknown>,
+  };
+}
+
+/** The local SIEM's store: SQLite, a file under .purple-harness/ by default or `:memory:` for tests. */
+export class EventStore {
+  readonly #db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.exec(schema);
+  }
+
+  insertEvent(event: Omit<StoredEvent, 'id'>): number {
+    const result = this.#db
+      .prepare(
+        'INSERT INTO events (time, indexed_at, host, event_id, sourcetype, meta, fields) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        event.time,
+        event.indexedAt,
+        event.host,
+        event.eventId,
+        event.sourcetype,
+        JSON.stringify(event.meta),
+        JSON.stringify(event.fields),
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  insertAlert(alert: Omit<StoredAlert, 'id'>): number {
+    const result = this.#db
+      .prepare('INSERT INTO alerts (rule_id, title, level, host, time, event_ref) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(alert.ruleId, alert.title, alert.level, alert.host, alert.time, alert.eventId);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Runs a compiled WHERE clause (see signals/compile-local.ts) against the events table. */
+  selectEvents(where: string, params: readonly (string | number)[]): StoredEvent[] {
+    return this.#db
+      .prepare<unknown[], EventRow>(`SELECT * FROM events WHERE ${where} ORDER BY time, id`)
+      .all(...params)
+      .map(toEvent);
+  }
+
+  alertsForEvents(eventIds: readonly number[]): StoredAlert[] {
+    if (eventIds.length === 0) return [];
+    const marks = eventIds.map(() => '?').join(', ');
+    return this.#db
+      .prepare<unknown[], AlertRow>(`SELECT * FROM alerts WHERE event_ref IN (${marks}) ORDER BY time, id`)
+      .all(...eventIds)
+      .map((row) => ({
+        id: row.id,
+        ruleId: row.rule_id,
+        title: row.title,
+        level: row.level,
+        host: row.host,
+        time: row.time,
+        eventId: row.event_ref,
+      }));
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work)();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

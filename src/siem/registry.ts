@@ -1,0 +1,5 @@
+import type { SiemConnectorDefinition } from '../core/index.js';
+import { localSiem } from './local/index.js';
+
+export const siemConnectors = { local: localSiem } satisfies Record<string, SiemConnectorDefinition>;
+export type SiemConnectorId = keyof typeof siemConnectors;

@@ -1,0 +1,140 @@
+import test from 'ava';
+import { detectionsDir } from '../util/paths.js';
+import { compileRule, SigmaUnsupportedError } from './engine.js';
+import { loadRuleDir } from './load.js';
+import { SigmaRule } from './rule.js';
+
+const channel = 'Microsoft-Windows-Sysmon/Operational';
+
+function rule(detection: Record<string, unknown>, category = 'process_creation') {
+  return compileRule(
+    SigmaRule.parse({
+      title: 't',
+      id: 'r1',
+      level: 'low',
+      logsource: { product: 'windows', category },
+      detection,
+    }),
+  );
+}
+
+const cmstp = {
+  EventID: 1,
+  Channel: channel,
+  Image: 'C:\\Windows\\System32\\cmstp.exe',
+  CommandLine: '"C:\\Windows\\System32\\cmstp.exe" /s /ns C:\\ProgramData\\x.inf',
+  ParentImage: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+};
+
+test('modifiers match case-insensitively; wildcards and escapes work', (t) => {
+  t.true(rule({ s: { 'Image|endswith': '\\CMSTP.EXE' }, condition: 's' }).matches(cmstp));
+  t.true(
+    rule({ s: { 'CommandLine|contains|all': [' /s', '\\programdata\\'] }, condition: 's' }).matches(cmstp),
+  );
+  t.false(rule({ s: { 'CommandLine|contains|all': [' /s', ' /au'] }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { Image: 'C:\\\\*\\cmstp.ex?' }, condition: 's' }).matches(cmstp));
+  t.false(rule({ s: { Image: 'cmstp.exe' }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { 'Image|startswith': 'c:\\windows' }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { 'CommandLine|re': '/s /ns [A-Z]:' }, condition: 's' }).matches(cmstp));
+  t.false(rule({ s: { 'CommandLine|re': '/S /NS' }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { 'Missing|exists': false }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { Missing: null }, condition: 's' }).matches(cmstp));
+  t.true(rule({ s: { Literal: 'a\\*b' }, condition: 's' }).matches({ ...cmstp, Literal: 'A*B' }));
+  t.false(rule({ s: { Literal: 'a\\*b' }, condition: 's' }).matches({ ...cmstp, Literal: 'axxb' }));
+});
+
+test('conditions: and/or/not, parentheses, x of, them', (t) => {
+  const d = {
+    sel_a: { 'Image|endswith': '\\cmstp.exe' },
+    sel_b: { 'CommandLine|contains': '/au' },
+    filter: { 'ParentImage|endswith': '\\explorer.exe' },
+  };
+
+  t.true(rule({ ...d, condition: 'sel_a and not filter' }).matches(cmstp));
+  t.false(rule({ ...d, condition: 'all of sel_*' }).matches(cmstp));
+  t.true(rule({ ...d, condition: '1 of sel_*' }).matches(cmstp));
+  t.true(rule({ ...d, condition: 'sel_b or (sel_a and not filter)' }).matches(cmstp));
+  t.false(rule({ ...d, condition: 'not (sel_a or sel_b)' }).matches(cmstp));
+  t.false(rule({ ...d, condition: 'all of them' }).matches(cmstp));
+  t.true(rule({ ...d, condition: ['sel_b', 'sel_a'] }).matches(cmstp));
+});
+
+test('logsource maps to the Sysmon channel and event id', (t) => {
+  const r = rule({ s: { 'Image|endswith': '\\cmstp.exe' }, condition: 's' });
+
+  t.false(r.matches({ ...cmstp, EventID: 11 }));
+  t.false(r.matches({ ...cmstp, Channel: 'Security' }));
+  t.true(
+    rule({ s: { 'TargetFilename|endswith': '.inf' }, condition: 's' }, 'file_event').matches({
+      EventID: 11,
+      Channel: channel,
+      TargetFilename: 'C:\\x.INF',
+    }),
+  );
+});
+
+test('unsupported features are refused by name, never approximated', (t) => {
+  t.throws(() => rule({ s: { 'Image|base64': 'x' }, condition: 's' }), {
+    instanceOf: SigmaUnsupportedError,
+    message: /modifier "base64"/,
+  });
+  t.throws(() => rule({ s: { Image: 'x' }, condition: 's | count() > 5' }), {
+    instanceOf: SigmaUnsupportedError,
+  });
+  t.throws(() => rule({ s: { Image: 'x' }, condition: 'nope' }), {
+    instanceOf: SigmaUnsupportedError,
+    message: /unknown selection "nope"/,
+  });
+  t.throws(() => rule({ s: { Image: 'x' }, condition: 's' }, 'pipe_created'), {
+    instanceOf: SigmaUnsupportedError,
+    message: /category "pipe_created"/,
+  });
+});
+
+test('our detections all load, and fire on the behaviours they are written for', (t) => {
+  const { loaded, refused } = loadRuleDir(detectionsDir());
+
+  t.deepEqual(refused, []);
+  t.true(loaded.length >= 3);
+  const fired = (event: Record<string, unknown>) =>
+    loaded.filter((r) => r.matches(event)).map((r) => r.title);
+  t.deepEqual(fired(cmstp), ['CMSTP silent profile install from a user-writable path']);
+  t.deepEqual(
+    fired({
+      EventID: 1,
+      Channel: channel,
+      Image: 'C:\\Windows\\System32\\cmd.exe',
+      ParentImage: 'C:\\Windows\\System32\\cmstp.exe',
+    }),
+    ['Process started by cmstp.exe'],
+  );
+  t.deepEqual(
+    fired({
+      EventID: 11,
+      Channel: channel,
+      Image: 'C:\\x\\sftp-server.exe',
+      TargetFilename: 'C:\\ProgramData\\p\\x.inf',
+    }),
+    ['Setup information file written to a user-writable folder'],
+  );
+  // Benign look-alikes stay quiet.
+  t.deepEqual(fired({ ...cmstp, CommandLine: 'cmstp.exe C:\\Program Files\\Vendor\\profile.inf' }), []);
+  t.deepEqual(
+    fired({
+      EventID: 1,
+      Channel: channel,
+      Image: 'C:\\Windows\\System32\\cmmgr32.exe',
+      ParentImage: 'C:\\Windows\\System32\\cmstp.exe',
+    }),
+    [],
+  );
+  t.deepEqual(
+    fired({
+      EventID: 11,
+      Channel: channel,
+      Image: 'C:\\Windows\\System32\\msiexec.exe',
+      TargetFilename: 'C:\\Windows\\Temp\\x.inf',
+    }),
+    [],
+  );
+});

@@ -1,0 +1,103 @@
+import test from 'ava';
+import type { ReporterDefinition, RunResult } from '../../src/core/index.js';
+
+/** A small but complete run: one scenario, a pass, a fail and an inconclusive signal. */
+export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
+  const event = {
+    ref: 'local:event:1',
+    eventId: 1,
+    time: '2026-11-23T12:00:00.100Z',
+    indexedAt: '2026-11-23T12:00:00.200Z',
+    summary: { Image: 'C:\\Windows\\System32\\cmstp.exe', CommandLine: 'cmstp.exe /s x|y' },
+  };
+  const observed = {
+    captured: true,
+    detected: true,
+    events: [event],
+    alerts: [],
+    firstSeenAt: '2026-11-23T12:00:01.000Z',
+    latencyMs: 1000,
+    detectionLatencyMs: null,
+  };
+  return {
+    schemaVersion: 1,
+    runId: '20261123T120000Z-abcdef',
+    harness: { name: 'purple-harness', version: '0.1.0' },
+    startedAt: '2026-11-23T12:00:00.000Z',
+    finishedAt: '2026-11-23T12:00:05.000Z',
+    lab,
+    siem: { id: 'local', description: 'local SIEM' },
+    status: 'failed',
+    summary: { scenarios: 1, signals: 3, pass: 1, fail: 1, inconclusive: 1 },
+    results: [
+      {
+        scenario: {
+          id: 'cmstp-local-inf-presetup',
+          title: 'Title',
+          file: 'scenarios/x.yaml',
+          sha256: 'ab'.repeat(32),
+        },
+        host: { name: 'WIN10-LAB-01', address: '127.0.0.1', simulated: lab === 'simulated' },
+        marker: 'ph0123456789ab',
+        status: 'failed',
+        execution: null,
+        error: null,
+        signals: [
+          {
+            id: 'cmstp-exec',
+            expected: { captured: true, detected: true, rule: null },
+            observed,
+            verdict: 'pass',
+            reason: 'captured | detected',
+          },
+          {
+            id: 'child-process',
+            expected: { captured: true, detected: true, rule: null },
+            observed: { ...observed, captured: false, detected: false, events: [] },
+            verdict: 'fail',
+            reason: 'not captured',
+          },
+          {
+            id: 'payload-file',
+            expected: { captured: true, detected: null, rule: null },
+            observed: { ...observed, captured: null, detected: null, events: [] },
+            verdict: 'inconclusive',
+            reason: 'not polled',
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The shared contract every reporter passes: pure, deterministic, relative paths, every signal present. */
+export function testReporter(name: string, definition: ReporterDefinition): void {
+  test(`${name}: renders the same content for the same run`, (t) => {
+    const run = sampleRun();
+    const reporter = definition.create(definition.optionsSchema.parse({}));
+
+    const first = reporter.render(run);
+    const second = reporter.render(structuredClone(run));
+
+    t.deepEqual(first, second);
+    t.true(first.length > 0);
+  });
+
+  test(`${name}: writes only relative paths inside the report folder`, (t) => {
+    for (const artifact of definition.create(definition.optionsSchema.parse({})).render(sampleRun())) {
+      t.false(artifact.path.startsWith('/'));
+      t.false(artifact.path.includes('..'));
+    }
+  });
+
+  test(`${name}: every signal and verdict appears`, (t) => {
+    const content = definition
+      .create(definition.optionsSchema.parse({}))
+      .render(sampleRun())
+      .map((a) => a.content)
+      .join('\n');
+
+    for (const id of ['cmstp-exec', 'child-process', 'payload-file']) t.true(content.includes(id), id);
+    for (const verdict of ['pass', 'fail', 'inconclusive']) t.regex(content, new RegExp(verdict, 'i'));
+  });
+}

@@ -1,0 +1,201 @@
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startLabSimulator } from '../../src/lab/simulator.js';
+import { runCli, repoRoot } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface RunJson {
+  lab: string;
+  status: string;
+  results: {
+    status: string;
+    signals: { id: string; verdict: string; reason: string }[];
+    execution: { cleanup: { verified: boolean } } | null;
+  }[];
+}
+
+const builtin = join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml');
+
+function readRun(reportsDir: string): RunJson {
+  return JSON.parse(readFileSync(join(reportsDir, 'latest', 'run.json'), 'utf8')) as RunJson;
+}
+
+/** The built-in scenario with short deadlines, so a negative test does not wait 30 s. */
+function quickScenario(dir: string): string {
+  const file = join(dir, 'quick.yaml');
+  writeFileSync(
+    file,
+    readFileSync(builtin, 'utf8').replace('capture: 30s', 'capture: 2s').replace('detect: 30s', 'detect: 2s'),
+  );
+  return file;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+test('npm start path: the embedded lab passes every expected signal and writes both reports', async (t) => {
+  const cwd = tempDir(t);
+
+  const result = await runCli(['run', '--reports-dir', 'reports'], { cwd });
+
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stdout, /SIMULATED LAB/);
+  t.regex(result.stdout, /report: .*run\.json/);
+  const run = readRun(join(cwd, 'reports'));
+  t.is(run.lab, 'simulated');
+  t.is(run.status, 'passed');
+  t.deepEqual(
+    run.results[0]?.signals.map((s) => [s.id, s.verdict]),
+    [
+      ['payload-file', 'pass'],
+      ['cmstp-exec', 'pass'],
+      ['child-process', 'pass'],
+    ],
+  );
+  t.true(run.results[0]?.execution?.cleanup.verified);
+  t.regex(readFileSync(join(cwd, 'reports', 'latest', 'report.md'), 'utf8'), /SIMULATED LAB/);
+  t.true(existsSync(join(cwd, '.purple-harness', 'local-siem.sqlite')));
+});
+
+test('a signal the lab drops is a failed assertion: that signal fails, the others pass, exit 1', async (t) => {
+  const cwd = tempDir(t);
+
+  const result = await runCli(
+    ['run', quickScenario(cwd), '--lab-drop', 'child-process', '--reports-dir', 'reports'],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 1, result.stderr);
+  const verdicts = Object.fromEntries(
+    readRun(join(cwd, 'reports')).results[0]?.signals.map((s) => [s.id, s.verdict]) ?? [],
+  );
+  t.deepEqual(verdicts, { 'payload-file': 'pass', 'cmstp-exec': 'pass', 'child-process': 'fail' });
+});
+
+test('validate names the file, line, column and misspelt key, and exits 2', async (t) => {
+  const cwd = tempDir(t);
+  const file = join(cwd, 'typo.yaml');
+  writeFileSync(file, readFileSync(builtin, 'utf8').replace('  payload:\n', '  paylaod:\n'));
+  const line =
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('paylaod')) + 1;
+
+  const result = await runCli(['validate', file], { cwd });
+
+  t.is(result.exitCode, 2);
+  t.true(
+    result.stderr.includes(
+      `typo.yaml:${line}:3: unknown key "paylaod" in emulation; did you mean "payload"?`,
+    ),
+    result.stderr,
+  );
+});
+
+test('run refuses invalid scenarios before touching anything, with exit 2', async (t) => {
+  const cwd = tempDir(t);
+  const file = join(cwd, 'bad.yaml');
+  writeFileSync(file, readFileSync(builtin, 'utf8').replace('analytic: AN0932', 'analytic: AN0000'));
+
+  const result = await runCli(['run', file, '--reports-dir', 'reports'], { cwd });
+
+  t.is(result.exitCode, 2);
+  t.regex(result.stderr, /bad\.yaml:\d+:\d+: analytic/);
+  t.false(existsSync(join(cwd, 'reports')));
+});
+
+test('render prints the INF a run would generate', async (t) => {
+  const result = await runCli(['render', builtin, '--marker', 'ph0123456789ab'], { cwd: tempDir(t) });
+
+  t.is(result.exitCode, 0);
+  t.regex(result.stdout, /^ShortSvcName="ph0123456789ab"$/m);
+});
+
+test('a configured lab: secrets from the environment never reach stdout, stderr or reports', async (t) => {
+  const cwd = tempDir(t);
+  const port = await freePort();
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const token = `tk-${randomBytes(16).toString('hex')}`;
+  const lab = await startLabSimulator({ password, hec: { url: `http://127.0.0.1:${port}`, token } });
+  t.teardown(() => lab.close());
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    [
+      'lab:',
+      '  hosts:',
+      `    - name: WIN10-LAB-01`,
+      `      address: 127.0.0.1`,
+      `      port: ${lab.port}`,
+      `      username: ${lab.username}`,
+      `      hostKeySha256: "${lab.hostKeySha256}"`,
+      '      passwordEnv: LAB_PASSWORD',
+      'siem:',
+      '  type: local',
+      '  database: siem.sqlite',
+      '  hec:',
+      `    port: ${port}`,
+      '    tokenEnv: HEC_TOKEN',
+      'reports:',
+      '  dir: out',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(cwd, '.env'), `LAB_PASSWORD=${password}\n`);
+
+  const result = await runCli(['run', '--config', 'harness.yaml', '--debug'], {
+    cwd,
+    env: { HEC_TOKEN: token },
+  });
+
+  t.is(result.exitCode, 0, result.stderr);
+  const run = readRun(join(cwd, 'out'));
+  t.is(run.lab, 'real');
+  const outputs = [result.stdout, result.stderr];
+  const runDir = join(cwd, 'out', readdirSync(join(cwd, 'out')).find((d) => d !== 'latest') ?? '');
+  for (const file of readdirSync(runDir)) outputs.push(readFileSync(join(runDir, file), 'utf8'));
+  for (const text of outputs) {
+    t.false(text.includes(password), 'lab password leaked');
+    t.false(text.includes(token), 'HEC token leaked');
+  }
+});
+
+test('a host outside the inventory is refused with exit 2', async (t) => {
+  const cwd = tempDir(t);
+
+  const result = await runCli(['run', '--host', 'prod-dc-01'], { cwd });
+
+  t.is(result.exitCode, 2);
+  t.regex(result.stderr, /"prod-dc-01" is not in the lab inventory/);
+});
+
+test('an unreachable host is an infrastructure error: exit 3, and run.json is still written with inconclusive signals', async (t) => {
+  const cwd = tempDir(t);
+  const port = await freePort();
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: gone\n      address: 127.0.0.1\n      port: ${port}\n      username: x\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\nsiem:\n  type: local\n  database: ":memory:"\n`,
+  );
+
+  const result = await runCli(['run', '--config', 'harness.yaml', '--reports-dir', 'reports'], {
+    cwd,
+    env: { LAB_PASSWORD: 'x'.repeat(12), PURPLE_HARNESS_HEC_TOKEN: 'y'.repeat(20) },
+  });
+
+  t.is(result.exitCode, 3, result.stderr);
+  const run = readRun(join(cwd, 'reports'));
+  t.is(run.status, 'error');
+  t.true(run.results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+});
