@@ -168,7 +168,7 @@ test(
   observation({ error: 'HTTP 503' }),
   execution(),
   'inconclusive',
-  /could not be queried: HTTP 503/,
+  /not judged: HTTP 503/,
 );
 test(
   'alerts unreachable after capture: inconclusive',
@@ -177,7 +177,7 @@ test(
   observation({ events: [event], error: 'HTTP 503' }),
   execution(),
   'inconclusive',
-  /alerts could not be queried/,
+  /detection not judged: HTTP 503/,
 );
 test('not polled: inconclusive', macro, expectBoth, undefined, execution(), 'inconclusive', /not polled/);
 

@@ -77,7 +77,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   }
   if (!observation) return result('inconclusive', 'the SIEM was not polled for this signal');
   if (observation.error !== null && events.length === 0) {
-    return result('inconclusive', `the SIEM could not be queried: ${observation.error}`);
+    return result('inconclusive', `not judged: ${observation.error}`);
   }
 
   const eventIds = definition.telemetry.eventIds.join('/');
@@ -102,7 +102,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   if (expectation.detected) {
     if (alerts.length === 0) {
       if (observation.error !== null)
-        return result('inconclusive', `${capturedText}; alerts could not be queried: ${observation.error}`);
+        return result('inconclusive', `${capturedText}; detection not judged: ${observation.error}`);
       return result(
         'fail',
         `${capturedText}; not detected: ${ruleText} did not fire on those events within ${seconds(input.detectTimeoutMs)}`,

@@ -153,6 +153,34 @@ async function runPair(
   return { ...base, status: scenarioStatus(results, error !== null), execution, signals: results, error };
 }
 
+/** Builds the run record from whatever results exist; also used for partial results after a crash. */
+export function summarizeRun(
+  run: Pick<HarnessRun, 'lab' | 'version'> & { readonly siem: { readonly id: string; describe(): string } },
+  results: readonly ScenarioResult[],
+  times: { readonly startedAt: string; readonly finishedAt: string },
+  ctx: Pick<RunContext, 'runId' | 'signal'>,
+  crashed = false,
+): RunResult {
+  const all = results.flatMap((r) => r.signals);
+  return {
+    schemaVersion: 1,
+    runId: ctx.runId,
+    harness: { name: 'purple-harness', version: run.version },
+    ...times,
+    lab: run.lab,
+    siem: { id: run.siem.id, description: run.siem.describe() },
+    status: crashed ? 'error' : runStatus(results, ctx.signal.aborted),
+    summary: {
+      scenarios: results.length,
+      signals: all.length,
+      pass: all.filter((s) => s.verdict === 'pass').length,
+      fail: all.filter((s) => s.verdict === 'fail').length,
+      inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
+    },
+    results: [...results],
+  };
+}
+
 /** Plan -> render -> execute -> poll -> assert for every scenario on every host. Reports are the caller's. */
 export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunResult> {
   const startedAt = ctx.clock.now().toISOString();
@@ -165,23 +193,5 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
       run.onResult?.(result);
     }
   }
-  const all = results.flatMap((r) => r.signals);
-  return {
-    schemaVersion: 1,
-    runId: ctx.runId,
-    harness: { name: 'purple-harness', version: run.version },
-    startedAt,
-    finishedAt: ctx.clock.now().toISOString(),
-    lab: run.lab,
-    siem: { id: run.siem.id, description: run.siem.describe() },
-    status: runStatus(results, ctx.signal.aborted),
-    summary: {
-      scenarios: results.length,
-      signals: all.length,
-      pass: all.filter((s) => s.verdict === 'pass').length,
-      fail: all.filter((s) => s.verdict === 'fail').length,
-      inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
-    },
-    results,
-  };
+  return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx);
 }

@@ -100,6 +100,27 @@ test('a retryable SIEM error is retried; a late success clears it', async (t) =>
   t.is(observations.get('cmstp-exec')?.error, null);
 });
 
+test('an interrupt stops polling, keeps what was seen, and marks unsettled signals', async (t) => {
+  const controller = new AbortController();
+  const clock = fakeClock();
+  const sleep = (ms: number) => {
+    if (clock.slept.length === 2) controller.abort();
+    if (controller.signal.aborted) return Promise.reject(new Error('aborted'));
+    return clock.sleep(ms);
+  };
+  const connector = scripted([[event]]);
+
+  const observations = await pollSignals(plan(connector, true), {
+    ...clock,
+    sleep,
+    signal: controller.signal,
+    logger: silentLogger,
+  });
+
+  t.is(observations.get('cmstp-exec')?.events.length, 1);
+  t.regex(observations.get('cmstp-exec')?.error ?? '', /interrupted before the deadline/);
+});
+
 test('a fatal SIEM error stops polling and is recorded on the signal', async (t) => {
   const connector = scripted([new SiemError('E_SIEM_AUTH', 'HTTP 401')]);
 

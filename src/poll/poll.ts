@@ -180,17 +180,27 @@ export async function pollSignals(
     } catch (error) {
       const text = errorMessage(error);
       if (error instanceof SiemError && error.retryable) {
-        failure.last = text;
+        failure.last = `SIEM query failed: ${text}`;
         ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
       } else {
-        failure.fatal = text;
+        failure.fatal = `SIEM query failed: ${text}`;
       }
     }
   };
 
-  await ctx.sleep(plan.schedule.initialDelayMs, ctx.signal);
+  // An interrupt ends the wait early; what was seen so far is kept, and unsettled signals say so.
+  const pause = async (ms: number): Promise<boolean> => {
+    try {
+      await ctx.sleep(ms, ctx.signal);
+      return true;
+    } catch (error) {
+      if (ctx.signal.aborted) return false;
+      throw error;
+    }
+  };
+
   let interval = plan.schedule.intervalMs;
-  for (;;) {
+  for (let go = await pause(plan.schedule.initialDelayMs); go;) {
     await pollOnce(false);
     if (failure.fatal !== null || ctx.signal.aborted) break;
     const now = ctx.clock.now().getTime();
@@ -203,24 +213,31 @@ export async function pollSignals(
       interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter),
       Math.max(0, detectDeadline - now) + 1,
     );
-    await ctx.sleep(Math.max(1, Math.round(wait)), ctx.signal);
+    go = await pause(Math.max(1, Math.round(wait)));
     interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
   }
   if (failure.fatal === null && !ctx.signal.aborted) await pollOnce(true);
 
-  const error = failure.fatal ?? failure.last;
+  const error =
+    failure.fatal ??
+    failure.last ??
+    (ctx.signal.aborted ? 'polling was interrupted before the deadline' : null);
+  // Settled positively: everything expected was seen, so a later error or interrupt changes nothing.
+  const settled = (id: SignalId, expectation: Expectation): boolean =>
+    expectation.captured &&
+    state(id).events.size > 0 &&
+    (expectation.detected === undefined || (expectation.detected && hasAlert(id, expectation)));
   return new Map(
-    [...states.entries()].map(([id, s]) => [
+    plan.signals.map(({ definition: { id }, expectation }) => [
       id,
       {
         signal: id,
-        events: [...s.events.values()],
-        alerts: [...s.alerts.values()],
-        firstSeenAt: s.firstSeenAt,
-        alertFirstSeenAt: s.alertFirstSeenAt,
-        polls: s.polls,
-        // A late success clears a transient error: what we saw is what counts.
-        error: s.events.size > 0 && failure.fatal === null ? null : error,
+        events: [...state(id).events.values()],
+        alerts: [...state(id).alerts.values()],
+        firstSeenAt: state(id).firstSeenAt,
+        alertFirstSeenAt: state(id).alertFirstSeenAt,
+        polls: state(id).polls,
+        error: settled(id, expectation) ? null : error,
       },
     ]),
   );

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startLabSimulator } from '../../src/lab/simulator.js';
-import { runCli, repoRoot } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { cliPath, runCli, repoRoot } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface RunJson {
@@ -198,4 +199,37 @@ test('an unreachable host is an infrastructure error: exit 3, and run.json is st
   const run = readRun(join(cwd, 'reports'));
   t.is(run.status, 'error');
   t.true(run.results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+});
+
+test('Ctrl-C while polling: exit 130, clean-up already verified, and what was seen is written', async (t) => {
+  const cwd = tempDir(t);
+  const scenario = join(cwd, 'slow.yaml');
+  writeFileSync(scenario, readFileSync(builtin, 'utf8').replace('capture: 30s', 'capture: 60s'));
+  const child = execa(
+    'node',
+    [cliPath, 'run', scenario, '--lab-drop', 'child-process', '--reports-dir', 'reports'],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    },
+  );
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('execution executed')) resolve();
+    });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  child.kill('SIGINT');
+  const result = await child;
+
+  t.is(result.exitCode, 130, result.stderr);
+  const run = readRun(join(cwd, 'reports'));
+  t.is(run.status, 'interrupted');
+  t.true(run.results[0]?.execution?.cleanup.verified);
+  const verdicts = Object.fromEntries(run.results[0]?.signals.map((s) => [s.id, s.verdict]) ?? []);
+  t.deepEqual(verdicts, { 'payload-file': 'pass', 'cmstp-exec': 'pass', 'child-process': 'inconclusive' });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { HostTarget, RunContext, RunResult, SiemConnector } from '../../core/index.js';
+import type { HostTarget, RunContext, RunResult, ScenarioResult, SiemConnector } from '../../core/index.js';
 import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
 import { resolveHosts, selectHosts } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
@@ -8,10 +8,10 @@ import type { HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { executors } from '../../executors/registry.js';
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
-import { preflightRender, runHarness } from '../../pipeline/run-harness.js';
+import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
 import { localSchedule } from '../../poll/poll.js';
 import { writeReports } from '../../report/write.js';
-import { reporters } from '../../reporters/registry.js';
+import { reporters, type ReporterId } from '../../reporters/registry.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { siemConnectors } from '../../siem/registry.js';
@@ -29,6 +29,10 @@ export interface RunOptions {
   readonly version: string;
   readonly secrets: Set<string>;
   readonly signal: AbortSignal;
+}
+
+function render(formats: readonly ReporterId[], run: RunResult) {
+  return formats.flatMap((format) => reporters[format].create({}).render(run));
 }
 
 function secret(): string {
@@ -74,7 +78,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
 
   let siem: SiemConnector | null = null;
   let lab: LabSimulator | null = null;
-  let result: RunResult | null = null;
+  let result: RunResult;
+  const collected: ScenarioResult[] = [];
   try {
     siem = await siemConnectors.local.create(siemOptions, pluginContext);
     let hosts: HostTarget[];
@@ -119,16 +124,30 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         lab: embedded ? 'simulated' : 'real',
         schedule: localSchedule,
         version: options.version,
+        onResult: (r) => collected.push(r),
       },
       ctx,
     );
+  } catch (error) {
+    // Nothing already collected is lost: write what finished before the error, then let main report it.
+    if (collected.length > 0 && siem) {
+      const partial = summarizeRun(
+        { lab: embedded ? 'simulated' : 'real', version: options.version, siem },
+        collected,
+        { startedAt: now.toISOString(), finishedAt: systemClock.now().toISOString() },
+        ctx,
+        true,
+      );
+      const written = writeReports(reportsDir, partial.runId, render(formats, partial), secrets);
+      output.err(`[purple-harness] partial results written to ${written.dir}`);
+    }
+    throw error;
   } finally {
     await lab?.close();
     await siem?.dispose();
   }
 
-  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(result));
-  const written = writeReports(reportsDir, result.runId, artifacts, secrets);
+  const written = writeReports(reportsDir, result.runId, render(formats, result), secrets);
   if (result.lab === 'simulated')
     output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
   for (const scenario of result.results) {

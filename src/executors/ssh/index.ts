@@ -119,6 +119,29 @@ class SshSession implements ExecSession {
   }
 
   async upload(remotePath: string, content: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A stuck SFTP channel cannot be cancelled on its own: drop the connection; the next step reconnects.
+        this.#client?.destroy();
+        this.#client = null;
+        this.#sftp = null;
+        reject(
+          new ExecError(
+            'E_EXEC_TIMEOUT',
+            `[executor:ssh] upload of ${remotePath} to ${this.#host.name} took longer than ${this.#options.uploadTimeoutMs} ms`,
+          ),
+        );
+      }, this.#options.uploadTimeoutMs);
+    });
+    try {
+      await Promise.race([this.#upload(remotePath, content), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #upload(remotePath: string, content: string): Promise<void> {
     const target = toSftpPath(remotePath);
     try {
       const sftp = await this.#sftpSession();

@@ -9,6 +9,12 @@ export const SshExecutorOptions = z
       .default(20_000)
       .meta({ description: 'TCP connect, key exchange and authentication.' }),
     keepaliveIntervalMs: z.number().int().nonnegative().default(15_000),
+    uploadTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(60_000)
+      .meta({ description: 'Deadline for one SFTP upload.' }),
     maxOutputBytes: z
       .number()
       .int()
