@@ -104,7 +104,7 @@ test(
   observation(),
   execution(),
   'fail',
-  /not captured: no Sysmon 1 event/,
+  /not captured: no Sysmon 1 or Security 4688 event/,
 );
 test(
   'telemetry without alert: fail, not detected',

@@ -1,4 +1,4 @@
-import { prerequisiteMet } from '../core/index.js';
+import { prerequisiteMet, telemetryLabel } from '../core/index.js';
 import type {
   ExecutionRecord,
   Expectation,
@@ -80,11 +80,11 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     return result('inconclusive', `not judged: ${observation.error}`);
   }
 
-  const eventIds = definition.telemetry.eventIds.join('/');
+  const telemetry = telemetryLabel(definition);
   if (expectation.captured && events.length === 0) {
     return result(
       'fail',
-      `not captured: no Sysmon ${eventIds} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
+      `not captured: no ${telemetry} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
     );
   }
   if (!expectation.captured && events.length > 0) {
@@ -94,7 +94,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     );
   }
   const capturedText = expectation.captured
-    ? `captured ${events.length} Sysmon ${eventIds} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after cmstp started`}`
+    ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after cmstp started`}`
     : `no telemetry within ${seconds(input.captureTimeoutMs)}, as expected`;
 
   if (expectation.detected === undefined) return result('pass', `${capturedText}; detection not asserted`);

@@ -88,8 +88,10 @@ export interface SiemAlert {
 export interface TelemetryQuery {
   readonly host: string;
   readonly marker: string;
-  /** Values for the placeholders in signal definitions: `marker`, `payloadFile`. */
+  /** Values for the placeholders in signal definitions: `marker`, `payloadFile`, `cmstpPid`, `payloadHost`. */
   readonly bindings: Readonly<Record<string, string>>;
+  /** Event-time window around cmstp's own run, for signals correlated by `window`. */
+  readonly processWindow: { readonly since: Date; readonly until: Date };
   readonly since: Date;
   readonly until: Date;
   /** Every pending signal goes in one query per poll; rows are classified by signal. */

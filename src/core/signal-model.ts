@@ -2,12 +2,19 @@ import type { SignalId } from './scenario-model.js';
 import type { ExecutionProgress } from './types.js';
 
 /**
- * A field test in a signal's telemetry definition. Values may hold placeholders: `{{marker}}` (the run
- * marker) and `{{payloadFile}}` (the payload's file name on the target).
+ * A field test in a signal's telemetry definition. Values may hold placeholders bound per run:
+ * `{{marker}}`, `{{payloadFile}}` (the payload's file name on the target), `{{cmstpPid}}` and
+ * `{{payloadHost}}` (the host serving a remote scriptlet).
  */
 export interface FieldMatch {
   readonly op: 'equals' | 'contains' | 'startswith' | 'endswith';
   readonly value: string;
+}
+
+/** One way the signal shows up: an event type and the field tests that must all hold. */
+export interface TelemetryPattern {
+  readonly eventIds: readonly number[];
+  readonly match: Readonly<Record<string, FieldMatch>>;
 }
 
 /**
@@ -16,17 +23,22 @@ export interface FieldMatch {
  */
 export type SignalPrerequisite = 'staged' | 'started' | 'payload-ran';
 
+/**
+ * How events are tied to this run.
+ * - `marker`: the event text holds the run marker (command lines, file names, profile names).
+ * - `window`: the event carries no marker (network, image load, process access, COM surrogate), so it is
+ *   tied to this run by host and a tight window around cmstp's own start and end, plus its field tests.
+ */
+export type Correlation = 'marker' | 'window';
+
 export interface SignalDefinition {
   readonly id: SignalId;
   readonly title: string;
   readonly description: string;
   readonly requires: SignalPrerequisite;
-  readonly telemetry: {
-    /** Sysmon event ids that record the signal. */
-    readonly eventIds: readonly number[];
-    /** Every test must hold (AND). Field names are Sysmon's. */
-    readonly match: Readonly<Record<string, FieldMatch>>;
-  };
+  readonly correlation: Correlation;
+  /** Any one pattern is enough (OR); field names are Sysmon's or Security's. */
+  readonly telemetry: readonly TelemetryPattern[];
 }
 
 export function prerequisiteMet(requires: SignalPrerequisite, progress: ExecutionProgress): boolean {
@@ -38,4 +50,17 @@ export function prerequisiteMet(requires: SignalPrerequisite, progress: Executio
     case 'payload-ran':
       return progress.payloadRan;
   }
+}
+
+/** Sysmon and Security event ids a signal can be recorded by, e.g. "Sysmon 1/Security 4688". */
+export function telemetryLabel(definition: SignalDefinition): string {
+  const ids = [...new Set(definition.telemetry.flatMap((p) => p.eventIds))];
+  const sysmon = ids.filter((id) => id < 1000);
+  const security = ids.filter((id) => id >= 1000);
+  return [
+    sysmon.length > 0 ? `Sysmon ${sysmon.join('/')}` : '',
+    security.length > 0 ? `Security ${security.join('/')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' or ');
 }

@@ -169,6 +169,14 @@ export interface RenderedEmulation {
   readonly runDir: string;
   readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string };
   readonly markerPath: string;
+  /** A scriptlet the payload server hands out during the run, for remote-SCT emulations. */
+  readonly scriptlet: {
+    readonly host: string;
+    readonly path: string;
+    readonly url: string;
+    readonly content: string;
+    readonly sha256: string;
+  } | null;
   readonly cmstpCommandLine: string;
   /** How the harness proves the payload ran: the marker file exists, or cmstp exited 0. */
   readonly payloadEvidence: 'marker-file' | 'exit-code';

@@ -2,6 +2,8 @@ import { evaluateSignal } from '../assert/evaluate.js';
 import type {
   Executor,
   ExecutionRecord,
+  Expectation,
+  SignalDefinition,
   HostTarget,
   LoadedScenario,
   RunContext,
@@ -23,7 +25,7 @@ import {
 import { runEmulation } from '../execute/run-emulation.js';
 import { pollSignals, type PollSchedule } from '../poll/poll.js';
 import { renderEmulation } from '../render/render.js';
-import { signalDefinition } from '../signals/catalog.js';
+import { signalCatalog } from '../signals/catalog.js';
 import { redact } from '../util/redact.js';
 
 export interface HarnessRun {
@@ -41,14 +43,24 @@ export interface HarnessRun {
 /** Event-time padding for clock skew between harness and host (siem-apis.md 1.2). */
 const skewPadMs = 5 * 60_000;
 
-function definitionsOf(scenario: LoadedScenario) {
-  return scenario.spec.expect.map((expectation) => {
-    const definition = signalDefinition(expectation.signal);
-    // The scenario rules refuse undefined signals, so this is a programming error if it happens.
-    if (!definition)
-      throw new HarnessError('E_SCENARIO_INVALID', `signal ${expectation.signal} has no definition`);
-    return { definition, expectation };
-  });
+/**
+ * cmstp's own run on the target's clock, padded a little: events with no marker (network, image load,
+ * process access, registry) are tied to this run by falling inside it. The whole /au chain took 0.3 s in the
+ * OTRF recording; the padding allows for Sysmon stamping and sub-second clock steps on the host.
+ */
+function processWindow(execution: ExecutionRecord): { since: Date; until: Date } {
+  const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
+  const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
+  return { since: new Date(start - 2000), until: new Date((Number.isFinite(end) ? end : start) + 5000) };
+}
+
+function definitionsOf(
+  scenario: LoadedScenario,
+): { definition: SignalDefinition; expectation: Expectation }[] {
+  return scenario.spec.expect.map((expectation) => ({
+    definition: signalCatalog[expectation.signal],
+    expectation,
+  }));
 }
 
 /** Renders every scenario once before anything runs: a bad template or value stops the run with exit 2. */
@@ -108,7 +120,10 @@ async function runPair(
                 payloadFile: rendered.payload.remotePath.slice(
                   rendered.payload.remotePath.lastIndexOf('\\') + 1,
                 ),
+                cmstpPid: String(execution.cmstp?.pid ?? 'none'),
+                payloadHost: rendered.scriptlet?.host ?? 'none',
               },
+              processWindow: processWindow(execution),
               since: new Date((Number.isFinite(startedAt) ? startedAt : Date.now()) - skewPadMs),
               signals: pollable,
               captureTimeoutMs: scenario.spec.timeouts.capture,

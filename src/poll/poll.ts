@@ -33,6 +33,8 @@ export interface PollPlan {
   readonly host: string;
   readonly marker: string;
   readonly bindings: Readonly<Record<string, string>>;
+  /** cmstp's own run on the target clock, padded: the window `window`-correlated signals must fall in. */
+  readonly processWindow: { readonly since: Date; readonly until: Date };
   /** Event-time window start: the emulation start, padded for clock skew. */
   readonly since: Date;
   readonly signals: readonly { readonly definition: SignalDefinition; readonly expectation: Expectation }[];
@@ -145,6 +147,7 @@ export async function pollSignals(
           host: plan.host,
           marker: plan.marker,
           bindings: plan.bindings,
+          processWindow: plan.processWindow,
           since: plan.since,
           until: new Date(nowMs + 120_000),
           signals: telemetry.map((s) => s.definition),

@@ -79,6 +79,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     runDir,
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     markerPath,
+    scriptlet: null,
     cmstpCommandLine: `C:\\Windows\\System32\\cmstp.exe ${cmstpArguments}`,
     payloadEvidence: spec.emulation.payload.action === 'marker-file' ? 'marker-file' : 'exit-code',
     operations: {

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import type { ScenarioSpec, SourceIssue } from '../core/index.js';
 import { findEscapedMustaches, readTemplate } from '../render/engine.js';
-import { signalDefinition } from '../signals/catalog.js';
 import { templatesDir } from '../util/paths.js';
 import { locate, type ParsedYaml } from './positions.js';
 
@@ -30,16 +29,6 @@ export function templateVariables(template: string): Set<string> {
 type Rule = (spec: ScenarioSpec, report: (path: readonly PropertyKey[], message: string) => void) => void;
 
 const rules: readonly Rule[] = [
-  function everySignalIsDefined(spec, report) {
-    spec.expect.forEach((expectation, i) => {
-      if (!signalDefinition(expectation.signal)) {
-        report(
-          ['expect', i, 'signal'],
-          `signal "${expectation.signal}" has no telemetry definition in this version of purple-harness yet`,
-        );
-      }
-    });
-  },
   function signalsAreUnique(spec, report) {
     const seen = new Set<string>();
     spec.expect.forEach((expectation, i) => {

@@ -1,4 +1,4 @@
-import type { FieldMatch, TelemetryQuery } from '../core/index.js';
+import type { FieldMatch, TelemetryPattern, TelemetryQuery } from '../core/index.js';
 import { resolveValue } from './match.js';
 
 /** A parameterised SQLite WHERE clause over the local store's `events` table. */
@@ -16,7 +16,7 @@ function fieldTest(
   params: (string | number)[],
 ): string {
   if (!fieldName.test(name)) throw new Error(`signal field name is not a plain identifier: ${name}`);
-  const column = `lower(json_extract(fields, '$.${name}'))`;
+  const column = `lower(CAST(json_extract(fields, '$.${name}') AS TEXT))`;
   const value = resolveValue(test.value, bindings).toLowerCase();
   params.push(value);
   switch (test.op) {
@@ -33,38 +33,48 @@ function fieldTest(
   }
 }
 
+function patternClause(
+  pattern: TelemetryPattern,
+  bindings: Readonly<Record<string, string>>,
+  params: (string | number)[],
+): string {
+  const ids = pattern.eventIds.map((id) => {
+    params.push(id);
+    return '?';
+  });
+  const tests = Object.entries(pattern.match).map(([name, test]) => fieldTest(name, test, bindings, params));
+  return `(event_id IN (${ids.join(', ')})${tests.map((t) => ` AND ${t}`).join('')})`;
+}
+
 /**
- * Compiles every pending signal into one query (OR of signals), filtered by host, marker and event time.
+ * Compiles every pending signal into one query (OR of signals), filtered by host and event time, and per
+ * signal by its correlation: the run marker in the event, or cmstp's own time window.
  * Rows are classified per signal by the caller with the same definitions.
  */
 export function compileLocal(query: TelemetryQuery): LocalQuery {
-  const params: (string | number)[] = [];
+  const params: (string | number)[] = [
+    query.host,
+    query.host,
+    query.since.toISOString(),
+    query.until.toISOString(),
+  ];
   const perSignal = query.signals.map((signal) => {
-    const ids = signal.telemetry.eventIds.map((id) => {
-      params.push(id);
-      return '?';
-    });
-    const tests = Object.entries(signal.telemetry.match).map(([name, test]) =>
-      fieldTest(name, test, query.bindings, params),
-    );
-    return `(event_id IN (${ids.join(', ')})${tests.map((t) => ` AND ${t}`).join('')})`;
+    let correlation: string;
+    if (signal.correlation === 'marker') {
+      params.push(query.marker);
+      correlation = 'instr(fields, ?) > 0';
+    } else {
+      params.push(query.processWindow.since.toISOString(), query.processWindow.until.toISOString());
+      correlation = 'time >= ? AND time <= ?';
+    }
+    const patterns = signal.telemetry.map((pattern) => patternClause(pattern, query.bindings, params));
+    return `(${correlation} AND (${patterns.join(' OR ')}))`;
   });
   const where = [
     "(lower(host) = lower(?) OR lower(host) LIKE lower(?) || '.%')",
-    'instr(fields, ?) > 0',
     'time >= ?',
     'time <= ?',
     perSignal.length > 0 ? `(${perSignal.join(' OR ')})` : '0',
   ].join(' AND ');
-  return {
-    where,
-    params: [
-      query.host,
-      query.host,
-      query.marker,
-      query.since.toISOString(),
-      query.until.toISOString(),
-      ...params,
-    ],
-  };
+  return { where, params };
 }

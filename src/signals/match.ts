@@ -1,4 +1,4 @@
-import type { FieldMatch, SignalDefinition } from '../core/index.js';
+import type { FieldMatch, SignalDefinition, TelemetryPattern } from '../core/index.js';
 
 /** Resolves `{{name}}` placeholders in a signal value; an unbound placeholder is a programming error. */
 export function resolveValue(value: string, bindings: Readonly<Record<string, string>>): string {
@@ -36,15 +36,43 @@ export function testField(
   }
 }
 
-export function matchesSignal(
-  definition: SignalDefinition,
+export function matchesPattern(
+  pattern: TelemetryPattern,
   event: { readonly eventId: number; readonly fields: Readonly<Record<string, unknown>> },
   bindings: Readonly<Record<string, string>>,
 ): boolean {
-  if (!definition.telemetry.eventIds.includes(event.eventId)) return false;
-  for (const [name, test] of Object.entries(definition.telemetry.match)) {
+  if (!pattern.eventIds.includes(event.eventId)) return false;
+  for (const [name, test] of Object.entries(pattern.match)) {
     const actual = fieldText(event.fields, name);
     if (actual === undefined || !testField(actual, test, bindings)) return false;
   }
   return true;
+}
+
+export interface Correlation {
+  readonly marker: string;
+  readonly processWindow: { readonly since: Date; readonly until: Date };
+}
+
+/** The signal's correlation rule (marker in the event, or time inside cmstp's window) and any one pattern. */
+export function matchesSignal(
+  definition: SignalDefinition,
+  event: {
+    readonly eventId: number;
+    readonly time: string;
+    readonly fields: Readonly<Record<string, unknown>>;
+  },
+  bindings: Readonly<Record<string, string>>,
+  correlation: Correlation,
+): boolean {
+  if (definition.correlation === 'marker') {
+    if (!JSON.stringify(event.fields).toLowerCase().includes(correlation.marker.toLowerCase())) return false;
+  } else {
+    const time = Date.parse(event.time);
+    if (!(
+      time >= correlation.processWindow.since.getTime() && time <= correlation.processWindow.until.getTime()
+    ))
+      return false;
+  }
+  return definition.telemetry.some((pattern) => matchesPattern(pattern, event, bindings));
 }

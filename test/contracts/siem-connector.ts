@@ -26,7 +26,8 @@ function query(overrides: Partial<TelemetryQuery> = {}): TelemetryQuery {
   return {
     host: 'WIN10-LAB-01',
     marker,
-    bindings: { marker, payloadFile: `${marker}.inf` },
+    bindings: { marker, payloadFile: `${marker}.inf`, cmstpPid: '1234', payloadHost: 'payload.lab.test' },
+    processWindow: { since: new Date('2026-11-23T11:59:59Z'), until: new Date('2026-11-23T12:00:05Z') },
     since: new Date('2026-11-23T11:55:00Z'),
     until: new Date('2026-11-23T12:10:00Z'),
     signals: [signalCatalog['cmstp-exec'], signalCatalog['child-process']],

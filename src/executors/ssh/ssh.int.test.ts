@@ -54,6 +54,7 @@ test('the host receives exactly the script sent, as UTF-16LE -EncodedCommand thr
     host: 'WIN10-LAB-01',
     marker: 'powershell',
     bindings: {},
+    processWindow: { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 60_000) },
     since: new Date(Date.now() - 60_000),
     until: new Date(Date.now() + 60_000),
     signals: [
@@ -62,7 +63,8 @@ test('the host receives exactly the script sent, as UTF-16LE -EncodedCommand thr
         title: '',
         description: '',
         requires: 'started',
-        telemetry: { eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } },
+        correlation: 'window',
+        telemetry: [{ eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } }],
       },
     ],
   });

@@ -103,7 +103,7 @@ export class LocalSiem implements SiemConnector {
       const out = new Map<SignalId, SiemEvent[]>();
       for (const row of rows) {
         for (const signal of query.signals) {
-          if (!matchesSignal(signal, row, query.bindings)) continue;
+          if (!matchesSignal(signal, row, query.bindings, query)) continue;
           const list = out.get(signal.id) ?? [];
           list.push(toSiemEvent(row));
           out.set(signal.id, list);
