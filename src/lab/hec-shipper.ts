@@ -22,16 +22,28 @@ export class HecShipper {
   readonly stats: ShipperStats = { shipped: 0, failedBatches: 0, lastError: null };
   readonly #target: HecTarget;
   readonly #ingestDelayMs: number;
+  readonly #jitterMs: number;
+  readonly #delayed = new Set<NodeJS.Timeout>();
   #queue: LabEvent[] = [];
   #timer: NodeJS.Timeout | null = null;
   readonly #inFlight = new Set<Promise<void>>();
 
-  constructor(target: HecTarget, options: { ingestDelayMs?: number } = {}) {
+  constructor(target: HecTarget, options: { ingestDelayMs?: number; jitterMs?: number } = {}) {
     this.#target = target;
     this.#ingestDelayMs = options.ingestDelayMs ?? 0;
+    this.#jitterMs = options.jitterMs ?? 0;
   }
 
-  ship(event: LabEvent): void {
+  /** Queues an event; `holdMs` keeps it back first, as a slow forwarder or a lagging index would. */
+  ship(event: LabEvent, holdMs = 0): void {
+    if (holdMs > 0) {
+      const timer = setTimeout(() => {
+        this.#delayed.delete(timer);
+        this.ship(event);
+      }, holdMs);
+      this.#delayed.add(timer);
+      return;
+    }
     this.#queue.push(event);
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
@@ -48,7 +60,8 @@ export class HecShipper {
   }
 
   async #send(batch: readonly LabEvent[]): Promise<void> {
-    if (this.#ingestDelayMs > 0) await delay(this.#ingestDelayMs);
+    const wait = this.#ingestDelayMs + Math.random() * this.#jitterMs;
+    if (wait > 0) await delay(wait);
     const body = batch
       .map((event) =>
         JSON.stringify({
@@ -84,8 +97,12 @@ export class HecShipper {
     this.stats.failedBatches += 1;
   }
 
-  /** Sends whatever is queued and waits for every batch in flight. */
-  async drain(): Promise<void> {
+  /** Sends whatever is queued and waits for every batch in flight; `discardHeld` drops events still held back. */
+  async drain(options: { discardHeld?: boolean } = {}): Promise<void> {
+    if (options.discardHeld === true) {
+      for (const timer of this.#delayed) clearTimeout(timer);
+      this.#delayed.clear();
+    }
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;

@@ -44,15 +44,13 @@ export function parseInf(text: string): ParsedInf {
   for (const line of sections.get('strings')?.lines ?? []) {
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
-    strings.set(
-      line.slice(0, eq).trim().toLowerCase(),
-      line
-        .slice(eq + 1)
-        .trim()
-        .replace(/^"(.*)"$/, '$1'),
-    );
+    strings.set(line.slice(0, eq).trim().toLowerCase(), unquote(line.slice(eq + 1).trim()));
   }
   return { sections, strings };
+}
+
+function unquote(text: string): string {
+  return text.replace(/^"(.*)"$/, '$1');
 }
 
 export function entries(section: InfSection | undefined): Map<string, string> {
@@ -64,27 +62,83 @@ export function entries(section: InfSection | undefined): Map<string, string> {
   return out;
 }
 
-/** %name% -> the [Strings] value; %% -> %. Unknown names stay as written, as advpack leaves them. */
+/** Standard DIRIDs advpack expands (%11% is System32). */
+const dirIds: Readonly<Record<string, string>> = {
+  '10': 'C:\\Windows',
+  '11': 'C:\\Windows\\System32',
+  '24': 'C:',
+};
+
+/** %name% -> the [Strings] value or a DIRID; %% -> %. Unknown names stay as written, as advpack leaves them. */
 export function substitute(text: string, strings: ReadonlyMap<string, string>): string {
   return text.replace(/%([^%]*)%/g, (whole, name: string) =>
-    name === '' ? '%' : (strings.get(name.toLowerCase()) ?? whole),
+    name === '' ? '%' : (strings.get(name.toLowerCase()) ?? dirIds[name] ?? whole),
   );
 }
 
-/** What `cmstp.exe` would do with this INF: the install section and the commands it runs before setup. */
+/** Splits an INF line on commas that are not inside quotes, trimming and unquoting each field. */
+export function fields(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += ch;
+  }
+  out.push(current.trim());
+  return out.map(unquote);
+}
+
+export interface RegistryWrite {
+  readonly root: string;
+  readonly subkey: string;
+  readonly valueName: string;
+  readonly data: string;
+}
+
+export interface OcxEntry {
+  readonly dll: string;
+  readonly flags: string;
+  readonly argument: string;
+}
+
+/** What `cmstp.exe` would do with this INF: the install section and the directives advpack carries out. */
 export interface InstallPlan {
   readonly section: string;
   readonly preSetupCommands: readonly string[];
+  readonly addReg: readonly RegistryWrite[];
+  readonly unregisterOcxs: readonly OcxEntry[];
+  readonly registerOcxs: readonly OcxEntry[];
   readonly serviceName: string | null;
   readonly shortSvcName: string | null;
 }
 
+function sectionLines(inf: ParsedInf, list: string | undefined, directive: string): string[] {
+  const lines: string[] = [];
+  for (const listed of (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const section = inf.sections.get(listed.toLowerCase());
+    if (!section) throw new InfError(`${directive} names a missing section [${listed}]`);
+    lines.push(...section.lines.map((line) => substitute(line, inf.strings)));
+  }
+  return lines;
+}
+
+function ocx(line: string): OcxEntry {
+  const [dll = '', flags = '', ...rest] = fields(line);
+  return { dll, flags, argument: rest.join(',') };
+}
+
 export function planInstall(inf: ParsedInf, allUsers: boolean): InstallPlan {
   const version = entries(inf.sections.get('version'));
-  const signature = version
-    .get('signature')
-    ?.replace(/^"(.*)"$/, '$1')
-    .toLowerCase();
+  const signature = unquote(version.get('signature') ?? '').toLowerCase();
   if (signature !== '$chicago$' && signature !== '$windows nt$') {
     throw new InfError('[version] has no valid Signature ($chicago$ or $Windows NT$)');
   }
@@ -92,18 +146,17 @@ export function planInstall(inf: ParsedInf, allUsers: boolean): InstallPlan {
   const sectionName = candidates.find((name) => inf.sections.has(name.toLowerCase()));
   if (sectionName === undefined) throw new InfError(`no ${candidates.join(' or ')} section`);
   const install = entries(inf.sections.get(sectionName.toLowerCase()));
-  const commands: string[] = [];
-  for (const listed of (install.get('runpresetupcommands') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const section = inf.sections.get(listed.toLowerCase());
-    if (!section) throw new InfError(`RunPreSetupCommands names a missing section [${listed}]`);
-    for (const line of section.lines) commands.push(substitute(line, inf.strings).replace(/,\s*\d+\s*$/, ''));
-  }
   return {
     section: sectionName,
-    preSetupCommands: commands,
+    preSetupCommands: sectionLines(inf, install.get('runpresetupcommands'), 'RunPreSetupCommands').map((l) =>
+      l.replace(/,\s*\d+\s*$/, ''),
+    ),
+    addReg: sectionLines(inf, install.get('addreg'), 'AddReg').map((line) => {
+      const [root = '', subkey = '', valueName = '', , data = ''] = fields(line);
+      return { root: root.toUpperCase(), subkey, valueName, data };
+    }),
+    unregisterOcxs: sectionLines(inf, install.get('unregisterocxs'), 'UnRegisterOCXs').map(ocx),
+    registerOcxs: sectionLines(inf, install.get('registerocxs'), 'RegisterOCXs').map(ocx),
     serviceName: inf.strings.get('servicename') ?? null,
     shortSvcName: inf.strings.get('shortsvcname') ?? null,
   };

@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/index.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
-import { sha256Hex } from './windows-host.js';
+import { allUsersProfileRoot, sha256Hex } from './windows-host.js';
 import type { WindowsProcess } from './windows-model.js';
 
 /** Frames a result the way templates/remote/_prelude.ps1.hbs does: `PHRESULT:` + base64 of UTF-8 JSON. */
@@ -15,29 +15,39 @@ function need(params: ReadonlyMap<string, string>, name: string): string {
   return value;
 }
 
-const appPathsKeys = [
+/** The keys templates/remote/snapshot.ps1.hbs watches. */
+export const watchedKeys = [
   'HKCU:\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
   'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
+  'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings',
 ];
+const mappingsKey = 'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings';
 
 function markerProcesses(host: SimulatedWindowsHost, marker: string, self: WindowsProcess): WindowsProcess[] {
   return host.processes.running().filter((p) => p !== self && p.commandLine.includes(marker));
 }
 
+function profileDirs(host: SimulatedWindowsHost, marker: string): string[] {
+  return [
+    `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`,
+    `${allUsersProfileRoot}\\${marker}`,
+  ];
+}
+
 /** Carries out one remote operation with the semantics its PowerShell would have on Windows. */
-export function runOperation(
+export async function runOperation(
   host: SimulatedWindowsHost,
   operation: string,
   params: ReadonlyMap<string, string>,
   shell: WindowsProcess,
-): ExecOutcome {
+): Promise<ExecOutcome> {
   try {
     switch (operation) {
       case 'preflight':
         return frame(
           {
             ok: true,
-            hostname: host.identity.computer.split('.')[0]?.toUpperCase(),
+            hostname: host.identity.domain,
             user: host.user,
             integrityLevel: 'High',
             os: 'Microsoft Windows NT 10.0.19045.0',
@@ -55,9 +65,12 @@ export function runOperation(
           items.push(`dir:${runDir}`);
           for (const entry of host.drive.list(runDir)) items.push(`file:${entry.path}`);
         }
-        const profileDir = `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`;
-        if (host.drive.exists(profileDir)) items.push(`dir:${profileDir}`);
-        for (const key of appPathsKeys) if (host.registry.exists(key)) items.push(`key:${key}`);
+        for (const dir of profileDirs(host, marker)) if (host.drive.exists(dir)) items.push(`dir:${dir}`);
+        for (const key of watchedKeys) if (host.registry.exists(key)) items.push(`key:${key}`);
+        for (const value of host.registry.values(mappingsKey)) {
+          if (value.name.includes(marker) || value.data.includes(marker))
+            items.push(`value:${mappingsKey}|${value.name}`);
+        }
         for (const p of markerProcesses(host, marker, shell))
           items.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
         return frame({ ok: true, items }, 0);
@@ -68,7 +81,7 @@ export function runOperation(
         if (!payload || payload.dir)
           return frame({ ok: false, error: `payload missing before run: ${payloadPath}` }, 11);
         const startUtc = new Date().toISOString();
-        const { process, exitCode } = host.runCmstp(shell, need(params, 'Arguments'));
+        const { process, exitCode } = await host.runCmstp(shell, need(params, 'Arguments'));
         return frame(
           {
             ok: true,
@@ -90,11 +103,18 @@ export function runOperation(
           host.processes.exit(p);
           removed.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
         }
-        const profileDir = `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`;
-        for (const dir of [need(params, 'RunDir'), profileDir]) {
+        for (const dir of [need(params, 'RunDir'), ...profileDirs(host, marker)]) {
           if (host.drive.exists(dir)) {
             host.drive.removeTree(dir);
             removed.push(`dir:${dir}`);
+          }
+        }
+        for (const value of host.registry.values(mappingsKey)) {
+          if (
+            (value.name.includes(marker) || value.data.includes(marker)) &&
+            host.registry.removeValue(mappingsKey, value.name)
+          ) {
+            removed.push(`value:${mappingsKey}|${value.name}`);
           }
         }
         for (const key of need(params, 'CreatedKeys').split('|').filter(Boolean)) {

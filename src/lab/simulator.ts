@@ -1,4 +1,6 @@
+import { httpGet } from './http-get.js';
 import { HecShipper, type HecTarget, type ShipperStats } from './hec-shipper.js';
+import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
 import { startSshServer } from './ssh-server.js';
 import type { Behaviour } from './sysmon.js';
 import { SimulatedWindowsHost } from './windows-host.js';
@@ -10,11 +12,21 @@ export interface LabSimulatorOptions {
   readonly authorizedKey?: string;
   /** Where the simulated host's Sysmon forwarder sends events. */
   readonly hec: HecTarget;
+  /** Which Sysmon/4688 configuration the host runs (default `full`). */
+  readonly sensorProfile?: SensorProfileName;
+  /** The host's name resolution: hostname -> IPv4 address (the payload server's name, for example). */
+  readonly dns?: Readonly<Record<string, string>>;
   /** Fault knob: events recording these AN0932 signals are never shipped. */
   readonly dropSignals?: readonly string[];
-  readonly ingestDelayMs?: number;
+  /** Fault knob: events recording these signals are held back this many ms before shipping. */
+  readonly delaySignals?: Readonly<Record<string, number>>;
   /** Fault knob: these remote operations hang (accepted, never answered). */
   readonly hangOperations?: readonly string[];
+  /** Fault knob: the SSH session drops in the middle of these operations, after the work but before any exit status. */
+  readonly dropSessionOn?: readonly string[];
+  /** Forwarder latency for every batch, plus up to `ingestJitterMs` at random. */
+  readonly ingestDelayMs?: number;
+  readonly ingestJitterMs?: number;
 }
 
 export interface LabSimulator {
@@ -23,6 +35,7 @@ export interface LabSimulator {
   readonly hostKeySha256: string;
   readonly computer: string;
   readonly username: string;
+  readonly sensorProfile: SensorProfileName;
   readonly host: SimulatedWindowsHost;
   readonly shipping: ShipperStats;
   readonly dropped: ReadonlyMap<Behaviour, number>;
@@ -35,21 +48,37 @@ export interface LabSimulator {
 export async function startLabSimulator(options: LabSimulatorOptions): Promise<LabSimulator> {
   const computer = options.computer ?? 'WIN10-LAB-01.lab.local';
   const username = options.username ?? 'labadmin';
+  const sensorProfile = options.sensorProfile ?? 'full';
   const drop = new Set(options.dropSignals ?? []);
   const dropped = new Map<Behaviour, number>();
-  const shipper = new HecShipper(
-    options.hec,
-    options.ingestDelayMs === undefined ? {} : { ingestDelayMs: options.ingestDelayMs },
-  );
+  const shipper = new HecShipper(options.hec, {
+    ingestDelayMs: options.ingestDelayMs ?? 0,
+    jitterMs: options.ingestJitterMs ?? 0,
+  });
+  const dns = new Map(Object.entries(options.dns ?? {}).map(([name, ip]) => [name.toLowerCase(), ip]));
   const host = new SimulatedWindowsHost({
     computer,
     username,
+    sensor: sensorProfiles[sensorProfile],
+    network: {
+      resolve: (hostname) => dns.get(hostname.toLowerCase()) ?? null,
+      // A real HTTP request, so the payload server records the fetch exactly as it would from a VM.
+      fetch: (url, ip) =>
+        httpGet({
+          ip,
+          port: Number(url.port || '80'),
+          path: `${url.pathname}${url.search}`,
+          host: url.host,
+          userAgent: 'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 10.0; Win64; x64; Trident/7.0)',
+          timeoutMs: 10_000,
+        }),
+    },
     emit: (event) => {
       if (drop.has(event.behaviour)) {
         dropped.set(event.behaviour, (dropped.get(event.behaviour) ?? 0) + 1);
         return;
       }
-      shipper.ship(event);
+      shipper.ship(event, options.delaySignals?.[event.behaviour] ?? 0);
     },
   });
   const ssh = await startSshServer({
@@ -58,6 +87,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     password: options.password,
     ...(options.authorizedKey === undefined ? {} : { authorizedKey: options.authorizedKey }),
     ...(options.hangOperations === undefined ? {} : { hangOperations: options.hangOperations }),
+    ...(options.dropSessionOn === undefined ? {} : { dropSessionOn: options.dropSessionOn }),
   });
   return {
     address: '127.0.0.1',
@@ -65,13 +95,14 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     hostKeySha256: ssh.hostKeySha256,
     computer,
     username,
+    sensorProfile,
     host,
     shipping: shipper.stats,
     dropped,
     flush: () => shipper.drain(),
     close: async () => {
       await ssh.close();
-      await shipper.drain();
+      await shipper.drain({ discardHeld: true });
     },
   };
 }

@@ -20,6 +20,8 @@ export interface SshServerOptions {
   readonly afterActivity?: () => void;
   /** Fault knob: exec requests for these operations are accepted and then never answered. */
   readonly hangOperations?: readonly string[];
+  /** Fault knob: for these operations the connection drops mid-exec, with no exit status sent. */
+  readonly dropSessionOn?: readonly string[];
 }
 
 export interface RunningSshServer {
@@ -212,15 +214,22 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
         });
         channelSession.on('exec', (acceptExec, _reject, info) => {
           const channel = acceptExec();
-          if (options.hangOperations?.some((op) => operationOf(info.command) === op)) return;
-          const outcome = host.exec(sessionProcess, info.command, (operation, params, shell) =>
-            runOperation(host, operation, params, shell),
-          );
-          afterActivity();
-          if (outcome.stdout !== '') channel.write(outcome.stdout);
-          if (outcome.stderr !== '') channel.stderr.write(outcome.stderr);
-          channel.exit(outcome.exitCode);
-          channel.end();
+          const operation = operationOf(info.command);
+          if (operation !== undefined && options.hangOperations?.includes(operation)) return;
+          void host
+            .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))
+            .then((outcome) => {
+              afterActivity();
+              // Fault knob: the session ends mid-exec, after the work happened but before any exit status.
+              if (operation !== undefined && options.dropSessionOn?.includes(operation)) {
+                client.end();
+                return;
+              }
+              if (outcome.stdout !== '') channel.write(outcome.stdout);
+              if (outcome.stderr !== '') channel.stderr.write(outcome.stderr);
+              channel.exit(outcome.exitCode);
+              channel.end();
+            });
         });
         channelSession.on('sftp', (acceptSftp) => {
           serveSftp(acceptSftp(), host, host.startSftpServer(sessionProcess), afterActivity);

@@ -1,8 +1,27 @@
 import { createHash } from 'node:crypto';
 import type { WindowsProcess } from './windows-model.js';
 
-/** The AN0932 behaviour an event records; used only by the lab's fault knobs, never shipped. */
-export type Behaviour = 'payload-file' | 'cmstp-exec' | 'child-process' | 'com-elevation' | 'scaffolding';
+/** The AN0932 behaviour an event records; used only by the lab's knobs and sensor profiles, never shipped. */
+export type Behaviour =
+  | 'payload-file'
+  | 'cmstp-exec'
+  | 'child-process'
+  | 'remote-fetch'
+  | 'scriptlet-load'
+  | 'com-elevation'
+  | 'profile-registry'
+  | 'scaffolding';
+
+export const behaviours: readonly Behaviour[] = [
+  'payload-file',
+  'cmstp-exec',
+  'child-process',
+  'remote-fetch',
+  'scriptlet-load',
+  'com-elevation',
+  'profile-registry',
+  'scaffolding',
+];
 
 export interface LabEvent {
   readonly behaviour: Behaviour;
@@ -34,8 +53,17 @@ const versionInfo: Readonly<Record<string, { OriginalFileName: string; Descripti
   },
   'cmd.exe': { OriginalFileName: 'Cmd.Exe', Description: 'Windows Command Processor' },
   'powershell.exe': { OriginalFileName: 'PowerShell.EXE', Description: 'Windows PowerShell' },
+  'dllhost.exe': { OriginalFileName: 'dllhost.exe', Description: 'COM Surrogate' },
   'sftp-server.exe': { OriginalFileName: 'sftp-server.exe', Description: 'OpenSSH SFTP Server' },
   'sshd-session.exe': { OriginalFileName: 'sshd-session.exe', Description: 'OpenSSH SSH Server Session' },
+  'scrobj.dll': { OriginalFileName: 'scrobj.dll', Description: 'Windows \u00ae Script Component Runtime' },
+  'cmlua.dll': { OriginalFileName: 'CMLUA.DLL', Description: 'Connection Manager Admin API Helper' },
+  'cmstplua.dll': {
+    OriginalFileName: 'CMSTPLUA.DLL',
+    Description: 'Connection Manager Admin API Helper for Setup',
+  },
+  'cmutil.dll': { OriginalFileName: 'cmutil.dll', Description: 'Connection Manager Utility Library' },
+  'cmcfg32.dll': { OriginalFileName: 'cmcfg32.dll', Description: 'Connection Manager Configuration Dll' },
 };
 
 function baseName(path: string): string {
@@ -44,11 +72,14 @@ function baseName(path: string): string {
 
 export interface HostIdentity {
   readonly computer: string;
+  readonly domain: string;
+  readonly userName: string;
+  readonly userSid: string;
   readonly logonGuid: string;
   readonly logonId: string;
 }
 
-function common(host: HostIdentity, eventId: number, time: Date): Record<string, string | number> {
+function sysmon(host: HostIdentity, eventId: number, time: Date): Record<string, string | number> {
   return {
     EventID: eventId,
     Channel: sysmonChannel,
@@ -57,6 +88,17 @@ function common(host: HostIdentity, eventId: number, time: Date): Record<string,
     RuleName: '-',
     UtcTime: sysmonTime(time),
   };
+}
+
+/** One Sysmon event: the common header (EventID, Channel, Computer, UtcTime...) plus the event's own fields. */
+function sysmonEvent(
+  host: HostIdentity,
+  eventId: number,
+  behaviour: Behaviour,
+  fields: Record<string, string | number>,
+  time = new Date(),
+): LabEvent {
+  return { behaviour, time, fields: { ...sysmon(host, eventId, time), ...fields } };
 }
 
 /** Sysmon event 1, Process Create. */
@@ -70,7 +112,7 @@ export function processCreate(host: HostIdentity, process: WindowsProcess, behav
     behaviour,
     time: process.started,
     fields: {
-      ...common(host, 1, process.started),
+      ...sysmon(host, 1, process.started),
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
@@ -96,6 +138,44 @@ export function processCreate(host: HostIdentity, process: WindowsProcess, behav
   };
 }
 
+const mandatoryLabels = { Medium: 'S-1-16-8192', High: 'S-1-16-12288', System: 'S-1-16-16384' } as const;
+
+/** Security 4688, A new process has been created (process ids in hex, as Windows writes them). */
+export function securityProcessCreate(
+  host: HostIdentity,
+  process: WindowsProcess,
+  behaviour: Behaviour,
+  withCommandLine: boolean,
+): LabEvent {
+  const [domain = '', name = ''] = process.user.split('\\');
+  return {
+    behaviour,
+    time: process.started,
+    fields: {
+      EventID: 4688,
+      Channel: 'Security',
+      Provider_Name: 'Microsoft-Windows-Security-Auditing',
+      Computer: host.computer,
+      TimeCreated: process.started.toISOString(),
+      SubjectUserSid: process.integrityLevel === 'System' ? 'S-1-5-18' : host.userSid,
+      SubjectUserName: name,
+      SubjectDomainName: domain,
+      SubjectLogonId: host.logonId,
+      NewProcessId: `0x${process.pid.toString(16)}`,
+      NewProcessName: process.image,
+      TokenElevationType: '%%1936',
+      ProcessId: `0x${(process.parent?.pid ?? 0).toString(16)}`,
+      CommandLine: withCommandLine ? process.commandLine : '',
+      TargetUserSid: 'S-1-0-0',
+      TargetUserName: '-',
+      TargetDomainName: '-',
+      TargetLogonId: '0x0',
+      ParentProcessName: process.parent?.image ?? '',
+      MandatoryLabel: mandatoryLabels[process.integrityLevel],
+    },
+  };
+}
+
 /** Sysmon event 11, File Create. */
 export function fileCreate(
   host: HostIdentity,
@@ -108,7 +188,7 @@ export function fileCreate(
     behaviour,
     time,
     fields: {
-      ...common(host, 11, time),
+      ...sysmon(host, 11, time),
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
@@ -117,4 +197,126 @@ export function fileCreate(
       User: process.user,
     },
   };
+}
+
+/** Sysmon event 7, Image loaded. */
+export function imageLoad(
+  host: HostIdentity,
+  process: WindowsProcess,
+  imageLoaded: string,
+  behaviour: Behaviour,
+): LabEvent {
+  const time = new Date();
+  const info = versionInfo[baseName(imageLoaded)] ?? {
+    OriginalFileName: baseName(imageLoaded),
+    Description: '-',
+  };
+  return {
+    behaviour,
+    time,
+    fields: {
+      ...sysmon(host, 7, time),
+      ProcessGuid: process.guid,
+      ProcessId: process.pid,
+      Image: process.image,
+      ImageLoaded: imageLoaded,
+      FileVersion: '10.0.19041.1 (WinBuild.160101.0800)',
+      Description: info.Description,
+      Product: 'Microsoft\u00ae Windows\u00ae Operating System',
+      Company: 'Microsoft Corporation',
+      OriginalFileName: info.OriginalFileName,
+      Hashes: imageHashes(imageLoaded),
+      Signed: 'true',
+      Signature: 'Microsoft Windows',
+      SignatureStatus: 'Valid',
+      User: process.user,
+    },
+  };
+}
+
+/** Sysmon event 22, DNS query. */
+export function dnsQuery(
+  host: HostIdentity,
+  process: WindowsProcess,
+  queryName: string,
+  address: string | null,
+): LabEvent {
+  return sysmonEvent(host, 22, 'remote-fetch', {
+    ProcessGuid: process.guid,
+    ProcessId: process.pid,
+    QueryName: queryName,
+    // 9003 is DNS_ERROR_RCODE_NAME_ERROR, what Windows records for a name that does not resolve.
+    QueryStatus: address === null ? '9003' : '0',
+    QueryResults: address === null ? '-' : `::ffff:${address};`,
+    Image: process.image,
+    User: process.user,
+  });
+}
+
+/** Sysmon event 3, Network connection detected. */
+export function networkConnect(
+  host: HostIdentity,
+  process: WindowsProcess,
+  destination: { hostname: string; ip: string; port: number },
+): LabEvent {
+  return sysmonEvent(host, 3, 'remote-fetch', {
+    ProcessGuid: process.guid,
+    ProcessId: process.pid,
+    Image: process.image,
+    User: process.user,
+    Protocol: 'tcp',
+    Initiated: 'true',
+    SourceIsIpv6: 'false',
+    SourceIp: '10.20.0.15',
+    SourceHostname: host.computer,
+    SourcePort: 49_152 + Math.floor(Math.random() * 16_000),
+    SourcePortName: '-',
+    DestinationIsIpv6: 'false',
+    DestinationIp: destination.ip,
+    DestinationHostname: destination.hostname,
+    DestinationPort: destination.port,
+    DestinationPortName: destination.port === 80 ? 'http' : '-',
+  });
+}
+
+/** Sysmon event 10, Process accessed: what a COM surrogate leaves when it starts and opens its child. */
+export function processAccess(
+  host: HostIdentity,
+  source: WindowsProcess,
+  target: WindowsProcess,
+  callTrace: string,
+  behaviour: Behaviour,
+): LabEvent {
+  return sysmonEvent(host, 10, behaviour, {
+    SourceProcessGUID: source.guid,
+    SourceProcessId: source.pid,
+    SourceThreadId: source.pid + 12,
+    SourceImage: source.image,
+    TargetProcessGUID: target.guid,
+    TargetProcessId: target.pid,
+    TargetImage: target.image,
+    GrantedAccess: '0x1FFFFF',
+    CallTrace: callTrace,
+    SourceUser: source.user,
+    TargetUser: target.user,
+  });
+}
+
+/** Sysmon 12 (CreateKey) or 13 (SetValue). TargetObject uses Sysmon's hive names (HKLM, HKU\<SID>). */
+export function registryEvent(
+  host: HostIdentity,
+  process: WindowsProcess,
+  change:
+    { kind: 'CreateKey'; targetObject: string } | { kind: 'SetValue'; targetObject: string; details: string },
+  behaviour: Behaviour,
+): LabEvent {
+  return sysmonEvent(host, change.kind === 'CreateKey' ? 12 : 13, behaviour, {
+    EventType: change.kind,
+    ProcessGuid: process.guid,
+    ProcessId: process.pid,
+    Image: process.image,
+    TargetObject: change.targetObject,
+    ...(change.kind === 'SetValue' ? { Details: change.details } : {}),
+    User: process.user,
+  });
 }

@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
-import { InfError, parseInf, planInstall } from './inf.js';
-import { fileCreate, processCreate, type Behaviour, type HostIdentity, type LabEvent } from './sysmon.js';
+import { InfError, parseInf, planInstall, type InstallPlan, type OcxEntry } from './inf.js';
+import { sensorProfiles, type SensorProfile } from './sensor-profiles.js';
+import {
+  dnsQuery,
+  fileCreate,
+  imageLoad,
+  networkConnect,
+  processAccess,
+  processCreate,
+  registryEvent,
+  securityProcessCreate,
+  type Behaviour,
+  type HostIdentity,
+  type LabEvent,
+} from './sysmon.js';
 import {
   newGuid,
   parentDir,
@@ -16,39 +29,94 @@ export interface ExecOutcome {
   readonly exitCode: number;
 }
 
+/** What the simulated host's network can do: resolve names and fetch over HTTP. */
+export interface HostNetwork {
+  resolve(hostname: string): string | null;
+  fetch(url: URL, ip: string): Promise<{ status: number; body: string }>;
+}
+
 export interface HostOptions {
   readonly computer: string;
   readonly username: string;
   readonly emit: (event: LabEvent) => void;
+  readonly sensor?: SensorProfile;
+  readonly network?: HostNetwork;
 }
 
+export type OperationRunner = (
+  operation: string,
+  params: ReadonlyMap<string, string>,
+  shell: WindowsProcess,
+) => Promise<ExecOutcome>;
+
 const system32 = 'C:\\Windows\\System32';
-const cmstpLuaClsid = '{3E5FC7F9-9A51-4367-9063-A120244FBEC7}';
+export const cmstpLuaClsid = '{3E5FC7F9-9A51-4367-9063-A120244FBEC7}';
+export const allUsersProfileRoot = 'C:\\ProgramData\\Microsoft\\Network\\Connections\\Cm';
+export const appPathsKey = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe';
 /** HRESULTs cmstp reports, as 32-bit unsigned values the way sshd passes them on. */
 const exitFileNotFound = 0x80070002;
 const exitInvalidData = 0x8007000d;
+/** The call stack of the surrogate opening its child, as recorded in the OTRF dataset (offsets kept). */
+const surrogateCallTrace = [
+  'C:\\windows\\SYSTEM32\\ntdll.dll+9d1e4',
+  'C:\\windows\\System32\\KERNELBASE.dll+32ea6',
+  'C:\\windows\\System32\\KERNEL32.DLL+1d0e3',
+  'C:\\windows\\SYSTEM32\\advpack.dll+9c80',
+  'C:\\windows\\SYSTEM32\\advpack.dll+a5d5',
+  'C:\\windows\\System32\\cmlua.dll+24b4',
+  'C:\\windows\\System32\\cmlua.dll+3196',
+  'C:\\windows\\System32\\RPCRT4.dll+76953',
+  'C:\\windows\\System32\\combase.dll+1f2d2',
+].join('|');
+
+/** The purple-harness operation an exec string carries, if it is an encoded helper. */
+export function operationOf(command: string): string | undefined {
+  const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(command)?.[1];
+  if (encoded === undefined) return undefined;
+  return /^# purple-harness remote operation: ([a-z-]+) v1$/m.exec(
+    Buffer.from(encoded, 'base64').toString('utf16le'),
+  )?.[1];
+}
+
+/** Splits a command line into arguments, honouring double quotes as the C runtime does. */
+export function splitArguments(text: string): string[] {
+  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+}
 
 /**
  * A Windows host as far as the harness can tell over SSH: cmd.exe as sshd's default shell, PowerShell
  * helpers sent with -EncodedCommand, a C: drive, a registry, processes, and Sysmon watching all of it.
  */
 export class SimulatedWindowsHost {
-  readonly drive = new VirtualDrive([system32, 'C:\\ProgramData', 'C:\\Users']);
+  readonly drive = new VirtualDrive([system32, 'C:\\ProgramData', 'C:\\Program Files', 'C:\\Users']);
   readonly processes = new ProcessTable();
   readonly registry = new Registry();
   readonly identity: HostIdentity;
   readonly user: string;
   readonly profileDir: string;
+  readonly sensor: SensorProfile;
   readonly #emit: (event: LabEvent) => void;
+  readonly #network: HostNetwork | undefined;
   readonly #sshd: WindowsProcess;
   readonly #dcomLaunch: WindowsProcess;
 
   constructor(options: HostOptions) {
-    this.identity = { computer: options.computer, logonGuid: newGuid(), logonId: '0x3e7a1c' };
-    this.user = `${options.computer.split('.')[0]?.toUpperCase() ?? 'WIN'}\\${options.username}`;
+    const domain = options.computer.split('.')[0]?.toUpperCase() ?? 'WIN';
+    this.identity = {
+      computer: options.computer,
+      domain,
+      userName: options.username,
+      userSid: 'S-1-5-21-3470123407-2231371018-3463402313-1001',
+      logonGuid: newGuid(),
+      logonId: '0x3e7a1c',
+    };
+    this.user = `${domain}\\${options.username}`;
     this.profileDir = `C:\\Users\\${options.username}`;
     this.drive.mkdirp(`${this.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections`);
+    this.drive.mkdirp(`${this.profileDir}\\AppData\\Local\\Microsoft\\Windows\\INetCache\\IE\\Q7W2K1ZD`);
+    this.sensor = options.sensor ?? sensorProfiles.full;
     this.#emit = options.emit;
+    this.#network = options.network;
     this.#sshd = this.processes.system(
       'C:\\Windows\\System32\\OpenSSH\\sshd.exe',
       'C:\\Windows\\System32\\OpenSSH\\sshd.exe',
@@ -57,6 +125,11 @@ export class SimulatedWindowsHost {
       'C:\\Windows\\system32\\svchost.exe',
       'C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p',
     );
+  }
+
+  /** Everything the host records passes the sensor profile first, as a Sysmon config filters on the host. */
+  #record(event: LabEvent): void {
+    if (!this.sensor.excludes(event)) this.#emit(event);
   }
 
   #spawn(
@@ -74,8 +147,39 @@ export class SimulatedWindowsHost {
       integrityLevel: integrity ?? 'High',
       currentDirectory: `${this.profileDir}\\`,
     });
-    this.#emit(processCreate(this.identity, process, behaviour));
+    this.#record(processCreate(this.identity, process, behaviour));
+    if (this.sensor.security4688 !== 'off') {
+      this.#record(
+        securityProcessCreate(this.identity, process, behaviour, this.sensor.security4688 === 'command-line'),
+      );
+    }
     return process;
+  }
+
+  /** Sysmon writes registry paths with its own hive names: HKLM\..., HKU\<SID>\... for the user hive. */
+  #sysmonKey(path: string): string {
+    return path.replace(/^HKLM:\\/i, 'HKLM\\').replace(/^HKCU:\\/i, `HKU\\${this.identity.userSid}\\`);
+  }
+
+  #setValue(process: WindowsProcess, key: string, name: string, data: string, behaviour: Behaviour): void {
+    if (this.registry.createKey(key))
+      this.#record(
+        registryEvent(
+          this.identity,
+          process,
+          { kind: 'CreateKey', targetObject: this.#sysmonKey(key) },
+          behaviour,
+        ),
+      );
+    this.registry.setValue(key, name, data);
+    this.#record(
+      registryEvent(
+        this.identity,
+        process,
+        { kind: 'SetValue', targetObject: `${this.#sysmonKey(key)}\\${name}`, details: data },
+        behaviour,
+      ),
+    );
   }
 
   /** One SSH connection: Win32-OpenSSH 9.8+ runs it in its own sshd-session.exe. */
@@ -106,15 +210,11 @@ export class SimulatedWindowsHost {
     const existed = this.drive.exists(path);
     this.drive.writeFile(path, content);
     // Sysmon 11 fires when a file is created, not when it is overwritten.
-    if (!existed) this.#emit(fileCreate(this.identity, process, path, new Date(), behaviour));
+    if (!existed) this.#record(fileCreate(this.identity, process, path, new Date(), behaviour));
   }
 
   /** An exec request: sshd wraps the string as `cmd.exe /c "<string>"` (windows-remote.md 1.1). */
-  exec(
-    session: WindowsProcess,
-    command: string,
-    run: (operation: string, params: ReadonlyMap<string, string>, shell: WindowsProcess) => ExecOutcome,
-  ): ExecOutcome {
+  async exec(session: WindowsProcess, command: string, run: OperationRunner): Promise<ExecOutcome> {
     const cmd = this.#spawn(
       `${system32}\\cmd.exe`,
       `"c:\\windows\\system32\\cmd.exe" /c "${command}"`,
@@ -159,7 +259,7 @@ export class SimulatedWindowsHost {
         for (const match of script.matchAll(/^\$Ph(\w+) = '((?:[^']|'')*)'\r?$/gm)) {
           params.set(match[1] ?? '', (match[2] ?? '').replaceAll("''", "'"));
         }
-        return run(operation, params, powershell);
+        return await run(operation, params, powershell);
       } finally {
         this.processes.exit(powershell);
       }
@@ -169,11 +269,14 @@ export class SimulatedWindowsHost {
   }
 
   /**
-   * cmstp.exe semantics: read the INF, pick the install section, run RunPreSetupCommands one after another.
-   * Single-user installs run them as children of cmstp.exe; /au runs them in the elevated CMSTPLUA
-   * COM surrogate (DllHost.exe) started by DcomLaunch, as in the OTRF recording.
+   * cmstp.exe semantics: read the INF, pick the install section, carry out advpack's directives.
+   * Single-user installs run everything inside cmstp.exe; /au hands the install to the elevated CMSTPLUA
+   * COM surrogate (DllHost.exe, started by DcomLaunch), as in the OTRF recording.
    */
-  runCmstp(parent: WindowsProcess, argumentsText: string): { process: WindowsProcess; exitCode: number } {
+  async runCmstp(
+    parent: WindowsProcess,
+    argumentsText: string,
+  ): Promise<{ process: WindowsProcess; exitCode: number }> {
     const cmstp = this.#spawn(
       `${system32}\\cmstp.exe`,
       `"${system32}\\cmstp.exe" ${argumentsText}`,
@@ -181,43 +284,82 @@ export class SimulatedWindowsHost {
       'cmstp-exec',
     );
     try {
-      const tokens = argumentsText.split(/\s+/).filter(Boolean);
+      const tokens = splitArguments(argumentsText);
       const flags = tokens.filter((t) => t.startsWith('/')).map((t) => t.toLowerCase());
       const infPath = tokens.filter((t) => !t.startsWith('/')).pop();
       if (infPath === undefined) return { process: cmstp, exitCode: 1 };
       const file = this.drive.get(infPath);
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
-      let plan;
+      const allUsers = flags.includes('/au');
+      let plan: InstallPlan;
       try {
-        plan = planInstall(parseInf(file.content.toString('latin1')), flags.includes('/au'));
+        plan = planInstall(parseInf(file.content.toString('latin1')), allUsers);
       } catch (error) {
         if (error instanceof InfError) return { process: cmstp, exitCode: exitInvalidData };
         throw error;
       }
-      let host = cmstp;
-      if (flags.includes('/au')) {
-        host = this.#spawn(
-          `${system32}\\DllHost.exe`,
-          `C:\\Windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
-          this.#dcomLaunch,
-          'com-elevation',
-        );
+      for (const dll of ['cmutil.dll', 'cmcfg32.dll', 'rasapi32.dll'])
+        this.#record(imageLoad(this.identity, cmstp, `${system32}\\${dll}`, 'scaffolding'));
+      const installer = allUsers ? this.#elevate(cmstp, plan) : cmstp;
+      for (const write of plan.addReg) {
+        const root = write.root === 'HKLM' ? 'HKLM:' : write.root === 'HKCU' ? 'HKCU:' : null;
+        if (root !== null)
+          this.#setValue(
+            installer,
+            `${root}\\${write.subkey}`,
+            write.valueName,
+            write.data,
+            'profile-registry',
+          );
       }
-      for (const command of plan.preSetupCommands) this.#runCommand(host, command);
-      if (host !== cmstp) this.processes.exit(host);
+      for (const command of plan.preSetupCommands) this.#runCommand(installer, command);
+      for (const entry of [...plan.unregisterOcxs, ...plan.registerOcxs]) await this.#loadOcx(cmstp, entry);
+      if (installer !== cmstp) this.processes.exit(installer);
       return { process: cmstp, exitCode: 0 };
     } finally {
       this.processes.exit(cmstp);
     }
   }
 
+  /** The /au path: DcomLaunch starts the CMSTPLUA surrogate, which registers the all-users profile. */
+  #elevate(cmstp: WindowsProcess, plan: InstallPlan): WindowsProcess {
+    for (const dll of ['cmlua.dll', 'cmstplua.dll'])
+      this.#record(imageLoad(this.identity, cmstp, `${system32}\\${dll}`, 'scaffolding'));
+    const surrogate = this.#spawn(
+      `${system32}\\DllHost.exe`,
+      `C:\\Windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
+      this.#dcomLaunch,
+      'com-elevation',
+    );
+    for (const dll of ['cmutil.dll', 'cmstplua.dll', 'cmlua.dll', 'advpack.dll', 'setupapi.dll']) {
+      this.#record(
+        imageLoad(
+          this.identity,
+          surrogate,
+          `${system32}\\${dll}`,
+          dll.startsWith('cm') && dll !== 'cmutil.dll' ? 'com-elevation' : 'scaffolding',
+        ),
+      );
+    }
+    this.#setValue(surrogate, appPathsKey, 'ProfileInstallPath', allUsersProfileRoot, 'profile-registry');
+    const folder = `${allUsersProfileRoot}\\${plan.shortSvcName ?? 'profile'}`;
+    if (!this.drive.exists(folder)) {
+      this.drive.mkdirp(folder);
+      this.#record(fileCreate(this.identity, surrogate, folder, new Date(), 'scaffolding'));
+    }
+    return surrogate;
+  }
+
   /** Runs one INF command line. Only the benign catalogue's effects are modelled; anything else just starts and exits. */
   #runCommand(parent: WindowsProcess, commandLine: string): void {
-    const first = commandLine.split(/\s+/)[0] ?? '';
+    const first = splitArguments(commandLine)[0] ?? '';
     const image = first.includes('\\')
       ? first
       : `${system32}\\${first.toLowerCase().endsWith('.exe') ? first : `${first}.exe`}`;
     const child = this.#spawn(image, commandLine, parent, 'child-process');
+    if (parent.image.toLowerCase().endsWith('\\dllhost.exe')) {
+      this.#record(processAccess(this.identity, parent, child, surrogateCallTrace, 'com-elevation'));
+    }
     try {
       const echo = /^cmd(?:\.exe)?\s+\/c\s+echo\s+(.*?)>\s*(\S.*)$/i.exec(commandLine);
       if (echo?.[2] !== undefined) {
@@ -229,15 +371,57 @@ export class SimulatedWindowsHost {
       this.processes.exit(child);
     }
   }
-}
 
-/** The purple-harness operation an exec string carries, if it is an encoded helper. */
-export function operationOf(command: string): string | undefined {
-  const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(command)?.[1];
-  if (encoded === undefined) return undefined;
-  return /^# purple-harness remote operation: ([a-z-]+) v1$/m.exec(
-    Buffer.from(encoded, 'base64').toString('utf16le'),
-  )?.[1];
+  /**
+   * (Un)RegisterOCXs: advpack loads the DLL into cmstp. For scrobj.dll with the NI flags and a URL or path,
+   * it hands the location to DllInstall, which downloads and runs the scriptlet ("Squiblydoo").
+   */
+  async #loadOcx(cmstp: WindowsProcess, entry: OcxEntry): Promise<void> {
+    this.#record(
+      imageLoad(
+        this.identity,
+        cmstp,
+        entry.dll,
+        entry.dll.toLowerCase().endsWith('\\scrobj.dll') ? 'scriptlet-load' : 'scaffolding',
+      ),
+    );
+    if (!entry.dll.toLowerCase().endsWith('\\scrobj.dll') || entry.argument === '') return;
+    let scriptlet: string | null;
+    if (/^https?:\/\//i.test(entry.argument)) {
+      scriptlet = await this.#download(cmstp, new URL(entry.argument));
+    } else {
+      scriptlet = this.drive.get(entry.argument)?.content.toString('utf8') ?? null;
+    }
+    if (scriptlet === null) return;
+    // The scriptlet's WScript.Shell.Run("...") starts its command as a child of cmstp.exe.
+    const run = /\.Run\(\s*("(?:[^"\\]|\\.)*")/.exec(scriptlet)?.[1];
+    if (run !== undefined) this.#runCommand(cmstp, JSON.parse(run) as string);
+  }
+
+  async #download(cmstp: WindowsProcess, url: URL): Promise<string | null> {
+    const hostname = url.hostname;
+    const literal = /^\d+\.\d+\.\d+\.\d+$/.test(hostname);
+    const ip = literal ? hostname : (this.#network?.resolve(hostname) ?? null);
+    if (!literal) this.#record(dnsQuery(this.identity, cmstp, hostname, ip));
+    if (ip === null || !this.#network) return null;
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    this.#record(networkConnect(this.identity, cmstp, { hostname, ip, port }));
+    try {
+      const response = await this.#network.fetch(url, ip);
+      if (response.status !== 200) return null;
+      const name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1).replace(/\.sct$/i, '');
+      // WinINet caches the download as name[1].sct (ART's SCT comment; cmstp-telemetry.md 1.3).
+      this.writeFileAs(
+        cmstp,
+        `${this.profileDir}\\AppData\\Local\\Microsoft\\Windows\\INetCache\\IE\\Q7W2K1ZD\\${name}[1].sct`,
+        Buffer.from(response.body),
+        'scaffolding',
+      );
+      return response.body;
+    } catch {
+      return null;
+    }
+  }
 }
 
 export function sha256Hex(data: Buffer): string {

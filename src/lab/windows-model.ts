@@ -139,21 +139,32 @@ export class ProcessTable {
   }
 }
 
+/** Registry keys in PowerShell's form (`HKLM:\SOFTWARE\...`, `HKCU:\Software\...`); names compare case-insensitively. */
 export class Registry {
-  readonly #keys = new Map<string, { path: string; values: Map<string, string> }>();
+  readonly #keys = new Map<string, { path: string; values: Map<string, { name: string; data: string }> }>();
 
   exists(path: string): boolean {
     return this.#keys.has(path.toLowerCase());
   }
 
-  setValue(path: string, name: string, value: string): void {
-    const entry = this.#keys.get(path.toLowerCase()) ?? { path, values: new Map<string, string>() };
-    entry.values.set(name, value);
-    this.#keys.set(path.toLowerCase(), entry);
+  /** Creates the key if needed; true when it did not exist before. */
+  createKey(path: string): boolean {
+    if (this.exists(path)) return false;
+    this.#keys.set(path.toLowerCase(), { path, values: new Map() });
+    return true;
   }
 
-  createKey(path: string): void {
-    if (!this.exists(path)) this.#keys.set(path.toLowerCase(), { path, values: new Map() });
+  setValue(path: string, name: string, data: string): void {
+    this.createKey(path);
+    this.#keys.get(path.toLowerCase())?.values.set(name.toLowerCase(), { name, data });
+  }
+
+  values(path: string): { name: string; data: string }[] {
+    return [...(this.#keys.get(path.toLowerCase())?.values.values() ?? [])];
+  }
+
+  removeValue(path: string, name: string): boolean {
+    return this.#keys.get(path.toLowerCase())?.values.delete(name.toLowerCase()) ?? false;
   }
 
   removeKey(path: string): void {
