@@ -4,6 +4,7 @@ import { HarnessError } from '../core/index.js';
 import { parseInf, planInstall } from '../lab/inf.js';
 import { loadScenariosOrThrow } from '../scenario/load.js';
 import { builtinScenariosDir } from '../util/paths.js';
+import { encodeCommand, fitsCmdLine } from '../executors/ssh/powershell.js';
 import { renderEmulation } from './render.js';
 
 const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
@@ -60,4 +61,20 @@ test('an input that would inject INF syntax is refused', (t) => {
 
 test('a marker that is not a single alphanumeric token is refused', (t) => {
   t.throws(() => renderEmulation(scenario, { marker: 'ph-123' }), { instanceOf: HarnessError });
+});
+
+test("every remote operation still fits cmd.exe's 8191-character line once encoded", (t) => {
+  const { operations } = renderEmulation(scenario, { marker });
+
+  for (const op of [
+    operations.preflight,
+    operations.snapshot,
+    operations.run,
+    operations.cleanup(['HKCU:\\a\\b']),
+  ]) {
+    t.true(
+      fitsCmdLine(encodeCommand(op.script)),
+      `${op.name}: ${encodeCommand(op.script).length} characters`,
+    );
+  }
 });
