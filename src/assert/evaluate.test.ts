@@ -24,6 +24,7 @@ function execution(progress: Partial<ExecutionRecord['progress']> = {}): Executi
     },
     steps: [],
     cleanup: { ran: true, verified: true, removed: [], residue: [] },
+    payloadFetches: [],
   };
 }
 

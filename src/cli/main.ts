@@ -29,6 +29,8 @@ Options:
   --host NAME          run only on this inventory host (repeatable)
   --reports-dir DIR    where reports go (default: reports/)
   --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
+  --lab-sensor NAME    embedded lab only: the host's Sysmon/4688 profile (full, no-access-imageload,
+                       no-inf-files, no-cmmgr32-registry, sysmon-baseline)
   --marker MARKER      render: use this run marker
   --debug              print stack traces
   --quiet              print only results
@@ -68,6 +70,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         host: { type: 'string', multiple: true, default: [] },
         'reports-dir': { type: 'string' },
         'lab-drop': { type: 'string', multiple: true, default: [] },
+        'lab-sensor': { type: 'string' },
         marker: { type: 'string' },
         write: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -116,6 +119,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             hosts: values.host,
             reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
             labDropSignals: values['lab-drop'],
+            labSensor: values['lab-sensor'],
             version: version(),
             secrets,
             signal: controller.signal,

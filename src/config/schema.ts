@@ -33,6 +33,20 @@ export const HarnessConfig = z
     lab: z.strictObject({ hosts: z.array(InventoryHost).min(1) }).optional(),
     executor: SshExecutorOptions.extend({ type: z.literal('ssh').default('ssh') }).optional(),
     siem: SiemConfig.optional(),
+    payloadServer: z
+      .strictObject({
+        bind: z
+          .string()
+          .default('127.0.0.1')
+          .meta({ description: 'Address to listen on; the lab hosts must reach it.' }),
+        port: z.number().int().min(0).max(65535).default(0),
+        advertisedHost: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+$/)
+          .default('payload.lab.test')
+          .meta({ description: 'The name put in scriptlet URLs; lab hosts must resolve it to this server.' }),
+      })
+      .optional(),
     reports: z
       .strictObject({
         dir: z.string().default('reports'),

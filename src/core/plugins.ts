@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { RunContext } from './context.js';
 import type { SignalId } from './scenario-model.js';
 import type { SignalDefinition } from './signal-model.js';
-import type { RunResult } from './types.js';
+import type { PayloadFetch, RunResult } from './types.js';
 
 /** Context every plug-in gets: logging, time and the secrets to keep out of its messages. */
 export type PluginContext = Pick<RunContext, 'logger' | 'clock' | 'sleep' | 'secrets'> & {
@@ -131,6 +131,16 @@ export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
   readonly optionsSchema: S;
   readonly capabilities: SiemCapabilities;
   create(options: z.output<S>, ctx: PluginContext): Promise<SiemConnector>;
+}
+
+// ---------------------------------------------------------------- payload server
+
+/** Hands out each run's scriptlet over HTTP and remembers who fetched it (src/payload-server/). */
+export interface PayloadPublisher {
+  readonly baseUrl: string;
+  publish(path: string, content: string, contentType: string): void;
+  withdraw(path: string): void;
+  fetches(prefix: string): PayloadFetch[];
 }
 
 // ---------------------------------------------------------------- reporters

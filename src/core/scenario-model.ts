@@ -17,8 +17,11 @@ export const signalIds = [
 export const SignalId = z.enum(signalIds);
 export type SignalId = z.infer<typeof SignalId>;
 
-/** Benign payload catalogue: every action writes a marker or starts a process that exits at once. */
-export const payloadActions = ['marker-file', 'marker-process'] as const;
+/**
+ * Benign payload catalogue: every action writes a marker or starts a process that exits at once; `none`
+ * runs no command at all (a plain profile install, for negative controls).
+ */
+export const payloadActions = ['marker-file', 'marker-process', 'none'] as const;
 export const PayloadAction = z.enum(payloadActions);
 export type PayloadAction = z.infer<typeof PayloadAction>;
 
@@ -76,7 +79,22 @@ export const Emulation = z.strictObject({
       .string()
       .regex(/^\.[a-z0-9]{1,8}$/, 'a file extension such as ".inf"')
       .default('.inf'),
+    stage: z.enum(['programdata', 'program-files']).default('programdata').meta({
+      description:
+        'Where the INF is staged: the harness run folder under ProgramData, or under Program Files (admin-only, as vendor profiles are).',
+    }),
   }),
+  scriptlet: z
+    .strictObject({
+      template: z
+        .string()
+        .regex(/^sct\/[a-z0-9-]+\.sct\.hbs$/, 'a template under templates/sct/, e.g. sct/marker.sct.hbs'),
+    })
+    .optional()
+    .meta({
+      description:
+        'A scriptlet the payload server serves during the run; the INF template gets its URL as {{scriptletUrl}}.',
+    }),
   cmstp: z.strictObject({
     flags: z.array(CmstpFlag).min(1),
   }),

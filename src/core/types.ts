@@ -37,6 +37,16 @@ export interface HostFacts {
   readonly sshServer: string;
 }
 
+/** One request the payload server answered: evidence that the host really fetched the scriptlet. */
+export interface PayloadFetch {
+  readonly time: string;
+  readonly source: string;
+  readonly host: string;
+  readonly userAgent: string;
+  readonly path: string;
+  readonly status: number;
+}
+
 export interface ExecutionRecord {
   readonly status: 'executed' | 'failed' | 'error';
   readonly reason: string;
@@ -55,6 +65,8 @@ export interface ExecutionRecord {
   } | null;
   readonly steps: readonly StepRecord[];
   readonly cleanup: CleanupRecord;
+  /** Requests for this run's scriptlet seen by the payload server. */
+  readonly payloadFetches: readonly PayloadFetch[];
 }
 
 export interface EventEvidence {
@@ -178,8 +190,8 @@ export interface RenderedEmulation {
     readonly sha256: string;
   } | null;
   readonly cmstpCommandLine: string;
-  /** How the harness proves the payload ran: the marker file exists, or cmstp exited 0. */
-  readonly payloadEvidence: 'marker-file' | 'exit-code';
+  /** How the harness proves the payload ran: the marker file exists, cmstp exited 0, or there is no payload. */
+  readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none';
   readonly operations: {
     readonly preflight: RemoteOperation;
     readonly snapshot: RemoteOperation;

@@ -126,9 +126,17 @@ export async function runEmulation(
     if (run.payloadSha256 !== rendered.payload.sha256) {
       throw new StepFailed(`the payload on the host (sha256 ${run.payloadSha256}) is not the one staged`);
     }
+    const cleanExit = run.exitCode === 0 && !run.timedOut;
     progress.payloadRan =
-      rendered.payloadEvidence === 'marker-file' ? run.markerFound : run.exitCode === 0 && !run.timedOut;
-    if (!progress.payloadRan) {
+      rendered.payloadEvidence === 'marker-file'
+        ? run.markerFound
+        : rendered.payloadEvidence === 'exit-code' && cleanExit;
+    if (rendered.payloadEvidence === 'none') {
+      status = cleanExit ? 'executed' : 'failed';
+      reason = cleanExit
+        ? 'cmstp ran and exited 0 (no payload command, by design)'
+        : `cmstp.exe exited with ${String(run.exitCode)}`;
+    } else if (!progress.payloadRan) {
       status = 'failed';
       reason = run.timedOut
         ? 'cmstp.exe did not finish in time and was killed'
@@ -168,6 +176,7 @@ export async function runEmulation(
     cmstp,
     steps,
     cleanup,
+    payloadFetches: [],
   };
 }
 

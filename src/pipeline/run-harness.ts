@@ -6,6 +6,7 @@ import type {
   SignalDefinition,
   HostTarget,
   LoadedScenario,
+  PayloadPublisher,
   RunContext,
   RunResult,
   ScenarioResult,
@@ -24,7 +25,7 @@ import {
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
 import { pollSignals, type PollSchedule } from '../poll/poll.js';
-import { renderEmulation } from '../render/render.js';
+import { placeholderPayloadBase, renderEmulation } from '../render/render.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { redact } from '../util/redact.js';
 
@@ -36,6 +37,8 @@ export interface HarnessRun {
   readonly lab: 'simulated' | 'real';
   readonly schedule: PollSchedule;
   readonly version: string;
+  /** Serves scriptlets to the hosts; needed only by scenarios with a scriptlet. */
+  readonly payloadServer?: PayloadPublisher;
   /** Called after each scenario on each host, so a caller can persist partial results. */
   readonly onResult?: (result: ScenarioResult) => void;
 }
@@ -44,14 +47,20 @@ export interface HarnessRun {
 const skewPadMs = 5 * 60_000;
 
 /**
- * cmstp's own run on the target's clock, padded a little: events with no marker (network, image load,
- * process access, registry) are tied to this run by falling inside it. The whole /au chain took 0.3 s in the
- * OTRF recording; the padding allows for Sysmon stamping and sub-second clock steps on the host.
+ * cmstp's own run, on the target's clock: events with no marker (network, image load, process access,
+ * registry) are tied to this run by falling inside it. Sysmon stamps events with the same clock the helper
+ * read before starting and after reaping cmstp, so the window stays tight; a wider one would catch the
+ * previous scenario on the same host. The whole /au chain took 0.3 s in the OTRF recording.
  */
+export const windowPadMs = { before: 500, after: 1000 } as const;
+
 function processWindow(execution: ExecutionRecord): { since: Date; until: Date } {
   const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
   const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
-  return { since: new Date(start - 2000), until: new Date((Number.isFinite(end) ? end : start) + 5000) };
+  return {
+    since: new Date(start - windowPadMs.before),
+    until: new Date((Number.isFinite(end) ? end : start) + windowPadMs.after),
+  };
 }
 
 function definitionsOf(
@@ -66,7 +75,7 @@ function definitionsOf(
 /** Renders every scenario once before anything runs: a bad template or value stops the run with exit 2. */
 export function preflightRender(scenarios: readonly LoadedScenario[]): void {
   for (const scenario of scenarios) {
-    renderEmulation(scenario, { marker: 'phvalidate0000' });
+    renderEmulation(scenario, { marker: 'phvalidate0000', payloadBaseUrl: placeholderPayloadBase });
     definitionsOf(scenario);
   }
 }
@@ -93,9 +102,21 @@ async function runPair(
   let error: ScenarioResult['error'] = null;
   let results: SignalResult[];
   try {
-    const rendered = renderEmulation(scenario, { marker });
+    const rendered = renderEmulation(scenario, {
+      marker,
+      ...(run.payloadServer ? { payloadBaseUrl: run.payloadServer.baseUrl } : {}),
+    });
     ctx.logger.info(`${scenario.spec.id} on ${host.name}: running (marker ${marker})`);
-    execution = await runEmulation(run.executor, host, rendered, ctx);
+    const scriptlet = rendered.scriptlet;
+    if (scriptlet && run.payloadServer)
+      run.payloadServer.publish(scriptlet.path, scriptlet.content, 'text/scriptlet');
+    try {
+      execution = await runEmulation(run.executor, host, rendered, ctx);
+    } finally {
+      if (scriptlet) run.payloadServer?.withdraw(scriptlet.path);
+    }
+    // What the payload server saw for this run's folder is part of the execution evidence.
+    execution = { ...execution, payloadFetches: run.payloadServer?.fetches(`/${marker}/`) ?? [] };
     ctx.logger.info(
       `${scenario.spec.id} on ${host.name}: execution ${execution.status}: ${execution.reason}`,
     );

@@ -97,7 +97,12 @@ export async function pollSignals(
 ): Promise<Map<SignalId, SignalObservation>> {
   const start = ctx.clock.now().getTime();
   const captureDeadline = start + plan.captureTimeoutMs;
-  const detectDeadline = start + Math.max(plan.captureTimeoutMs, plan.detectTimeoutMs);
+  // An alert can only follow its telemetry, so a signal's detect window runs from when its events were
+  // first seen (or from the start, while they have not been); nothing waits past capture + detect.
+  const lastDeadline = start + plan.captureTimeoutMs + plan.detectTimeoutMs;
+  const detectDeadline = (id: SignalId): number =>
+    Math.min(lastDeadline, (seenAt.get(id) ?? start) + plan.detectTimeoutMs);
+  const seenAt = new Map<SignalId, number>();
   const states = new Map<SignalId, State>(
     plan.signals.map(({ definition }) => [
       definition.id,
@@ -121,7 +126,8 @@ export async function pollSignals(
     now <= captureDeadline && (!expectation.captured || state(id).events.size === 0);
   const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
     expectation.detected !== undefined &&
-    now <= detectDeadline &&
+    state(id).events.size > 0 &&
+    now <= detectDeadline(id) &&
     (!expectation.detected || !hasAlert(id, expectation));
   const hasAlert = (id: SignalId, expectation: Expectation): boolean =>
     [...state(id).alerts.values()].some(
@@ -159,7 +165,10 @@ export async function pollSignals(
         s.polls += 1;
         for (const event of found.get(definition.id) ?? []) {
           if (!s.events.has(event.ref)) s.events.set(event.ref, evidence(event));
-          s.firstSeenAt ??= now.toISOString();
+          if (s.firstSeenAt === null) {
+            s.firstSeenAt = now.toISOString();
+            seenAt.set(definition.id, nowMs);
+          }
         }
       }
       const refs = telemetry.flatMap(({ definition, expectation }) =>
@@ -214,7 +223,7 @@ export async function pollSignals(
     if (!open) break;
     const wait = Math.min(
       interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter),
-      Math.max(0, detectDeadline - now) + 1,
+      Math.max(0, lastDeadline - now) + 1,
     );
     go = await pause(Math.max(1, Math.round(wait)));
     interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);

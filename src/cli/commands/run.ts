@@ -7,7 +7,9 @@ import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { executors } from '../../executors/registry.js';
+import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
+import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
 import { localSchedule } from '../../poll/poll.js';
 import { writeReports } from '../../report/write.js';
@@ -26,6 +28,7 @@ export interface RunOptions {
   readonly hosts: readonly string[];
   readonly reportsDir: string | undefined;
   readonly labDropSignals: readonly string[];
+  readonly labSensor: string | undefined;
   readonly version: string;
   readonly secrets: Set<string>;
   readonly signal: AbortSignal;
@@ -76,12 +79,34 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
   const formats = config.reports?.formats ?? ['json', 'markdown'];
 
+  if (options.labSensor !== undefined && !isSensorProfileName(options.labSensor)) {
+    throw new HarnessError('E_USAGE', `unknown sensor profile "${options.labSensor}"`, {
+      hint: `Profiles: ${Object.keys(sensorProfiles).join(', ')}.`,
+    });
+  }
+  if (!embedded && options.labSensor !== undefined) {
+    throw new HarnessError(
+      'E_USAGE',
+      '--lab-sensor is a knob of the embedded lab simulator and cannot be used with a real lab',
+    );
+  }
+
   let siem: SiemConnector | null = null;
   let lab: LabSimulator | null = null;
+  let payloadServer: PayloadServer | null = null;
   let result: RunResult;
   const collected: ScenarioResult[] = [];
   try {
     siem = await siemConnectors.local.create(siemOptions, pluginContext);
+    if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
+      const { bind, port, advertisedHost } = config.payloadServer ?? {
+        bind: '127.0.0.1',
+        port: 0,
+        advertisedHost: 'payload.lab.test',
+      };
+      payloadServer = await startPayloadServer({ bind, port, advertisedHost });
+      output.logger.info(`payload server: ${payloadServer.baseUrl} (listening on ${bind})`);
+    }
     let hosts: HostTarget[];
     if (embedded) {
       const endpoint = siem.ingestEndpoint();
@@ -90,7 +115,15 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         password: labPassword,
         hec: endpoint,
         dropSignals: options.labDropSignals,
+        // The simulated host resolves the payload server's advertised name to loopback, as lab DNS would.
+        dns: payloadServer ? { [payloadServer.advertisedHost]: '127.0.0.1' } : {},
+        ...(options.labSensor !== undefined && isSensorProfileName(options.labSensor)
+          ? { sensorProfile: options.labSensor }
+          : {}),
       });
+      output.logger.info(
+        `embedded lab: sensor profile ${lab.sensorProfile}: ${sensorProfiles[lab.sensorProfile].description}`,
+      );
       output.logger.info(
         `embedded lab: SIMULATED Windows host ${lab.computer} on ${lab.address}:${lab.port} (host key ${lab.hostKeySha256})`,
       );
@@ -124,6 +157,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         lab: embedded ? 'simulated' : 'real',
         schedule: localSchedule,
         version: options.version,
+        ...(payloadServer ? { payloadServer } : {}),
         onResult: (r) => collected.push(r),
       },
       ctx,
@@ -144,6 +178,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     throw error;
   } finally {
     await lab?.close();
+    await payloadServer?.close();
     await siem?.dispose();
   }
 

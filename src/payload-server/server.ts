@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PayloadFetch, PayloadPublisher } from '../core/index.js';
+import { HarnessError, errorMessage } from '../core/index.js';
+
+export interface PayloadServerOptions {
+  /** Address to listen on; loopback for the embedded lab, a lab-facing address for real VMs. */
+  readonly bind: string;
+  readonly port: number;
+  /** The name hosts use in the scriptlet URL; they must resolve it to this server (DNS or hosts file). */
+  readonly advertisedHost: string;
+}
+
+export interface PayloadServer extends PayloadPublisher {
+  /** e.g. http://payload.lab.test:41234 */
+  readonly baseUrl: string;
+  readonly advertisedHost: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves each run's generated scriptlet under /<marker>/ and records every request it sees (source address,
+ * time, user agent, host and path), found or not: the record is evidence that the emulation reached out.
+ */
+export async function startPayloadServer(options: PayloadServerOptions): Promise<PayloadServer> {
+  const published = new Map<string, { content: string; contentType: string }>();
+  const fetches: PayloadFetch[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const item = req.method === 'GET' ? published.get(path) : undefined;
+    const status = item ? 200 : 404;
+    fetches.push({
+      time: new Date().toISOString(),
+      source: req.socket.remoteAddress ?? 'unknown',
+      host: req.headers.host ?? '',
+      userAgent: req.headers['user-agent'] ?? '',
+      path,
+      status,
+    });
+    res.writeHead(status, { 'Content-Type': item?.contentType ?? 'text/plain', 'Cache-Control': 'no-store' });
+    res.end(item?.content ?? 'not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => {
+      reject(
+        new HarnessError(
+          'E_LAB',
+          `[payload-server] cannot listen on ${options.bind}:${options.port}: ${errorMessage(error)}`,
+          {
+            hint: 'Pick another payloadServer.port in the config, or free the port.',
+            cause: error,
+          },
+        ),
+      );
+    });
+    server.listen(options.port, options.bind, () => {
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseUrl: `http://${options.advertisedHost}:${port}`,
+    advertisedHost: options.advertisedHost,
+    publish: (path, content, contentType) => {
+      published.set(path, { content, contentType });
+    },
+    withdraw: (path) => {
+      published.delete(path);
+    },
+    fetches: (prefix) => fetches.filter((f) => f.path.startsWith(prefix)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
