@@ -94,15 +94,25 @@ class SshSession implements ExecSession {
   readonly #ctx: PluginContext;
 
   constructor(client: SshClient, host: HostTarget, options: SshExecutorOptions, ctx: PluginContext) {
-    this.#client = client;
+    this.#client = this.#adopt(client);
     this.#host = host;
     this.#options = options;
     this.#ctx = ctx;
   }
 
-  /** After a watchdog kill the connection is gone; reconnect for whatever comes next (clean-up above all). */
+  /** A connection the server drops is forgotten at once, so the next step (clean-up above all) reconnects. */
+  #adopt(client: SshClient): SshClient {
+    client.once('close', () => {
+      if (this.#client === client) {
+        this.#client = null;
+        this.#sftp = null;
+      }
+    });
+    return client;
+  }
+
   async #ready(): Promise<SshClient> {
-    this.#client ??= await connect(this.#host, this.#options, this.#ctx);
+    this.#client ??= this.#adopt(await connect(this.#host, this.#options, this.#ctx));
     return this.#client;
   }
 

@@ -1,0 +1,89 @@
+import test from 'ava';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { runEmulation } from '../../src/execute/run-emulation.js';
+import { sshExecutor } from '../../src/executors/ssh/index.js';
+import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
+import { newMarker, realSleep, silentLogger, systemClock } from '../../src/core/index.js';
+import type { LabSimulatorOptions } from '../../src/lab/simulator.js';
+import { pollSignals, localSchedule } from '../../src/poll/poll.js';
+import { renderEmulation } from '../../src/render/render.js';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { signalCatalog } from '../../src/signals/catalog.js';
+import { builtinScenariosDir } from '../../src/util/paths.js';
+import { pluginContext, startTestLab } from '../helpers/lab.js';
+
+const [loaded] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
+if (!loaded) throw new Error('built-in scenario missing');
+const scenario = loaded;
+
+async function emulate(t: ExecutionContext, knobs: Partial<Omit<LabSimulatorOptions, 'hec' | 'password'>>) {
+  const lab = await startTestLab(knobs);
+  t.teardown(() => lab.close());
+  const marker = newMarker();
+  const rendered = renderEmulation(scenario, { marker });
+  const ctx = {
+    clock: systemClock,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    secrets: new Set<string>(),
+  };
+  const execution = await runEmulation(
+    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    lab.host,
+    rendered,
+    ctx,
+  );
+  return { lab, marker, rendered, execution, ctx };
+}
+
+test('a session that drops mid-exec leaves run-cmstp unproven: the execution is not "executed", and clean-up still runs', async (t) => {
+  const { execution } = await emulate(t, { dropSessionOn: ['run-cmstp'] });
+
+  t.not(execution.status, 'executed');
+  t.false(execution.progress.started);
+  t.like(
+    execution.steps.find((s) => s.step === 'run-cmstp'),
+    { ok: false, exitCode: null },
+  );
+  t.true(execution.cleanup.ran);
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+});
+
+test('a delayed signal arrives late but within its deadline, and its latency shows the delay', async (t) => {
+  const { lab, marker, execution, ctx } = await emulate(t, {
+    delaySignals: { 'child-process': 1500 },
+  });
+  const start = Date.parse(execution.cmstp?.startedAt ?? '');
+
+  const observations = await pollSignals(
+    {
+      connector: lab.siem,
+      host: 'WIN10-LAB-01',
+      marker,
+      bindings: {
+        marker,
+        payloadFile: `${marker}.inf`,
+        cmstpPid: String(execution.cmstp?.pid),
+        payloadHost: 'none',
+      },
+      processWindow: { since: new Date(start - 500), until: new Date(start + 5000) },
+      since: new Date(start - 60_000),
+      signals: [
+        { definition: signalCatalog['cmstp-exec'], expectation: { signal: 'cmstp-exec', captured: true } },
+        {
+          definition: signalCatalog['child-process'],
+          expectation: { signal: 'child-process', captured: true },
+        },
+      ],
+      captureTimeoutMs: 10_000,
+      detectTimeoutMs: 1000,
+      schedule: localSchedule,
+    },
+    { ...ctx, sleep: realSleep },
+  );
+
+  const cmstp = Date.parse(observations.get('cmstp-exec')?.firstSeenAt ?? '');
+  const child = Date.parse(observations.get('child-process')?.firstSeenAt ?? '');
+  t.true(child - cmstp >= 1000, `child seen ${child - cmstp} ms after cmstp`);
+});
