@@ -31,6 +31,8 @@ Options:
   --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
   --lab-sensor NAME    embedded lab only: the host's Sysmon/4688 profile (full, no-access-imageload,
                        no-inf-files, no-cmmgr32-registry, sysmon-baseline)
+  --allow-custom-commands
+                       run scenarios whose payload is their own customCommand (review them first)
   --marker MARKER      render: use this run marker
   --debug              print stack traces
   --quiet              print only results
@@ -71,6 +73,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'reports-dir': { type: 'string' },
         'lab-drop': { type: 'string', multiple: true, default: [] },
         'lab-sensor': { type: 'string' },
+        'allow-custom-commands': { type: 'boolean', default: false },
         marker: { type: 'string' },
         write: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -120,6 +123,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
             labDropSignals: values['lab-drop'],
             labSensor: values['lab-sensor'],
+            allowCustomCommands: values['allow-custom-commands'],
             version: version(),
             secrets,
             signal: controller.signal,
@@ -128,9 +132,11 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         );
       }
       case 'validate':
-        return validateCommand(paths, output);
+        return validateCommand(paths, output, { allowCustomCommands: values['allow-custom-commands'] });
       case 'render':
-        return renderCommand(paths, values.marker, output);
+        return renderCommand(paths, values.marker, output, {
+          allowCustomCommands: values['allow-custom-commands'],
+        });
       case 'schema':
         return schemaCommand(values.write, output);
       case undefined:

@@ -19,9 +19,10 @@ export type SignalId = z.infer<typeof SignalId>;
 
 /**
  * Benign payload catalogue: every action writes a marker or starts a process that exits at once; `none`
- * runs no command at all (a plain profile install, for negative controls).
+ * runs no command at all (a plain profile install, for negative controls). `custom` runs the scenario's own
+ * `customCommand`, and only when the run passes --allow-custom-commands.
  */
-export const payloadActions = ['marker-file', 'marker-process', 'none'] as const;
+export const payloadActions = ['marker-file', 'marker-process', 'none', 'custom'] as const;
 export const PayloadAction = z.enum(payloadActions);
 export type PayloadAction = z.infer<typeof PayloadAction>;
 
@@ -100,6 +101,10 @@ export const Emulation = z.strictObject({
   }),
   payload: z.strictObject({
     action: PayloadAction,
+    customCommand: z.string().min(1).optional().meta({
+      description:
+        'With action "custom": the command the INF runs; {{marker}} and {{markerPath}} are filled in. Needs --allow-custom-commands.',
+    }),
   }),
 });
 export type Emulation = z.infer<typeof Emulation>;

@@ -117,3 +117,30 @@ test('Program Files staging quotes the INF path on the cmstp command line', (t) 
   );
   t.is(rendered.payloadEvidence, 'none');
 });
+
+test('a custom command is rendered with the marker and checked like any INF value', (t) => {
+  const custom = {
+    ...scenario,
+    spec: {
+      ...scenario.spec,
+      emulation: {
+        ...scenario.spec.emulation,
+        payload: { action: 'custom' as const, customCommand: 'whoami.exe /user {{marker}}' },
+      },
+    },
+  };
+  const injected = {
+    ...custom,
+    spec: {
+      ...custom.spec,
+      emulation: {
+        ...custom.spec.emulation,
+        payload: { action: 'custom' as const, customCommand: 'x\r\n[DefaultInstall]' },
+      },
+    },
+  };
+
+  t.true(renderEmulation(custom, { marker }).payload.content.includes(`whoami.exe /user ${marker}`));
+  t.is(renderEmulation(custom, { marker }).payloadEvidence, 'exit-code');
+  t.throws(() => renderEmulation(injected, { marker }), { instanceOf: HarnessError, message: /CR/ });
+});

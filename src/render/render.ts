@@ -27,6 +27,7 @@ function payloadCommand(action: PayloadAction, marker: string, markerPath: strin
     case 'marker-process':
       return `cmd.exe /c echo ${marker}`;
     case 'none':
+    case 'custom':
       return undefined;
   }
 }
@@ -35,6 +36,7 @@ const payloadEvidence = {
   'marker-file': 'marker-file',
   'marker-process': 'exit-code',
   none: 'none',
+  custom: 'exit-code',
 } as const satisfies Record<PayloadAction, RenderedEmulation['payloadEvidence']>;
 
 /** JavaScript string literal for scriptlets: JSON's escaping is valid JScript. */
@@ -58,6 +60,23 @@ function renderWith(
   }
 }
 
+function renderString(
+  engine: ReturnType<typeof createCommandEngine>,
+  text: string,
+  name: string,
+  context: Record<string, unknown>,
+): string {
+  try {
+    return compileStrict(engine, text, name)(context);
+  } catch (error) {
+    if (error instanceof HarnessError) throw error;
+    throw new HarnessError('E_TEMPLATE', `[render] ${name}: ${errorMessage(error)}`, {
+      cause: error,
+      hint: 'customCommand may use {{marker}} and {{markerPath}} only.',
+    });
+  }
+}
+
 /** Renders one scenario for one run marker: the INF, the cmstp command line and the remote operations. */
 export function renderEmulation(loaded: LoadedScenario, options: RenderOptions): RenderedEmulation {
   const { spec } = loaded;
@@ -75,7 +94,12 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   const inputs: Record<string, string | number | boolean> = {};
   for (const [name, input] of Object.entries(spec.inputs))
     inputs[name] = options.inputs?.[name] ?? input.default;
-  const command = payloadCommand(spec.emulation.payload.action, marker, markerPath);
+  const { customCommand } = spec.emulation.payload;
+  // A custom command (allowed only with --allow-custom-commands) may name the marker and its file.
+  const command =
+    spec.emulation.payload.action === 'custom' && customCommand !== undefined
+      ? renderString(engine, customCommand, 'customCommand', { marker, markerPath })
+      : payloadCommand(spec.emulation.payload.action, marker, markerPath);
 
   let scriptlet: RenderedEmulation['scriptlet'] = null;
   if (spec.emulation.scriptlet) {

@@ -119,3 +119,23 @@ test('a scriptlet needs an INF that points at it', (t) => {
     /never uses \{\{scriptletUrl\}\}, so the scriptlet is never fetched/,
   );
 });
+
+test('a custom command is refused unless the run allows custom commands', (t) => {
+  const custom = text.replace(
+    '    action: marker-file',
+    '    action: custom\n    customCommand: "cmd.exe /c echo {{marker}}> {{markerPath}}"',
+  );
+
+  const refused = loadScenarioText('custom.yaml', custom).issues;
+  const allowed = loadScenarioText('custom.yaml', custom, { allowCustomCommands: true });
+
+  t.is(refused.length, 1);
+  t.regex(refused[0]?.message ?? '', /pass --allow-custom-commands/);
+  t.deepEqual(allowed.issues, []);
+  t.deepEqual(
+    loadScenarioText('x.yaml', text.replace('    action: marker-file', '    action: custom'), {
+      allowCustomCommands: true,
+    }).issues.map((i) => i.message),
+    ['action "custom" needs a customCommand'],
+  );
+});

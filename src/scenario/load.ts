@@ -9,7 +9,7 @@ import {
 } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { parseYaml, zodIssues } from './positions.js';
-import { checkRules } from './rules.js';
+import { checkRules, type RuleOptions } from './rules.js';
 
 export interface LoadOutcome {
   readonly scenarios: readonly LoadedScenario[];
@@ -22,12 +22,12 @@ function displayName(file: string): string {
 }
 
 /** Parse -> schema -> semantic rules, collecting every problem with file:line:col. */
-export function loadScenarioText(file: string, text: string): LoadOutcome {
+export function loadScenarioText(file: string, text: string, options: RuleOptions = {}): LoadOutcome {
   const { parsed, issues } = parseYaml(file, text);
   if (issues.length > 0) return { scenarios: [], issues };
   const result = Scenario.safeParse(parsed.doc.toJS());
   if (!result.success) return { scenarios: [], issues: zodIssues(parsed, result.error, Scenario) };
-  const ruleIssues = checkRules(result.data, parsed);
+  const ruleIssues = checkRules(result.data, parsed, options);
   if (ruleIssues.length > 0) return { scenarios: [], issues: ruleIssues };
   return { scenarios: [{ spec: result.data, file, sha256: sha256(text) }], issues: [] };
 }
@@ -47,7 +47,7 @@ function expand(path: string): string[] {
 }
 
 /** Loads files and folders of scenarios; never stops at the first bad file. */
-export function loadScenarios(paths: readonly string[]): LoadOutcome {
+export function loadScenarios(paths: readonly string[], options: RuleOptions = {}): LoadOutcome {
   const scenarios: LoadedScenario[] = [];
   const issues: SourceIssue[] = [];
   const ids = new Map<string, string>();
@@ -65,7 +65,7 @@ export function loadScenarios(paths: readonly string[]): LoadOutcome {
       });
       continue;
     }
-    const outcome = loadScenarioText(shown, text);
+    const outcome = loadScenarioText(shown, text, options);
     issues.push(...outcome.issues);
     for (const scenario of outcome.scenarios) {
       const other = ids.get(scenario.spec.id);
@@ -93,8 +93,11 @@ export function loadScenarios(paths: readonly string[]): LoadOutcome {
   return { scenarios, issues };
 }
 
-export function loadScenariosOrThrow(paths: readonly string[]): readonly LoadedScenario[] {
-  const outcome = loadScenarios(paths);
+export function loadScenariosOrThrow(
+  paths: readonly string[],
+  options: RuleOptions = {},
+): readonly LoadedScenario[] {
+  const outcome = loadScenarios(paths, options);
   if (outcome.issues.length > 0) throw new ValidationError('E_SCENARIO_INVALID', outcome.issues);
   return outcome.scenarios;
 }

@@ -28,7 +28,16 @@ export function templateVariables(template: string): Set<string> {
   return out;
 }
 
-type Rule = (spec: ScenarioSpec, report: (path: readonly PropertyKey[], message: string) => void) => void;
+export interface RuleOptions {
+  /** The run passed --allow-custom-commands. */
+  readonly allowCustomCommands?: boolean;
+}
+
+type Rule = (
+  spec: ScenarioSpec,
+  report: (path: readonly PropertyKey[], message: string) => void,
+  options: RuleOptions,
+) => void;
 
 const rules: readonly Rule[] = [
   function signalsAreUnique(spec, report) {
@@ -51,6 +60,19 @@ const rules: readonly Rule[] = [
     if (flags.includes('/au') && flags.includes('/su'))
       report(['emulation', 'cmstp', 'flags'], 'use either /au or /su, not both');
     if (new Set(flags).size !== flags.length) report(['emulation', 'cmstp', 'flags'], 'a flag is repeated');
+  },
+  function customCommandsAreOptIn(spec, report, options) {
+    const { action, customCommand } = spec.emulation.payload;
+    if (action === 'custom' && customCommand === undefined)
+      report(['emulation', 'payload'], 'action "custom" needs a customCommand');
+    if (action !== 'custom' && customCommand !== undefined)
+      report(['emulation', 'payload', 'customCommand'], 'customCommand is only used with action "custom"');
+    if (action === 'custom' && options.allowCustomCommands !== true) {
+      report(
+        ['emulation', 'payload', 'action'],
+        'this scenario runs its own command instead of a benign catalogue action; review it, then pass --allow-custom-commands',
+      );
+    }
   },
   function payloadFitsTheStage(spec, report) {
     // The payload's marker path would hold a space under Program Files, and INF values may not quote it.
@@ -152,12 +174,21 @@ function checkTemplate(
 }
 
 /** Semantic rules after the schema passed; every problem is collected. */
-export function checkRules(spec: ScenarioSpec, parsed: ParsedYaml): SourceIssue[] {
+export function checkRules(spec: ScenarioSpec, parsed: ParsedYaml, options: RuleOptions = {}): SourceIssue[] {
   const issues: SourceIssue[] = [];
   for (const rule of rules) {
-    rule(spec, (path, message) => {
-      issues.push({ file: parsed.file, ...locate(parsed, path), path: path.map(String).join('.'), message });
-    });
+    rule(
+      spec,
+      (path, message) => {
+        issues.push({
+          file: parsed.file,
+          ...locate(parsed, path),
+          path: path.map(String).join('.'),
+          message,
+        });
+      },
+      options,
+    );
   }
   return issues;
 }

@@ -1,6 +1,7 @@
 import { HarnessError, newMarker } from '../../core/index.js';
-import { renderEmulation } from '../../render/render.js';
+import { placeholderPayloadBase, renderEmulation } from '../../render/render.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
+import type { RuleOptions } from '../../scenario/rules.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -9,14 +10,18 @@ export function renderCommand(
   paths: readonly string[],
   marker: string | undefined,
   output: Output,
+  options: RuleOptions = {},
 ): ExitCode {
   if (paths.length !== 1)
     throw new HarnessError('E_USAGE', 'render takes exactly one scenario file', {
       hint: 'purple-harness render scenarios/cmstp-local-inf-presetup.yaml',
     });
-  const [scenario] = loadScenariosOrThrow(paths);
+  const [scenario] = loadScenariosOrThrow(paths, options);
   if (!scenario) throw new HarnessError('E_USAGE', 'no scenario loaded');
-  const rendered = renderEmulation(scenario, { marker: marker ?? newMarker() });
+  const rendered = renderEmulation(scenario, {
+    marker: marker ?? newMarker(),
+    payloadBaseUrl: placeholderPayloadBase,
+  });
   output.err(`# ${scenario.spec.id}: ${rendered.payload.remotePath} (sha256 ${rendered.payload.sha256})`);
   output.err(`# command: ${rendered.cmstpCommandLine}`);
   output.out(rendered.payload.content.replace(/\r\n/g, '\n').trimEnd());

@@ -29,6 +29,7 @@ export interface RunOptions {
   readonly reportsDir: string | undefined;
   readonly labDropSignals: readonly string[];
   readonly labSensor: string | undefined;
+  readonly allowCustomCommands: boolean;
   readonly version: string;
   readonly secrets: Set<string>;
   readonly signal: AbortSignal;
@@ -45,7 +46,9 @@ function secret(): string {
 /** Runs the scenarios; always writes whatever results exist before returning or throwing. */
 export async function runCommand(options: RunOptions, output: Output): Promise<ExitCode> {
   const { config, secrets } = options;
-  const scenarios = loadScenariosOrThrow(options.paths.length > 0 ? options.paths : [builtinScenariosDir()]);
+  const scenarios = loadScenariosOrThrow(options.paths.length > 0 ? options.paths : [builtinScenariosDir()], {
+    allowCustomCommands: options.allowCustomCommands,
+  });
   preflightRender(scenarios);
   const embedded = config.lab === undefined;
   if (!embedded && options.labDropSignals.length > 0) {

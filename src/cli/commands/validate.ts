@@ -1,13 +1,18 @@
 import { formatIssue } from '../../core/index.js';
 import { preflightRender } from '../../pipeline/run-harness.js';
 import { loadScenarios } from '../../scenario/load.js';
+import type { RuleOptions } from '../../scenario/rules.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
 /** Reports every problem in every file, then exits 2 if there was any. */
-export function validateCommand(paths: readonly string[], output: Output): ExitCode {
-  const outcome = loadScenarios(paths.length > 0 ? paths : [builtinScenariosDir()]);
+export function validateCommand(
+  paths: readonly string[],
+  output: Output,
+  options: RuleOptions = {},
+): ExitCode {
+  const outcome = loadScenarios(paths.length > 0 ? paths : [builtinScenariosDir()], options);
   for (const issue of outcome.issues) output.err(formatIssue(issue));
   if (outcome.issues.length > 0) {
     output.err(
