@@ -96,7 +96,7 @@ test(
   seenAlerted,
   execution(),
   'pass',
-  /captured 1 .*first seen 1\.5 s after cmstp started; detected by Rule \[r1\]/,
+  /captured 1 .*first seen 1\.5 s after the launch; detected by Rule \[r1\]/,
 );
 test(
   'no telemetry: fail, not captured',

@@ -94,7 +94,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     );
   }
   const capturedText = expectation.captured
-    ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after cmstp started`}`
+    ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after the launch`}`
     : `no telemetry within ${seconds(input.captureTimeoutMs)}, as expected`;
 
   if (expectation.detected === undefined) return result('pass', `${capturedText}; detection not asserted`);

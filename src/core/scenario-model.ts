@@ -72,19 +72,21 @@ export const Expectation = z
 export type Expectation = z.infer<typeof Expectation>;
 
 export const Emulation = z.strictObject({
-  inf: z.strictObject({
-    template: z
-      .string()
-      .regex(/^inf\/[a-z0-9-]+\.inf\.hbs$/, 'a template under templates/inf/, e.g. inf/presetup.inf.hbs'),
-    extension: z
-      .string()
-      .regex(/^\.[a-z0-9]{1,8}$/, 'a file extension such as ".inf"')
-      .default('.inf'),
-    stage: z.enum(['programdata', 'program-files']).default('programdata').meta({
-      description:
-        'Where the INF is staged: the harness run folder under ProgramData, or under Program Files (admin-only, as vendor profiles are).',
-    }),
-  }),
+  inf: z
+    .strictObject({
+      template: z
+        .string()
+        .regex(/^inf\/[a-z0-9-]+\.inf\.hbs$/, 'a template under templates/inf/, e.g. inf/presetup.inf.hbs'),
+      extension: z
+        .string()
+        .regex(/^\.[a-z0-9]{1,8}$/, 'a file extension such as ".inf"')
+        .default('.inf'),
+      stage: z.enum(['programdata', 'program-files']).default('programdata').meta({
+        description:
+          'Where the INF is staged: the harness run folder under ProgramData, or under Program Files (admin-only, as vendor profiles are).',
+      }),
+    })
+    .optional(),
   scriptlet: z
     .strictObject({
       template: z
@@ -96,9 +98,20 @@ export const Emulation = z.strictObject({
       description:
         'A scriptlet the payload server serves during the run; the INF template gets its URL as {{scriptletUrl}}.',
     }),
-  cmstp: z.strictObject({
-    flags: z.array(CmstpFlag).min(1),
-  }),
+  cmstp: z
+    .strictObject({
+      flags: z.array(CmstpFlag).min(1),
+    })
+    .optional(),
+  com: z
+    .strictObject({
+      call: z.literal('ICMLuaUtil.ShellExec'),
+    })
+    .optional()
+    .meta({
+      description:
+        'Instead of cmstp: call the auto-elevating CMSTPLUA object directly (ICMLuaUtil.ShellExec) to start the payload command. Needs allowElevation: true.',
+    }),
   payload: z.strictObject({
     action: PayloadAction,
     customCommand: z.string().min(1).optional().meta({
@@ -123,6 +136,9 @@ export const Scenario = z
     description: z.string().min(1),
     technique: z.literal('T1218.003'),
     analytic: z.literal('AN0932'),
+    allowElevation: z.boolean().default(false).meta({
+      description: 'Opt-in for emulations that elevate through a COM object outside cmstp (emulation.com).',
+    }),
     inputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), ScenarioInput).default({}),
     emulation: Emulation,
     expect: z.array(Expectation).min(1),

@@ -179,7 +179,8 @@ export interface RenderedEmulation {
   readonly marker: string;
   /** Windows path of the run's own folder on the target. */
   readonly runDir: string;
-  readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string };
+  /** The file staged before the launch (the INF); null when nothing is staged (a direct COM call). */
+  readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string } | null;
   readonly markerPath: string;
   /** A scriptlet the payload server hands out during the run, for remote-SCT emulations. */
   readonly scriptlet: {
@@ -189,6 +190,7 @@ export interface RenderedEmulation {
     readonly content: string;
     readonly sha256: string;
   } | null;
+  /** What starts the emulation: cmstp's command line, or the COM call. */
   readonly cmstpCommandLine: string;
   /** How the harness proves the payload ran: the marker file exists, cmstp exited 0, or there is no payload. */
   readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none';

@@ -102,18 +102,17 @@ export async function runEmulation(
 
     before = (await operate('snapshot-before', rendered.operations.snapshot, SnapshotFrame)).items;
 
-    const uploaded = ctx.clock.now();
-    await session.upload(rendered.payload.remotePath, rendered.payload.content);
-    record(
-      'stage-payload',
-      true,
-      uploaded,
-      `${rendered.payload.remotePath} sha256 ${rendered.payload.sha256}`,
-    );
+    // A direct COM call stages nothing; everything else uploads its payload first.
+    const staged = rendered.payload;
+    if (staged) {
+      const uploaded = ctx.clock.now();
+      await session.upload(staged.remotePath, staged.content);
+      record('stage-payload', true, uploaded, `${staged.remotePath} sha256 ${staged.sha256}`);
+      payload = { remotePath: staged.remotePath, sha256: staged.sha256 };
+    }
     progress.staged = true;
-    payload = { remotePath: rendered.payload.remotePath, sha256: rendered.payload.sha256 };
 
-    const run = await operate('run-cmstp', rendered.operations.run, RunFrame);
+    const run = await operate(rendered.operations.run.name, rendered.operations.run, RunFrame);
     progress.started = true;
     cmstp = {
       commandLine: rendered.cmstpCommandLine,
@@ -123,7 +122,7 @@ export async function runEmulation(
       startedAt: run.startUtc,
       endedAt: run.endUtc,
     };
-    if (run.payloadSha256 !== rendered.payload.sha256) {
+    if (staged && run.payloadSha256 !== staged.sha256) {
       throw new StepFailed(`the payload on the host (sha256 ${run.payloadSha256}) is not the one staged`);
     }
     const cleanExit = run.exitCode === 0 && !run.timedOut;

@@ -96,6 +96,26 @@ export async function runOperation(
           0,
         );
       }
+      case 'com-shellexec': {
+        const runDir = need(params, 'RunDir');
+        host.drive.mkdirp(runDir);
+        const startUtc = new Date().toISOString();
+        const parameters = need(params, 'Parameters');
+        host.comShellExec(shell, `${need(params, 'File')}${parameters === '' ? '' : ` ${parameters}`}`);
+        return frame(
+          {
+            ok: true,
+            pid: shell.pid,
+            exitCode: 0,
+            timedOut: false,
+            startUtc,
+            endUtc: new Date().toISOString(),
+            payloadSha256: '',
+            markerFound: host.drive.exists(need(params, 'MarkerPath')),
+          },
+          0,
+        );
+      }
       case 'cleanup': {
         const marker = need(params, 'Marker');
         const removed: string[] = [];

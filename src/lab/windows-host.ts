@@ -321,6 +321,25 @@ export class SimulatedWindowsHost {
     }
   }
 
+  /**
+   * A direct ICMLuaUtil.ShellExec call: the caller loads the CM helpers, DcomLaunch starts the CMSTPLUA
+   * surrogate, and the surrogate starts the command as its elevated child (UACME method 41's telemetry).
+   */
+  comShellExec(caller: WindowsProcess, commandLine: string): void {
+    for (const dll of ['cmlua.dll', 'cmstplua.dll'])
+      this.#record(imageLoad(this.identity, caller, `${system32}\\${dll}`, 'scaffolding'));
+    const surrogate = this.#spawn(
+      `${system32}\\DllHost.exe`,
+      `C:\\Windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
+      this.#dcomLaunch,
+      'com-elevation',
+    );
+    for (const dll of ['cmstplua.dll', 'cmlua.dll'])
+      this.#record(imageLoad(this.identity, surrogate, `${system32}\\${dll}`, 'com-elevation'));
+    this.#runCommand(surrogate, commandLine);
+    this.processes.exit(surrogate);
+  }
+
   /** The /au path: DcomLaunch starts the CMSTPLUA surrogate, which registers the all-users profile. */
   #elevate(cmstp: WindowsProcess, plan: InstallPlan): WindowsProcess {
     for (const dll of ['cmlua.dll', 'cmstplua.dll'])

@@ -138,9 +138,7 @@ async function runPair(
               marker,
               bindings: {
                 marker,
-                payloadFile: rendered.payload.remotePath.slice(
-                  rendered.payload.remotePath.lastIndexOf('\\') + 1,
-                ),
+                payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
                 cmstpPid: String(execution.cmstp?.pid ?? 'none'),
                 payloadHost: rendered.scriptlet?.host ?? 'none',
               },

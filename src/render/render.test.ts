@@ -13,19 +13,19 @@ const marker = 'ph0123456789ab';
 
 test('the run marker is in the INF file name, ServiceName, ShortSvcName and the marker command', (t) => {
   const rendered = renderEmulation(scenario, { marker });
-  const inf = parseInf(rendered.payload.content);
+  const inf = parseInf(rendered.payload?.content ?? '');
 
-  t.is(rendered.payload.remotePath, `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`);
+  t.is(rendered.payload?.remotePath, `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`);
   t.is(inf.strings.get('servicename'), `Purple Harness Validation ${marker}`);
   t.is(inf.strings.get('shortsvcname'), marker);
   const plan = planInstall(inf, false);
   t.is(plan.section, 'DefaultInstall_SingleUser');
   t.deepEqual(plan.preSetupCommands, [`cmd.exe /c echo ${marker}> ${rendered.markerPath}`]);
-  t.is(rendered.cmstpCommandLine, `C:\\Windows\\System32\\cmstp.exe /s /ns ${rendered.payload.remotePath}`);
+  t.is(rendered.cmstpCommandLine, `C:\\Windows\\System32\\cmstp.exe /s /ns ${rendered.payload?.remotePath}`);
 });
 
 test('the INF has CRLF line ends and only ASCII', (t) => {
-  const { content } = renderEmulation(scenario, { marker }).payload;
+  const { content } = renderEmulation(scenario, { marker }).payload ?? { content: '' };
 
   t.false(/[^\r]\n/.test(content));
   t.true(/^[\x20-\x7e\r\n]*$/.test(content));
@@ -91,7 +91,7 @@ test('a scriptlet scenario gets its SCT under /<marker>/ on the payload server, 
     url: `http://payload.lab.test:8080/${marker}/${marker}.sct`,
   });
   t.true(
-    rendered.payload.content.includes(
+    rendered.payload?.content.includes(
       `%11%\\scrobj.dll,NI,http://payload.lab.test:8080/${marker}/${marker}.sct`,
     ),
   );
@@ -140,7 +140,27 @@ test('a custom command is rendered with the marker and checked like any INF valu
     },
   };
 
-  t.true(renderEmulation(custom, { marker }).payload.content.includes(`whoami.exe /user ${marker}`));
+  t.true((renderEmulation(custom, { marker }).payload?.content ?? '').includes(`whoami.exe /user ${marker}`));
   t.is(renderEmulation(custom, { marker }).payloadEvidence, 'exit-code');
   t.throws(() => renderEmulation(injected, { marker }), { instanceOf: HarnessError, message: /CR/ });
+});
+
+test('the direct ICMLuaUtil call stages nothing and runs the marker command through ShellExec', (t) => {
+  const [com] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-com-elevation-icmluautil.yaml')]);
+  if (!com) throw new Error('COM scenario missing');
+
+  const rendered = renderEmulation(com, { marker });
+
+  t.is(rendered.payload, null);
+  t.is(rendered.operations.run.name, 'com-shellexec');
+  t.regex(rendered.operations.run.script, /^\$PhFile = 'cmd\.exe'$/m);
+  t.regex(
+    rendered.operations.run.script,
+    new RegExp(`^\\$PhParameters = '/c echo ${marker}> .*\\\\${marker}\\.txt'$`, 'm'),
+  );
+  t.regex(
+    rendered.operations.run.script,
+    /Elevation:Administrator!new:\{3E5FC7F9-9A51-4367-9063-A120244FBEC7\}/,
+  );
+  t.true(fitsCmdLine(encodeCommand(rendered.operations.run.script)));
 });

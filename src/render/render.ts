@@ -88,8 +88,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     );
   const engine = createCommandEngine();
   engine.registerHelper('js', js);
-  const runDir = `${remoteRoots[spec.emulation.inf.stage]}\\${marker}`;
-  const payloadPath = `${runDir}\\${marker}${spec.emulation.inf.extension}`;
+  const runDir = `${remoteRoots[spec.emulation.inf?.stage ?? 'programdata']}\\${marker}`;
   const markerPath = `${runDir}\\${marker}.txt`;
   const inputs: Record<string, string | number | boolean> = {};
   for (const [name, input] of Object.entries(spec.inputs))
@@ -100,6 +99,56 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     spec.emulation.payload.action === 'custom' && customCommand !== undefined
       ? renderString(engine, customCommand, 'customCommand', { marker, markerPath })
       : payloadCommand(spec.emulation.payload.action, marker, markerPath);
+
+  const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
+    name,
+    timeoutMs,
+    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
+  });
+  const common = {
+    marker,
+    runDir,
+    markerPath,
+    payloadEvidence: payloadEvidence[spec.emulation.payload.action],
+    operations: {
+      preflight: op('preflight', 30_000),
+      snapshot: op('snapshot', 30_000),
+      cleanup: (createdKeys: readonly string[]) => op('cleanup', 60_000, { createdKeys: [...createdKeys] }),
+    },
+  };
+
+  if (spec.emulation.com) {
+    // ICMLuaUtil.ShellExec(file, parameters): nothing is staged, the elevated surrogate starts the command.
+    if (command === undefined)
+      throw new HarnessError('E_SCENARIO_INVALID', `[render] ${spec.id}: com needs a payload command`);
+    checkInfContext({ command });
+    const [file = '', ...rest] = command.split(' ');
+    const parameters = rest.join(' ');
+    return {
+      ...common,
+      payload: null,
+      scriptlet: null,
+      cmstpCommandLine: `ICMLuaUtil.ShellExec(${file}, ${parameters})`,
+      operations: {
+        ...common.operations,
+        run: op('com-shellexec', spec.timeouts.execute + 15_000, {
+          file,
+          parameters,
+          markerPath,
+          timeoutMs: String(spec.timeouts.execute),
+        }),
+      },
+    };
+  }
+  const infSpec = spec.emulation.inf;
+  const cmstpSpec = spec.emulation.cmstp;
+  if (infSpec === undefined || cmstpSpec === undefined) {
+    throw new HarnessError(
+      'E_SCENARIO_INVALID',
+      `[render] ${spec.id}: a cmstp emulation needs inf and cmstp`,
+    );
+  }
+  const payloadPath = `${runDir}\\${marker}${infSpec.extension}`;
 
   let scriptlet: RenderedEmulation['scriptlet'] = null;
   if (spec.emulation.scriptlet) {
@@ -132,29 +181,20 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   };
   checkInfContext(infContext);
   // INF files are read as ANSI text with CRLF line ends; SFTP writes bytes as given.
-  const inf = renderWith(engine, spec.emulation.inf.template, infContext).replace(/\r?\n/g, '\r\n');
+  const inf = renderWith(engine, infSpec.template, infContext).replace(/\r?\n/g, '\r\n');
 
   // A path with a space (Program Files) is quoted, as the C runtime expects.
   const cmstpArguments = [
-    ...spec.emulation.cmstp.flags,
+    ...cmstpSpec.flags,
     payloadPath.includes(' ') ? `"${payloadPath}"` : payloadPath,
   ].join(' ');
-  const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
-    name,
-    timeoutMs,
-    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
-  });
   return {
-    marker,
-    runDir,
+    ...common,
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
-    markerPath,
     scriptlet,
     cmstpCommandLine: `C:\\Windows\\System32\\cmstp.exe ${cmstpArguments}`,
-    payloadEvidence: payloadEvidence[spec.emulation.payload.action],
     operations: {
-      preflight: op('preflight', 30_000),
-      snapshot: op('snapshot', 30_000),
+      ...common.operations,
       // The target-side deadline is the scenario's; the client watchdog adds slack on top.
       run: op('run-cmstp', spec.timeouts.execute + 15_000, {
         payloadPath,
@@ -162,7 +202,6 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
         markerPath,
         timeoutMs: String(spec.timeouts.execute),
       }),
-      cleanup: (createdKeys) => op('cleanup', 60_000, { createdKeys: [...createdKeys] }),
     },
   };
 }

@@ -14,8 +14,8 @@ test('the built-in scenarios load with their defaults applied', (t) => {
   t.true(outcome.scenarios.length >= 8);
   const scenario = outcome.scenarios.find((s) => s.spec.id === 'cmstp-local-inf-presetup');
   t.is(scenario?.spec.timeouts.capture, 30_000);
-  t.is(scenario?.spec.emulation.inf.extension, '.inf');
-  t.is(scenario?.spec.emulation.inf.stage, 'programdata');
+  t.is(scenario?.spec.emulation.inf?.extension, '.inf');
+  t.is(scenario?.spec.emulation.inf?.stage, 'programdata');
   t.deepEqual(
     scenario?.spec.expect.map((e) => e.signal),
     ['payload-file', 'cmstp-exec', 'child-process'],
@@ -138,4 +138,23 @@ test('a custom command is refused unless the run allows custom commands', (t) =>
     }).issues.map((i) => i.message),
     ['action "custom" needs a customCommand'],
   );
+});
+
+test('COM elevation outside cmstp is opt-in and can only expect what it produces', (t) => {
+  const com = readFileSync(join(builtinScenariosDir(), 'cmstp-com-elevation-icmluautil.yaml'), 'utf8');
+
+  const withoutOptIn = loadScenarioText('com.yaml', com.replace('allowElevation: true\n', ''));
+  const wrongSignal = loadScenarioText(
+    'com.yaml',
+    com.replace('  - signal: child-process', '  - signal: cmstp-exec'),
+  );
+  const mixed = loadScenarioText('com.yaml', com.replace('  com:\n', '  cmstp:\n    flags: [/s]\n  com:\n'));
+
+  t.regex(withoutOptIn.issues.map((i) => i.message).join('\n'), /set `allowElevation: true`/);
+  t.regex(
+    wrongSignal.issues.map((i) => i.message).join('\n'),
+    /only com-elevation and child-process, never cmstp-exec/,
+  );
+  t.regex(mixed.issues.map((i) => i.message).join('\n'), /leave out inf, cmstp and scriptlet/);
+  t.deepEqual(loadScenarioText('com.yaml', com).issues, []);
 });

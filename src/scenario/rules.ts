@@ -55,8 +55,37 @@ const rules: readonly Rule[] = [
       }
     });
   },
+  function launcherIsChosen(spec, report) {
+    const { inf, cmstp, com, scriptlet } = spec.emulation;
+    if (com === undefined) {
+      if (inf === undefined)
+        report(['emulation'], 'a cmstp emulation needs `inf` (or use `com` for ICMLuaUtil)');
+      if (cmstp === undefined)
+        report(['emulation'], 'a cmstp emulation needs `cmstp` flags (or use `com` for ICMLuaUtil)');
+      return;
+    }
+    if (inf !== undefined || cmstp !== undefined || scriptlet !== undefined) {
+      report(['emulation', 'com'], '`com` calls ICMLuaUtil directly: leave out inf, cmstp and scriptlet');
+    }
+    if (!spec.allowElevation) {
+      report(
+        ['emulation', 'com'],
+        'COM elevation through ICMLuaUtil is opt-in: review the scenario, then set `allowElevation: true`',
+      );
+    }
+    if (spec.emulation.payload.action === 'none')
+      report(['emulation', 'payload', 'action'], '`com` needs a payload command to start');
+    spec.expect.forEach((expectation, i) => {
+      if (expectation.signal !== 'com-elevation' && expectation.signal !== 'child-process') {
+        report(
+          ['expect', i, 'signal'],
+          `a direct ICMLuaUtil call produces only com-elevation and child-process, never ${expectation.signal}`,
+        );
+      }
+    });
+  },
   function installScopeIsSingle(spec, report) {
-    const flags = spec.emulation.cmstp.flags;
+    const flags = spec.emulation.cmstp?.flags ?? [];
     if (flags.includes('/au') && flags.includes('/su'))
       report(['emulation', 'cmstp', 'flags'], 'use either /au or /su, not both');
     if (new Set(flags).size !== flags.length) report(['emulation', 'cmstp', 'flags'], 'a flag is repeated');
@@ -76,7 +105,7 @@ const rules: readonly Rule[] = [
   },
   function payloadFitsTheStage(spec, report) {
     // The payload's marker path would hold a space under Program Files, and INF values may not quote it.
-    if (spec.emulation.inf.stage === 'program-files' && spec.emulation.payload.action !== 'none') {
+    if (spec.emulation.inf?.stage === 'program-files' && spec.emulation.payload.action !== 'none') {
       report(
         ['emulation', 'inf', 'stage'],
         'staging under Program Files is for payload-free installs (payload action "none")',
@@ -95,15 +124,15 @@ const rules: readonly Rule[] = [
     });
   },
   function templatesAreUsable(spec, report) {
+    const infSpec = spec.emulation.inf;
+    if (infSpec === undefined) {
+      for (const input of Object.keys(spec.inputs))
+        report(['inputs', input], `input "${input}" is declared but nothing uses it`);
+      return;
+    }
     const provided = new Set(['marker', 'runDir']);
     if (spec.emulation.payload.action !== 'none') provided.add('payloadCommand');
-    const inf = checkTemplate(
-      spec,
-      ['emulation', 'inf', 'template'],
-      spec.emulation.inf.template,
-      provided,
-      report,
-    );
+    const inf = checkTemplate(spec, ['emulation', 'inf', 'template'], infSpec.template, provided, report);
     if (spec.emulation.scriptlet) {
       const sct = checkTemplate(
         spec,
@@ -120,16 +149,13 @@ const rules: readonly Rule[] = [
       if (inf && !inf.has('scriptletUrl'))
         report(
           ['emulation', 'inf', 'template'],
-          `${spec.emulation.inf.template} never uses {{scriptletUrl}}, so the scriptlet is never fetched`,
+          `${infSpec.template} never uses {{scriptletUrl}}, so the scriptlet is never fetched`,
         );
     }
     if (inf) {
       for (const input of Object.keys(spec.inputs)) {
         if (!inf.has(`inputs.${input}`))
-          report(
-            ['inputs', input],
-            `input "${input}" is declared but ${spec.emulation.inf.template} never uses it`,
-          );
+          report(['inputs', input], `input "${input}" is declared but ${infSpec.template} never uses it`);
       }
     }
   },

@@ -22,8 +22,16 @@ export function renderCommand(
     marker: marker ?? newMarker(),
     payloadBaseUrl: placeholderPayloadBase,
   });
-  output.err(`# ${scenario.spec.id}: ${rendered.payload.remotePath} (sha256 ${rendered.payload.sha256})`);
   output.err(`# command: ${rendered.cmstpCommandLine}`);
-  output.out(rendered.payload.content.replace(/\r\n/g, '\n').trimEnd());
+  if (rendered.payload) {
+    output.err(`# ${scenario.spec.id}: ${rendered.payload.remotePath} (sha256 ${rendered.payload.sha256})`);
+    output.out(rendered.payload.content.replace(/\r\n/g, '\n').trimEnd());
+  }
+  if (rendered.scriptlet) {
+    output.err(
+      `# scriptlet served at ${rendered.scriptlet.url} (the payload server's address is filled in at run time)`,
+    );
+    output.out(rendered.scriptlet.content.replace(/\r\n/g, '\n').trimEnd());
+  }
   return exitCodes.passed;
 }
