@@ -108,20 +108,3 @@ export function isHarnessError(value: unknown): value is HarnessError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/** Wraps anything thrown by third-party code at a plug-in edge, naming the plug-in. */
-export function wrapError(
-  code: ErrorCode,
-  plugin: string,
-  what: string,
-  cause: unknown,
-  hint?: string,
-): HarnessError {
-  if (cause instanceof HarnessError) return cause;
-  const reason = errorMessage(cause);
-  return new HarnessError(
-    code,
-    `[${plugin}] ${what}: ${reason}`,
-    hint === undefined ? { cause } : { hint, cause },
-  );
-}

@@ -16,8 +16,6 @@ export interface SshServerOptions {
   readonly username: string;
   readonly password: string;
   readonly authorizedKey?: string;
-  /** Called after every exec and SFTP close, so telemetry leaves the host as the work happens. */
-  readonly afterActivity?: () => void;
   /** Fault knob: exec requests for these operations are accepted and then never answered. */
   readonly hangOperations?: readonly string[];
   /** Fault knob: for these operations the connection drops mid-exec, with no exit status sent. */
@@ -42,12 +40,7 @@ function parse(key: string): ParsedKey {
   return parsed;
 }
 
-function serveSftp(
-  sftp: SFTPWrapper,
-  host: SimulatedWindowsHost,
-  server: WindowsProcess,
-  afterActivity: () => void,
-): void {
+function serveSftp(sftp: SFTPWrapper, host: SimulatedWindowsHost, server: WindowsProcess): void {
   const handles = new Map<number, { path: string; content: Buffer; write: boolean }>();
   let nextHandle = 0;
   const handleOf = (buffer: Buffer): number => (buffer.length === 4 ? buffer.readUInt32BE(0) : -1);
@@ -115,7 +108,6 @@ function serveSftp(
     // The harness uploads only payloads over SFTP, so each written file is the payload being staged.
     if (open.write) host.writeFileAs(server, open.path, open.content, 'payload-file');
     sftp.status(reqid, STATUS_CODE.OK);
-    afterActivity();
   });
   const stat = (reqid: number, filename: string): void => {
     const path = fromSftpPath(filename);
@@ -166,7 +158,6 @@ function serveSftp(
 /** An ssh2 Server on 127.0.0.1 that answers like Win32-OpenSSH on a lab VM. */
 export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
   const { host } = options;
-  const afterActivity = options.afterActivity ?? (() => undefined);
   const hostKey = utils.generateKeyPairSync('ed25519');
   const hostKeySha256 = fingerprint(parse(hostKey.public).getPublicSSH());
   const authorized = options.authorizedKey === undefined ? undefined : parse(options.authorizedKey);
@@ -219,7 +210,6 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
           void host
             .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))
             .then((outcome) => {
-              afterActivity();
               // Fault knob: the session ends mid-exec, after the work happened but before any exit status.
               if (operation !== undefined && options.dropSessionOn?.includes(operation)) {
                 client.end();
@@ -232,7 +222,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
             });
         });
         channelSession.on('sftp', (acceptSftp) => {
-          serveSftp(acceptSftp(), host, host.startSftpServer(sessionProcess), afterActivity);
+          serveSftp(acceptSftp(), host, host.startSftpServer(sessionProcess));
         });
       });
     });

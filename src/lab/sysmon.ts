@@ -12,17 +12,6 @@ export type Behaviour =
   | 'profile-registry'
   | 'scaffolding';
 
-export const behaviours: readonly Behaviour[] = [
-  'payload-file',
-  'cmstp-exec',
-  'child-process',
-  'remote-fetch',
-  'scriptlet-load',
-  'com-elevation',
-  'profile-registry',
-  'scaffolding',
-];
-
 export interface LabEvent {
   readonly behaviour: Behaviour;
   readonly time: Date;

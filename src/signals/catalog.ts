@@ -166,15 +166,3 @@ export const signalCatalog = {
     ],
   },
 } as const satisfies Record<SignalId, SignalDefinition>;
-
-const byId: ReadonlyMap<SignalId, SignalDefinition> = new Map(
-  Object.values(signalCatalog).map((definition): [SignalId, SignalDefinition] => [definition.id, definition]),
-);
-
-export function signalDefinition(id: SignalId): SignalDefinition | undefined {
-  return byId.get(id);
-}
-
-export function definedSignalIds(): readonly SignalId[] {
-  return [...byId.keys()];
-}
