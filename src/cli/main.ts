@@ -4,8 +4,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadEnv } from '../config/load.js';
 import type { HarnessConfig } from '../config/schema.js';
-import { HarnessError, isHarnessError, ValidationError, errorMessage } from '../core/index.js';
+import {
+  errorMessage,
+  HarnessError,
+  isHarnessError,
+  realSleep,
+  systemClock,
+  ValidationError,
+} from '../core/index.js';
 import { packageRoot } from '../util/paths.js';
+import { ingestCommand } from './commands/ingest.js';
 import { renderCommand } from './commands/render.js';
 import { schemaCommand } from './commands/schema.js';
 import { runCommand } from './commands/run.js';
@@ -17,6 +25,7 @@ const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.ex
 
 Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
+  purple-harness ingest <files...> [--rules DIR]... [--json]
   purple-harness validate [scenario files or folders]
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
@@ -33,6 +42,8 @@ Options:
                        no-inf-files, no-cmmgr32-registry, sysmon-baseline)
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
+  --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
+  --json               ingest: print the summary as JSON
   --marker MARKER      render: use this run marker
   --debug              print stack traces
   --quiet              print only results
@@ -74,6 +85,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'lab-drop': { type: 'string', multiple: true, default: [] },
         'lab-sensor': { type: 'string' },
         'allow-custom-commands': { type: 'boolean', default: false },
+        rules: { type: 'string', multiple: true, default: [] },
+        json: { type: 'boolean', default: false },
         marker: { type: 'string' },
         write: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -124,12 +137,25 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             labDropSignals: values['lab-drop'],
             labSensor: values['lab-sensor'],
             allowCustomCommands: values['allow-custom-commands'],
+            rules: values.rules,
             version: version(),
             secrets,
             signal: controller.signal,
           },
           output,
         );
+      }
+      case 'ingest': {
+        const env = loadEnv(process.cwd(), process.env);
+        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
+        const config: HarnessConfig = configFile === undefined ? {} : loadConfigFile(configFile);
+        return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
+          logger: output.logger,
+          clock: systemClock,
+          sleep: realSleep,
+          secrets,
+          env,
+        });
       }
       case 'validate':
         return validateCommand(paths, output, { allowCustomCommands: values['allow-custom-commands'] });
@@ -144,7 +170,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, validate, render. See --help.',
+          hint: 'Commands: run, ingest, validate, render, schema. See --help.',
         });
     }
   } catch (error) {

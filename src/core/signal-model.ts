@@ -15,6 +15,8 @@ export interface FieldMatch {
 export interface TelemetryPattern {
   readonly eventIds: readonly number[];
   readonly match: Readonly<Record<string, FieldMatch>>;
+  /** Overrides the signal's correlation for this pattern (e.g. a child whose parent carries no marker). */
+  readonly correlation?: Correlation;
 }
 
 /**

@@ -51,21 +51,24 @@ export const signalCatalog = {
     requires: 'payload-ran',
     correlation: 'marker',
     telemetry: [
+      // Single user: the parent's command line names the INF, so any child is tied to the run.
       {
         eventIds: [1],
         match: {
           ParentImage: { op: 'endswith', value: '\\cmstp.exe' },
-          CommandLine: { op: 'contains', value: '{{marker}}' },
+          ParentCommandLine: { op: 'contains', value: '{{marker}}' },
         },
       },
+      // All users: the parent is the COM surrogate, whose command line has no marker; its window ties it.
       {
         eventIds: [1],
+        correlation: 'window',
         match: {
           ParentImage: { op: 'endswith', value: '\\dllhost.exe' },
           ParentCommandLine: { op: 'contains', value: `/Processid:${cmstplua}` },
-          CommandLine: { op: 'contains', value: '{{marker}}' },
         },
       },
+      // Security 4688 has no parent command line; the child's own command line must name the marker.
       {
         eventIds: [4688],
         match: {

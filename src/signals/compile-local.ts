@@ -1,4 +1,4 @@
-import type { FieldMatch, TelemetryPattern, TelemetryQuery } from '../core/index.js';
+import type { Correlation, FieldMatch, TelemetryPattern, TelemetryQuery } from '../core/index.js';
 import { resolveValue } from './match.js';
 
 /** A parameterised SQLite WHERE clause over the local store's `events` table. */
@@ -58,17 +58,20 @@ export function compileLocal(query: TelemetryQuery): LocalQuery {
     query.since.toISOString(),
     query.until.toISOString(),
   ];
-  const perSignal = query.signals.map((signal) => {
-    let correlation: string;
-    if (signal.correlation === 'marker') {
+  const correlate = (kind: Correlation): string => {
+    if (kind === 'marker') {
       params.push(query.marker);
-      correlation = 'instr(fields, ?) > 0';
-    } else {
-      params.push(query.processWindow.since.toISOString(), query.processWindow.until.toISOString());
-      correlation = 'time >= ? AND time <= ?';
+      return 'instr(fields, ?) > 0';
     }
-    const patterns = signal.telemetry.map((pattern) => patternClause(pattern, query.bindings, params));
-    return `(${correlation} AND (${patterns.join(' OR ')}))`;
+    params.push(query.processWindow.since.toISOString(), query.processWindow.until.toISOString());
+    return 'time >= ? AND time <= ?';
+  };
+  const perSignal = query.signals.map((signal) => {
+    const patterns = signal.telemetry.map((pattern) => {
+      const correlation = correlate(pattern.correlation ?? signal.correlation);
+      return `(${correlation} AND ${patternClause(pattern, query.bindings, params)})`;
+    });
+    return `(${patterns.join(' OR ')})`;
   });
   const where = [
     "(lower(host) = lower(?) OR lower(host) LIKE lower(?) || '.%')",

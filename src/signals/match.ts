@@ -54,7 +54,21 @@ export interface Correlation {
   readonly processWindow: { readonly since: Date; readonly until: Date };
 }
 
-/** The signal's correlation rule (marker in the event, or time inside cmstp's window) and any one pattern. */
+/** Whether an event is tied to this run: it names the marker, or falls inside the launcher's window. */
+function correlated(
+  kind: 'marker' | 'window',
+  event: { readonly time: string; readonly fields: Readonly<Record<string, unknown>> },
+  correlation: Correlation,
+): boolean {
+  if (kind === 'marker')
+    return JSON.stringify(event.fields).toLowerCase().includes(correlation.marker.toLowerCase());
+  const time = Date.parse(event.time);
+  return (
+    time >= correlation.processWindow.since.getTime() && time <= correlation.processWindow.until.getTime()
+  );
+}
+
+/** Any one pattern whose correlation (its own, or the signal's) and field tests hold. */
 export function matchesSignal(
   definition: SignalDefinition,
   event: {
@@ -65,14 +79,9 @@ export function matchesSignal(
   bindings: Readonly<Record<string, string>>,
   correlation: Correlation,
 ): boolean {
-  if (definition.correlation === 'marker') {
-    if (!JSON.stringify(event.fields).toLowerCase().includes(correlation.marker.toLowerCase())) return false;
-  } else {
-    const time = Date.parse(event.time);
-    if (!(
-      time >= correlation.processWindow.since.getTime() && time <= correlation.processWindow.until.getTime()
-    ))
-      return false;
-  }
-  return definition.telemetry.some((pattern) => matchesPattern(pattern, event, bindings));
+  return definition.telemetry.some(
+    (pattern) =>
+      correlated(pattern.correlation ?? definition.correlation, event, correlation) &&
+      matchesPattern(pattern, event, bindings),
+  );
 }

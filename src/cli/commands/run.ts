@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly labDropSignals: readonly string[];
   readonly labSensor: string | undefined;
   readonly allowCustomCommands: boolean;
+  /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
+  readonly rules: readonly string[];
   readonly version: string;
   readonly secrets: Set<string>;
   readonly signal: AbortSignal;
@@ -65,7 +67,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   if (embedded) env.PURPLE_HARNESS_HEC_TOKEN ??= secret();
   // The config names the plug-in with `type`; the plug-in's own schema does not know that key.
   const { type: _siemType, ...siemConfig } = config.siem ?? { type: 'local' };
-  const siemOptions = LocalSiemOptions.parse(siemConfig);
+  const parsedSiem = LocalSiemOptions.parse(siemConfig);
+  const siemOptions = { ...parsedSiem, rules: [...parsedSiem.rules, ...options.rules] };
   const hecToken = env[siemOptions.hec.tokenEnv];
   if (hecToken !== undefined) secrets.add(hecToken);
 

@@ -1,10 +1,55 @@
-import { defineSiemConnector, HarnessError, errorMessage } from '../../core/index.js';
+import { defineSiemConnector, errorMessage, HarnessError, type PluginContext } from '../../core/index.js';
+import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
 import { detectionsDir } from '../../util/paths.js';
 import { startHecServer } from './hec-server.js';
 import { LocalSiem } from './local-siem.js';
 import { LocalSiemOptions } from './schema.js';
 import { EventStore } from './store.js';
+
+export interface RuleSet {
+  readonly rules: readonly (CompiledRule & { readonly file: string })[];
+  readonly refused: readonly { readonly file: string; readonly reason: string }[];
+}
+
+/** Our rules from detections/ plus any extra folders; every rule is loaded or refused with a reason. */
+export function loadRules(extraDirs: readonly string[]): RuleSet {
+  const rules: (CompiledRule & { file: string })[] = [];
+  const refused: { file: string; reason: string }[] = [];
+  for (const dir of [detectionsDir(), ...extraDirs]) {
+    let result;
+    try {
+      result = loadRuleDir(dir);
+    } catch (error) {
+      throw new HarnessError(
+        'E_USAGE',
+        `[siem:local] cannot read the rules folder ${dir}: ${errorMessage(error)}`,
+        {
+          hint: 'Pass an existing folder of Sigma .yml rules.',
+        },
+      );
+    }
+    rules.push(...result.loaded);
+    refused.push(...result.refused);
+  }
+  return { rules, refused };
+}
+
+/** The local SIEM without its HEC endpoint, for replaying recorded telemetry (`purple-harness ingest`). */
+export function openLocalSiem(
+  options: LocalSiemOptions,
+  ctx: PluginContext,
+): { siem: LocalSiem; rules: RuleSet } {
+  const rules = loadRules(options.rules);
+  const siem = new LocalSiem({
+    store: new EventStore(options.database),
+    rules: rules.rules,
+    hec: null,
+    token: '',
+    now: () => ctx.clock.now(),
+  });
+  return { siem, rules };
+}
 
 export const localSiem = defineSiemConnector({
   id: 'local',

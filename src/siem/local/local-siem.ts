@@ -13,6 +13,18 @@ import { matchesSignal } from '../../signals/match.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
 import type { EventStore, StoredEvent } from './store.js';
 
+/** An event ready for the store: flat fields plus where it came from. */
+export interface IncomingEvent {
+  readonly time: string;
+  readonly host: string;
+  readonly sourcetype: string;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** Alerts raised per rule id. */
+export type AlertCounts = Map<string, { title: string; level: string; count: number }>;
+
 const eventRef = (id: number): string => `local:event:${id}`;
 const alertRef = (id: number): string => `local:alert:${id}`;
 
@@ -59,20 +71,15 @@ export class LocalSiem implements SiemConnector {
     return `local SIEM (SQLite, ${this.#rules.length} Sigma rules${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
   }
 
-  /** Stores a batch and evaluates every rule on every event, in one transaction. */
-  ingest(envelopes: readonly HecEnvelope[]): void {
-    const indexedAt = this.#now().toISOString();
-    this.#store.transaction(() => {
-      for (const envelope of envelopes) {
+  /** Stores a HEC batch and evaluates every rule on every event. */
+  ingest(envelopes: readonly HecEnvelope[]): AlertCounts {
+    const now = this.#now();
+    return this.store(
+      envelopes.map((envelope) => {
         const fields = flatEvent(envelope);
-        const host = envelope.host ?? (typeof fields.Computer === 'string' ? fields.Computer : 'unknown');
-        const time = eventTime(envelope, fields, this.#now());
-        const eventId = Number(fields.EventID ?? 0);
-        const id = this.#store.insertEvent({
-          time,
-          indexedAt,
-          host,
-          eventId: Number.isFinite(eventId) ? eventId : 0,
+        return {
+          time: eventTime(envelope, fields, now),
+          host: envelope.host ?? (typeof fields.Computer === 'string' ? fields.Computer : 'unknown'),
           sourcetype: envelope.sourcetype ?? 'unknown',
           meta: {
             source: envelope.source ?? null,
@@ -80,20 +87,46 @@ export class LocalSiem implements SiemConnector {
             fields: envelope.fields ?? {},
           },
           fields,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Stores normalised events and evaluates every rule on each as it arrives, in one transaction.
+   * Returns how many alerts each rule raised.
+   */
+  store(events: readonly IncomingEvent[]): AlertCounts {
+    const indexedAt = this.#now().toISOString();
+    const counts: AlertCounts = new Map();
+    this.#store.transaction(() => {
+      for (const event of events) {
+        const eventId = Number(event.fields.EventID ?? 0);
+        const id = this.#store.insertEvent({
+          time: event.time,
+          indexedAt,
+          host: event.host,
+          eventId: Number.isFinite(eventId) ? eventId : 0,
+          sourcetype: event.sourcetype,
+          meta: event.meta,
+          fields: event.fields,
         });
         for (const rule of this.#rules) {
-          if (rule.matches(fields))
-            this.#store.insertAlert({
-              ruleId: rule.id,
-              title: rule.title,
-              level: rule.level,
-              host,
-              time: indexedAt,
-              eventId: id,
-            });
+          if (!rule.matches(event.fields)) continue;
+          this.#store.insertAlert({
+            ruleId: rule.id,
+            title: rule.title,
+            level: rule.level,
+            host: event.host,
+            time: indexedAt,
+            eventId: id,
+          });
+          const seen = counts.get(rule.id);
+          counts.set(rule.id, { title: rule.title, level: rule.level, count: (seen?.count ?? 0) + 1 });
         }
       }
     });
+    return counts;
   }
 
   findTelemetry(query: TelemetryQuery): Promise<ReadonlyMap<SignalId, readonly SiemEvent[]>> {
@@ -138,6 +171,11 @@ export class LocalSiem implements SiemConnector {
 
   ingestEndpoint(): { protocol: 'splunk-hec'; url: string; token: string } | null {
     return this.#hec ? { protocol: 'splunk-hec', url: this.#hec.url, token: this.#token } : null;
+  }
+
+  /** Closes the store when no HEC endpoint was started (ingest). */
+  closeStore(): void {
+    this.#store.close();
   }
 
   async dispose(): Promise<void> {

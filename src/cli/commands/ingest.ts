@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import type { PluginContext } from '../../core/index.js';
+import { HarnessError } from '../../core/index.js';
+import type { HarnessConfig } from '../../config/schema.js';
+import { readEvents } from '../../ingest/read.js';
+import { openLocalSiem } from '../../siem/local/index.js';
+import { LocalSiemOptions } from '../../siem/local/schema.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+export interface IngestOptions {
+  readonly files: readonly string[];
+  readonly config: HarnessConfig;
+  readonly rules: readonly string[];
+  readonly json: boolean;
+}
+
+/**
+ * Replays recorded telemetry into the local SIEM: flat JSON lines (the OTRF style), Windows event XML or
+ * ECS JSON, zipped or not. Every rule is evaluated on every event as it is stored, as in a live run.
+ */
+export function ingestCommand(options: IngestOptions, output: Output, ctx: PluginContext): ExitCode {
+  if (options.files.length === 0) {
+    throw new HarnessError('E_USAGE', 'ingest needs at least one file', {
+      hint: 'purple-harness ingest recording.zip [--json]',
+    });
+  }
+  const { type: _type, ...siemConfig } = options.config.siem ?? { type: 'local' };
+  const siemOptions = LocalSiemOptions.parse(siemConfig);
+  const { siem, rules } = openLocalSiem(
+    { ...siemOptions, rules: [...siemOptions.rules, ...options.rules] },
+    ctx,
+  );
+  try {
+    const batch = readEvents(options.files);
+    const alerts = siem.store(
+      batch.events.map((event) => ({
+        time: event.time,
+        host: String(event.fields.Computer),
+        sourcetype: 'purple-harness:ingest',
+        meta: { ingestedFrom: options.files.map((f) => resolve(f)) },
+        fields: event.fields,
+      })),
+    );
+    const byChannel: Record<string, Record<string, number>> = {};
+    for (const event of batch.events) {
+      const channel = String(event.fields.Channel);
+      const id = String(event.fields.EventID);
+      const counts = (byChannel[channel] ??= {});
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+    const summary = {
+      files: options.files,
+      database: siemOptions.database,
+      read: batch.events.length + batch.rejected.length,
+      accepted: batch.events.length,
+      formats: batch.formats,
+      byChannel,
+      rejected: batch.rejected,
+      rules: {
+        loaded: rules.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, file: r.file })),
+        refused: rules.refused,
+      },
+      alerts: [...alerts.entries()].map(([ruleId, a]) => ({
+        ruleId,
+        title: a.title,
+        level: a.level,
+        count: a.count,
+      })),
+    };
+    if (options.json) {
+      output.out(JSON.stringify(summary, null, 2));
+      return exitCodes.passed;
+    }
+    output.out(
+      `read ${summary.read} event(s) from ${options.files.length} file(s): ${summary.accepted} accepted, ${batch.rejected.length} rejected`,
+    );
+    for (const [channel, counts] of Object.entries(byChannel)) {
+      output.out(
+        `  ${channel}: ${Object.entries(counts)
+          .map(([id, n]) => `${id}×${n}`)
+          .join(', ')}`,
+      );
+    }
+    for (const rejected of batch.rejected.slice(0, 20))
+      output.out(`  rejected ${rejected.source}: ${rejected.reason}`);
+    if (batch.rejected.length > 20)
+      output.out(`  ... ${batch.rejected.length - 20} more rejected (see --json)`);
+    output.out(`rules: ${rules.rules.length} loaded, ${rules.refused.length} refused`);
+    for (const refused of rules.refused) output.out(`  refused ${refused.file}: ${refused.reason}`);
+    output.out(`alerts: ${summary.alerts.reduce((n, a) => n + a.count, 0)}`);
+    for (const alert of summary.alerts)
+      output.out(`  ${alert.level.padEnd(8)} ${alert.title} [${alert.ruleId}]: ${alert.count}`);
+    return exitCodes.passed;
+  } finally {
+    siem.closeStore();
+  }
+}

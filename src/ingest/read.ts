@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
+import { HarnessError, errorMessage } from '../core/index.js';
+import { fromEcs, fromFlatJson, fromXml, isEcs, type FlatEvent, type Rejected } from './normalize.js';
+
+export interface IngestBatch {
+  readonly events: FlatEvent[];
+  readonly rejected: Rejected[];
+  readonly formats: Record<string, number>;
+}
+
+/** The files to read: a plain file, or every entry of a zip archive. */
+function entries(file: string): { name: string; text: string }[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new HarnessError('E_USAGE', `cannot read ${file}: ${errorMessage(error)}`, {
+      hint: 'Pass existing files to ingest.',
+    });
+  }
+  if (bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
+    try {
+      const unzipped = unzipSync(new Uint8Array(bytes));
+      return Object.entries(unzipped)
+        .filter(([name]) => !name.endsWith('/'))
+        .map(([name, data]) => ({ name: `${basename(file)}:${name}`, text: strFromU8(data) }));
+    } catch (error) {
+      throw new HarnessError(
+        'E_USAGE',
+        `${file} looks like a zip but cannot be read: ${errorMessage(error)}`,
+      );
+    }
+  }
+  return [{ name: file, text: bytes.toString('utf8') }];
+}
+
+/** Reads JSON lines (flat Sysmon/Security or ECS), a JSON array, or Windows event XML, zipped or not. */
+export function readEvents(files: readonly string[]): IngestBatch {
+  const events: FlatEvent[] = [];
+  const rejected: Rejected[] = [];
+  const formats: Record<string, number> = {};
+  const take = (source: string, format: string, outcome: ReturnType<typeof fromFlatJson>): void => {
+    if ('event' in outcome) {
+      events.push(outcome.event);
+      formats[format] = (formats[format] ?? 0) + 1;
+    } else rejected.push({ source, reason: outcome.rejected });
+  };
+  for (const file of files) {
+    for (const { name, text } of entries(file)) {
+      const trimmed = text.trimStart();
+      if (trimmed.startsWith('<')) {
+        fromXml(text).forEach((outcome, i) => {
+          take(`${name} event ${i + 1}`, 'xml', outcome);
+        });
+        continue;
+      }
+      const records: { source: string; value: unknown }[] = trimmed.startsWith('[')
+        ? (() => {
+            try {
+              return (JSON.parse(text) as unknown[]).map((value, i) => ({
+                source: `${name} item ${i + 1}`,
+                value,
+              }));
+            } catch (error) {
+              rejected.push({ source: name, reason: `not valid JSON: ${errorMessage(error)}` });
+              return [];
+            }
+          })()
+        : text.split(/\r?\n/).flatMap((line, i) => {
+            if (line.trim() === '') return [];
+            try {
+              return [{ source: `${name}:${i + 1}`, value: JSON.parse(line) as unknown }];
+            } catch {
+              rejected.push({ source: `${name}:${i + 1}`, reason: 'not a JSON object' });
+              return [];
+            }
+          });
+      for (const { source, value } of records) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          rejected.push({ source, reason: 'not a JSON object' });
+          continue;
+        }
+        const record = value as Record<string, unknown>;
+        if (isEcs(record)) take(source, 'ecs', fromEcs(record));
+        else take(source, 'flat-json', fromFlatJson(record));
+      }
+    }
+  }
+  return { events, rejected, formats };
+}

@@ -1,0 +1,69 @@
+/**
+ * The one place where field names meet: Sysmon/EventData names (our event model) and the same facts in
+ * Elastic ECS, Microsoft Defender advanced hunting and Security 4688 (cmstp-telemetry.md 2.3).
+ * `eventIds` limits a mapping to the events where the ECS field means this Sysmon field.
+ */
+export interface FieldMapping {
+  readonly sysmon: string;
+  readonly ecs: string;
+  readonly defender?: string;
+  readonly security4688?: string;
+  readonly eventIds?: readonly number[];
+}
+
+export const fieldMap: readonly FieldMapping[] = [
+  { sysmon: 'Computer', ecs: 'host.name', defender: 'DeviceName', security4688: 'Computer' },
+  {
+    sysmon: 'Image',
+    ecs: 'process.executable',
+    defender: 'FolderPath',
+    security4688: 'NewProcessName',
+    eventIds: [1, 3, 7, 11, 12, 13, 22],
+  },
+  {
+    sysmon: 'CommandLine',
+    ecs: 'process.command_line',
+    defender: 'ProcessCommandLine',
+    security4688: 'CommandLine',
+  },
+  {
+    sysmon: 'ParentImage',
+    ecs: 'process.parent.executable',
+    defender: 'InitiatingProcessFolderPath',
+    security4688: 'ParentProcessName',
+  },
+  {
+    sysmon: 'ParentCommandLine',
+    ecs: 'process.parent.command_line',
+    defender: 'InitiatingProcessCommandLine',
+  },
+  {
+    sysmon: 'OriginalFileName',
+    ecs: 'process.pe.original_file_name',
+    defender: 'ProcessVersionInfoOriginalFileName',
+  },
+  { sysmon: 'ProcessId', ecs: 'process.pid', defender: 'ProcessId', security4688: 'NewProcessId' },
+  { sysmon: 'ProcessGuid', ecs: 'process.entity_id' },
+  { sysmon: 'ParentProcessGuid', ecs: 'process.parent.entity_id' },
+  { sysmon: 'IntegrityLevel', ecs: 'winlog.event_data.IntegrityLevel', defender: 'ProcessIntegrityLevel' },
+  { sysmon: 'User', ecs: 'user.name', defender: 'AccountName' },
+  { sysmon: 'TargetFilename', ecs: 'file.path', defender: 'FolderPath', eventIds: [11] },
+  { sysmon: 'ImageLoaded', ecs: 'file.path', defender: 'FolderPath', eventIds: [7] },
+  { sysmon: 'TargetObject', ecs: 'registry.path', defender: 'RegistryKey' },
+  { sysmon: 'Details', ecs: 'registry.data.strings', defender: 'RegistryValueData' },
+  { sysmon: 'DestinationIp', ecs: 'destination.ip', defender: 'RemoteIP' },
+  { sysmon: 'DestinationPort', ecs: 'destination.port', defender: 'RemotePort' },
+  { sysmon: 'DestinationHostname', ecs: 'destination.domain', defender: 'RemoteUrl' },
+  { sysmon: 'QueryName', ecs: 'dns.question.name' },
+  { sysmon: 'SourceImage', ecs: 'process.executable', eventIds: [10] },
+  { sysmon: 'TargetImage', ecs: 'winlog.event_data.TargetImage' },
+  { sysmon: 'CallTrace', ecs: 'winlog.event_data.CallTrace' },
+  { sysmon: 'Initiated', ecs: 'network.direction' },
+];
+
+/** The ECS field that holds a Sysmon field for an event id, if any. */
+export function ecsField(sysmon: string, eventId: number): string | undefined {
+  return fieldMap.find(
+    (m) => m.sysmon === sysmon && (m.eventIds === undefined || m.eventIds.includes(eventId)),
+  )?.ecs;
+}
