@@ -1,3 +1,5 @@
+import { BlockList, isIP } from 'node:net';
+import { fieldMap } from '../signals/field-map.js';
 import type { SigmaRule } from './rule.js';
 
 /** A flat event with Sysmon field names plus EventID and Channel. */
@@ -29,22 +31,44 @@ const categoryEventIds: Readonly<Record<string, readonly number[]>> = {
   registry_event: [12, 13, 14],
   registry_add: [12],
   registry_set: [13],
+  registry_delete: [12],
   dns_query: [22],
 };
 
+const isSecurity4688 = (event: FlatEvent): boolean =>
+  event.Channel === 'Security' && Number(event.EventID) === 4688;
+
+/**
+ * Rules are written against Sysmon's names; process_creation also matches Security 4688, whose fields are
+ * read through the shared field map (Image -> NewProcessName, ParentImage -> ParentProcessName, ...).
+ */
+const security4688Names = new Map(
+  fieldMap.flatMap((m) =>
+    m.security4688 === undefined ? [] : [[m.sysmon.toLowerCase(), m.security4688] as const],
+  ),
+);
+
 function logsourcePredicate(rule: SigmaRule): Predicate {
   const { product, category, service } = rule.logsource;
-  if (product !== undefined && product !== 'windows') {
+  if (product !== undefined && product !== 'windows')
     throw new SigmaUnsupportedError(`logsource product "${product}"`);
-  }
-  if (service !== undefined && service !== 'sysmon')
+  if (service !== undefined && service !== 'sysmon' && service !== 'security') {
     throw new SigmaUnsupportedError(`logsource service "${service}"`);
+  }
   if (category === undefined) {
+    if (service === 'security') return (event) => event.Channel === 'Security';
     return (event) => event.Channel === sysmonChannel;
   }
   const ids = categoryEventIds[category];
   if (ids === undefined) throw new SigmaUnsupportedError(`logsource category "${category}"`);
-  return (event) => event.Channel === sysmonChannel && ids.includes(Number(event.EventID));
+  const sysmon = (event: FlatEvent): boolean =>
+    event.Channel === sysmonChannel && ids.includes(Number(event.EventID));
+  if (category === 'process_creation' && service !== 'sysmon') {
+    return service === 'security' ? isSecurity4688 : (event) => sysmon(event) || isSecurity4688(event);
+  }
+  if (service === 'security')
+    throw new SigmaUnsupportedError(`logsource category "${category}" with service "security"`);
+  return sysmon;
 }
 
 // ------------------------------------------------------------------ values
@@ -69,13 +93,73 @@ function wildcardSource(value: string): string {
   return out;
 }
 
-const supportedModifiers = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'exists', 'cased']);
+/** Matching modifiers, value transformations, and the rest; anything else is refused by name. */
+const transforms = new Set(['windash', 'base64', 'base64offset', 'wide', 'utf16le']);
+const supportedModifiers = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  're',
+  'i',
+  'm',
+  's',
+  'exists',
+  'cased',
+  'cidr',
+  ...transforms,
+]);
 
 function fieldValue(event: FlatEvent, field: string): unknown {
-  if (field in event) return event[field];
-  const lower = field.toLowerCase();
+  const name = isSecurity4688(event) ? (security4688Names.get(field.toLowerCase()) ?? field) : field;
+  if (name in event) return event[name];
+  const lower = name.toLowerCase();
   for (const [key, value] of Object.entries(event)) if (key.toLowerCase() === lower) return value;
   return undefined;
+}
+
+/** windash: every `-` or `/` that starts an option may also be written as `/`, `-`, en dash, em dash or horizontal bar. */
+const dashes = ['-', '/', '\u2013', '\u2014', '\u2015'];
+function windash(value: string): string[] {
+  const positions = [...value.matchAll(/(?<![\w])[-/](?=\w)/g)].map((m) => m.index);
+  if (positions.length > 4)
+    throw new SigmaUnsupportedError(`windash on a value with ${positions.length} options (more than 4)`);
+  let variants = [value];
+  for (const position of positions) {
+    variants = variants.flatMap((v) =>
+      dashes.map((d) => `${v.slice(0, position)}${d}${v.slice(position + 1)}`),
+    );
+  }
+  return variants;
+}
+
+/** base64offset: the three encodings of the value at byte offsets 0, 1 and 2, trimmed to the stable middle. */
+function base64offset(bytes: Buffer): string[] {
+  const starts = [0, 2, 3];
+  const ends = [0, -3, -2];
+  return [0, 1, 2].map((i) => {
+    const encoded = Buffer.concat([Buffer.alloc(i, 0x20), bytes]).toString('base64');
+    const end = ends[(bytes.length + i) % 3] ?? 0;
+    return encoded.slice(starts[i], end === 0 ? undefined : end);
+  });
+}
+
+/** Applies the value-transforming modifiers in order, giving every string the field may contain. */
+function transformValue(text: string, modifiers: readonly string[]): string[] {
+  let values = [text];
+  let bytes: Buffer[] | null = null;
+  for (const modifier of modifiers) {
+    if (modifier === 'windash') values = values.flatMap(windash);
+    else if (modifier === 'wide' || modifier === 'utf16le')
+      bytes = values.map((v) => Buffer.from(v, 'utf16le'));
+    else if (modifier === 'base64' || modifier === 'base64offset') {
+      const source = bytes ?? values.map((v) => Buffer.from(v, 'utf8'));
+      values = modifier === 'base64' ? source.map((b) => b.toString('base64')) : source.flatMap(base64offset);
+      bytes = null;
+    }
+  }
+  if (bytes !== null) throw new SigmaUnsupportedError('wide/utf16le without base64 or base64offset after it');
+  return values;
 }
 
 function valueMatcher(
@@ -88,20 +172,52 @@ function valueMatcher(
     throw new SigmaUnsupportedError(`value type ${typeof raw} in ${where}`);
   }
   const text = String(raw);
-  const flags = modifiers.includes('cased') ? '' : 'i';
-  let regex: RegExp;
+  let regexes: RegExp[];
   if (modifiers.includes('re')) {
-    regex = new RegExp(text);
+    // Sigma regexes are case-sensitive unless the i flag is given; m and s are the usual flags.
+    const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f)).join('');
+    try {
+      regexes = [new RegExp(text, flags)];
+    } catch (error) {
+      throw new SigmaUnsupportedError(
+        `regular expression ${JSON.stringify(text)} in ${where}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   } else {
-    const body = wildcardSource(text);
-    const start = modifiers.includes('contains') || modifiers.includes('endswith') ? '' : '^';
-    const end = modifiers.includes('contains') || modifiers.includes('startswith') ? '' : '$';
-    regex = new RegExp(`${start}${body}${end}`, `${flags}s`);
+    if (['i', 'm', 's'].some((f) => modifiers.includes(f)))
+      throw new SigmaUnsupportedError(`regex flags without re in ${where}`);
+    const flags = modifiers.includes('cased') ? 's' : 'is';
+    const anyStart = modifiers.includes('contains') || modifiers.includes('endswith');
+    const anyEnd = modifiers.includes('contains') || modifiers.includes('startswith');
+    regexes = transformValue(text, modifiers).map(
+      (value) => new RegExp(`${anyStart ? '' : '^'}${wildcardSource(value)}${anyEnd ? '' : '$'}`, flags),
+    );
   }
   return (actual) => {
     if (actual === undefined || actual === null) return false;
-    const haystack = typeof actual === 'string' ? actual : JSON.stringify(actual);
-    return regex.test(haystack);
+    const haystack =
+      typeof actual === 'string'
+        ? actual
+        : typeof actual === 'number' || typeof actual === 'boolean'
+          ? String(actual)
+          : JSON.stringify(actual);
+    return regexes.some((regex) => regex.test(haystack));
+  };
+}
+
+function cidrMatcher(raw: unknown, where: string): (actual: unknown) => boolean {
+  const [network = '', prefix = ''] = String(raw).split('/');
+  const type = isIP(network) === 6 ? 'ipv6' : isIP(network) === 4 ? 'ipv4' : null;
+  const bits = Number(prefix);
+  if (type === null || !Number.isInteger(bits))
+    throw new SigmaUnsupportedError(`cidr value ${JSON.stringify(raw)} in ${where}`);
+  const list = new BlockList();
+  list.addSubnet(network, bits, type);
+  return (actual) => {
+    if (typeof actual !== 'string') return false;
+    const address = actual.replace(/^::ffff:/i, '');
+    const version = isIP(address);
+    return version !== 0 && list.check(address, version === 6 ? 'ipv6' : 'ipv4');
   };
 }
 
@@ -117,7 +233,9 @@ function fieldPredicate(spec: string, raw: unknown, where: string): Predicate {
   }
   const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   if (values.length === 0) throw new SigmaUnsupportedError(`empty value list in ${where}`);
-  const matchers = values.map((value) => valueMatcher(value, modifiers, where));
+  const matchers = values.map((value) =>
+    modifiers.includes('cidr') ? cidrMatcher(value, where) : valueMatcher(value, modifiers, where),
+  );
   const all = modifiers.includes('all');
   return (event) => {
     const actual = fieldValue(event, field);
@@ -167,6 +285,8 @@ function expandPattern(pattern: string, names: readonly string[]): string[] {
 
 /** Recursive descent with Sigma's precedence: or < and < not < x-of < parentheses. */
 function parseCondition(condition: string, selections: ReadonlyMap<string, Predicate>): Predicate {
+  if (condition.includes('|'))
+    throw new SigmaUnsupportedError(`aggregation pipes in conditions ("${condition}")`);
   const tokens = tokenize(condition);
   const names = [...selections.keys()];
   let pos = 0;
