@@ -16,6 +16,7 @@ import { packageRoot } from '../util/paths.js';
 import { ingestCommand } from './commands/ingest.js';
 import { renderCommand } from './commands/render.js';
 import { schemaCommand } from './commands/schema.js';
+import { signalsCommand } from './commands/signals.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
@@ -26,6 +27,7 @@ const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.ex
 Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
   purple-harness ingest <files...> [--rules DIR]... [--json]
+  purple-harness signals --siem <local|splunk|sentinel|elastic> [--json]
   purple-harness validate [scenario files or folders]
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
@@ -43,7 +45,8 @@ Options:
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
-  --json               ingest: print the summary as JSON
+  --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
+  --json               ingest, signals: print JSON
   --marker MARKER      render: use this run marker
   --debug              print stack traces
   --quiet              print only results
@@ -87,6 +90,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'allow-custom-commands': { type: 'boolean', default: false },
         rules: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },
+        siem: { type: 'string' },
         marker: { type: 'string' },
         write: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -157,6 +161,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           env,
         });
       }
+      case 'signals':
+        return signalsCommand(values.siem, values.json, output);
       case 'validate':
         return validateCommand(paths, output, { allowCustomCommands: values['allow-custom-commands'] });
       case 'render':
@@ -170,7 +176,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, ingest, validate, render, schema. See --help.',
+          hint: 'Commands: run, ingest, signals, validate, render, schema. See --help.',
         });
     }
   } catch (error) {

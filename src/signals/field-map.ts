@@ -67,3 +67,72 @@ export function ecsField(sysmon: string, eventId: number): string | undefined {
     (m) => m.sysmon === sysmon && (m.eventIds === undefined || m.eventIds.includes(eventId)),
   )?.ecs;
 }
+
+/** Security 4688 names (as our patterns use them) -> Sysmon names, for backends that read Sysmon/ECS names. */
+export function sysmonNameFor4688(securityName: string): string {
+  return fieldMap.find((m) => m.security4688 === securityName)?.sysmon ?? securityName;
+}
+
+/** Splunk's Windows add-on names for Security 4688 fields (WinEventLog:Security, classic rendering). */
+export const splunkSecurity4688: Readonly<Record<string, string>> = {
+  NewProcessName: 'New_Process_Name',
+  CommandLine: 'Process_Command_Line',
+  ParentProcessName: 'Creator_Process_Name',
+  NewProcessId: 'New_Process_ID',
+};
+
+/**
+ * Microsoft Defender advanced hunting: the table that records each Sysmon event type, and the column for
+ * each Sysmon field in it. Sysmon 10 (process access, call stacks) and 22 (DNS) have no faithful equivalent.
+ */
+export const defenderTables: Readonly<
+  Record<number, { table: string; actionType?: string; columns: Readonly<Record<string, string>> }>
+> = {
+  1: {
+    table: 'DeviceProcessEvents',
+    columns: {
+      Image: 'FolderPath',
+      CommandLine: 'ProcessCommandLine',
+      ParentImage: 'InitiatingProcessFolderPath',
+      ParentCommandLine: 'InitiatingProcessCommandLine',
+      OriginalFileName: 'ProcessVersionInfoOriginalFileName',
+      IntegrityLevel: 'ProcessIntegrityLevel',
+    },
+  },
+  3: {
+    table: 'DeviceNetworkEvents',
+    columns: {
+      Image: 'InitiatingProcessFolderPath',
+      DestinationHostname: 'RemoteUrl',
+      DestinationIp: 'RemoteIP',
+      ProcessId: 'InitiatingProcessId',
+    },
+  },
+  7: {
+    table: 'DeviceImageLoadEvents',
+    columns: {
+      Image: 'InitiatingProcessFolderPath',
+      ImageLoaded: 'FolderPath',
+      ProcessId: 'InitiatingProcessId',
+    },
+  },
+  11: {
+    table: 'DeviceFileEvents',
+    actionType: 'FileCreated',
+    columns: { Image: 'InitiatingProcessFolderPath', TargetFilename: 'FolderPath' },
+  },
+  12: {
+    table: 'DeviceRegistryEvents',
+    actionType: 'RegistryKeyCreated',
+    columns: { Image: 'InitiatingProcessFolderPath', TargetObject: 'RegistryKey' },
+  },
+  13: {
+    table: 'DeviceRegistryEvents',
+    actionType: 'RegistryValueSet',
+    columns: {
+      Image: 'InitiatingProcessFolderPath',
+      TargetObject: 'RegistryKey',
+      Details: 'RegistryValueData',
+    },
+  },
+};

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { signalIds } from '../../src/core/index.js';
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { execa } from 'execa';
 import { cliPath, runCli, repoRoot } from '../helpers/cli.js';
@@ -64,15 +65,7 @@ test('npm start path: every built-in scenario passes on the embedded lab, coveri
   const verdicts = run.results.flatMap((r) => r.signals.map((s) => s.verdict));
   t.deepEqual([...new Set(verdicts)], ['pass']);
   const covered = new Set(run.results.flatMap((r) => r.signals.map((s) => s.id)));
-  t.deepEqual([...covered].sort(), [
-    'child-process',
-    'cmstp-exec',
-    'com-elevation',
-    'payload-file',
-    'profile-registry',
-    'remote-fetch',
-    'scriptlet-load',
-  ]);
+  t.deepEqual([...covered].sort(), [...signalIds].sort());
   t.true(run.results.every((r) => r.execution?.cleanup.verified === true));
   t.regex(readFileSync(join(cwd, 'reports', 'latest', 'report.md'), 'utf8'), /SIMULATED LAB/);
   t.true(existsSync(join(cwd, '.purple-harness', 'local-siem.sqlite')));
@@ -326,4 +319,20 @@ test('Ctrl-C while polling: exit 130, clean-up already verified, and what was se
   t.true(run.results[0]?.execution?.cleanup.verified);
   const verdicts = Object.fromEntries(run.results[0]?.signals.map((s) => [s.id, s.verdict]) ?? []);
   t.deepEqual(verdicts, { 'payload-file': 'pass', 'cmstp-exec': 'pass', 'child-process': 'inconclusive' });
+});
+
+test('signals --siem X --json prints a query for all 7 signals, for each of the 4 backends', async (t) => {
+  for (const siem of ['local', 'splunk', 'sentinel', 'elastic']) {
+    const result = await runCli(['signals', '--siem', siem, '--json'], { cwd: tempDir(t) });
+
+    t.is(result.exitCode, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout) as {
+      siem: string;
+      signals: { signal: string; query: unknown }[];
+    };
+    t.is(parsed.siem, siem);
+    t.deepEqual(parsed.signals.map((s) => s.signal).sort(), [...signalIds].sort());
+    t.true(parsed.signals.every((s) => s.query !== null && s.query !== ''));
+  }
+  t.is((await runCli(['signals', '--siem', 'qradar'], { cwd: tempDir(t) })).exitCode, 2);
 });

@@ -1,0 +1,43 @@
+import type { SignalDefinition, TelemetryQuery } from '../core/index.js';
+import { signalCatalog } from './catalog.js';
+import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
+import { compileLocal } from './compile-local.js';
+
+/** Every backend a signal compiles for, by the name `signals --siem` takes. */
+export const backends = {
+  local: (signal: SignalDefinition, query: TelemetryQuery): CompiledSignal => {
+    const compiled = compileLocal({ ...query, signals: [signal] });
+    return { signal: signal.id, query: { where: compiled.where, params: [...compiled.params] }, skipped: [] };
+  },
+  splunk: compileSpl,
+  sentinel: compileKql,
+  elastic: compileEs,
+} as const;
+export type Backend = keyof typeof backends;
+
+/** An example query: the placeholders a real run binds are shown with sample values. */
+export function exampleQuery(): TelemetryQuery {
+  const cmstpStart = new Date('2026-11-23T12:00:00.000Z');
+  return {
+    host: 'WIN10-LAB-01',
+    marker: 'ph0123456789ab',
+    bindings: {
+      marker: 'ph0123456789ab',
+      payloadFile: 'ph0123456789ab.inf',
+      cmstpPid: '4242',
+      payloadHost: 'payload.lab.test',
+    },
+    processWindow: {
+      since: new Date(cmstpStart.getTime() - 500),
+      until: new Date(cmstpStart.getTime() + 1500),
+    },
+    since: new Date(cmstpStart.getTime() - 5 * 60_000),
+    until: new Date(cmstpStart.getTime() + 10 * 60_000),
+    signals: [],
+  };
+}
+
+export function compileAll(backend: Backend): CompiledSignal[] {
+  const query = exampleQuery();
+  return Object.values(signalCatalog).map((signal) => backends[backend](signal, query));
+}

@@ -1,0 +1,72 @@
+import test from 'ava';
+import { backends, compileAll, exampleQuery, type Backend } from './backends.js';
+import { signalCatalog } from './catalog.js';
+import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
+
+const text = (compiled: CompiledSignal): string =>
+  typeof compiled.query === 'string' ? compiled.query : JSON.stringify(compiled.query);
+
+const all = Object.keys(backends) as Backend[];
+
+for (const backend of all) {
+  test(`${backend}: a query for every one of the seven signals (golden)`, (t) => {
+    const compiled = compileAll(backend);
+
+    t.deepEqual(compiled.map((c) => c.signal).sort(), Object.keys(signalCatalog).sort());
+    t.snapshot(compiled);
+  });
+}
+
+test('splunk: Sysmon names on the Sysmon source, the add-on names for 4688, the marker as a bare term', (t) => {
+  const spl = text(compileSpl(signalCatalog['cmstp-exec'], exampleQuery()));
+
+  t.regex(
+    spl,
+    /source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode IN \(1\) "ph0123456789ab" Image="\*\\\\cmstp\.exe" CommandLine="\*ph0123456789ab\*"/,
+  );
+  t.regex(
+    spl,
+    /source="WinEventLog:Security" EventCode IN \(4688\) "ph0123456789ab" New_Process_Name="\*\\\\cmstp\.exe" Process_Command_Line="\*ph0123456789ab\*"/,
+  );
+  t.regex(spl, /^search index=\* earliest=\d+ latest=\d+ \(host="WIN10-LAB-01" OR host="WIN10-LAB-01\.\*"\)/);
+});
+
+test('splunk: window-correlated patterns carry the launch window instead of the marker', (t) => {
+  const spl = text(compileSpl(signalCatalog['scriptlet-load'], exampleQuery()));
+
+  t.regex(
+    spl,
+    /_time>=\d+ _time<=\d+ Image="\*\\\\cmstp\.exe" ProcessId="4242" ImageLoaded="\*\\\\scrobj\.dll"/,
+  );
+  t.false(spl.includes('"ph0123456789ab"'));
+});
+
+test('sentinel: Sysmon parser, SecurityEvent for 4688, Defender tables where they map, and notes where they do not', (t) => {
+  const child = compileKql(signalCatalog['child-process'], exampleQuery());
+  const access = compileKql(signalCatalog['com-elevation'], exampleQuery());
+
+  t.regex(
+    text(child),
+    /Sysmon \| where EventID in \(1\) .* ParentImage endswith @"\\cmstp\.exe" and ParentCommandLine contains @"ph0123456789ab"/,
+  );
+  t.regex(
+    text(child),
+    /DeviceProcessEvents \| where .* InitiatingProcessFolderPath endswith @"\\cmstp\.exe" and InitiatingProcessCommandLine contains @"ph0123456789ab"/,
+  );
+  t.regex(
+    text(child),
+    /SecurityEvent \| where EventID in \(4688\) .* ParentProcessName endswith @"\\cmstp\.exe"/,
+  );
+  t.true(access.skipped.some((note) => note.includes('Sysmon 10')));
+});
+
+test('elastic: ECS fields, escaped case-insensitive wildcards, and 4688 on the process fields', (t) => {
+  const es = text(compileEs(signalCatalog['cmstp-exec'], exampleQuery()));
+
+  t.true(
+    es.includes('{"wildcard":{"process.executable":{"value":"*\\\\\\\\cmstp.exe","case_insensitive":true}}}'),
+    es,
+  );
+  t.true(es.includes('{"terms":{"event.code":["4688"]}}'));
+  t.true(es.includes('"process.command_line"'));
+});

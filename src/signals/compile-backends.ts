@@ -1,0 +1,179 @@
+import type { FieldMatch, SignalDefinition, TelemetryPattern, TelemetryQuery } from '../core/index.js';
+import { defenderTables, ecsField, splunkSecurity4688, sysmonNameFor4688 } from './field-map.js';
+import { resolveValue } from './match.js';
+
+/** One signal compiled for one backend. `skipped` lists patterns the backend cannot express, with why. */
+export interface CompiledSignal {
+  readonly signal: string;
+  readonly query: string | Record<string, unknown>;
+  readonly skipped: readonly string[];
+}
+
+const isSecurity = (pattern: TelemetryPattern): boolean => pattern.eventIds.every((id) => id >= 1000);
+const epoch = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+function windowFor(
+  pattern: TelemetryPattern,
+  signal: SignalDefinition,
+  query: TelemetryQuery,
+): { since: Date; until: Date } | null {
+  return (pattern.correlation ?? signal.correlation) === 'window' ? query.processWindow : null;
+}
+
+// ------------------------------------------------------------------ Splunk SPL
+
+function splQuote(value: string): string {
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
+  const value = resolveValue(test.value, bindings);
+  const pattern = { equals: value, contains: `*${value}*`, startswith: `${value}*`, endswith: `*${value}` }[
+    test.op
+  ];
+  return `${field}=${splQuote(pattern)}`;
+}
+
+/**
+ * Splunk: Sysmon from XmlWinEventLog (Sysmon field names), 4688 from WinEventLog:Security (the add-on's
+ * names). Values match case-insensitively in search; the marker is a bare term, a cheap lexicon lookup.
+ */
+export function compileSpl(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+  const branches = signal.telemetry.map((pattern) => {
+    const security = isSecurity(pattern);
+    const source = security
+      ? 'source="WinEventLog:Security"'
+      : 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"';
+    const tests = Object.entries(pattern.match).map(([name, test]) =>
+      splTest(security ? (splunkSecurity4688[name] ?? name) : name, test, query.bindings),
+    );
+    const window = windowFor(pattern, signal, query);
+    const correlation = window
+      ? [`_time>=${epoch(window.since)}`, `_time<=${epoch(window.until)}`]
+      : [splQuote(query.marker)];
+    return `(${[source, `EventCode IN (${pattern.eventIds.join(', ')})`, ...correlation, ...tests].join(' ')})`;
+  });
+  const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
+  return {
+    signal: signal.id,
+    query: `search index=* earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`,
+    skipped: [],
+  };
+}
+
+// ------------------------------------------------------------------ Microsoft Sentinel KQL
+
+function kqlString(value: string): string {
+  // Verbatim strings keep backslashes; a double quote is doubled.
+  return `@"${value.replaceAll('"', '""')}"`;
+}
+
+function kqlTest(column: string, test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
+  const value = kqlString(resolveValue(test.value, bindings));
+  const op = { equals: '=~', contains: 'contains', startswith: 'startswith', endswith: 'endswith' }[test.op];
+  return `${column} ${op} ${value}`;
+}
+
+function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
+  return `${column} between (datetime(${since.toISOString()}) .. datetime(${until.toISOString()}))`;
+}
+
+/**
+ * Sentinel: Sysmon through the `Sysmon` parser function (Sysmon field names over the Event table),
+ * Security 4688 from SecurityEvent, and the Defender `Device*` tables where an event type maps.
+ */
+export function compileKql(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+  const skipped: string[] = [];
+  const parts: string[] = [];
+  const host = (column: string): string =>
+    `(${column} =~ ${kqlString(query.host)} or ${column} startswith ${kqlString(`${query.host}.`)})`;
+  for (const pattern of signal.telemetry) {
+    const window = windowFor(pattern, signal, query);
+    const time = window ? kqlTime(window.since, window.until) : kqlTime(query.since, query.until);
+    const tests = (map: (name: string) => string) =>
+      Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings));
+    if (isSecurity(pattern)) {
+      parts.push(
+        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n).join(' and ')}`,
+      );
+      continue;
+    }
+    parts.push(
+      `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n).join(' and ')}`,
+    );
+    for (const eventId of pattern.eventIds) {
+      const defender = defenderTables[eventId];
+      const unmapped = Object.keys(pattern.match).filter((name) => defender?.columns[name] === undefined);
+      if (!defender || unmapped.length > 0) {
+        skipped.push(
+          `Defender: Sysmon ${eventId} ${defender ? `field(s) ${unmapped.join(', ')}` : 'events'} have no advanced-hunting equivalent`,
+        );
+        continue;
+      }
+      const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
+      parts.push(
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n).join(' and ')}`,
+      );
+    }
+  }
+  return { signal: signal.id, query: `union isfuzzy=true\n  (${parts.join('),\n  (')})`, skipped };
+}
+
+// ------------------------------------------------------------------ Elasticsearch DSL over ECS
+
+function wildcardValue(test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
+  const escaped = resolveValue(test.value, bindings).replace(/[\\*?]/g, (c) => `\\${c}`);
+  return { equals: escaped, contains: `*${escaped}*`, startswith: `${escaped}*`, endswith: `*${escaped}` }[
+    test.op
+  ];
+}
+
+function range(since: Date, until: Date): Record<string, unknown> {
+  return { range: { '@timestamp': { gte: since.toISOString(), lte: until.toISOString() } } };
+}
+
+/** Elasticsearch: ECS fields from Winlogbeat / Elastic Agent, case-insensitive wildcards, one bool query. */
+export function compileEs(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+  const should = signal.telemetry.map((pattern) => {
+    const window = windowFor(pattern, signal, query);
+    const filters: Record<string, unknown>[] = [{ terms: { 'event.code': pattern.eventIds.map(String) } }];
+    if (window) filters.push(range(window.since, window.until));
+    for (const [name, test] of Object.entries(pattern.match)) {
+      const sysmon = isSecurity(pattern) ? sysmonNameFor4688(name) : name;
+      // ECS records 4688 process starts in the same process.* fields as Sysmon 1.
+      const field = ecsField(sysmon, isSecurity(pattern) ? 1 : (pattern.eventIds[0] ?? 0));
+      if (field === undefined)
+        throw new Error(
+          `no ECS field for ${name} (Sysmon ${pattern.eventIds.join('/')}) in src/signals/field-map.ts`,
+        );
+      filters.push({
+        wildcard: { [field]: { value: wildcardValue(test, query.bindings), case_insensitive: true } },
+      });
+    }
+    return { bool: { filter: filters } };
+  });
+  return {
+    signal: signal.id,
+    query: {
+      query: {
+        bool: {
+          filter: [
+            range(query.since, query.until),
+            {
+              bool: {
+                should: [
+                  { term: { 'host.name': { value: query.host, case_insensitive: true } } },
+                  { prefix: { 'host.name': { value: `${query.host}.`, case_insensitive: true } } },
+                ],
+                minimum_should_match: 1,
+              },
+            },
+          ],
+          should,
+          minimum_should_match: 1,
+        },
+      },
+    },
+    skipped: [],
+  };
+}
