@@ -182,6 +182,20 @@ test(
 );
 test('not polled: inconclusive', macro, expectBoth, undefined, execution(), 'inconclusive', /not polled/);
 
+test('an emulation that did not complete never yields a pass, though what was seen is kept', (t) => {
+  const failed = {
+    ...execution(),
+    status: 'failed' as const,
+    reason: 'run-cmstp: no exit status from the host',
+  };
+
+  const result = evaluate(expectBoth, seenAlerted, failed);
+
+  t.is(result.verdict, 'inconclusive');
+  t.regex(result.reason, /detected by Rule.*but the emulation did not complete \(run-cmstp: no exit status/);
+  t.is(result.observed.captured, true);
+});
+
 test('latency is measured from cmstp start', (t) => {
   const result = evaluate(expectBoth, seenAlerted);
 

@@ -61,13 +61,19 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     latencyMs: since(startedAt, observation?.firstSeenAt ?? null),
     detectionLatencyMs: since(startedAt, observation?.alertFirstSeenAt ?? null),
   };
-  const result = (verdict: Verdict, reason: string): SignalResult => ({
-    id: definition.id,
-    expected,
-    observed,
-    verdict,
-    reason,
-  });
+  const result = (verdict: Verdict, reason: string): SignalResult => {
+    // A run whose emulation did not complete is not control evidence: what it saw is kept, but never as a pass.
+    if (verdict === 'pass' && execution !== null && execution.status !== 'executed') {
+      return {
+        id: definition.id,
+        expected,
+        observed,
+        verdict: 'inconclusive',
+        reason: `${reason}; but the emulation did not complete (${execution.reason}), so this run does not count as a pass`,
+      };
+    }
+    return { id: definition.id, expected, observed, verdict, reason };
+  };
 
   if (!execution || !prerequisiteMet(definition.requires, execution.progress)) {
     const why = execution

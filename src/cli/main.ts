@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadEnv } from '../config/load.js';
-import type { HarnessConfig } from '../config/schema.js';
+import { HarnessConfig } from '../config/schema.js';
 import {
   errorMessage,
   HarnessError,
@@ -45,6 +45,7 @@ Options:
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
+  --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
   --json               ingest, signals: print JSON
   --marker MARKER      render: use this run marker
@@ -55,6 +56,14 @@ Options:
 
 Exit codes: 0 passed, 1 a detection assertion failed, 2 invalid input, 3 infrastructure error or
 inconclusive, 130 interrupted.`;
+
+function parseConcurrency(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 64) {
+    throw new HarnessError('E_USAGE', `--concurrency must be a whole number from 1 to 64, not "${text}"`);
+  }
+  return value;
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
@@ -89,6 +98,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'lab-sensor': { type: 'string' },
         'allow-custom-commands': { type: 'boolean', default: false },
         rules: { type: 'string', multiple: true, default: [] },
+        concurrency: { type: 'string' },
         json: { type: 'boolean', default: false },
         siem: { type: 'string' },
         marker: { type: 'string' },
@@ -130,7 +140,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
       case 'run': {
         const env = loadEnv(process.cwd(), process.env);
         const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
-        const config: HarnessConfig = configFile === undefined ? {} : loadConfigFile(configFile);
+        const config: HarnessConfig =
+          configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
         return await runCommand(
           {
             paths,
@@ -142,6 +153,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             labSensor: values['lab-sensor'],
             allowCustomCommands: values['allow-custom-commands'],
             rules: values.rules,
+            concurrency: values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
             version: version(),
             secrets,
             signal: controller.signal,
@@ -152,7 +164,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
       case 'ingest': {
         const env = loadEnv(process.cwd(), process.env);
         const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
-        const config: HarnessConfig = configFile === undefined ? {} : loadConfigFile(configFile);
+        const config: HarnessConfig =
+          configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
         return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
           logger: output.logger,
           clock: systemClock,

@@ -30,7 +30,22 @@ export const SiemConfig = z.discriminatedUnion('type', [
 
 export const HarnessConfig = z
   .strictObject({
-    lab: z.strictObject({ hosts: z.array(InventoryHost).min(1) }).optional(),
+    lab: z
+      .strictObject({
+        hosts: z.array(InventoryHost).min(1),
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(4)
+          .meta({ description: 'How many hosts run at once.' }),
+      })
+      .optional(),
+    stopFile: z
+      .string()
+      .default('.purple-harness/STOP')
+      .meta({ description: 'While this file exists, no new step or scenario starts; clean-up still runs.' }),
     executor: SshExecutorOptions.extend({ type: z.literal('ssh').default('ssh') }).optional(),
     siem: SiemConfig.optional(),
     payloadServer: z

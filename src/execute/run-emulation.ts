@@ -16,7 +16,10 @@ import { HarnessError, errorMessage } from '../core/index.js';
 import { redact } from '../util/redact.js';
 import { CleanupFrame, FailedFrame, PreflightFrame, RunFrame, SnapshotFrame } from './frames.js';
 
-type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'>;
+type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
+  /** The operator's stop file: checked between steps; when set, the run goes straight to clean-up. */
+  readonly shouldStop?: () => boolean;
+};
 
 class StepFailed extends Error {}
 
@@ -68,8 +71,17 @@ export async function runEmulation(
   ): Promise<z.output<S>> => {
     const started = ctx.clock.now();
     if (!session) throw new StepFailed(`${step}: no session`);
+    if (ctx.shouldStop?.() === true && !step.startsWith('snapshot-after') && step !== 'cleanup') {
+      record(step, false, started, 'skipped: the stop file is present');
+      throw new StepFailed(`${step}: stopped by the operator's stop file`);
+    }
     const result = await session.run(operation, ctx.signal);
     const parsed = schema.safeParse(result.frame);
+    // A missing exit status means the host never confirmed the step finished: never read that as success.
+    if (parsed.success && result.exitCode === null && !result.timedOut) {
+      record(step, false, started, 'no exit status from the host', result);
+      throw new StepFailed(`${step}: no exit status from the host`);
+    }
     if (parsed.success) {
       record(step, true, started, `exit ${String(result.exitCode)}`, result);
       return parsed.data;

@@ -24,6 +24,8 @@ export interface LabSimulatorOptions {
   readonly hangOperations?: readonly string[];
   /** Fault knob: the SSH session drops in the middle of these operations, after the work but before any exit status. */
   readonly dropSessionOn?: readonly string[];
+  /** Fault knob: these operations answer in full but never send an exit status. */
+  readonly omitExitStatusOn?: readonly string[];
   /** Forwarder latency for every batch, plus up to `ingestJitterMs` at random. */
   readonly ingestDelayMs?: number;
   readonly ingestJitterMs?: number;
@@ -88,6 +90,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     ...(options.authorizedKey === undefined ? {} : { authorizedKey: options.authorizedKey }),
     ...(options.hangOperations === undefined ? {} : { hangOperations: options.hangOperations }),
     ...(options.dropSessionOn === undefined ? {} : { dropSessionOn: options.dropSessionOn }),
+    ...(options.omitExitStatusOn === undefined ? {} : { omitExitStatusOn: options.omitExitStatusOn }),
   });
   return {
     address: '127.0.0.1',

@@ -20,6 +20,8 @@ export interface SshServerOptions {
   readonly hangOperations?: readonly string[];
   /** Fault knob: for these operations the connection drops mid-exec, with no exit status sent. */
   readonly dropSessionOn?: readonly string[];
+  /** Fault knob: these operations answer in full but never send an exit status. */
+  readonly omitExitStatusOn?: readonly string[];
 }
 
 export interface RunningSshServer {
@@ -217,7 +219,9 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
               }
               if (outcome.stdout !== '') channel.write(outcome.stdout);
               if (outcome.stderr !== '') channel.stderr.write(outcome.stderr);
-              channel.exit(outcome.exitCode);
+              if (operation === undefined || options.omitExitStatusOn?.includes(operation) !== true) {
+                channel.exit(outcome.exitCode);
+              }
               channel.end();
             });
         });

@@ -95,6 +95,8 @@ export class SimulatedWindowsHost {
   readonly user: string;
   readonly profileDir: string;
   readonly sensor: SensorProfile;
+  /** Every remote operation the host carried out, with its run marker and times: the host's own log. */
+  readonly activity: { operation: string; marker: string | null; start: number; end: number }[] = [];
   readonly #emit: (event: LabEvent) => void;
   readonly #network: HostNetwork | undefined;
   readonly #sshd: WindowsProcess;
@@ -259,7 +261,12 @@ export class SimulatedWindowsHost {
         for (const match of script.matchAll(/^\$Ph(\w+) = '((?:[^']|'')*)'\r?$/gm)) {
           params.set(match[1] ?? '', (match[2] ?? '').replaceAll("''", "'"));
         }
-        return await run(operation, params, powershell);
+        const start = Date.now();
+        try {
+          return await run(operation, params, powershell);
+        } finally {
+          this.activity.push({ operation, marker: params.get('Marker') ?? null, start, end: Date.now() });
+        }
       } finally {
         this.processes.exit(powershell);
       }

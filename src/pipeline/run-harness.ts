@@ -39,9 +39,17 @@ export interface HarnessRun {
   readonly version: string;
   /** Serves scriptlets to the hosts; needed only by scenarios with a scriptlet. */
   readonly payloadServer?: PayloadPublisher;
+  /** How many hosts run at once (default 1). */
+  readonly concurrency?: number;
+  /** Takes a host's lock before its scenarios run; resolves to the release. */
+  readonly lockHost?: (host: HostTarget) => Promise<() => Promise<void>>;
+  /** Checked between scenarios: true stops the run after the current one (the operator's stop file). */
+  readonly shouldStop?: () => boolean;
   /** Called after each scenario on each host, so a caller can persist partial results. */
   readonly onResult?: (result: ScenarioResult) => void;
 }
+
+const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
 
 /** Event-time padding for clock skew between harness and host (siem-apis.md 1.2). */
 const skewPadMs = 5 * 60_000;
@@ -111,7 +119,10 @@ async function runPair(
     if (scriptlet && run.payloadServer)
       run.payloadServer.publish(scriptlet.path, scriptlet.content, 'text/scriptlet');
     try {
-      execution = await runEmulation(run.executor, host, rendered, ctx);
+      execution = await runEmulation(run.executor, host, rendered, {
+        ...ctx,
+        ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
+      });
     } finally {
       if (scriptlet) run.payloadServer?.withdraw(scriptlet.path);
     }
@@ -215,17 +226,46 @@ export function summarizeRun(
   };
 }
 
-/** Plan -> render -> execute -> poll -> assert for every scenario on every host. Reports are the caller's. */
+/** Runs `work` over `items` with at most `limit` in flight at once. */
+async function withConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next];
+      next += 1;
+      if (item !== undefined) await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/**
+ * Plan -> render -> execute -> poll -> assert for every scenario on every host. Hosts run in parallel up
+ * to `concurrency`; on one host, scenarios run one after another under that host's lock, so two runs
+ * never overlap on a host. Results keep the plan's order. Reports are the caller's.
+ */
 export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunResult> {
   const startedAt = ctx.clock.now().toISOString();
-  const results: ScenarioResult[] = [];
-  for (const scenario of run.scenarios) {
-    for (const host of run.hosts) {
-      if (ctx.signal.aborted) break;
-      const result = await runPair(run, scenario, host, ctx);
-      results.push(result);
-      run.onResult?.(result);
+  const byPair = new Map<string, ScenarioResult>();
+  await withConcurrency(run.hosts, run.concurrency ?? 1, async (host) => {
+    const release = await (run.lockHost ?? noLock)(host);
+    try {
+      for (const scenario of run.scenarios) {
+        if (ctx.signal.aborted || run.shouldStop?.() === true) break;
+        const result = await runPair(run, scenario, host, ctx);
+        byPair.set(`${scenario.spec.id}\u0000${host.name}`, result);
+        run.onResult?.(result);
+      }
+    } finally {
+      await release();
     }
-  }
+  });
+  const results = run.scenarios.flatMap((scenario) =>
+    run.hosts.flatMap((host) => byPair.get(`${scenario.spec.id}\u0000${host.name}`) ?? []),
+  );
   return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx);
 }

@@ -11,7 +11,7 @@ import { renderEmulation } from '../../src/render/render.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
-import { pluginContext, startTestLab } from '../helpers/lab.js';
+import { pluginContext, runOnLab, startTestLab } from '../helpers/lab.js';
 
 const [loaded] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
 if (!loaded) throw new Error('built-in scenario missing');
@@ -86,4 +86,86 @@ test('a delayed signal arrives late but within its deadline, and its latency sho
   const cmstp = Date.parse(observations.get('cmstp-exec')?.firstSeenAt ?? '');
   const child = Date.parse(observations.get('child-process')?.firstSeenAt ?? '');
   t.true(child - cmstp >= 1000, `child seen ${child - cmstp} ms after cmstp`);
+});
+
+const faults: [string, Partial<Omit<LabSimulatorOptions, 'hec' | 'password'>>, RegExp][] = [
+  ['the connection drops mid-exec', { dropSessionOn: ['run-cmstp'] }, /run-cmstp/],
+  ['cmstp hangs', { hangOperations: ['run-cmstp'] }, /timed out/],
+  ['the exit status is never sent', { omitExitStatusOn: ['run-cmstp'] }, /no exit status from the host/],
+];
+
+for (const [name, knobs, reason] of faults) {
+  test(`fault: ${name}: the documented status, clean-up ran, evidence kept, and no verdict passed`, async (t) => {
+    const scenarioWithShortExecute = knobs.hangOperations
+      ? { ...scenario, spec: { ...scenario.spec, timeouts: { ...scenario.spec.timeouts, execute: 300 } } }
+      : scenario;
+    const lab = await startTestLab(knobs);
+    t.teardown(() => lab.close());
+
+    const run = await runOnLab({ scenarios: [scenarioWithShortExecute], hosts: [lab.host], siem: lab.siem });
+
+    const [result] = run.results;
+    t.not(run.status, 'passed');
+    t.not(result?.execution?.status, 'executed');
+    t.regex(result?.execution?.reason ?? '', reason);
+    t.true(result?.execution?.cleanup.ran);
+    t.true((result?.execution?.steps.length ?? 0) >= 4, 'the steps up to the fault are kept');
+    t.false(result?.signals.some((s) => s.verdict === 'pass'));
+  });
+}
+
+test('fault: authentication refused: an infrastructure error, nothing ran, no verdict passed', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+
+  const run = await runOnLab({
+    scenarios: [scenario],
+    hosts: [{ ...lab.host, auth: { password: 'not-the-password' } }],
+    siem: lab.siem,
+  });
+
+  t.is(run.status, 'error');
+  t.regex(run.results[0]?.execution?.reason ?? '', /authentication methods failed/);
+  t.true(run.results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+});
+
+test('the stop file: no new step starts, clean-up still runs, nothing passes', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+
+  const run = await runOnLab({
+    scenarios: [scenario],
+    hosts: [lab.host],
+    siem: lab.siem,
+    shouldStop: () => true,
+  });
+
+  t.is(run.results.length, 0, 'no scenario starts once the stop file is present');
+  t.is(run.status, 'passed', 'an empty run has nothing to fail');
+});
+
+test('the stop file appearing mid-run stops the remaining steps but runs clean-up', async (t) => {
+  let stepsSeen = 0;
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const rendered = renderEmulation(scenario, { marker: newMarker() });
+
+  const execution = await runEmulation(
+    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    lab.host,
+    rendered,
+    {
+      clock: systemClock,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      secrets: new Set<string>(),
+      shouldStop: () => (stepsSeen += 1) > 2,
+    },
+  );
+
+  t.not(execution.status, 'executed');
+  t.regex(execution.reason, /stop file/);
+  t.true(execution.cleanup.ran);
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+  t.false(execution.progress.started);
 });

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { HostTarget, PluginContext } from '../../src/core/index.js';
+import type { HostTarget, PluginContext, RunResult } from '../../src/core/index.js';
+import { sshExecutor } from '../../src/executors/ssh/index.js';
+import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
+import { runHarness, type HarnessRun } from '../../src/pipeline/run-harness.js';
+import { localSchedule } from '../../src/poll/poll.js';
 import { silentLogger, systemClock, realSleep } from '../../src/core/index.js';
 import { startLabSimulator, type LabSimulator, type LabSimulatorOptions } from '../../src/lab/simulator.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
@@ -8,6 +12,57 @@ import type { SiemConnector } from '../../src/core/index.js';
 
 export function pluginContext(env: Record<string, string> = {}, secrets = new Set<string>()): PluginContext {
   return { logger: silentLogger, clock: systemClock, sleep: realSleep, secrets, env };
+}
+
+/** An in-memory local SIEM with its HEC endpoint on loopback. */
+export async function startTestSiem(): Promise<{
+  siem: SiemConnector;
+  endpoint: { url: string; token: string };
+}> {
+  const token = randomBytes(16).toString('hex');
+  const siem = await siemConnectors.local.create(
+    LocalSiemOptions.parse({ database: ':memory:' }),
+    pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
+  );
+  const endpoint = siem.ingestEndpoint();
+  if (!endpoint) throw new Error('local SIEM has no ingest endpoint');
+  return { siem, endpoint };
+}
+
+/** A simulated lab host as an inventory entry. */
+export function hostOf(lab: LabSimulator, password: string, name = 'WIN10-LAB-01'): HostTarget {
+  return {
+    name,
+    address: lab.address,
+    port: lab.port,
+    username: lab.username,
+    hostKeySha256: lab.hostKeySha256,
+    auth: { password },
+    simulated: true,
+  };
+}
+
+/** runHarness with the test defaults: the ssh executor, the local schedule, a context that never aborts. */
+export function runOnLab(
+  run: Pick<HarnessRun, 'scenarios' | 'hosts' | 'siem'> & Partial<HarnessRun>,
+): Promise<RunResult> {
+  return runHarness(
+    {
+      executor: sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+      lab: 'simulated',
+      schedule: localSchedule,
+      version: 'test',
+      ...run,
+    },
+    {
+      runId: 'test',
+      clock: systemClock,
+      sleep: realSleep,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      secrets: new Set(),
+    },
+  );
 }
 
 export interface TestLab {
@@ -22,28 +77,14 @@ export interface TestLab {
 export async function startTestLab(
   options: Partial<Omit<LabSimulatorOptions, 'hec' | 'password'>> = {},
 ): Promise<TestLab> {
-  const token = randomBytes(16).toString('hex');
   const password = randomBytes(12).toString('hex');
-  const siem = await siemConnectors.local.create(
-    LocalSiemOptions.parse({ database: ':memory:' }),
-    pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
-  );
-  const endpoint = siem.ingestEndpoint();
-  if (!endpoint) throw new Error('local SIEM has no ingest endpoint');
+  const { siem, endpoint } = await startTestSiem();
   const lab = await startLabSimulator({ ...options, password, hec: endpoint });
   return {
     lab,
     siem,
     password,
-    host: {
-      name: 'WIN10-LAB-01',
-      address: lab.address,
-      port: lab.port,
-      username: lab.username,
-      hostKeySha256: lab.hostKeySha256,
-      auth: { password },
-      simulated: true,
-    },
+    host: hostOf(lab, password),
     close: async () => {
       await lab.close();
       await siem.dispose();

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { localHostLock } from '../../pipeline/host-lock.js';
 import { resolve } from 'node:path';
 import type { HostTarget, RunContext, RunResult, ScenarioResult, SiemConnector } from '../../core/index.js';
 import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
@@ -30,6 +32,7 @@ export interface RunOptions {
   readonly labDropSignals: readonly string[];
   readonly labSensor: string | undefined;
   readonly allowCustomCommands: boolean;
+  readonly concurrency: number | undefined;
   /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
   readonly rules: readonly string[];
   readonly version: string;
@@ -82,6 +85,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     secrets,
   };
   const pluginContext = { ...ctx, env };
+  const stopFile = resolve(config.stopFile);
+  if (existsSync(stopFile))
+    output.logger.warn(`the stop file ${stopFile} exists: nothing new will start until it is removed`);
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
   const formats = config.reports?.formats ?? ['json', 'markdown'];
 
@@ -165,6 +171,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         version: options.version,
         ...(payloadServer ? { payloadServer } : {}),
         onResult: (r) => collected.push(r),
+        concurrency: options.concurrency ?? config.lab?.concurrency ?? 4,
+        lockHost: localHostLock(resolve('.purple-harness', 'locks')),
+        shouldStop: () => existsSync(stopFile),
       },
       ctx,
     );
