@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from '../core/index.js';
 import { packageRoot } from '../util/paths.js';
+import { cleanupCommand } from './commands/cleanup.js';
 import { ingestCommand } from './commands/ingest.js';
 import { renderCommand } from './commands/render.js';
 import { schemaCommand } from './commands/schema.js';
@@ -26,6 +27,7 @@ const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.ex
 
 Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
+  purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
   purple-harness ingest <files...> [--rules DIR]... [--json]
   purple-harness signals --siem <local|splunk|sentinel|elastic> [--json]
   purple-harness validate [scenario files or folders]
@@ -48,7 +50,7 @@ Options:
   --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
   --json               ingest, signals: print JSON
-  --marker MARKER      render: use this run marker
+  --marker MARKER      render: use this run marker; cleanup: the run to clean up after
   --debug              print stack traces
   --quiet              print only results
   -h, --help           show this help
@@ -174,6 +176,22 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           env,
         });
       }
+      case 'cleanup': {
+        const env = loadEnv(process.cwd(), process.env);
+        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
+        const config = configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
+        return await cleanupCommand(
+          { marker: values.marker, config, env, hosts: values.host, secrets },
+          output,
+          {
+            logger: output.logger,
+            clock: systemClock,
+            sleep: realSleep,
+            secrets,
+            env,
+          },
+        );
+      }
       case 'signals':
         return signalsCommand(values.siem, values.json, output);
       case 'validate':
@@ -189,7 +207,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, ingest, signals, validate, render, schema. See --help.',
+          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema. See --help.',
         });
     }
   } catch (error) {

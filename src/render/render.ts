@@ -205,3 +205,26 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     },
   };
 }
+
+/**
+ * The snapshot and clean-up operations for one marker, without a scenario: what `purple-harness cleanup`
+ * runs after an interrupted run, for each place a run folder can be.
+ */
+export function renderHousekeeping(
+  marker: string,
+): { runDir: string; snapshot: RemoteOperation; cleanup: RemoteOperation }[] {
+  if (!/^[a-z0-9]{8,32}$/.test(marker)) {
+    throw new HarnessError('E_USAGE', `run marker must be 8-32 lower-case letters or digits: ${marker}`);
+  }
+  const engine = createCommandEngine();
+  return Object.values(remoteRoots).map((root) => {
+    const runDir = `${root}\\${marker}`;
+    const op = (name: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
+      name,
+      timeoutMs: name === 'cleanup' ? 60_000 : 30_000,
+      script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
+    });
+    // Which keys this run created is unknown after a crash, so no key is removed; they are reported.
+    return { runDir, snapshot: op('snapshot'), cleanup: op('cleanup', { createdKeys: [] }) };
+  });
+}

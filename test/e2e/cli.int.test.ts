@@ -336,3 +336,53 @@ test('signals --siem X --json prints a query for all 7 signals, for each of the 
   }
   t.is((await runCli(['signals', '--siem', 'qradar'], { cwd: tempDir(t) })).exitCode, 2);
 });
+
+test('cleanup --marker removes what an interrupted run left behind, and verifies it', async (t) => {
+  const cwd = tempDir(t);
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const port = await freePort();
+  const lab = await startLabSimulator({
+    password,
+    hec: { url: `http://127.0.0.1:${port}`, token: 'unused-token-0123456789' },
+  });
+  t.teardown(() => lab.close());
+  const marker = 'phleftover0001';
+  const runDir = `C:\\ProgramData\\purple-harness\\runs\\${marker}`;
+  // What a run killed mid-way leaves: its folder and INF, a profile mapping, and a process still running.
+  lab.host.drive.mkdirp(runDir);
+  lab.host.drive.writeFile(`${runDir}\\${marker}.inf`, Buffer.from('[version]'));
+  lab.host.registry.setValue(
+    'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings',
+    marker,
+    `${marker}.cms`,
+  );
+  lab.host.processes.spawn({
+    image: 'C:\\Windows\\System32\\cmstp.exe',
+    commandLine: `cmstp.exe /s ${runDir}\\${marker}.inf`,
+    parent: null,
+    user: 'x',
+    integrityLevel: 'High',
+    currentDirectory: 'C:\\',
+  });
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${lab.hostKeySha256}"\n      passwordEnv: LAB_PASSWORD\n`,
+  );
+
+  const result = await runCli(['cleanup', '--marker', marker, '--config', 'harness.yaml'], {
+    cwd,
+    env: { LAB_PASSWORD: password },
+  });
+
+  t.is(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  t.regex(result.stdout, new RegExp(`removed dir:C:\\\\ProgramData\\\\purple-harness\\\\runs\\\\${marker}`));
+  t.regex(result.stdout, /removed process:\d+:cmstp\.exe/);
+  t.regex(result.stdout, /removed value:.*Mappings\|phleftover0001/);
+  t.regex(
+    result.stdout,
+    /present, not removed .*key:HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings/,
+  );
+  t.false(lab.host.drive.exists(runDir));
+  t.false(lab.host.processes.running().some((p) => p.commandLine.includes(marker)));
+  t.false(result.stdout.includes(password));
+});
