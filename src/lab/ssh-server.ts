@@ -157,10 +157,23 @@ function serveSftp(sftp: SFTPWrapper, host: SimulatedWindowsHost, server: Window
   });
 }
 
+/**
+ * A fresh ed25519 host key. ssh2's generator drops a leading zero byte of the public key about one time
+ * in 256, and then cannot parse its own key (mscdex/ssh2#1390, #1513): generate again until both halves parse.
+ */
+function hostKeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 16; attempt += 1) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error))
+      return pair;
+  }
+  throw new Error('could not generate a host key that ssh2 can parse');
+}
+
 /** An ssh2 Server on 127.0.0.1 that answers like Win32-OpenSSH on a lab VM. */
 export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
   const { host } = options;
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = hostKeyPair();
   const hostKeySha256 = fingerprint(parse(hostKey.public).getPublicSSH());
   const authorized = options.authorizedKey === undefined ? undefined : parse(options.authorizedKey);
   const connections = new Set<Connection>();
