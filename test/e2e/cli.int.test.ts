@@ -386,3 +386,29 @@ test('cleanup --marker removes what an interrupted run left behind, and verifies
   t.false(lab.host.processes.running().some((p) => p.commandLine.includes(marker)));
   t.false(result.stdout.includes(password));
 });
+
+test('a wrong host key is refused with exit 3 and a message naming both fingerprints', async (t) => {
+  const cwd = tempDir(t);
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const lab = await startLabSimulator({
+    password,
+    hec: { url: 'http://127.0.0.1:9', token: 'unused-token-0123456789' },
+  });
+  t.teardown(() => lab.close());
+  const pinned = `SHA256:${'B'.repeat(43)}`;
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${pinned}"\n      passwordEnv: LAB_PASSWORD\nsiem:\n  type: local\n  database: ":memory:"\n`,
+  );
+
+  const result = await runCli(['run', builtin, '--config', 'harness.yaml', '--reports-dir', 'reports'], {
+    cwd,
+    env: { LAB_PASSWORD: password, PURPLE_HARNESS_HEC_TOKEN: 't'.repeat(20) },
+  });
+
+  t.is(result.exitCode, 3, result.stderr);
+  t.true(result.stdout.includes(pinned), result.stdout);
+  t.true(result.stdout.includes(lab.hostKeySha256), result.stdout);
+  t.is(lab.host.activity.length, 0, 'no operation ran on the host');
+  t.true(readRun(join(cwd, 'reports')).results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+});

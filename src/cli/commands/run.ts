@@ -204,6 +204,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     output.out(
       `${scenario.status.toUpperCase().padEnd(12)} ${scenario.scenario.id} on ${scenario.host.name}`,
     );
+    if (scenario.error) output.out(`  error        ${scenario.error.code}: ${scenario.error.message}`);
     for (const signal of scenario.signals)
       output.out(`  ${signal.verdict.padEnd(12)} ${signal.id}: ${signal.reason}`);
   }
