@@ -48,6 +48,9 @@ Options:
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
   --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
+  --host NAME|tag:T    run, cleanup: only these inventory hosts (repeatable)
+  --trust-new-host-keys
+                       run: record the key of a host with no pinned key (verify it afterwards)
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
   --json               ingest, signals: print JSON
   --marker MARKER      render: use this run marker; cleanup: the run to clean up after
@@ -101,6 +104,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'allow-custom-commands': { type: 'boolean', default: false },
         rules: { type: 'string', multiple: true, default: [] },
         concurrency: { type: 'string' },
+        'trust-new-host-keys': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         siem: { type: 'string' },
         marker: { type: 'string' },
@@ -156,6 +160,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             allowCustomCommands: values['allow-custom-commands'],
             rules: values.rules,
             concurrency: values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
+            trustNewHostKeys: values['trust-new-host-keys'],
             version: version(),
             secrets,
             signal: controller.signal,

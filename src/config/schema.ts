@@ -13,14 +13,29 @@ export const InventoryHost = z
     username: z.string().min(1),
     hostKeySha256: z
       .string()
-      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an OpenSSH fingerprint: SHA256: and 43 base64 characters'),
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an OpenSSH fingerprint: SHA256: and 43 base64 characters')
+      .optional()
+      .meta({
+        description:
+          'The pinned host key. Without it the host is refused unless --trust-new-host-keys records one.',
+      }),
+    lab: z.literal(true, 'set `lab: true` to confirm this host is a lab machine the harness may run on'),
+    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).default([]),
     passwordEnv: envName.optional(),
     privateKeyFile: z.string().optional(),
+    privateKeyEnv: envName
+      .optional()
+      .meta({ description: 'An environment variable holding the private key itself.' }),
+    agent: z
+      .literal(true)
+      .optional()
+      .meta({ description: 'Authenticate with the SSH agent at SSH_AUTH_SOCK.' }),
     passphraseEnv: envName.optional(),
   })
   .refine(
-    (h) => (h.passwordEnv === undefined) !== (h.privateKeyFile === undefined),
-    'set exactly one of passwordEnv or privateKeyFile',
+    (h) =>
+      [h.passwordEnv, h.privateKeyFile, h.privateKeyEnv, h.agent].filter((v) => v !== undefined).length === 1,
+    'set exactly one of passwordEnv, privateKeyFile, privateKeyEnv or agent',
   );
 export type InventoryHost = z.infer<typeof InventoryHost>;
 

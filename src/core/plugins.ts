@@ -18,10 +18,15 @@ export interface HostTarget {
   readonly address: string;
   readonly port: number;
   readonly username: string;
-  /** OpenSSH-style fingerprint, `SHA256:` + unpadded base64. Connections to any other key are refused. */
-  readonly hostKeySha256: string;
+  /**
+   * OpenSSH-style fingerprint, `SHA256:` + unpadded base64. Connections to any other key are refused.
+   * null only for the one-off probe `--trust-new-host-keys` makes to learn a new host's key.
+   */
+  readonly hostKeySha256: string | null;
   readonly auth:
-    { readonly password: string } | { readonly privateKey: string; readonly passphrase?: string };
+    | { readonly password: string }
+    | { readonly privateKey: string; readonly passphrase?: string }
+    | { readonly agent: string };
   readonly simulated: boolean;
 }
 
@@ -44,6 +49,8 @@ export interface OperationResult {
 }
 
 export interface ExecSession {
+  /** The host key the server presented, as an OpenSSH fingerprint. */
+  readonly hostKeySha256: string;
   upload(remotePath: string, content: string): Promise<void>;
   run(operation: RemoteOperation, signal?: AbortSignal): Promise<OperationResult>;
   close(): Promise<void>;

@@ -229,6 +229,7 @@ test('a configured lab: secrets from the environment never reach stdout, stderr 
       `      username: ${lab.username}`,
       `      hostKeySha256: "${lab.hostKeySha256}"`,
       '      passwordEnv: LAB_PASSWORD',
+      '      lab: true',
       'siem:',
       '  type: local',
       '  database: siem.sqlite',
@@ -274,7 +275,7 @@ test('an unreachable host is an infrastructure error: exit 3, and run.json is st
   const port = await freePort();
   writeFileSync(
     join(cwd, 'harness.yaml'),
-    `lab:\n  hosts:\n    - name: gone\n      address: 127.0.0.1\n      port: ${port}\n      username: x\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\nsiem:\n  type: local\n  database: ":memory:"\n`,
+    `lab:\n  hosts:\n    - name: gone\n      address: 127.0.0.1\n      port: ${port}\n      username: x\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\n`,
   );
 
   const result = await runCli(['run', '--config', 'harness.yaml', '--reports-dir', 'reports'], {
@@ -366,7 +367,7 @@ test('cleanup --marker removes what an interrupted run left behind, and verifies
   });
   writeFileSync(
     join(cwd, 'harness.yaml'),
-    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${lab.hostKeySha256}"\n      passwordEnv: LAB_PASSWORD\n`,
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${lab.hostKeySha256}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\n`,
   );
 
   const result = await runCli(['cleanup', '--marker', marker, '--config', 'harness.yaml'], {
@@ -398,7 +399,7 @@ test('a wrong host key is refused with exit 3 and a message naming both fingerpr
   const pinned = `SHA256:${'B'.repeat(43)}`;
   writeFileSync(
     join(cwd, 'harness.yaml'),
-    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${pinned}"\n      passwordEnv: LAB_PASSWORD\nsiem:\n  type: local\n  database: ":memory:"\n`,
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${pinned}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\n`,
   );
 
   const result = await runCli(['run', builtin, '--config', 'harness.yaml', '--reports-dir', 'reports'], {
@@ -411,4 +412,52 @@ test('a wrong host key is refused with exit 3 and a message naming both fingerpr
   t.true(result.stdout.includes(lab.hostKeySha256), result.stdout);
   t.is(lab.host.activity.length, 0, 'no operation ran on the host');
   t.true(readRun(join(cwd, 'reports')).results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+});
+
+test('a host without a pinned key is refused (exit 2) unless --trust-new-host-keys records it', async (t) => {
+  const cwd = tempDir(t);
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const port = await freePort();
+  const lab = await startLabSimulator({
+    password,
+    hec: { url: `http://127.0.0.1:${port}`, token: 'tk-0123456789abcdef' },
+  });
+  t.teardown(() => lab.close());
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      lab: true\n      tags: [win10]\n      passwordEnv: LAB_PASSWORD\nsiem:\n  type: local\n  database: siem.sqlite\n  hec:\n    port: ${port}\n    tokenEnv: HEC_TOKEN\n`,
+  );
+  const env = { LAB_PASSWORD: password, HEC_TOKEN: 'tk-0123456789abcdef' };
+
+  const refused = await runCli(['run', builtin, '--config', 'harness.yaml'], { cwd, env });
+  const activityAfterRefusal = lab.host.activity.length;
+  const trusted = await runCli(
+    ['run', builtin, '--config', 'harness.yaml', '--trust-new-host-keys', '--host', 'tag:win10'],
+    { cwd, env },
+  );
+  const pinnedNow = await runCli(['run', builtin, '--config', 'harness.yaml', '--host', 'tag:win10'], {
+    cwd,
+    env,
+  });
+  const badTag = await runCli(['run', builtin, '--config', 'harness.yaml', '--host', 'tag:nope'], {
+    cwd,
+    env,
+  });
+
+  t.is(refused.exitCode, 2);
+  t.regex(refused.stderr, /no pinned host key for WIN10-LAB-01/);
+  t.is(activityAfterRefusal, 0, 'nothing ran before the key was trusted');
+  t.is(trusted.exitCode, 0, trusted.stderr);
+  t.true(trusted.stderr.includes(`recorded host key ${lab.hostKeySha256}`));
+  t.is(
+    (
+      JSON.parse(readFileSync(join(cwd, '.purple-harness', 'known-hosts.json'), 'utf8')) as Record<
+        string,
+        string
+      >
+    )['WIN10-LAB-01'],
+    lab.hostKeySha256,
+  );
+  t.is(pinnedNow.exitCode, 0, pinnedNow.stderr);
+  t.is(badTag.exitCode, 2);
 });

@@ -1,5 +1,5 @@
 import { HarnessError, errorMessage, type HostTarget, type PluginContext } from '../../core/index.js';
-import { resolveHosts, selectHosts } from '../../config/inventory.js';
+import { resolveHosts, selectInventory } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { CleanupFrame, SnapshotFrame } from '../../execute/frames.js';
@@ -40,10 +40,18 @@ export async function cleanupCommand(
     );
   }
   const operations = renderHousekeeping(marker);
-  const hosts: HostTarget[] = selectHosts(
-    resolveHosts(options.config.lab.hosts, options.env, options.secrets, false),
-    options.hosts,
+  const hosts: HostTarget[] = resolveHosts(
+    selectInventory(options.config.lab.hosts, options.hosts),
+    options.env,
+    options.secrets,
+    false,
   );
+  const unpinned = hosts.filter((h) => h.hostKeySha256 === null).map((h) => h.name);
+  if (unpinned.length > 0) {
+    throw new HarnessError('E_CONFIG_INVALID', `no pinned host key for ${unpinned.join(', ')}`, {
+      hint: 'Pin hostKeySha256 first (docs/lab-setup.md).',
+    });
+  }
   const { type: _type, ...executorConfig } = options.config.executor ?? { type: 'ssh' };
   const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), ctx);
   let dirty = false;

@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { localHostLock } from '../../pipeline/host-lock.js';
 import { resolve } from 'node:path';
-import type { HostTarget, RunContext, RunResult, ScenarioResult, SiemConnector } from '../../core/index.js';
+import type {
+  Executor,
+  HostTarget,
+  RunContext,
+  RunResult,
+  ScenarioResult,
+  SiemConnector,
+} from '../../core/index.js';
 import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
-import { resolveHosts, selectHosts } from '../../config/inventory.js';
+import { resolveHosts, selectHosts, selectInventory, type KnownHosts } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
@@ -33,6 +41,7 @@ export interface RunOptions {
   readonly labSensor: string | undefined;
   readonly allowCustomCommands: boolean;
   readonly concurrency: number | undefined;
+  readonly trustNewHostKeys: boolean;
   /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
   readonly rules: readonly string[];
   readonly version: string;
@@ -42,6 +51,44 @@ export interface RunOptions {
 
 function render(formats: readonly ReporterId[], run: RunResult) {
   return formats.flatMap((format) => reporters[format].create({}).render(run));
+}
+
+function readKnownHosts(file: string): KnownHosts {
+  if (!existsSync(file)) return {};
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  return typeof parsed === 'object' && parsed !== null ? (parsed as KnownHosts) : {};
+}
+
+/**
+ * --trust-new-host-keys: connect once to each host with no pinned key, record the key it presents in
+ * .purple-harness/known-hosts.json (said loudly, to be checked out of band), then pin it for the run.
+ */
+async function pinHostKeys(
+  hosts: HostTarget[],
+  executor: Executor,
+  trust: boolean,
+  output: Output,
+): Promise<HostTarget[]> {
+  if (!trust || hosts.every((h) => h.hostKeySha256 !== null)) return hosts;
+  const file = resolve('.purple-harness', 'known-hosts.json');
+  const known: Record<string, string> = { ...readKnownHosts(file) };
+  const pinned: HostTarget[] = [];
+  for (const host of hosts) {
+    if (host.hostKeySha256 !== null) {
+      pinned.push(host);
+      continue;
+    }
+    const session = await executor.open(host);
+    await session.close();
+    known[host.name] = session.hostKeySha256;
+    output.logger.warn(
+      `recorded host key ${session.hostKeySha256} for ${host.name} in ${file}: verify it on the host (docs/lab-setup.md)`,
+    );
+    pinned.push({ ...host, hostKeySha256: session.hostKeySha256 });
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(known, null, 2)}\n`);
+  return pinned;
 }
 
 function secret(): string {
@@ -103,6 +150,31 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     );
   }
 
+  // Real targets are chosen and checked before anything starts: not in the inventory, or no pinned key
+  // without --trust-new-host-keys, means exit 2 before any connection.
+  const knownHostsFile = resolve('.purple-harness', 'known-hosts.json');
+  const realHosts = embedded
+    ? []
+    : resolveHosts(
+        selectInventory(config.lab?.hosts ?? [], options.hosts),
+        env,
+        secrets,
+        false,
+        readKnownHosts(knownHostsFile),
+      );
+  const unpinned = realHosts.filter((h) => h.hostKeySha256 === null);
+  if (unpinned.length > 0 && !options.trustNewHostKeys) {
+    throw new HarnessError(
+      'E_CONFIG_INVALID',
+      `no pinned host key for ${unpinned.map((h) => h.name).join(', ')}`,
+      {
+        hint: 'Pin hostKeySha256 in the inventory (docs/lab-setup.md shows how), or pass --trust-new-host-keys to record the key each host presents now.',
+      },
+    );
+  }
+  const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
+  const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), { ...ctx, env });
+
   let siem: SiemConnector | null = null;
   let lab: LabSimulator | null = null;
   let payloadServer: PayloadServer | null = null;
@@ -152,14 +224,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
           simulated: true,
         },
       ];
+      hosts = selectHosts(hosts, options.hosts);
     } else {
-      hosts = resolveHosts(config.lab?.hosts ?? [], env, secrets, false);
+      hosts = realHosts;
     }
-    hosts = selectHosts(hosts, options.hosts);
     output.logger.info(`SIEM: ${siem.describe()}`);
 
-    const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
-    const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), pluginContext);
+    hosts = await pinHostKeys(hosts, executor, options.trustNewHostKeys, output);
     result = await runHarness(
       {
         scenarios,

@@ -25,7 +25,7 @@ async function connect(
   host: HostTarget,
   options: SshExecutorOptions,
   ctx: PluginContext,
-): Promise<SshClient> {
+): Promise<{ client: SshClient; presented: string }> {
   const client = new Client();
   let presented: string | null = null;
   const config: ConnectConfig = {
@@ -38,21 +38,24 @@ async function connect(
     // Without a verifier ssh2 accepts any host key; we accept only the inventory's pinned fingerprint.
     hostVerifier: (key: Buffer) => {
       presented = fingerprint(key);
-      return presented === host.hostKeySha256;
+      // null is the one-off --trust-new-host-keys probe: accept, and report what was presented.
+      return host.hostKeySha256 === null || presented === host.hostKeySha256;
     },
     ...('password' in host.auth
       ? { password: host.auth.password }
-      : {
-          privateKey: host.auth.privateKey,
-          ...(host.auth.passphrase === undefined ? {} : { passphrase: host.auth.passphrase }),
-        }),
+      : 'agent' in host.auth
+        ? { agent: host.auth.agent }
+        : {
+            privateKey: host.auth.privateKey,
+            ...(host.auth.passphrase === undefined ? {} : { passphrase: host.auth.passphrase }),
+          }),
   };
-  return new Promise<SshClient>((resolve, reject) => {
+  return new Promise<{ client: SshClient; presented: string }>((resolve, reject) => {
     client.once('ready', () => {
-      resolve(client);
+      resolve({ client, presented: presented ?? 'unknown' });
     });
     client.once('error', (error: Error & { level?: string }) => {
-      if (presented !== null && presented !== host.hostKeySha256) {
+      if (presented !== null && host.hostKeySha256 !== null && presented !== host.hostKeySha256) {
         reject(
           new ExecError(
             'E_EXEC_HOST_KEY',
@@ -87,15 +90,24 @@ async function connect(
 }
 
 class SshSession implements ExecSession {
+  readonly hostKeySha256: string;
   #client: SshClient | null;
   #sftp: SFTPWrapper | null = null;
   readonly #host: HostTarget;
   readonly #options: SshExecutorOptions;
   readonly #ctx: PluginContext;
 
-  constructor(client: SshClient, host: HostTarget, options: SshExecutorOptions, ctx: PluginContext) {
+  constructor(
+    client: SshClient,
+    presented: string,
+    host: HostTarget,
+    options: SshExecutorOptions,
+    ctx: PluginContext,
+  ) {
     this.#client = this.#adopt(client);
-    this.#host = host;
+    this.hostKeySha256 = presented;
+    // Reconnects within this session must meet the same key as the first connection.
+    this.#host = { ...host, hostKeySha256: presented };
     this.#options = options;
     this.#ctx = ctx;
   }
@@ -112,7 +124,7 @@ class SshSession implements ExecSession {
   }
 
   async #ready(): Promise<SshClient> {
-    this.#client ??= this.#adopt(await connect(this.#host, this.#options, this.#ctx));
+    this.#client ??= this.#adopt((await connect(this.#host, this.#options, this.#ctx)).client);
     return this.#client;
   }
 
@@ -299,8 +311,8 @@ export const sshExecutor = defineExecutor({
   create(options, ctx) {
     return {
       async open(host) {
-        const client = await connect(host, options, ctx);
-        return new SshSession(client, host, options, ctx);
+        const { client, presented } = await connect(host, options, ctx);
+        return new SshSession(client, presented, host, options, ctx);
       },
     };
   },
