@@ -18,6 +18,7 @@ export function exitCodeForRun(status: RunStatus): ExitCode {
       return exitCodes.assertionFailed;
     case 'inconclusive':
     case 'error':
+    case 'cleanup-failed':
       return exitCodes.infrastructure;
     case 'interrupted':
       return exitCodes.interrupted;

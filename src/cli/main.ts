@@ -138,9 +138,12 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
       '[purple-harness] interrupted: cleaning up and writing what was collected (Ctrl-C again to force)',
     );
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  // A scheduler stopping the job (SIGTERM) gets the same treatment as Ctrl-C: clean up, write, exit 130.
+  process.on('SIGTERM', onSigint);
   try {
     switch (command) {
       case 'run': {
@@ -225,6 +228,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
     return printError(error, output, values.debug);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

@@ -120,7 +120,7 @@ export interface SignalResult {
   readonly reason: string;
 }
 
-export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error';
+export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed';
 
 export interface ScenarioResult {
   readonly scenario: {
@@ -137,7 +137,7 @@ export interface ScenarioResult {
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 }
 
-export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'interrupted';
+export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed' | 'interrupted';
 
 export interface RunResult {
   readonly schemaVersion: 1;
@@ -158,7 +158,16 @@ export interface RunResult {
   readonly results: readonly ScenarioResult[];
 }
 
-export function scenarioStatus(signals: readonly SignalResult[], error: boolean): ScenarioStatus {
+/**
+ * A scenario's status. Leftovers on the host outrank every verdict: a dirty lab host must be seen first.
+ * Clean-up that never ran because nothing ever reached the host is not "dirty".
+ */
+export function scenarioStatus(
+  signals: readonly SignalResult[],
+  error: boolean,
+  cleanup?: CleanupRecord,
+): ScenarioStatus {
+  if (cleanup?.ran === true && !cleanup.verified) return 'cleanup-failed';
   if (error) return 'error';
   if (signals.some((s) => s.verdict === 'fail')) return 'failed';
   if (signals.some((s) => s.verdict === 'inconclusive')) return 'inconclusive';
@@ -168,6 +177,7 @@ export function scenarioStatus(signals: readonly SignalResult[], error: boolean)
 /** Severity order for a run: an infrastructure gap outranks a failed assertion (exit 3 > 1). */
 export function runStatus(results: readonly ScenarioResult[], interrupted: boolean): RunStatus {
   if (interrupted) return 'interrupted';
+  if (results.some((r) => r.status === 'cleanup-failed')) return 'cleanup-failed';
   if (results.some((r) => r.status === 'error')) return 'error';
   if (results.some((r) => r.status === 'inconclusive')) return 'inconclusive';
   if (results.some((r) => r.status === 'failed')) return 'failed';

@@ -195,7 +195,13 @@ async function runPair(
       }),
     );
   }
-  return { ...base, status: scenarioStatus(results, error !== null), execution, signals: results, error };
+  return {
+    ...base,
+    status: scenarioStatus(results, error !== null, execution?.cleanup),
+    execution,
+    signals: results,
+    error,
+  };
 }
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */

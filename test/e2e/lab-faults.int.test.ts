@@ -169,3 +169,17 @@ test('the stop file appearing mid-run stops the remaining steps but runs clean-u
   t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
   t.false(execution.progress.started);
 });
+
+test('leftovers after clean-up give the scenario the status cleanup-failed, with the list', async (t) => {
+  // The clean-up operation's connection drops before it can report, so nothing proves the host is clean.
+  const lab = await startTestLab({ dropSessionOn: ['cleanup'] });
+  t.teardown(() => lab.close());
+
+  const run = await runOnLab({ scenarios: [scenario], hosts: [lab.host], siem: lab.siem });
+
+  const [result] = run.results;
+  t.is(result?.status, 'cleanup-failed');
+  t.is(run.status, 'cleanup-failed');
+  t.false(result?.execution?.cleanup.verified);
+  t.true((result?.execution?.cleanup.residue.length ?? 0) > 0);
+});
