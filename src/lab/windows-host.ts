@@ -241,13 +241,13 @@ export class SimulatedWindowsHost {
         'scaffolding',
       );
       try {
-        if (encoded === undefined)
+        const script = this.#scriptOf(ps[1] ?? '', encoded);
+        if (script === undefined)
           return {
             stdout: '',
-            stderr: 'purple-harness lab: only -EncodedCommand helpers are modelled\r\n',
+            stderr: 'purple-harness lab: only -EncodedCommand and -File helpers are modelled\r\n',
             exitCode: 1,
           };
-        const script = Buffer.from(encoded, 'base64').toString('utf16le');
         const operation = /^# purple-harness remote operation: ([a-z-]+) v1$/m.exec(script)?.[1];
         if (operation === undefined) {
           return {
@@ -273,6 +273,16 @@ export class SimulatedWindowsHost {
     } finally {
       this.processes.exit(cmd);
     }
+  }
+
+  /** The script a PowerShell command line runs: -EncodedCommand (UTF-16LE base64) or -File (a .ps1 on disk). */
+  #scriptOf(argumentsText: string, encoded: string | undefined): string | undefined {
+    if (encoded !== undefined) return Buffer.from(encoded, 'base64').toString('utf16le');
+    const file = /(?:^|\s)-File\s+(?:"([^"]+)"|(\S+))/i.exec(argumentsText);
+    const path = file?.[1] ?? file?.[2];
+    if (path === undefined) return undefined;
+    const content = this.drive.get(path)?.content;
+    return content?.toString('utf8').replace(/^\uFEFF/, '');
   }
 
   /**

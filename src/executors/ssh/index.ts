@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
@@ -15,7 +16,14 @@ import {
 import { fingerprint } from '../../util/fingerprint.js';
 import { redact } from '../../util/redact.js';
 import { toSftpPath } from '../../util/winpath.js';
-import { encodeCommand, fitsCmdLine, parseFrame, readableStderr } from './powershell.js';
+import {
+  encodeCommand,
+  fileCommand,
+  fitsCmdLine,
+  parseFrame,
+  readableStderr,
+  scriptsDir,
+} from './powershell.js';
 import { SshExecutorOptions } from './schema.js';
 
 const { Client } = ssh2;
@@ -140,7 +148,12 @@ class SshSession implements ExecSession {
     return this.#sftp;
   }
 
+  /** INF text goes up as ANSI (latin1) bytes, as cmstp reads it. */
   async upload(remotePath: string, content: string): Promise<void> {
+    await this.#writeFile(remotePath, Buffer.from(content, 'latin1'));
+  }
+
+  async #writeFile(remotePath: string, content: Buffer): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -163,7 +176,7 @@ class SshSession implements ExecSession {
     }
   }
 
-  async #upload(remotePath: string, content: string): Promise<void> {
+  async #upload(remotePath: string, content: Buffer): Promise<void> {
     const target = toSftpPath(remotePath);
     try {
       const sftp = await this.#sftpSession();
@@ -185,7 +198,7 @@ class SshSession implements ExecSession {
         });
       }
       await new Promise<void>((resolve, reject) => {
-        sftp.writeFile(target, Buffer.from(content, 'latin1'), (error) => {
+        sftp.writeFile(target, content, (error) => {
           if (error) reject(error);
           else resolve();
         });
@@ -200,13 +213,35 @@ class SshSession implements ExecSession {
   }
 
   async run(operation: RemoteOperation, signal?: AbortSignal): Promise<OperationResult> {
-    const command = encodeCommand(operation.script);
-    if (!fitsCmdLine(command)) {
-      throw new ExecError(
-        'E_EXEC_PROTOCOL',
-        `[executor:ssh] operation ${operation.name} is ${command.length} characters once encoded, over cmd.exe's 8191 limit`,
-      );
+    const encoded = encodeCommand(operation.script);
+    if (fitsCmdLine(encoded)) return this.#exec(operation, encoded, signal);
+    // Over cmd.exe's 8191-character line: upload the script as a .ps1 and run it with -File, then remove it.
+    const scriptPath = `${scriptsDir}\\${operation.name}-${randomBytes(6).toString('hex')}.ps1`;
+    await this.#writeFile(
+      scriptPath,
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(operation.script, 'utf8')]),
+    );
+    try {
+      return await this.#exec(operation, fileCommand(scriptPath), signal);
+    } finally {
+      await this.#remove(scriptPath);
     }
+  }
+
+  async #remove(remotePath: string): Promise<void> {
+    try {
+      const sftp = await this.#sftpSession();
+      await new Promise<void>((resolve) => {
+        sftp.unlink(toSftpPath(remotePath), () => {
+          resolve();
+        });
+      });
+    } catch {
+      // Best effort: the run folder's clean-up and `purple-harness cleanup` report what stays.
+    }
+  }
+
+  async #exec(operation: RemoteOperation, command: string, signal?: AbortSignal): Promise<OperationResult> {
     const client = await this.#ready();
     const started = Date.now();
     return new Promise<OperationResult>((resolve, reject) => {

@@ -11,6 +11,14 @@ export function encodeCommand(script: string): string {
   return `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ${encoded}`;
 }
 
+/** Where over-long scripts are uploaded (and removed after); administrators only, like the run folders. */
+export const scriptsDir = 'C:\\ProgramData\\purple-harness\\ops';
+
+/** Runs an uploaded script; quoted, as the path may one day hold a space. */
+export function fileCommand(path: string): string {
+  return `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "${path}"`;
+}
+
 export function fitsCmdLine(command: string): boolean {
   return command.length + wrapperOverhead <= cmdLineLimit;
 }

@@ -5,10 +5,10 @@ import { renderEmulation } from '../../render/render.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { testExecutor } from '../../../test/contracts/executor.js';
-import { pluginContext, startTestLab } from '../../../test/helpers/lab.js';
+import { pluginContext, startTestLab, type TestLab } from '../../../test/helpers/lab.js';
 import { sshExecutor } from './index.js';
 import { SshExecutorOptions } from './schema.js';
-import { encodeCommand } from './powershell.js';
+import { encodeCommand, fitsCmdLine } from './powershell.js';
 
 const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
 if (!scenario) throw new Error('built-in scenario missing');
@@ -16,6 +16,31 @@ const rendered = (marker: string) => renderEmulation(scenario, { marker });
 
 function executor(options: Record<string, unknown> = {}, secrets = new Set<string>()) {
   return sshExecutor.create(SshExecutorOptions.parse(options), pluginContext({}, secrets));
+}
+
+/** PowerShell process starts the lab's SIEM recorded in the last minute (the harness's own scaffolding). */
+async function powershellStarts(lab: TestLab): Promise<string[]> {
+  await lab.lab.flush();
+  const now = Date.now();
+  const window = { since: new Date(now - 60_000), until: new Date(now + 60_000) };
+  const found = await lab.siem.findTelemetry({
+    host: 'WIN10-LAB-01',
+    marker: 'unused',
+    bindings: {},
+    processWindow: window,
+    ...window,
+    signals: [
+      {
+        id: 'cmstp-exec',
+        title: 'PowerShell starts',
+        description: '',
+        requires: 'started',
+        correlation: 'window',
+        telemetry: [{ eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } }],
+      },
+    ],
+  });
+  return (found.get('cmstp-exec') ?? []).map((e) => String(e.fields.CommandLine));
 }
 
 testExecutor('executors/ssh against the lab simulator', async () => {
@@ -48,27 +73,8 @@ test('the host receives exactly the script sent, as UTF-16LE -EncodedCommand thr
   t.teardown(() => session.close());
 
   await session.run(op);
-  await lab.lab.flush();
 
-  const found = await lab.siem.findTelemetry({
-    host: 'WIN10-LAB-01',
-    marker: 'powershell',
-    bindings: {},
-    processWindow: { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 60_000) },
-    since: new Date(Date.now() - 60_000),
-    until: new Date(Date.now() + 60_000),
-    signals: [
-      {
-        id: 'cmstp-exec',
-        title: '',
-        description: '',
-        requires: 'started',
-        correlation: 'window',
-        telemetry: [{ eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } }],
-      },
-    ],
-  });
-  const commandLine = String(found.get('cmstp-exec')?.[0]?.fields.CommandLine);
+  const [commandLine = ''] = await powershellStarts(lab);
   t.is(commandLine, encodeCommand(op.script));
   const b64 = commandLine.split(' ').at(-1) ?? '';
   t.is(Buffer.from(b64, 'base64').toString('utf16le'), op.script);
@@ -117,4 +123,24 @@ test('an operation that hangs is cut off by the watchdog, and the session reconn
   t.is(hung.exitCode, null);
   t.is(next.exitCode, 0);
   t.like(next.frame, { ok: true });
+});
+
+test("a script over cmd.exe's line limit goes up as a .ps1, runs with -File, and is removed", async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const base = rendered('phlongscript01').operations.preflight;
+  // Padding in a comment keeps the script's meaning and pushes it past ~3,000 characters.
+  const long = { ...base, script: `${base.script}\n# ${'padding '.repeat(600)}\n` };
+  const session = await executor().open(lab.host);
+  t.teardown(() => session.close());
+
+  t.false(fitsCmdLine(encodeCommand(long.script)));
+  const result = await session.run(long);
+  const starts = await powershellStarts(lab);
+
+  t.is(result.exitCode, 0);
+  t.like(result.frame, { ok: true });
+  t.is(starts.length, 1);
+  t.regex(starts[0] ?? '', /-File "C:\\ProgramData\\purple-harness\\ops\\preflight-[0-9a-f]{12}\.ps1"$/);
+  t.deepEqual(lab.lab.host.drive.list('C:\\ProgramData\\purple-harness\\ops'), []);
 });
