@@ -1,6 +1,7 @@
 import { prerequisiteMet, telemetryLabel } from '../core/index.js';
 import type {
   ExecutionRecord,
+  Readiness,
   Expectation,
   SignalDefinition,
   SignalObservation,
@@ -15,6 +16,8 @@ export interface SignalEvaluationInput {
   readonly observation: SignalObservation | undefined;
   readonly captureTimeoutMs: number;
   readonly detectTimeoutMs: number;
+  /** From preflight (signals/readiness.ts); `unknown` when it could not tell. */
+  readonly readiness?: Readiness;
 }
 
 const prerequisiteText = {
@@ -42,6 +45,7 @@ function seconds(ms: number): string {
  */
 export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   const { expectation, definition, execution, observation } = input;
+  const readiness = input.readiness ?? 'unknown';
   const expected = {
     captured: expectation.captured,
     detected: expectation.detected ?? null,
@@ -70,9 +74,10 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
         observed,
         verdict: 'inconclusive',
         reason: `${reason}; but the emulation did not complete (${execution.reason}), so this run does not count as a pass`,
+        readiness,
       };
     }
-    return { id: definition.id, expected, observed, verdict, reason };
+    return { id: definition.id, expected, observed, verdict, reason, readiness };
   };
 
   if (!execution || !prerequisiteMet(definition.requires, execution.progress)) {
@@ -88,9 +93,14 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
 
   const telemetry = telemetryLabel(definition);
   if (expectation.captured && events.length === 0) {
+    // A sensor preflight found blind is a blind spot: a finding about coverage, labelled as such.
+    const blind =
+      readiness === 'blind'
+        ? `blind spot: the host's sensors are not set up to record ${telemetry} (preflight); `
+        : '';
     return result(
       'fail',
-      `not captured: no ${telemetry} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
+      `${blind}not captured: no ${telemetry} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
     );
   }
   if (!expectation.captured && events.length > 0) {

@@ -28,6 +28,19 @@ export interface CleanupRecord {
   readonly residue: readonly string[];
 }
 
+/** What preflight learned about the host's sensors; null where it could not tell. */
+export interface SensorFacts {
+  readonly sysmonRunning: boolean;
+  /** Sysmon event types with rules in the active configuration (ProcessCreate, ImageLoad, ...). */
+  readonly sysmonEventTypes: readonly string[] | null;
+  readonly security4688: boolean | null;
+  readonly security4688CommandLine: boolean;
+  readonly forwarders: readonly string[];
+  readonly freeDiskBytes: number | null;
+  /** The host's clock minus the harness's, measured at preflight (ms). */
+  readonly clockSkewMs: number | null;
+}
+
 export interface HostFacts {
   readonly hostname: string;
   readonly user: string;
@@ -35,7 +48,11 @@ export interface HostFacts {
   readonly os: string;
   readonly powershell: string;
   readonly sshServer: string;
+  readonly sensors: SensorFacts | null;
 }
+
+/** Whether the host's sensors can record a signal at all, from preflight. */
+export type Readiness = 'ready' | 'blind' | 'unknown';
 
 /** One request the payload server answered: evidence that the host really fetched the scriptlet. */
 export interface PayloadFetch {
@@ -118,6 +135,8 @@ export interface SignalResult {
   };
   readonly verdict: Verdict;
   readonly reason: string;
+  /** From preflight: whether the host's sensors can record this signal at all. */
+  readonly readiness: Readiness;
 }
 
 export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed';

@@ -12,6 +12,17 @@ export const PreflightFrame = z.looseObject({
   powershell: z.string(),
   sshServer: z.string(),
   cmstpPresent: z.boolean(),
+  sensors: z
+    .looseObject({
+      sysmonRunning: z.boolean(),
+      sysmonEventTypes: z.array(z.string()).nullable(),
+      security4688: z.boolean().nullable(),
+      security4688CommandLine: z.boolean(),
+      forwarders: z.array(z.string()),
+      freeDiskBytes: z.number().nullable(),
+      utcNow: z.string(),
+    })
+    .optional(),
 });
 
 export const SnapshotFrame = z.looseObject({ ok: z.literal(true), items: z.array(z.string()) });

@@ -101,7 +101,9 @@ export async function runEmulation(
     session = await executor.open(host, ctx.signal);
     record('connect', true, opened, `${host.address}:${host.port} host key ${host.hostKeySha256}`);
 
+    const asked = ctx.clock.now().getTime();
     const pre = await operate('preflight', rendered.operations.preflight, PreflightFrame);
+    const answered = ctx.clock.now().getTime();
     facts = {
       hostname: pre.hostname,
       user: pre.user,
@@ -109,6 +111,18 @@ export async function runEmulation(
       os: pre.os,
       powershell: pre.powershell,
       sshServer: pre.sshServer,
+      sensors: pre.sensors
+        ? {
+            sysmonRunning: pre.sensors.sysmonRunning,
+            sysmonEventTypes: pre.sensors.sysmonEventTypes,
+            security4688: pre.sensors.security4688,
+            security4688CommandLine: pre.sensors.security4688CommandLine,
+            forwarders: pre.sensors.forwarders,
+            freeDiskBytes: pre.sensors.freeDiskBytes,
+            // The host read its clock somewhere between asking and answering; the midpoint errs by RTT/2 at most.
+            clockSkewMs: Date.parse(pre.sensors.utcNow) - Math.round((asked + answered) / 2),
+          }
+        : null,
     };
     if (!pre.cmstpPresent) throw new StepFailed('preflight: cmstp.exe is not present on the host');
 

@@ -54,6 +54,15 @@ export async function runOperation(
             powershell: '5.1.19041.5247',
             sshServer: '9.5.0.0',
             cmstpPresent: true,
+            sensors: {
+              sysmonRunning: true,
+              sysmonEventTypes: host.sensor.sysmonEventTypes,
+              security4688: host.sensor.security4688 !== 'off',
+              security4688CommandLine: host.sensor.security4688 === 'command-line',
+              forwarders: ['purple-harness-hec'],
+              freeDiskBytes: 64 * 1024 ** 3,
+              utcNow: new Date().toISOString(),
+            },
           },
           0,
         );

@@ -7,6 +7,8 @@ import type { LabEvent } from './sysmon.js';
  */
 export interface SensorProfile {
   readonly description: string;
+  /** The Sysmon event types the configuration has rules for, as `Sysmon64 -c` would list them. */
+  readonly sysmonEventTypes: readonly string[];
   /** True for a Sysmon event the configuration filters out. */
   readonly excludes: (event: LabEvent) => boolean;
   /** Security 4688: off, on without command lines, or on with them (the audit policy plus the GPO). */
@@ -23,26 +25,55 @@ const isCmmgr32 = (event: LabEvent): boolean =>
 export const sensorProfiles = {
   full: {
     description: 'Sysmon logs every event AN0932 needs; Security 4688 with command lines',
+    sysmonEventTypes: [
+      'ProcessCreate',
+      'NetworkConnect',
+      'ImageLoad',
+      'ProcessAccess',
+      'FileCreate',
+      'RegistryEvent',
+      'DnsQuery',
+    ],
     excludes: () => false,
     security4688: 'command-line',
   },
   'no-access-imageload': {
     description: 'Sysmon without ProcessAccess (10) and ImageLoad (7), the default of most public configs',
+    sysmonEventTypes: ['ProcessCreate', 'NetworkConnect', 'FileCreate', 'RegistryEvent', 'DnsQuery'],
     excludes: (event) => [7, 10].includes(eventId(event)),
     security4688: 'command-line',
   },
   'no-inf-files': {
     description: 'Sysmon FileCreate without .inf files',
+    sysmonEventTypes: [
+      'ProcessCreate',
+      'NetworkConnect',
+      'ImageLoad',
+      'ProcessAccess',
+      'FileCreate',
+      'RegistryEvent',
+      'DnsQuery',
+    ],
     excludes: isInfFile,
     security4688: 'command-line',
   },
   'no-cmmgr32-registry': {
     description: 'Sysmon RegistryEvent without App Paths\\cmmgr32.exe',
+    sysmonEventTypes: [
+      'ProcessCreate',
+      'NetworkConnect',
+      'ImageLoad',
+      'ProcessAccess',
+      'FileCreate',
+      'RegistryEvent',
+      'DnsQuery',
+    ],
     excludes: isCmmgr32,
     security4688: 'command-line',
   },
   'sysmon-baseline': {
     description: 'A SwiftOnSecurity-like baseline: no 7, no 10, no .inf files; 4688 without command lines',
+    sysmonEventTypes: ['ProcessCreate', 'NetworkConnect', 'FileCreate', 'RegistryEvent', 'DnsQuery'],
     excludes: (event) => [7, 10].includes(eventId(event)) || isInfFile(event),
     security4688: 'no-command-line',
   },

@@ -27,6 +27,7 @@ import { runEmulation } from '../execute/run-emulation.js';
 import { pollSignals, type PollSchedule } from '../poll/poll.js';
 import { placeholderPayloadBase, renderEmulation } from '../render/render.js';
 import { signalCatalog } from '../signals/catalog.js';
+import { signalReadiness } from '../signals/readiness.js';
 import { redact } from '../util/redact.js';
 
 export interface HarnessRun {
@@ -170,6 +171,7 @@ async function runPair(
         observation: observations.get(definition.id),
         captureTimeoutMs: scenario.spec.timeouts.capture,
         detectTimeoutMs: scenario.spec.timeouts.detect,
+        readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
       }),
     );
   } catch (caught) {
@@ -192,6 +194,7 @@ async function runPair(
         observation: undefined,
         captureTimeoutMs: 0,
         detectTimeoutMs: 0,
+        readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
       }),
     );
   }

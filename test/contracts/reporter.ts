@@ -49,6 +49,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
             observed,
             verdict: 'pass',
             reason: 'captured | detected',
+            readiness: 'ready',
           },
           {
             id: 'child-process',
@@ -56,6 +57,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
             observed: { ...observed, captured: false, detected: false, events: [] },
             verdict: 'fail',
             reason: 'not captured',
+            readiness: 'ready',
           },
           {
             id: 'payload-file',
@@ -63,6 +65,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
             observed: { ...observed, captured: null, detected: null, events: [] },
             verdict: 'inconclusive',
             reason: 'not polled',
+            readiness: 'unknown',
           },
         ],
       },

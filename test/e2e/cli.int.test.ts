@@ -15,7 +15,7 @@ interface RunJson {
   results: {
     status: string;
     marker: string;
-    signals: { id: string; verdict: string; reason: string }[];
+    signals: { id: string; verdict: string; reason: string; readiness: string }[];
     execution: {
       cleanup: { verified: boolean };
       payloadFetches: { status: number; source: string; path: string; host: string; userAgent: string }[];
@@ -110,6 +110,12 @@ test('a sensor profile without process access and image loads: com-elevation and
   t.regex(byId('com-elevation')?.reason ?? '', /not captured: no Sysmon 10\/7 event/);
   t.is(byId('scriptlet-load')?.verdict, 'fail');
   t.regex(byId('scriptlet-load')?.reason ?? '', /not captured: no Sysmon 7 event/);
+  t.regex(
+    byId('com-elevation')?.reason ?? '',
+    /^blind spot: the host's sensors are not set up to record Sysmon 10\/7/,
+  );
+  t.is(byId('scriptlet-load')?.readiness, 'blind');
+  t.is(byId('cmstp-exec')?.readiness, 'ready');
   t.true(
     signals
       .filter((s) => !['com-elevation', 'scriptlet-load'].includes(s.id))
