@@ -22,58 +22,46 @@ const isInfFile = (event: LabEvent): boolean =>
 const isCmmgr32 = (event: LabEvent): boolean =>
   [12, 13, 14].includes(eventId(event)) && text(event, 'TargetObject').includes('\\cmmgr32.exe');
 
+/** Sysmon event types, as `Sysmon64 -c` names them. */
+const allEventTypes = [
+  'ProcessCreate',
+  'NetworkConnect',
+  'ImageLoad',
+  'ProcessAccess',
+  'FileCreate',
+  'RegistryEvent',
+  'DnsQuery',
+];
+const withoutAccessAndImageLoad = allEventTypes.filter((t) => t !== 'ImageLoad' && t !== 'ProcessAccess');
+
 export const sensorProfiles = {
   full: {
     description: 'Sysmon logs every event AN0932 needs; Security 4688 with command lines',
-    sysmonEventTypes: [
-      'ProcessCreate',
-      'NetworkConnect',
-      'ImageLoad',
-      'ProcessAccess',
-      'FileCreate',
-      'RegistryEvent',
-      'DnsQuery',
-    ],
+    sysmonEventTypes: allEventTypes,
     excludes: () => false,
     security4688: 'command-line',
   },
   'no-access-imageload': {
     description: 'Sysmon without ProcessAccess (10) and ImageLoad (7), the default of most public configs',
-    sysmonEventTypes: ['ProcessCreate', 'NetworkConnect', 'FileCreate', 'RegistryEvent', 'DnsQuery'],
+    sysmonEventTypes: withoutAccessAndImageLoad,
     excludes: (event) => [7, 10].includes(eventId(event)),
     security4688: 'command-line',
   },
   'no-inf-files': {
     description: 'Sysmon FileCreate without .inf files',
-    sysmonEventTypes: [
-      'ProcessCreate',
-      'NetworkConnect',
-      'ImageLoad',
-      'ProcessAccess',
-      'FileCreate',
-      'RegistryEvent',
-      'DnsQuery',
-    ],
+    sysmonEventTypes: allEventTypes,
     excludes: isInfFile,
     security4688: 'command-line',
   },
   'no-cmmgr32-registry': {
     description: 'Sysmon RegistryEvent without App Paths\\cmmgr32.exe',
-    sysmonEventTypes: [
-      'ProcessCreate',
-      'NetworkConnect',
-      'ImageLoad',
-      'ProcessAccess',
-      'FileCreate',
-      'RegistryEvent',
-      'DnsQuery',
-    ],
+    sysmonEventTypes: allEventTypes,
     excludes: isCmmgr32,
     security4688: 'command-line',
   },
   'sysmon-baseline': {
     description: 'A SwiftOnSecurity-like baseline: no 7, no 10, no .inf files; 4688 without command lines',
-    sysmonEventTypes: ['ProcessCreate', 'NetworkConnect', 'FileCreate', 'RegistryEvent', 'DnsQuery'],
+    sysmonEventTypes: withoutAccessAndImageLoad,
     excludes: (event) => [7, 10].includes(eventId(event)) || isInfFile(event),
     security4688: 'no-command-line',
   },
