@@ -49,6 +49,8 @@ Options:
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
   --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
   --host NAME|tag:T    run, cleanup: only these inventory hosts (repeatable)
+  --preflight MODE     run: strict skips a scenario on a host whose sensors cannot record an expected
+                       signal; lenient (default) runs it and reports the blind spot
   --trust-new-host-keys
                        run: record the key of a host with no pinned key (verify it afterwards)
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
@@ -61,6 +63,11 @@ Options:
 
 Exit codes: 0 passed, 1 a detection assertion failed, 2 invalid input, 3 infrastructure error or
 inconclusive, 130 interrupted.`;
+
+function parsePreflight(text: string): 'strict' | 'lenient' {
+  if (text === 'strict' || text === 'lenient') return text;
+  throw new HarnessError('E_USAGE', `--preflight takes strict or lenient, not "${text}"`);
+}
 
 function parseConcurrency(text: string): number {
   const value = Number(text);
@@ -105,6 +112,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         rules: { type: 'string', multiple: true, default: [] },
         concurrency: { type: 'string' },
         'trust-new-host-keys': { type: 'boolean', default: false },
+        preflight: { type: 'string', default: 'lenient' },
         json: { type: 'boolean', default: false },
         siem: { type: 'string' },
         marker: { type: 'string' },
@@ -164,6 +172,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             rules: values.rules,
             concurrency: values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
             trustNewHostKeys: values['trust-new-host-keys'],
+            preflight: parsePreflight(values.preflight),
             version: version(),
             secrets,
             signal: controller.signal,

@@ -19,6 +19,8 @@ import { CleanupFrame, FailedFrame, PreflightFrame, RunFrame, SnapshotFrame } fr
 type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
   /** The operator's stop file: checked between steps; when set, the run goes straight to clean-up. */
   readonly shouldStop?: () => boolean;
+  /** Judges preflight's facts; a returned reason stops the run before anything is staged. */
+  readonly afterPreflight?: (facts: HostFacts) => string | null;
 };
 
 class StepFailed extends Error {}
@@ -125,6 +127,8 @@ export async function runEmulation(
         : null,
     };
     if (!pre.cmstpPresent) throw new StepFailed('preflight: cmstp.exe is not present on the host');
+    const refusal = ctx.afterPreflight?.(facts) ?? null;
+    if (refusal !== null) throw new StepFailed(`preflight: ${refusal}`);
 
     before = (await operate('snapshot-before', rendered.operations.snapshot, SnapshotFrame)).items;
 
@@ -187,7 +191,8 @@ export async function runEmulation(
       if (!session) record('connect', false, ctx.clock.now(), reason);
     }
   } finally {
-    if (session) cleanup = await cleanUp(session, rendered, before, operate, ctx);
+    // Before the first snapshot only read-only steps ran (connect, preflight): nothing to clean up.
+    if (session && before !== null) cleanup = await cleanUp(session, rendered, before, operate, ctx);
     await session?.close();
   }
   return {
@@ -208,11 +213,11 @@ export async function runEmulation(
 async function cleanUp(
   _session: ExecSession,
   rendered: RenderedEmulation,
-  before: readonly string[] | null,
+  before: readonly string[],
   operate: <S extends z.ZodType>(step: string, operation: RemoteOperation, schema: S) => Promise<z.output<S>>,
   ctx: Pick<Context, 'logger'>,
 ): Promise<CleanupRecord> {
-  const baseline = new Set(before ?? []);
+  const baseline = new Set(before);
   try {
     const after = (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items;
     // Keys that existed before the run belong to someone else and stay.
@@ -225,9 +230,9 @@ async function cleanUp(
     const residue = final.filter((item) => item.includes(rendered.marker) || !baseline.has(item));
     return {
       ran: true,
-      verified: done.ok && residue.length === 0 && before !== null,
+      verified: done.ok && residue.length === 0,
       removed: done.removed,
-      residue: before === null ? [...residue, 'no before-snapshot: residue unknown'] : residue,
+      residue,
     };
   } catch (error) {
     ctx.logger.warn(`clean-up did not complete: ${errorMessage(error)}`);

@@ -3,6 +3,7 @@ import type {
   Executor,
   ExecutionRecord,
   Expectation,
+  HostFacts,
   SignalDefinition,
   HostTarget,
   LoadedScenario,
@@ -44,6 +45,8 @@ export interface HarnessRun {
   readonly concurrency?: number;
   /** Takes a host's lock before its scenarios run; resolves to the release. */
   readonly lockHost?: (host: HostTarget) => Promise<() => Promise<void>>;
+  /** strict: a scenario whose expected signals include one the host cannot record does not run. */
+  readonly preflight?: 'strict' | 'lenient';
   /** Checked between scenarios: true stops the run after the current one (the operator's stop file). */
   readonly shouldStop?: () => boolean;
   /** Called after each scenario on each host, so a caller can persist partial results. */
@@ -123,6 +126,18 @@ async function runPair(
       execution = await runEmulation(run.executor, host, rendered, {
         ...ctx,
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
+        ...(run.preflight === 'strict'
+          ? {
+              afterPreflight: (facts: HostFacts) => {
+                const blind = signals.filter(
+                  ({ definition }) => signalReadiness(definition, facts.sensors) === 'blind',
+                );
+                return blind.length === 0
+                  ? null
+                  : `the host's sensors cannot record ${blind.map((s) => s.definition.id).join(', ')} (--preflight strict)`;
+              },
+            }
+          : {}),
       });
     } finally {
       if (scriptlet) run.payloadServer?.withdraw(scriptlet.path);

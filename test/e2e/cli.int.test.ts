@@ -17,7 +17,8 @@ interface RunJson {
     marker: string;
     signals: { id: string; verdict: string; reason: string; readiness: string }[];
     execution: {
-      cleanup: { verified: boolean };
+      cleanup: { ran: boolean; verified: boolean };
+      steps: { step: string }[];
       payloadFetches: { status: number; source: string; path: string; host: string; userAgent: string }[];
     } | null;
   }[];
@@ -466,4 +467,36 @@ test('a host without a pinned key is refused (exit 2) unless --trust-new-host-ke
   );
   t.is(pinnedNow.exitCode, 0, pinnedNow.stderr);
   t.is(badTag.exitCode, 2);
+});
+
+test('--preflight strict skips a scenario whose expected signals the host cannot record, before staging anything', async (t) => {
+  const cwd = tempDir(t);
+  const scenario = quickScenario(cwd, 'cmstp-all-users-au.yaml');
+
+  const result = await runCli(
+    [
+      'run',
+      scenario,
+      '--lab-sensor',
+      'no-access-imageload',
+      '--preflight',
+      'strict',
+      '--reports-dir',
+      'reports',
+    ],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 3, result.stderr);
+  const [run] = readRun(join(cwd, 'reports')).results;
+  t.is(run?.status, 'error');
+  t.regex(result.stdout, /preflight: the host's sensors cannot record com-elevation \(--preflight strict\)/);
+  t.true(run?.signals.every((s) => s.verdict === 'inconclusive'));
+  t.is(run?.signals.find((s) => s.id === 'com-elevation')?.readiness, 'blind');
+  // Only read-only steps ran, so there was nothing to clean up.
+  t.false(run?.execution?.cleanup.ran);
+  t.deepEqual(
+    run?.execution?.steps.map((s) => s.step),
+    ['connect', 'preflight'],
+  );
 });

@@ -42,6 +42,7 @@ export interface RunOptions {
   readonly allowCustomCommands: boolean;
   readonly concurrency: number | undefined;
   readonly trustNewHostKeys: boolean;
+  readonly preflight: 'strict' | 'lenient';
   /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
   readonly rules: readonly string[];
   readonly version: string;
@@ -243,6 +244,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         ...(payloadServer ? { payloadServer } : {}),
         onResult: (r) => collected.push(r),
         concurrency: options.concurrency ?? config.lab?.concurrency ?? 4,
+        preflight: options.preflight,
         lockHost: localHostLock(resolve('.purple-harness', 'locks')),
         shouldStop: () => existsSync(stopFile),
       },
