@@ -26,6 +26,8 @@ export interface LabSimulatorOptions {
   readonly dropSessionOn?: readonly string[];
   /** Fault knob: these operations answer in full but never send an exit status. */
   readonly omitExitStatusOn?: readonly string[];
+  /** Fault knob: these operations' output arrives a few bytes at a time. */
+  readonly slowOutputOn?: readonly string[];
   /** Forwarder latency for every batch, plus up to `ingestJitterMs` at random. */
   readonly ingestDelayMs?: number;
   readonly ingestJitterMs?: number;
@@ -91,6 +93,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     ...(options.hangOperations === undefined ? {} : { hangOperations: options.hangOperations }),
     ...(options.dropSessionOn === undefined ? {} : { dropSessionOn: options.dropSessionOn }),
     ...(options.omitExitStatusOn === undefined ? {} : { omitExitStatusOn: options.omitExitStatusOn }),
+    ...(options.slowOutputOn === undefined ? {} : { slowOutputOn: options.slowOutputOn }),
   });
   return {
     address: '127.0.0.1',

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, SFTPWrapper } from 'ssh2';
@@ -22,6 +23,8 @@ export interface SshServerOptions {
   readonly dropSessionOn?: readonly string[];
   /** Fault knob: these operations answer in full but never send an exit status. */
   readonly omitExitStatusOn?: readonly string[];
+  /** Fault knob: these operations' output arrives a few bytes at a time. */
+  readonly slowOutputOn?: readonly string[];
 }
 
 export interface RunningSshServer {
@@ -224,13 +227,19 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
           if (operation !== undefined && options.hangOperations?.includes(operation)) return;
           void host
             .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))
-            .then((outcome) => {
+            .then(async (outcome) => {
               // Fault knob: the session ends mid-exec, after the work happened but before any exit status.
               if (operation !== undefined && options.dropSessionOn?.includes(operation)) {
                 client.end();
                 return;
               }
-              if (outcome.stdout !== '') channel.write(outcome.stdout);
+              if (operation !== undefined && options.slowOutputOn?.includes(operation) === true) {
+                // Fault knob: output trickles out a few bytes at a time, as over a slow or busy link.
+                for (let i = 0; i < outcome.stdout.length; i += 7) {
+                  channel.write(outcome.stdout.slice(i, i + 7));
+                  await delay(2);
+                }
+              } else if (outcome.stdout !== '') channel.write(outcome.stdout);
               if (outcome.stderr !== '') channel.stderr.write(outcome.stderr);
               if (operation === undefined || options.omitExitStatusOn?.includes(operation) !== true) {
                 channel.exit(outcome.exitCode);

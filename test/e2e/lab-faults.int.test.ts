@@ -183,3 +183,13 @@ test('leftovers after clean-up give the scenario the status cleanup-failed, with
   t.false(result?.execution?.cleanup.verified);
   t.true((result?.execution?.cleanup.residue.length ?? 0) > 0);
 });
+
+test('fault: output that trickles in a few bytes at a time is reassembled, and the run passes', async (t) => {
+  const lab = await startTestLab({ slowOutputOn: ['preflight', 'snapshot', 'run-cmstp', 'cleanup'] });
+  t.teardown(() => lab.close());
+
+  const run = await runOnLab({ scenarios: [scenario], hosts: [lab.host], siem: lab.siem });
+
+  t.is(run.status, 'passed');
+  t.true(run.results[0]?.execution?.cleanup.verified);
+});
