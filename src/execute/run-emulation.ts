@@ -192,7 +192,7 @@ export async function runEmulation(
     }
   } finally {
     // Before the first snapshot only read-only steps ran (connect, preflight): nothing to clean up.
-    if (session && before !== null) cleanup = await cleanUp(session, rendered, before, operate, ctx);
+    if (session && before !== null) cleanup = await cleanUp(rendered, before, operate, ctx);
     await session?.close();
   }
   return {
@@ -211,7 +211,6 @@ export async function runEmulation(
 }
 
 async function cleanUp(
-  _session: ExecSession,
   rendered: RenderedEmulation,
   before: readonly string[],
   operate: <S extends z.ZodType>(step: string, operation: RemoteOperation, schema: S) => Promise<z.output<S>>,

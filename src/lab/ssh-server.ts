@@ -6,7 +6,7 @@ import type { Connection, ParsedKey, SFTPWrapper } from 'ssh2';
 import { fingerprint } from '../util/fingerprint.js';
 import { fromSftpPath } from '../util/winpath.js';
 import { runOperation } from './operations.js';
-import { operationOf, type SimulatedWindowsHost } from './windows-host.js';
+import type { SimulatedWindowsHost } from './windows-host.js';
 import { parentDir, type WindowsProcess } from './windows-model.js';
 
 const { Server, utils } = ssh2;
@@ -223,7 +223,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
         });
         channelSession.on('exec', (acceptExec, _reject, info) => {
           const channel = acceptExec();
-          const operation = operationOf(info.command);
+          const operation = host.operationOf(info.command);
           if (operation !== undefined && options.hangOperations?.includes(operation)) return;
           void host
             .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))

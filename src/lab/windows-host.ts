@@ -69,14 +69,7 @@ const surrogateCallTrace = [
   'C:\\windows\\System32\\combase.dll+1f2d2',
 ].join('|');
 
-/** The purple-harness operation an exec string carries, if it is an encoded helper. */
-export function operationOf(command: string): string | undefined {
-  const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(command)?.[1];
-  if (encoded === undefined) return undefined;
-  return /^# purple-harness remote operation: ([a-z-]+) v1$/m.exec(
-    Buffer.from(encoded, 'base64').toString('utf16le'),
-  )?.[1];
-}
+const operationHeader = /^# purple-harness remote operation: ([a-z-]+) v1$/m;
 
 /** Splits a command line into arguments, honouring double quotes as the C runtime does. */
 export function splitArguments(text: string): string[] {
@@ -233,7 +226,6 @@ export class SimulatedWindowsHost {
           exitCode: 1,
         };
       }
-      const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(ps[1] ?? '')?.[1];
       const powershell = this.#spawn(
         `${system32}\\WindowsPowerShell\\v1.0\\powershell.exe`,
         command.trim(),
@@ -241,14 +233,14 @@ export class SimulatedWindowsHost {
         'scaffolding',
       );
       try {
-        const script = this.#scriptOf(ps[1] ?? '', encoded);
+        const script = this.#scriptOf(ps[1] ?? '');
         if (script === undefined)
           return {
             stdout: '',
             stderr: 'purple-harness lab: only -EncodedCommand and -File helpers are modelled\r\n',
             exitCode: 1,
           };
-        const operation = /^# purple-harness remote operation: ([a-z-]+) v1$/m.exec(script)?.[1];
+        const operation = operationHeader.exec(script)?.[1];
         if (operation === undefined) {
           return {
             stdout: '',
@@ -276,7 +268,15 @@ export class SimulatedWindowsHost {
   }
 
   /** The script a PowerShell command line runs: -EncodedCommand (UTF-16LE base64) or -File (a .ps1 on disk). */
-  #scriptOf(argumentsText: string, encoded: string | undefined): string | undefined {
+  /** The purple-harness operation an exec string carries, if it is one of our helpers. */
+  operationOf(command: string): string | undefined {
+    const ps = /^powershell(?:\.exe)?\s+(.*)$/i.exec(command.trim());
+    const script = ps ? this.#scriptOf(ps[1] ?? '') : undefined;
+    return script === undefined ? undefined : operationHeader.exec(script)?.[1];
+  }
+
+  #scriptOf(argumentsText: string): string | undefined {
+    const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(argumentsText)?.[1];
     if (encoded !== undefined) return Buffer.from(encoded, 'base64').toString('utf16le');
     const file = /(?:^|\s)-File\s+(?:"([^"]+)"|(\S+))/i.exec(argumentsText);
     const path = file?.[1] ?? file?.[2];
@@ -343,6 +343,16 @@ export class SimulatedWindowsHost {
    * surrogate, and the surrogate starts the command as its elevated child (UACME method 41's telemetry).
    */
   comShellExec(caller: WindowsProcess, commandLine: string): void {
+    const surrogate = this.#startSurrogate(caller, ['cmstplua.dll', 'cmlua.dll']);
+    this.#runCommand(surrogate, commandLine);
+    this.processes.exit(surrogate);
+  }
+
+  /**
+   * The caller loads the CM helpers (client side of the COM call), DcomLaunch starts the CMSTPLUA surrogate,
+   * and the surrogate loads `dlls`; the CM admin helpers among them record com-elevation.
+   */
+  #startSurrogate(caller: WindowsProcess, dlls: readonly string[]): WindowsProcess {
     for (const dll of ['cmlua.dll', 'cmstplua.dll'])
       this.#record(imageLoad(this.identity, caller, `${system32}\\${dll}`, 'scaffolding'));
     const surrogate = this.#spawn(
@@ -351,32 +361,22 @@ export class SimulatedWindowsHost {
       this.#dcomLaunch,
       'com-elevation',
     );
-    for (const dll of ['cmstplua.dll', 'cmlua.dll'])
-      this.#record(imageLoad(this.identity, surrogate, `${system32}\\${dll}`, 'com-elevation'));
-    this.#runCommand(surrogate, commandLine);
-    this.processes.exit(surrogate);
+    for (const dll of dlls) {
+      const behaviour = dll === 'cmlua.dll' || dll === 'cmstplua.dll' ? 'com-elevation' : 'scaffolding';
+      this.#record(imageLoad(this.identity, surrogate, `${system32}\\${dll}`, behaviour));
+    }
+    return surrogate;
   }
 
   /** The /au path: DcomLaunch starts the CMSTPLUA surrogate, which registers the all-users profile. */
   #elevate(cmstp: WindowsProcess, plan: InstallPlan): WindowsProcess {
-    for (const dll of ['cmlua.dll', 'cmstplua.dll'])
-      this.#record(imageLoad(this.identity, cmstp, `${system32}\\${dll}`, 'scaffolding'));
-    const surrogate = this.#spawn(
-      `${system32}\\DllHost.exe`,
-      `C:\\Windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
-      this.#dcomLaunch,
-      'com-elevation',
-    );
-    for (const dll of ['cmutil.dll', 'cmstplua.dll', 'cmlua.dll', 'advpack.dll', 'setupapi.dll']) {
-      this.#record(
-        imageLoad(
-          this.identity,
-          surrogate,
-          `${system32}\\${dll}`,
-          dll.startsWith('cm') && dll !== 'cmutil.dll' ? 'com-elevation' : 'scaffolding',
-        ),
-      );
-    }
+    const surrogate = this.#startSurrogate(cmstp, [
+      'cmutil.dll',
+      'cmstplua.dll',
+      'cmlua.dll',
+      'advpack.dll',
+      'setupapi.dll',
+    ]);
     this.#setValue(surrogate, appPathsKey, 'ProfileInstallPath', allUsersProfileRoot, 'profile-registry');
     const folder = `${allUsersProfileRoot}\\${plan.shortSvcName ?? 'profile'}`;
     if (!this.drive.exists(folder)) {

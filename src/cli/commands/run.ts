@@ -174,7 +174,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     );
   }
   const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
-  const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), { ...ctx, env });
+  const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), pluginContext);
 
   let siem: SiemConnector | null = null;
   let lab: LabSimulator | null = null;

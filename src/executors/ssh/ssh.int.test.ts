@@ -144,3 +144,18 @@ test("a script over cmd.exe's line limit goes up as a .ps1, runs with -File, and
   t.regex(starts[0] ?? '', /-File "C:\\ProgramData\\purple-harness\\ops\\preflight-[0-9a-f]{12}\.ps1"$/);
   t.deepEqual(lab.lab.host.drive.list('C:\\ProgramData\\purple-harness\\ops'), []);
 });
+
+test('fault knobs apply to uploaded .ps1 operations too: a hung -File script is cut off by the watchdog', async (t) => {
+  const lab = await startTestLab({ hangOperations: ['preflight'] });
+  t.teardown(() => lab.close());
+  const base = rendered('phlongscript02').operations.preflight;
+  const long = { ...base, timeoutMs: 300, script: `${base.script}\n# ${'padding '.repeat(600)}\n` };
+  const session = await executor().open(lab.host);
+  t.teardown(() => session.close());
+
+  const result = await session.run(long);
+
+  t.false(fitsCmdLine(encodeCommand(long.script)));
+  t.true(result.timedOut);
+  t.is(result.exitCode, null);
+});
