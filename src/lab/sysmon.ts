@@ -97,11 +97,11 @@ export function processCreate(host: HostIdentity, process: WindowsProcess, behav
     Description: '-',
   };
   const parent = process.parent;
-  return {
+  return sysmonEvent(
+    host,
+    1,
     behaviour,
-    time: process.started,
-    fields: {
-      ...sysmon(host, 1, process.started),
+    {
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
@@ -124,7 +124,8 @@ export function processCreate(host: HostIdentity, process: WindowsProcess, behav
       ParentCommandLine: parent?.commandLine ?? '-',
       ParentUser: parent?.user ?? '-',
     },
-  };
+    process.started,
+  );
 }
 
 const mandatoryLabels = { Medium: 'S-1-16-8192', High: 'S-1-16-12288', System: 'S-1-16-16384' } as const;
@@ -173,11 +174,11 @@ export function fileCreate(
   time: Date,
   behaviour: Behaviour,
 ): LabEvent {
-  return {
+  return sysmonEvent(
+    host,
+    11,
     behaviour,
-    time,
-    fields: {
-      ...sysmon(host, 11, time),
+    {
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
@@ -185,7 +186,8 @@ export function fileCreate(
       CreationUtcTime: sysmonTime(time),
       User: process.user,
     },
-  };
+    time,
+  );
 }
 
 /** Sysmon event 7, Image loaded. */
@@ -200,11 +202,11 @@ export function imageLoad(
     OriginalFileName: baseName(imageLoaded),
     Description: '-',
   };
-  return {
+  return sysmonEvent(
+    host,
+    7,
     behaviour,
-    time,
-    fields: {
-      ...sysmon(host, 7, time),
+    {
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
@@ -220,7 +222,8 @@ export function imageLoad(
       SignatureStatus: 'Valid',
       User: process.user,
     },
-  };
+    time,
+  );
 }
 
 /** Sysmon event 22, DNS query. */
