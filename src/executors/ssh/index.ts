@@ -183,17 +183,23 @@ class SshSession implements ExecSession {
       const dirs: string[] = [];
       for (let dir = posix.dirname(target); /^\/[A-Za-z]:\/./.test(dir); dir = posix.dirname(dir))
         dirs.unshift(dir);
-      for (const dir of dirs) {
-        const exists = await new Promise<boolean>((resolve) => {
+      const exists = (dir: string): Promise<boolean> =>
+        new Promise<boolean>((resolve) => {
           sftp.stat(dir, (error) => {
             resolve(!error);
           });
         });
-        if (exists) continue;
+      for (const dir of dirs) {
+        if (await exists(dir)) continue;
         await new Promise<void>((resolve, reject) => {
           sftp.mkdir(dir, (error) => {
-            if (error) reject(error);
-            else resolve();
+            if (!error) resolve();
+            // Another session may have made it between our stat and mkdir (SFTP says only "Failure").
+            else
+              void exists(dir).then((made) => {
+                if (made) resolve();
+                else reject(error);
+              });
           });
         });
       }
