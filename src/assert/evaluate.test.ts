@@ -23,7 +23,7 @@ function execution(progress: Partial<ExecutionRecord['progress']> = {}): Executi
       endedAt: '2026-11-23T12:00:01.000Z',
     },
     steps: [],
-    cleanup: { ran: true, verified: true, removed: [], residue: [] },
+    cleanup: { ran: true, verified: true, removed: [], residue: [], startedAt: null, uninstall: null },
     payloadFetches: [],
   };
 }

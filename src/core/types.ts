@@ -26,6 +26,17 @@ export interface CleanupRecord {
   readonly verified: boolean;
   readonly removed: readonly string[];
   readonly residue: readonly string[];
+  /**
+   * The target's clock as clean-up began. Events stamped later are clean-up's own (its `cmstp /s /u` names
+   * the marker too), so the poll never takes them as the run's evidence. null when clean-up did not report.
+   */
+  readonly startedAt: string | null;
+  /** The profile uninstall (`cmstp /s /u`), when a registered profile was found; null otherwise. */
+  readonly uninstall: {
+    readonly inf: string;
+    readonly exitCode: number | null;
+    readonly timedOut: boolean;
+  } | null;
 }
 
 /** What preflight learned about the host's sensors; null where it could not tell. */
@@ -227,6 +238,8 @@ export interface RenderedEmulation {
     readonly preflight: RemoteOperation;
     readonly snapshot: RemoteOperation;
     readonly run: RemoteOperation;
+    /** `cmstp /s /u` for a profile the run registered; a no-op on the host when there is none. */
+    readonly uninstall: RemoteOperation;
     cleanup(createdKeys: readonly string[]): RemoteOperation;
   };
 }

@@ -38,8 +38,18 @@ export const RunFrame = z.looseObject({
   markerFound: z.boolean(),
 });
 
+export const UninstallFrame = z.looseObject({
+  ok: z.literal(true),
+  /** The target's clock as clean-up began: later events are clean-up's own, never the run's evidence. */
+  startUtc: z.string(),
+  uninstall: z
+    .looseObject({ inf: z.string(), exitCode: z.number().nullable(), timedOut: z.boolean() })
+    .nullable(),
+});
+
 export const CleanupFrame = z.looseObject({
   ok: z.boolean(),
+  startUtc: z.string().optional(),
   removed: z.array(z.string()),
   errors: z.array(z.string()),
 });

@@ -14,7 +14,14 @@ import type {
 } from '../core/index.js';
 import { HarnessError, errorMessage } from '../core/index.js';
 import { redact } from '../util/redact.js';
-import { CleanupFrame, FailedFrame, PreflightFrame, RunFrame, SnapshotFrame } from './frames.js';
+import {
+  CleanupFrame,
+  FailedFrame,
+  PreflightFrame,
+  RunFrame,
+  SnapshotFrame,
+  UninstallFrame,
+} from './frames.js';
 
 type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
   /** The operator's stop file: checked between steps; when set, the run goes straight to clean-up. */
@@ -41,7 +48,14 @@ export async function runEmulation(
   let facts: HostFacts | null = null;
   let payload: ExecutionRecord['payload'] = null;
   let cmstp: ExecutionRecord['cmstp'] = null;
-  let cleanup: CleanupRecord = { ran: false, verified: false, removed: [], residue: [] };
+  let cleanup: CleanupRecord = {
+    ran: false,
+    verified: false,
+    removed: [],
+    residue: [],
+    startedAt: null,
+    uninstall: null,
+  };
   let status: ExecutionRecord['status'] = 'executed';
   let reason: string;
   let session: ExecSession | null = null;
@@ -192,7 +206,8 @@ export async function runEmulation(
     }
   } finally {
     // Before the first snapshot only read-only steps ran (connect, preflight): nothing to clean up.
-    if (session && before !== null) cleanup = await cleanUp(rendered, before, operate, ctx);
+    if (session && before !== null)
+      cleanup = await cleanUp(rendered, before, operate, facts?.sensors?.clockSkewMs ?? 0, ctx);
     await session?.close();
   }
   return {
@@ -214,24 +229,47 @@ async function cleanUp(
   rendered: RenderedEmulation,
   before: readonly string[],
   operate: <S extends z.ZodType>(step: string, operation: RemoteOperation, schema: S) => Promise<z.output<S>>,
-  ctx: Pick<Context, 'logger'>,
+  skewMs: number,
+  ctx: Pick<Context, 'logger' | 'clock'>,
 ): Promise<CleanupRecord> {
   const baseline = new Set(before);
+  // If clean-up never reports its start, the moment it was sent (on the target's clock, as far as preflight's
+  // skew tells) stands in, so its own events are still kept out of the evidence.
+  let sentAt: string | null = null;
   try {
     const after = (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items;
     // Keys that existed before the run belong to someone else and stay.
     const createdKeys = after
       .filter((item) => item.startsWith('key:') && !baseline.has(item))
       .map((item) => item.slice(4));
+    sentAt = new Date(ctx.clock.now().getTime() + skewMs).toISOString();
+    // The profile goes the supported way first (cmstp /s /u, while the INF is still there); if that step
+    // fails, the removals below still run and the final snapshot judges what is left.
+    let uninstall: CleanupRecord['uninstall'] = null;
+    let startedAt: string | null = null;
+    try {
+      const un = await operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame);
+      uninstall = un.uninstall;
+      startedAt = un.startUtc;
+    } catch (error) {
+      ctx.logger.warn(`profile uninstall did not complete: ${errorMessage(error)}`);
+    }
     const done = await operate('cleanup', rendered.operations.cleanup(createdKeys), CleanupFrame);
     const final = (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame))
       .items;
     const residue = final.filter((item) => item.includes(rendered.marker) || !baseline.has(item));
+    if (uninstall !== null && (uninstall.timedOut || uninstall.exitCode !== 0)) {
+      residue.push(
+        `profile uninstall (cmstp /s /u ${uninstall.inf}) ${uninstall.timedOut ? 'timed out' : `exited ${String(uninstall.exitCode)}`}`,
+      );
+    }
     return {
       ran: true,
       verified: done.ok && residue.length === 0,
-      removed: done.removed,
+      removed: [...(uninstall?.exitCode === 0 ? [`profile:${uninstall.inf}`] : []), ...done.removed],
       residue,
+      startedAt: startedAt ?? done.startUtc ?? sentAt,
+      uninstall,
     };
   } catch (error) {
     ctx.logger.warn(`clean-up did not complete: ${errorMessage(error)}`);
@@ -240,6 +278,8 @@ async function cleanUp(
       verified: false,
       removed: [],
       residue: [`clean-up did not complete: ${errorMessage(error)}`],
+      startedAt: sentAt,
+      uninstall: null,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/index.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
-import { allUsersProfileRoot, sha256Hex } from './windows-host.js';
+import { allUsersProfileRoot, mappingsKey, sha256Hex } from './windows-host.js';
 import type { WindowsProcess } from './windows-model.js';
 
 /** Frames a result the way templates/remote/_prelude.ps1.hbs does: `PHRESULT:` + base64 of UTF-8 JSON. */
@@ -19,9 +19,8 @@ function need(params: ReadonlyMap<string, string>, name: string): string {
 export const watchedKeys = [
   'HKCU:\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
   'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE',
-  'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings',
+  mappingsKey,
 ];
-const mappingsKey = 'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings';
 
 function markerProcesses(host: SimulatedWindowsHost, marker: string, self: WindowsProcess): WindowsProcess[] {
   return host.processes.running().filter((p) => p !== self && p.commandLine.includes(marker));
@@ -125,14 +124,35 @@ export async function runOperation(
           0,
         );
       }
+      case 'uninstall-profile': {
+        const marker = need(params, 'Marker');
+        const runDir = need(params, 'RunDir');
+        const startUtc = new Date().toISOString();
+        let uninstall: { inf: string; exitCode: number | null; timedOut: boolean } | null = null;
+        const registered =
+          profileDirs(host, marker).some((dir) => host.drive.exists(dir)) ||
+          host.registry.values(mappingsKey).some((v) => v.name.includes(marker));
+        const inf = host.drive.exists(runDir)
+          ? host.drive
+              .list(runDir)
+              .find((entry) => new RegExp(`\\\\${marker}\\.(?!txt$)[^.\\\\]+$`, 'i').test(entry.path))
+          : undefined;
+        if (registered && inf !== undefined) {
+          const { exitCode } = await host.runCmstp(shell, `/s /u "${inf.path}"`);
+          uninstall = { inf: inf.path, exitCode, timedOut: false };
+        }
+        return frame({ ok: true, startUtc, uninstall }, 0);
+      }
       case 'cleanup': {
         const marker = need(params, 'Marker');
+        const runDir = need(params, 'RunDir');
+        const startUtc = new Date().toISOString();
         const removed: string[] = [];
         for (const p of markerProcesses(host, marker, shell)) {
           host.processes.exit(p);
           removed.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
         }
-        for (const dir of [need(params, 'RunDir'), ...profileDirs(host, marker)]) {
+        for (const dir of [runDir, ...profileDirs(host, marker)]) {
           if (host.drive.exists(dir)) {
             host.drive.removeTree(dir);
             removed.push(`dir:${dir}`);
@@ -152,7 +172,7 @@ export async function runOperation(
             removed.push(`key:${key}`);
           }
         }
-        return frame({ ok: true, removed, errors: [] }, 0);
+        return frame({ ok: true, startUtc, removed, errors: [] }, 0);
       }
       default:
         return {

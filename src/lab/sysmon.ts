@@ -294,15 +294,16 @@ export function processAccess(
   });
 }
 
-/** Sysmon 12 (CreateKey) or 13 (SetValue). TargetObject uses Sysmon's hive names (HKLM, HKU\<SID>). */
+/** Sysmon 12 (CreateKey, DeleteValue) or 13 (SetValue). TargetObject uses Sysmon's hive names (HKLM, HKU\<SID>). */
 export function registryEvent(
   host: HostIdentity,
   process: WindowsProcess,
   change:
-    { kind: 'CreateKey'; targetObject: string } | { kind: 'SetValue'; targetObject: string; details: string },
+    | { kind: 'CreateKey' | 'DeleteValue'; targetObject: string }
+    | { kind: 'SetValue'; targetObject: string; details: string },
   behaviour: Behaviour,
 ): LabEvent {
-  return sysmonEvent(host, change.kind === 'CreateKey' ? 12 : 13, behaviour, {
+  return sysmonEvent(host, change.kind === 'SetValue' ? 13 : 12, behaviour, {
     EventType: change.kind,
     ProcessGuid: process.guid,
     ProcessId: process.pid,

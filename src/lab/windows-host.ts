@@ -52,6 +52,8 @@ export type OperationRunner = (
 const system32 = 'C:\\Windows\\System32';
 export const cmstpLuaClsid = '{3E5FC7F9-9A51-4367-9063-A120244FBEC7}';
 export const allUsersProfileRoot = 'C:\\ProgramData\\Microsoft\\Network\\Connections\\Cm';
+/** Where Connection Manager maps each installed profile's service name to its .cmp file. */
+export const mappingsKey = 'HKCU:\\Software\\Microsoft\\Connection Manager\\Mappings';
 export const appPathsKey = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe';
 /** HRESULTs cmstp reports, as 32-bit unsigned values the way sshd passes them on. */
 const exitFileNotFound = 0x80070002;
@@ -308,6 +310,7 @@ export class SimulatedWindowsHost {
       const file = this.drive.get(infPath);
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
       const allUsers = flags.includes('/au');
+      if (flags.includes('/u')) return { process: cmstp, exitCode: this.#uninstall(cmstp, file.content) };
       let plan: InstallPlan;
       try {
         plan = planInstall(parseInf(file.content.toString('latin1')), allUsers);
@@ -336,6 +339,41 @@ export class SimulatedWindowsHost {
     } finally {
       this.processes.exit(cmstp);
     }
+  }
+
+  /**
+   * `cmstp /s /u profile.inf`: removes the profile the INF names (its folders and its Mappings value). The
+   * install sections' commands do not run again. An INF that names no profile is invalid data to cmstp.
+   */
+  #uninstall(cmstp: WindowsProcess, inf: Buffer): number {
+    let plan: InstallPlan;
+    try {
+      plan = planInstall(parseInf(inf.toString('latin1')), false);
+    } catch (error) {
+      if (error instanceof InfError) return exitInvalidData;
+      throw error;
+    }
+    const names = [plan.serviceName, plan.shortSvcName].filter((n): n is string => n !== null);
+    if (names.length === 0) return exitInvalidData;
+    for (const name of names) {
+      for (const folder of [
+        `${this.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${name}`,
+        `${allUsersProfileRoot}\\${name}`,
+      ]) {
+        if (this.drive.exists(folder)) this.drive.removeTree(folder);
+      }
+      if (this.registry.removeValue(mappingsKey, name)) {
+        this.#record(
+          registryEvent(
+            this.identity,
+            cmstp,
+            { kind: 'DeleteValue', targetObject: `${this.#sysmonKey(mappingsKey)}\\${name}` },
+            'scaffolding',
+          ),
+        );
+      }
+    }
+    return 0;
   }
 
   /**

@@ -69,10 +69,15 @@ export const windowPadMs = { before: 500, after: 1000 } as const;
 function processWindow(execution: ExecutionRecord): { since: Date; until: Date } {
   const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
   const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
-  return {
-    since: new Date(start - windowPadMs.before),
-    until: new Date((Number.isFinite(end) ? end : start) + windowPadMs.after),
-  };
+  const until = (Number.isFinite(end) ? end : start) + windowPadMs.after;
+  const cutoff = evidenceUntil(execution)?.getTime() ?? Infinity;
+  return { since: new Date(start - windowPadMs.before), until: new Date(Math.min(until, cutoff)) };
+}
+
+/** Clean-up's start on the target's clock: its `cmstp /s /u` names the marker too, so evidence ends there. */
+function evidenceUntil(execution: ExecutionRecord): Date | null {
+  const started = Date.parse(execution.cleanup.startedAt ?? '');
+  return Number.isFinite(started) ? new Date(started - 1) : null;
 }
 
 function definitionsOf(
@@ -170,6 +175,7 @@ async function runPair(
                 payloadHost: rendered.scriptlet?.host ?? 'none',
               },
               processWindow: processWindow(execution),
+              evidenceUntil: evidenceUntil(execution),
               since: new Date((Number.isFinite(startedAt) ? startedAt : Date.now()) - skewPadMs),
               signals: pollable,
               captureTimeoutMs: scenario.spec.timeouts.capture,

@@ -44,6 +44,7 @@ function plan(connector: SiemConnector, detected?: boolean): PollPlan {
     bindings: { marker: 'ph1', payloadFile: 'ph1.inf' },
     processWindow: { since: new Date('2026-11-23T11:59:59Z'), until: new Date('2026-11-23T12:00:05Z') },
     since: new Date('2026-11-23T11:55:00Z'),
+    evidenceUntil: null,
     signals: [
       {
         definition: signalCatalog['cmstp-exec'],

@@ -37,6 +37,8 @@ export interface PollPlan {
   readonly processWindow: { readonly since: Date; readonly until: Date };
   /** Event-time window start: the emulation start, padded for clock skew. */
   readonly since: Date;
+  /** Event-time window end: clean-up's start, after which events are clean-up's own; null when unknown. */
+  readonly evidenceUntil: Date | null;
   readonly signals: readonly { readonly definition: SignalDefinition; readonly expectation: Expectation }[];
   readonly captureTimeoutMs: number;
   readonly detectTimeoutMs: number;
@@ -155,7 +157,7 @@ export async function pollSignals(
           bindings: plan.bindings,
           processWindow: plan.processWindow,
           since: plan.since,
-          until: new Date(nowMs + 120_000),
+          until: plan.evidenceUntil ?? new Date(nowMs + 120_000),
           signals: telemetry.map((s) => s.definition),
         },
         ctx.signal,

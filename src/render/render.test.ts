@@ -38,6 +38,7 @@ test('each operation script is a purple-harness operation carrying the marker as
     operations.preflight,
     operations.snapshot,
     operations.run,
+    operations.uninstall,
     operations.cleanup(['HKCU:\\x']),
   ]) {
     t.regex(op.script, new RegExp(`^# purple-harness remote operation: ${op.name} v1$`, 'm'));
@@ -70,6 +71,7 @@ test("every remote operation still fits cmd.exe's 8191-character line once encod
     operations.preflight,
     operations.snapshot,
     operations.run,
+    operations.uninstall,
     operations.cleanup(['HKCU:\\a\\b']),
   ]) {
     t.true(

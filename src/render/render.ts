@@ -113,6 +113,8 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     operations: {
       preflight: op('preflight', 30_000),
       snapshot: op('snapshot', 30_000),
+      // cmstp /s /u gets 30 s on the host; the watchdog adds slack.
+      uninstall: op('uninstall-profile', 45_000),
       cleanup: (createdKeys: readonly string[]) => op('cleanup', 60_000, { createdKeys: [...createdKeys] }),
     },
   };
@@ -212,7 +214,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
  */
 export function renderHousekeeping(
   marker: string,
-): { runDir: string; snapshot: RemoteOperation; cleanup: RemoteOperation }[] {
+): { runDir: string; snapshot: RemoteOperation; uninstall: RemoteOperation; cleanup: RemoteOperation }[] {
   if (!/^[a-z0-9]{8,32}$/.test(marker)) {
     throw new HarnessError('E_USAGE', `run marker must be 8-32 lower-case letters or digits: ${marker}`);
   }
@@ -221,10 +223,15 @@ export function renderHousekeeping(
     const runDir = `${root}\\${marker}`;
     const op = (name: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
       name,
-      timeoutMs: name === 'cleanup' ? 60_000 : 30_000,
+      timeoutMs: name === 'snapshot' ? 30_000 : name === 'cleanup' ? 60_000 : 45_000,
       script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
     });
     // Which keys this run created is unknown after a crash, so no key is removed; they are reported.
-    return { runDir, snapshot: op('snapshot'), cleanup: op('cleanup', { createdKeys: [] }) };
+    return {
+      runDir,
+      snapshot: op('snapshot'),
+      uninstall: op('uninstall-profile'),
+      cleanup: op('cleanup', { createdKeys: [] }),
+    };
   });
 }

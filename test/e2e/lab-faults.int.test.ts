@@ -69,6 +69,7 @@ test('a delayed signal arrives late but within its deadline, and its latency sho
       },
       processWindow: { since: new Date(start - 500), until: new Date(start + 5000) },
       since: new Date(start - 60_000),
+      evidenceUntil: null,
       signals: [
         { definition: signalCatalog['cmstp-exec'], expectation: { signal: 'cmstp-exec', captured: true } },
         {

@@ -2,7 +2,7 @@ import { HarnessError, errorMessage, type HostTarget, type PluginContext } from 
 import { resolveHosts, selectInventory } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
-import { CleanupFrame, SnapshotFrame } from '../../execute/frames.js';
+import { CleanupFrame, SnapshotFrame, UninstallFrame } from '../../execute/frames.js';
 import { executors } from '../../executors/registry.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { renderHousekeeping } from '../../render/render.js';
@@ -60,6 +60,12 @@ export async function cleanupCommand(
       const session = await executor.open(host);
       try {
         for (const op of operations) {
+          const uninstalled = UninstallFrame.safeParse((await session.run(op.uninstall)).frame);
+          const profile = uninstalled.success ? uninstalled.data.uninstall : null;
+          if (profile)
+            output.out(
+              `${host.name}: cmstp /s /u ${profile.inf}: ${profile.timedOut ? 'timed out' : `exit ${String(profile.exitCode)}`}`,
+            );
           const cleaned = CleanupFrame.safeParse((await session.run(op.cleanup)).frame);
           const after = SnapshotFrame.safeParse((await session.run(op.snapshot)).frame);
           if (!cleaned.success || !after.success) {
