@@ -237,6 +237,10 @@ export interface RenderedEmulation {
   readonly operations: {
     readonly preflight: RemoteOperation;
     readonly snapshot: RemoteOperation;
+    /** Takes the target-side host lock (a file on the host), so runs from any machine never overlap. */
+    readonly lock: RemoteOperation;
+    /** Releases the lock if, and only if, this run holds it. */
+    readonly unlock: RemoteOperation;
     readonly run: RemoteOperation;
     /** `cmstp /s /u` for a profile the run registered; a no-op on the host when there is none. */
     readonly uninstall: RemoteOperation;

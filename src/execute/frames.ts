@@ -38,6 +38,14 @@ export const RunFrame = z.looseObject({
   markerFound: z.boolean(),
 });
 
+export const LockFrame = z.looseObject({
+  ok: z.literal(true),
+  acquired: z.boolean(),
+  holder: z.looseObject({ marker: z.string(), acquiredUtc: z.string(), expiresUtc: z.string() }).nullable(),
+});
+
+export const UnlockFrame = z.looseObject({ ok: z.literal(true), released: z.boolean() });
+
 export const UninstallFrame = z.looseObject({
   ok: z.literal(true),
   /** The target's clock as clean-up began: later events are clean-up's own, never the run's evidence. */

@@ -17,11 +17,22 @@ import { redact } from '../util/redact.js';
 import {
   CleanupFrame,
   FailedFrame,
+  LockFrame,
   PreflightFrame,
   RunFrame,
   SnapshotFrame,
   UninstallFrame,
+  UnlockFrame,
 } from './frames.js';
+
+/** Steps that undo or release: they run even once the operator's stop file is present. */
+const finalSteps = new Set([
+  'snapshot-after-run',
+  'uninstall-profile',
+  'cleanup',
+  'snapshot-after-cleanup',
+  'unlock-host',
+]);
 
 type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
   /** The operator's stop file: checked between steps; when set, the run goes straight to clean-up. */
@@ -60,6 +71,7 @@ export async function runEmulation(
   let reason: string;
   let session: ExecSession | null = null;
   let before: string[] | null = null;
+  let locked = false;
 
   const record = (
     step: string,
@@ -87,7 +99,7 @@ export async function runEmulation(
   ): Promise<z.output<S>> => {
     const started = ctx.clock.now();
     if (!session) throw new StepFailed(`${step}: no session`);
-    if (ctx.shouldStop?.() === true && !step.startsWith('snapshot-after') && step !== 'cleanup') {
+    if (ctx.shouldStop?.() === true && !finalSteps.has(step)) {
       record(step, false, started, 'skipped: the stop file is present');
       throw new StepFailed(`${step}: stopped by the operator's stop file`);
     }
@@ -116,6 +128,15 @@ export async function runEmulation(
     const opened = ctx.clock.now();
     session = await executor.open(host, ctx.signal);
     record('connect', true, opened, `${host.address}:${host.port} host key ${host.hostKeySha256}`);
+
+    const lock = await operate('lock-host', rendered.operations.lock, LockFrame);
+    if (!lock.acquired) {
+      const by = lock.holder
+        ? `run ${lock.holder.marker} since ${lock.holder.acquiredUtc} (expires ${lock.holder.expiresUtc})`
+        : 'another run';
+      throw new StepFailed(`host busy: ${host.name} is locked by ${by}; nothing was run`);
+    }
+    locked = true;
 
     const asked = ctx.clock.now().getTime();
     const pre = await operate('preflight', rendered.operations.preflight, PreflightFrame);
@@ -208,6 +229,14 @@ export async function runEmulation(
     // Before the first snapshot only read-only steps ran (connect, preflight): nothing to clean up.
     if (session && before !== null)
       cleanup = await cleanUp(rendered, before, operate, facts?.sensors?.clockSkewMs ?? 0, ctx);
+    if (session && locked) {
+      try {
+        await operate('unlock-host', rendered.operations.unlock, UnlockFrame);
+      } catch (error) {
+        // An unreleased lock expires on its own (its TTL), and `purple-harness cleanup --marker` removes it.
+        ctx.logger.warn(`the host lock was not released: ${errorMessage(error)}`);
+      }
+    }
     await session?.close();
   }
   return {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { errorMessage } from '../core/index.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
 import { allUsersProfileRoot, mappingsKey, sha256Hex } from './windows-host.js';
@@ -31,6 +32,17 @@ function profileDirs(host: SimulatedWindowsHost, marker: string): string[] {
     `${host.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections\\Cm\\${marker}`,
     `${allUsersProfileRoot}\\${marker}`,
   ];
+}
+
+const HostLock = z.object({ marker: z.string(), acquiredUtc: z.string(), expiresUtc: z.string() });
+
+/** An unreadable lock file counts as no lock, as templates/remote/lock-host.ps1.hbs treats it. */
+function parseLock(content: Buffer): z.infer<typeof HostLock> | null {
+  try {
+    return HostLock.safeParse(JSON.parse(content.toString('utf8'))).data ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Carries out one remote operation with the semantics its PowerShell would have on Windows. */
@@ -123,6 +135,34 @@ export async function runOperation(
           },
           0,
         );
+      }
+      case 'lock-host': {
+        const marker = need(params, 'Marker');
+        const lockPath = need(params, 'LockPath');
+        const now = new Date();
+        const held = host.drive.get(lockPath);
+        if (held && !held.dir) {
+          const holder = parseLock(held.content);
+          if (holder !== null && Date.parse(holder.expiresUtc) > now.getTime())
+            return frame({ ok: true, acquired: false, holder }, 0);
+          host.drive.remove(lockPath);
+        }
+        const lock = {
+          marker,
+          acquiredUtc: now.toISOString(),
+          expiresUtc: new Date(now.getTime() + Number(need(params, 'LockTtlSeconds')) * 1000).toISOString(),
+        };
+        host.drive.mkdirp(lockPath.slice(0, lockPath.lastIndexOf('\\')));
+        host.writeFileAs(shell, lockPath, Buffer.from(JSON.stringify(lock), 'utf8'), 'scaffolding');
+        return frame({ ok: true, acquired: true, holder: lock }, 0);
+      }
+      case 'unlock-host': {
+        const lockPath = need(params, 'LockPath');
+        const held = host.drive.get(lockPath);
+        const mine =
+          held !== undefined && !held.dir && parseLock(held.content)?.marker === need(params, 'Marker');
+        if (mine) host.drive.remove(lockPath);
+        return frame({ ok: true, released: mine }, 0);
       }
       case 'uninstall-profile': {
         const marker = need(params, 'Marker');

@@ -9,6 +9,9 @@ export const remoteRoots = {
   'program-files': 'C:\\Program Files\\purple-harness\\runs',
 } as const;
 
+/** The target-side half of the per-host lock (the local half is pipeline/host-lock.ts). */
+export const targetLockPath = 'C:\\ProgramData\\purple-harness\\host.lock';
+
 /** Stands in for the payload server's address when rendering without one (validate, render). */
 export const placeholderPayloadBase = 'http://payload.invalid:80';
 
@@ -113,6 +116,12 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     operations: {
       preflight: op('preflight', 30_000),
       snapshot: op('snapshot', 30_000),
+      // A crashed run's lock expires: the whole emulation's worst case plus ten minutes.
+      lock: op('lock-host', 30_000, {
+        lockPath: targetLockPath,
+        lockTtlSeconds: String(Math.ceil(spec.timeouts.execute / 1000) + 600),
+      }),
+      unlock: op('unlock-host', 30_000, { lockPath: targetLockPath }),
       // cmstp /s /u gets 30 s on the host; the watchdog adds slack.
       uninstall: op('uninstall-profile', 45_000),
       cleanup: (createdKeys: readonly string[]) => op('cleanup', 60_000, { createdKeys: [...createdKeys] }),
@@ -212,26 +221,36 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
  * The snapshot and clean-up operations for one marker, without a scenario: what `purple-harness cleanup`
  * runs after an interrupted run, for each place a run folder can be.
  */
-export function renderHousekeeping(
-  marker: string,
-): { runDir: string; snapshot: RemoteOperation; uninstall: RemoteOperation; cleanup: RemoteOperation }[] {
+export function renderHousekeeping(marker: string): {
+  places: {
+    runDir: string;
+    snapshot: RemoteOperation;
+    uninstall: RemoteOperation;
+    cleanup: RemoteOperation;
+  }[];
+  /** Releases the target-side host lock if the interrupted run still holds it. */
+  unlock: RemoteOperation;
+} {
   if (!/^[a-z0-9]{8,32}$/.test(marker)) {
     throw new HarnessError('E_USAGE', `run marker must be 8-32 lower-case letters or digits: ${marker}`);
   }
   const engine = createCommandEngine();
-  return Object.values(remoteRoots).map((root) => {
-    const runDir = `${root}\\${marker}`;
-    const op = (name: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
-      name,
-      timeoutMs: name === 'snapshot' ? 30_000 : name === 'cleanup' ? 60_000 : 45_000,
-      script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
-    });
-    // Which keys this run created is unknown after a crash, so no key is removed; they are reported.
-    return {
-      runDir,
-      snapshot: op('snapshot'),
-      uninstall: op('uninstall-profile'),
-      cleanup: op('cleanup', { createdKeys: [] }),
-    };
+  const op = (name: string, runDir: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
+    name,
+    timeoutMs: name === 'snapshot' ? 30_000 : name === 'cleanup' ? 60_000 : 45_000,
+    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
   });
+  return {
+    places: Object.values(remoteRoots).map((root) => {
+      const runDir = `${root}\\${marker}`;
+      // Which keys this run created is unknown after a crash, so no key is removed; they are reported.
+      return {
+        runDir,
+        snapshot: op('snapshot', runDir),
+        uninstall: op('uninstall-profile', runDir),
+        cleanup: op('cleanup', runDir, { createdKeys: [] }),
+      };
+    }),
+    unlock: op('unlock-host', '', { lockPath: targetLockPath }),
+  };
 }

@@ -493,10 +493,10 @@ test('--preflight strict skips a scenario whose expected signals the host cannot
   t.regex(result.stdout, /preflight: the host's sensors cannot record com-elevation \(--preflight strict\)/);
   t.true(run?.signals.every((s) => s.verdict === 'inconclusive'));
   t.is(run?.signals.find((s) => s.id === 'com-elevation')?.readiness, 'blind');
-  // Only read-only steps ran, so there was nothing to clean up.
+  // Only read-only steps ran, so there was nothing to clean up; the host lock was taken and given back.
   t.false(run?.execution?.cleanup.ran);
   t.deepEqual(
     run?.execution?.steps.map((s) => s.step),
-    ['connect', 'preflight'],
+    ['connect', 'lock-host', 'preflight', 'unlock-host'],
   );
 });

@@ -160,7 +160,8 @@ test('the stop file appearing mid-run stops the remaining steps but runs clean-u
       logger: silentLogger,
       signal: new AbortController().signal,
       secrets: new Set<string>(),
-      shouldStop: () => (stepsSeen += 1) > 2,
+      // lock-host, preflight and snapshot-before go ahead; the stop file appears before staging.
+      shouldStop: () => (stepsSeen += 1) > 3,
     },
   );
 

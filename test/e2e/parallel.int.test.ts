@@ -6,8 +6,11 @@ import { startLabSimulator, type LabSimulator } from '../../src/lab/simulator.js
 import { localHostLock } from '../../src/pipeline/host-lock.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
-import { hostOf, runOnLab, startTestSiem } from '../helpers/lab.js';
+import { hostOf, runOnLab, startTestLab, startTestSiem, type TestLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const presetup = () =>
+  loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]).slice(0, 1);
 
 test('8 simulated hosts at a concurrency of 4: runs never overlap on a host, and at most 4 hosts are busy at once', async (t) => {
   const { siem, endpoint } = await startTestSiem();
@@ -89,4 +92,54 @@ test('a host lock held by a live process is waited for, and a stale one is taken
 
   t.regex(error.message, /locked by another purple-harness run/);
   await again();
+});
+
+const lockFile = 'C:\\ProgramData\\purple-harness\\host.lock';
+
+function plantLock(lab: TestLab, marker: string, expiresInMs: number): void {
+  const now = Date.now();
+  lab.lab.host.drive.mkdirp('C:\\ProgramData\\purple-harness');
+  lab.lab.host.drive.writeFile(
+    lockFile,
+    Buffer.from(
+      JSON.stringify({
+        marker,
+        acquiredUtc: new Date(now - 60_000).toISOString(),
+        expiresUtc: new Date(now + expiresInMs).toISOString(),
+      }),
+    ),
+  );
+}
+
+test("a host locked on the target by another machine's run is refused before anything is staged, and its lock is left alone", async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  plantLock(lab, 'phothermachine01', 10 * 60_000);
+
+  const run = await runOnLab({ scenarios: presetup(), hosts: [lab.host], siem: lab.siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'error');
+  t.regex(result?.execution?.reason ?? '', /host busy: WIN10-LAB-01 is locked by run phothermachine01/);
+  t.false(result?.execution?.progress.staged);
+  t.deepEqual(
+    result?.execution?.steps.map((s) => s.step),
+    ['connect', 'lock-host'],
+  );
+  t.true(result?.signals.every((s) => s.verdict === 'inconclusive'));
+  t.regex(lab.lab.host.drive.get(lockFile)?.content.toString('utf8') ?? '', /phothermachine01/);
+});
+
+test('an expired target lock (a crashed run) is taken over, and a finished run releases its own', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  plantLock(lab, 'phcrashedrun001', -1000);
+
+  const run = await runOnLab({ scenarios: presetup(), hosts: [lab.host], siem: lab.siem });
+
+  t.is(run.status, 'passed');
+  const steps = run.results[0]?.execution?.steps.map((s) => s.step) ?? [];
+  t.is(steps[1], 'lock-host');
+  t.is(steps.at(-1), 'unlock-host');
+  t.false(lab.lab.host.drive.exists(lockFile));
 });

@@ -2,7 +2,7 @@ import { HarnessError, errorMessage, type HostTarget, type PluginContext } from 
 import { resolveHosts, selectInventory } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
-import { CleanupFrame, SnapshotFrame, UninstallFrame } from '../../execute/frames.js';
+import { CleanupFrame, SnapshotFrame, UninstallFrame, UnlockFrame } from '../../execute/frames.js';
 import { executors } from '../../executors/registry.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { renderHousekeeping } from '../../render/render.js';
@@ -59,7 +59,7 @@ export async function cleanupCommand(
     try {
       const session = await executor.open(host);
       try {
-        for (const op of operations) {
+        for (const op of operations.places) {
           const uninstalled = UninstallFrame.safeParse((await session.run(op.uninstall)).frame);
           const profile = uninstalled.success ? uninstalled.data.uninstall : null;
           if (profile)
@@ -83,6 +83,13 @@ export async function cleanupCommand(
               `${host.name}: present, not removed (review whether run ${marker} created it): ${item}`,
             );
           if (residue.length > 0 || !cleaned.data.ok) dirty = true;
+        }
+        const unlocked = UnlockFrame.safeParse((await session.run(operations.unlock)).frame);
+        if (!unlocked.success) {
+          dirty = true;
+          output.out(`${host.name}: the host lock could not be checked`);
+        } else if (unlocked.data.released) {
+          output.out(`${host.name}: released the host lock ${marker} held`);
         }
       } finally {
         await session.close();
