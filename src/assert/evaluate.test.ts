@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionRecord, Expectation, SignalObservation, Verdict } from '../core/index.js';
 import { signalCatalog } from '../signals/catalog.js';
-import { evaluateSignal } from './evaluate.js';
+import { evaluateSignal, judgePipeline } from './evaluate.js';
 
 const definition = signalCatalog['child-process'];
 
@@ -24,6 +24,7 @@ function execution(progress: Partial<ExecutionRecord['progress']> = {}): Executi
     },
     steps: [],
     cleanup: { ran: true, verified: true, removed: [], residue: [], startedAt: null, uninstall: null },
+    canary: null,
     payloadFetches: [],
   };
 }
@@ -202,4 +203,50 @@ test('latency is measured from cmstp start', (t) => {
   t.is(result.observed.latencyMs, 1500);
   t.is(result.observed.detectionLatencyMs, 2500);
   t.deepEqual(result.expected, { captured: true, detected: true, rule: null });
+});
+
+const written = { text: 'purple-harness-canary ph1', writtenAt: '2026-11-23T11:59:58.000Z' };
+const canaryEvent = { ...event, ref: 'canary1' };
+
+test("pipeline: proven by the run's own events, else by the canary; unproven when the canary was written but not seen", (t) => {
+  const exec = { ...execution(), canary: written };
+  t.is(
+    judgePipeline(exec, { event: null, seenAt: null }, [observation({ events: [event] })]).status,
+    'proven',
+  );
+  t.is(
+    judgePipeline(exec, { event: canaryEvent, seenAt: '2026-11-23T12:00:03.000Z' }, [observation()]).status,
+    'proven',
+  );
+  t.is(judgePipeline(exec, { event: null, seenAt: null }, [observation()]).status, 'unproven');
+  // No canary written, or never polled: nothing is known, and verdicts keep their usual meaning.
+  t.is(judgePipeline(execution(), null, [observation()]).status, 'unknown');
+  t.is(judgePipeline(exec, null, []).status, 'unknown');
+});
+
+test('an unproven pipeline makes absence inconclusive, whether telemetry was expected or not', (t) => {
+  for (const captured of [true, false]) {
+    const result = evaluateSignal({
+      expectation: { signal: 'child-process', captured },
+      definition,
+      execution: execution(),
+      observation: observation(),
+      captureTimeoutMs: 30_000,
+      detectTimeoutMs: 30_000,
+      pipeline: 'unproven',
+    });
+    t.is(result.verdict, 'inconclusive');
+    t.regex(result.reason, /pipeline canary/);
+  }
+  // What did arrive is still judged: seen telemetry proves the pipeline for this signal.
+  const seen = evaluateSignal({
+    expectation: { signal: 'child-process', captured: true },
+    definition,
+    execution: execution(),
+    observation: observation({ events: [event] }),
+    captureTimeoutMs: 30_000,
+    detectTimeoutMs: 30_000,
+    pipeline: 'unproven',
+  });
+  t.is(seen.verdict, 'pass');
 });

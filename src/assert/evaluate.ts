@@ -1,6 +1,8 @@
 import { prerequisiteMet, telemetryLabel } from '../core/index.js';
 import type {
+  CanaryObservation,
   ExecutionRecord,
+  PipelineProof,
   Readiness,
   Expectation,
   SignalDefinition,
@@ -18,6 +20,38 @@ export interface SignalEvaluationInput {
   readonly detectTimeoutMs: number;
   /** From preflight (signals/readiness.ts); `unknown` when it could not tell. */
   readonly readiness?: Readiness;
+  /** From judgePipeline: whether this host's events were shown to reach the SIEM. */
+  readonly pipeline?: PipelineProof['status'];
+}
+
+/** Did events from this host reach the SIEM during the run? Pure. */
+export function judgePipeline(
+  execution: ExecutionRecord | null,
+  canary: CanaryObservation | null,
+  observations: Iterable<SignalObservation>,
+): PipelineProof {
+  const written = execution?.canary ?? null;
+  const proof =
+    written === null ? null : { ...written, seenAt: canary?.seenAt ?? null, event: canary?.event ?? null };
+  const evidence = [...observations].reduce((n, o) => n + o.events.length, 0);
+  if (evidence > 0)
+    return { status: 'proven', reason: `${evidence} event(s) from this run reached the SIEM`, canary: proof };
+  if (proof?.event)
+    return { status: 'proven', reason: 'the canary written before the run reached the SIEM', canary: proof };
+  if (proof !== null && canary !== null)
+    return {
+      status: 'unproven',
+      reason: `the canary written at ${proof.writtenAt} never reached the SIEM, and neither did any event of the run`,
+      canary: proof,
+    };
+  return {
+    status: 'unknown',
+    reason:
+      proof === null
+        ? 'no canary was written (see the canary step), and no event of the run was seen'
+        : 'the SIEM was not polled',
+    canary: proof,
+  };
 }
 
 const prerequisiteText = {
@@ -92,6 +126,13 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   }
 
   const telemetry = telemetryLabel(definition);
+  // Absence means nothing while nothing from this host reaches the SIEM: a broken pipeline is not a gap.
+  if (events.length === 0 && input.pipeline === 'unproven') {
+    return result(
+      'inconclusive',
+      `not judged: no ${telemetry} event arrived, but neither did the pipeline canary the host wrote before the run, so events from this host are not reaching the SIEM (forwarder, index or ingest delay over ${seconds(input.captureTimeoutMs)})`,
+    );
+  }
   if (expectation.captured && events.length === 0) {
     // A sensor preflight found blind is a blind spot: a finding about coverage, labelled as such.
     const blind =

@@ -5,3 +5,4 @@ export * from './plugins.js';
 export * from './scenario-model.js';
 export * from './signal-model.js';
 export * from './types.js';
+export * from './canary.js';

@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import type { RunContext } from './context.js';
-import type { SignalId } from './scenario-model.js';
-import type { SignalDefinition } from './signal-model.js';
+import type { ProbeId, TelemetryProbe } from './signal-model.js';
 import type { PayloadFetch, RunResult } from './types.js';
 
 /** Context every plug-in gets: logging, time and the secrets to keep out of its messages. */
@@ -101,8 +100,8 @@ export interface TelemetryQuery {
   readonly processWindow: { readonly since: Date; readonly until: Date };
   readonly since: Date;
   readonly until: Date;
-  /** Every pending signal goes in one query per poll; rows are classified by signal. */
-  readonly signals: readonly SignalDefinition[];
+  /** Every pending signal (and the canary, while unseen) goes in one query per poll; rows are classified by probe. */
+  readonly signals: readonly TelemetryProbe[];
 }
 
 export interface DetectionQuery {
@@ -120,7 +119,7 @@ export interface SiemConnector {
   findTelemetry(
     query: TelemetryQuery,
     signal?: AbortSignal,
-  ): Promise<ReadonlyMap<SignalId, readonly SiemEvent[]>>;
+  ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>>;
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
   /** Where a lab can send telemetry to this SIEM, if the connector runs an ingest endpoint. */
   ingestEndpoint(): { readonly protocol: 'splunk-hec'; readonly url: string; readonly token: string } | null;

@@ -33,14 +33,22 @@ export type SignalPrerequisite = 'staged' | 'started' | 'payload-ran';
  */
 export type Correlation = 'marker' | 'window';
 
-export interface SignalDefinition {
+/** What a SIEM query can look for: the seven AN0932 signals, and the pipeline canary. */
+export type ProbeId = SignalId | 'pipeline-canary';
+
+/** The part of a definition a SIEM connector compiles into a query. */
+export interface TelemetryProbe {
+  readonly id: ProbeId;
+  readonly correlation: Correlation;
+  /** Any one pattern is enough (OR); field names are Sysmon's or Security's. */
+  readonly telemetry: readonly TelemetryPattern[];
+}
+
+export interface SignalDefinition extends TelemetryProbe {
   readonly id: SignalId;
   readonly title: string;
   readonly description: string;
   readonly requires: SignalPrerequisite;
-  readonly correlation: Correlation;
-  /** Any one pattern is enough (OR); field names are Sysmon's or Security's. */
-  readonly telemetry: readonly TelemetryPattern[];
 }
 
 export function prerequisiteMet(requires: SignalPrerequisite, progress: ExecutionProgress): boolean {

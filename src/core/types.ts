@@ -93,6 +93,8 @@ export interface ExecutionRecord {
   } | null;
   readonly steps: readonly StepRecord[];
   readonly cleanup: CleanupRecord;
+  /** The pipeline canary written to the host's event log after preflight; null if it could not be written. */
+  readonly canary: { readonly text: string; readonly writtenAt: string } | null;
   /** Requests for this run's scriptlet seen by the payload server. */
   readonly payloadFetches: readonly PayloadFetch[];
 }
@@ -125,6 +127,27 @@ export interface SignalObservation {
   readonly alertFirstSeenAt: string | null;
   readonly polls: number;
   readonly error: string | null;
+}
+
+/**
+ * Whether events from this host were shown to reach the SIEM during the run: by the run's own evidence or by
+ * the canary. `unproven` (the canary was written and never seen) turns "not captured" into `inconclusive`.
+ */
+export interface PipelineProof {
+  readonly status: 'proven' | 'unproven' | 'unknown';
+  readonly reason: string;
+  readonly canary: {
+    readonly text: string;
+    readonly writtenAt: string;
+    readonly seenAt: string | null;
+    readonly event: EventEvidence | null;
+  } | null;
+}
+
+/** What the poll learned about the pipeline canary. */
+export interface CanaryObservation {
+  readonly event: EventEvidence | null;
+  readonly seenAt: string | null;
 }
 
 export interface SignalResult {
@@ -163,6 +186,7 @@ export interface ScenarioResult {
   readonly marker: string;
   readonly status: ScenarioStatus;
   readonly execution: ExecutionRecord | null;
+  readonly pipeline: PipelineProof;
   readonly signals: readonly SignalResult[];
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 }
@@ -236,6 +260,8 @@ export interface RenderedEmulation {
   readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none';
   readonly operations: {
     readonly preflight: RemoteOperation;
+    /** Writes the pipeline canary (core/canary.ts) to the host's event log. */
+    readonly canary: RemoteOperation;
     readonly snapshot: RemoteOperation;
     /** Takes the target-side host lock (a file on the host), so runs from any machine never overlap. */
     readonly lock: RemoteOperation;

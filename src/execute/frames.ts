@@ -38,6 +38,8 @@ export const RunFrame = z.looseObject({
   markerFound: z.boolean(),
 });
 
+export const CanaryFrame = z.looseObject({ ok: z.literal(true), writtenUtc: z.string() });
+
 export const LockFrame = z.looseObject({
   ok: z.literal(true),
   acquired: z.boolean(),

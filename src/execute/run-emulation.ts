@@ -12,9 +12,10 @@ import type {
   RunContext,
   StepRecord,
 } from '../core/index.js';
-import { HarnessError, errorMessage } from '../core/index.js';
+import { HarnessError, canaryText, errorMessage } from '../core/index.js';
 import { redact } from '../util/redact.js';
 import {
+  CanaryFrame,
   CleanupFrame,
   FailedFrame,
   LockFrame,
@@ -39,6 +40,8 @@ type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
   readonly shouldStop?: () => boolean;
   /** Judges preflight's facts; a returned reason stops the run before anything is staged. */
   readonly afterPreflight?: (facts: HostFacts) => string | null;
+  /** Told the canary was written; a returned reason (e.g. it never reached the SIEM) stops the run. */
+  readonly afterCanary?: (writtenAt: string, hostname: string) => Promise<string | null>;
 };
 
 class StepFailed extends Error {}
@@ -72,6 +75,7 @@ export async function runEmulation(
   let session: ExecSession | null = null;
   let before: string[] | null = null;
   let locked = false;
+  let canary: ExecutionRecord['canary'] = null;
 
   const record = (
     step: string,
@@ -165,6 +169,20 @@ export async function runEmulation(
     const refusal = ctx.afterPreflight?.(facts) ?? null;
     if (refusal !== null) throw new StepFailed(`preflight: ${refusal}`);
 
+    // The canary is evidence about the pipeline, not a step the run needs: a failure to write it is kept in
+    // the steps, and the signals are then judged without that proof.
+    try {
+      const written = await operate('canary', rendered.operations.canary, CanaryFrame);
+      canary = { text: canaryText(rendered.marker), writtenAt: written.writtenUtc };
+    } catch (error) {
+      if (!(error instanceof StepFailed) || ctx.shouldStop?.() === true) throw error;
+      ctx.logger.warn(`the pipeline canary could not be written: ${error.message}`);
+    }
+    if (canary !== null && ctx.afterCanary) {
+      const unproven = await ctx.afterCanary(canary.writtenAt, facts.hostname);
+      if (unproven !== null) throw new StepFailed(`preflight: ${unproven}`);
+    }
+
     before = (await operate('snapshot-before', rendered.operations.snapshot, SnapshotFrame)).items;
 
     // A direct COM call stages nothing; everything else uploads its payload first.
@@ -250,6 +268,7 @@ export async function runEmulation(
     cmstp,
     steps,
     cleanup,
+    canary,
     payloadFetches: [],
   };
 }

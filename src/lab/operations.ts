@@ -136,6 +136,16 @@ export async function runOperation(
           0,
         );
       }
+      case 'canary': {
+        const writtenUtc = new Date().toISOString();
+        host.runProgram(
+          shell,
+          'C:\\Windows\\System32\\eventcreate.exe',
+          `"C:\\Windows\\system32\\eventcreate.exe" /T INFORMATION /ID 900 /L APPLICATION /SO purple-harness /D "${need(params, 'CanaryText')}"`,
+          'canary',
+        );
+        return frame({ ok: true, writtenUtc }, 0);
+      }
       case 'lock-host': {
         const marker = need(params, 'Marker');
         const lockPath = need(params, 'LockPath');

@@ -16,7 +16,9 @@ export interface LabSimulatorOptions {
   readonly sensorProfile?: SensorProfileName;
   /** The host's name resolution: hostname -> IPv4 address (the payload server's name, for example). */
   readonly dns?: Readonly<Record<string, string>>;
-  /** Fault knob: events recording these AN0932 signals are never shipped. */
+  /** Fault knob: the log forwarder is down, so nothing the host records reaches the SIEM. */
+  readonly forwarderDown?: boolean;
+  /** Fault knob: events recording these AN0932 signals (or `canary`) are never shipped. */
   readonly dropSignals?: readonly string[];
   /** Fault knob: events recording these signals are held back this many ms before shipping. */
   readonly delaySignals?: Readonly<Record<string, number>>;
@@ -78,7 +80,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
         }),
     },
     emit: (event) => {
-      if (drop.has(event.behaviour)) {
+      if (options.forwarderDown === true || drop.has(event.behaviour)) {
         dropped.set(event.behaviour, (dropped.get(event.behaviour) ?? 0) + 1);
         return;
       }

@@ -10,6 +10,7 @@ export type Behaviour =
   | 'scriptlet-load'
   | 'com-elevation'
   | 'profile-registry'
+  | 'canary'
   | 'scaffolding';
 
 export interface LabEvent {

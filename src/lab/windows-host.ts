@@ -203,6 +203,18 @@ export class SimulatedWindowsHost {
     );
   }
 
+  /** A program that starts and exits at once (eventcreate.exe for the canary), recorded like any other. */
+  runProgram(
+    parent: WindowsProcess,
+    image: string,
+    commandLine: string,
+    behaviour: Behaviour,
+  ): WindowsProcess {
+    const process = this.#spawn(image, commandLine, parent, behaviour);
+    this.processes.exit(process);
+    return process;
+  }
+
   writeFileAs(process: WindowsProcess, path: string, content: Buffer, behaviour: Behaviour): void {
     const existed = this.drive.exists(path);
     this.drive.writeFile(path, content);

@@ -1,9 +1,10 @@
-import { evaluateSignal } from '../assert/evaluate.js';
+import { evaluateSignal, judgePipeline } from '../assert/evaluate.js';
 import type {
   Executor,
   ExecutionRecord,
   Expectation,
   HostFacts,
+  PipelineProof,
   SignalDefinition,
   HostTarget,
   LoadedScenario,
@@ -25,8 +26,9 @@ import {
   errorMessage,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
-import { pollSignals, type PollSchedule } from '../poll/poll.js';
+import { awaitCanary, pollSignals, type PollSchedule } from '../poll/poll.js';
 import { placeholderPayloadBase, renderEmulation } from '../render/render.js';
+import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { signalReadiness } from '../signals/readiness.js';
 import { redact } from '../util/redact.js';
@@ -118,6 +120,11 @@ async function runPair(
   let execution: ExecutionRecord | null = null;
   let error: ScenarioResult['error'] = null;
   let results: SignalResult[];
+  let pipeline: PipelineProof = {
+    status: 'unknown',
+    reason: 'the run ended before the SIEM was polled',
+    canary: null,
+  };
   try {
     const rendered = renderEmulation(scenario, {
       marker,
@@ -133,6 +140,25 @@ async function runPair(
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
         ...(run.preflight === 'strict'
           ? {
+              // Strict: the pipeline is proven before anything is staged, or the scenario does not run.
+              afterCanary: async (writtenAt: string, hostname: string) => {
+                const seen = await awaitCanary(
+                  {
+                    connector: run.siem,
+                    host: hostname,
+                    marker,
+                    bindings: { marker },
+                    since: new Date(Date.parse(writtenAt) - skewPadMs),
+                    schedule: run.schedule,
+                    canary: canaryProbe,
+                    timeoutMs: scenario.spec.timeouts.capture,
+                  },
+                  ctx,
+                );
+                return seen === null
+                  ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(scenario.spec.timeouts.capture / 1000)} s (--preflight strict)`
+                  : null;
+              },
               afterPreflight: (facts: HostFacts) => {
                 const blind = signals.filter(
                   ({ definition }) => signalReadiness(definition, facts.sensors) === 'blind',
@@ -160,9 +186,9 @@ async function runPair(
     const pollable = signals.filter(
       ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
     );
-    const observations =
+    const polled =
       ctx.signal.aborted || pollable.length === 0
-        ? new Map<SignalId, SignalObservation>()
+        ? null
         : await pollSignals(
             {
               connector: run.siem,
@@ -178,12 +204,16 @@ async function runPair(
               evidenceUntil: evidenceUntil(execution),
               since: new Date((Number.isFinite(startedAt) ? startedAt : Date.now()) - skewPadMs),
               signals: pollable,
+              canary: execution.canary === null ? null : canaryProbe,
               captureTimeoutMs: scenario.spec.timeouts.capture,
               detectTimeoutMs: scenario.spec.timeouts.detect,
               schedule: run.schedule,
             },
             ctx,
           );
+    const observations = polled?.signals ?? new Map<SignalId, SignalObservation>();
+    pipeline = judgePipeline(execution, polled?.canary ?? null, observations.values());
+    const proven = pipeline.status;
     results = signals.map(({ definition, expectation }) =>
       evaluateSignal({
         expectation,
@@ -193,6 +223,7 @@ async function runPair(
         captureTimeoutMs: scenario.spec.timeouts.capture,
         detectTimeoutMs: scenario.spec.timeouts.detect,
         readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
+        pipeline: proven,
       }),
     );
   } catch (caught) {
@@ -223,6 +254,7 @@ async function runPair(
     ...base,
     status: scenarioStatus(results, error !== null, execution?.cleanup),
     execution,
+    pipeline,
     signals: results,
     error,
   };

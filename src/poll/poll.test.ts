@@ -45,6 +45,7 @@ function plan(connector: SiemConnector, detected?: boolean): PollPlan {
     processWindow: { since: new Date('2026-11-23T11:59:59Z'), until: new Date('2026-11-23T12:00:05Z') },
     since: new Date('2026-11-23T11:55:00Z'),
     evidenceUntil: null,
+    canary: null,
     signals: [
       {
         definition: signalCatalog['cmstp-exec'],
@@ -71,7 +72,7 @@ test('stops polling as soon as the telemetry is seen, and records when', async (
   const clock = fakeClock();
   const connector = scripted([[], [], [event]]);
 
-  const observations = await pollSignals(plan(connector), ctx(clock));
+  const { signals: observations } = await pollSignals(plan(connector), ctx(clock));
 
   const observation = observations.get('cmstp-exec');
   t.is(observation?.events.length, 1);
@@ -85,7 +86,7 @@ test('gives up at the deadline with exponential backoff, after a final sweep', a
   const clock = fakeClock();
   const connector = scripted([[]]);
 
-  const observations = await pollSignals(plan(connector), ctx(clock));
+  const { signals: observations } = await pollSignals(plan(connector), ctx(clock));
 
   t.is(observations.get('cmstp-exec')?.events.length, 0);
   t.deepEqual(clock.slept.slice(0, 5), [1000, 1000, 2000, 4000, 8000]);
@@ -96,7 +97,7 @@ test('gives up at the deadline with exponential backoff, after a final sweep', a
 test('a retryable SIEM error is retried; a late success clears it', async (t) => {
   const connector = scripted([new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503'), [event]]);
 
-  const observations = await pollSignals(plan(connector), ctx(fakeClock()));
+  const { signals: observations } = await pollSignals(plan(connector), ctx(fakeClock()));
 
   t.is(observations.get('cmstp-exec')?.events.length, 1);
   t.is(observations.get('cmstp-exec')?.error, null);
@@ -112,7 +113,7 @@ test('an interrupt stops polling, keeps what was seen, and marks unsettled signa
   };
   const connector = scripted([[event]]);
 
-  const observations = await pollSignals(plan(connector, true), {
+  const { signals: observations } = await pollSignals(plan(connector, true), {
     ...clock,
     sleep,
     signal: controller.signal,
@@ -126,7 +127,7 @@ test('an interrupt stops polling, keeps what was seen, and marks unsettled signa
 test('a fatal SIEM error stops polling and is recorded on the signal', async (t) => {
   const connector = scripted([new SiemError('E_SIEM_AUTH', 'HTTP 401')]);
 
-  const observations = await pollSignals(plan(connector), ctx(fakeClock()));
+  const { signals: observations } = await pollSignals(plan(connector), ctx(fakeClock()));
 
   t.is(connector.queries.length, 1);
   t.regex(observations.get('cmstp-exec')?.error ?? '', /401/);
@@ -145,7 +146,7 @@ test('keeps polling for the alert after the telemetry arrives', async (t) => {
   const unrelated: SiemAlert = { ...alert, ref: 'a2', eventRefs: ['other'] };
   const connector = scripted([[event]], [unrelated, alert]);
 
-  const observations = await pollSignals(plan(connector, true), ctx(fakeClock()));
+  const { signals: observations } = await pollSignals(plan(connector, true), ctx(fakeClock()));
 
   t.deepEqual(
     observations.get('cmstp-exec')?.alerts.map((a) => a.ref),

@@ -6,7 +6,9 @@ import type {
   SignalDefinition,
   SignalId,
   SignalObservation,
+  CanaryObservation,
   SiemAlert,
+  TelemetryProbe,
   SiemConnector,
   SiemEvent,
 } from '../core/index.js';
@@ -40,6 +42,8 @@ export interface PollPlan {
   /** Event-time window end: clean-up's start, after which events are clean-up's own; null when unknown. */
   readonly evidenceUntil: Date | null;
   readonly signals: readonly { readonly definition: SignalDefinition; readonly expectation: Expectation }[];
+  /** The pipeline canary the host wrote before the run, looked for in the same queries; null if none. */
+  readonly canary: TelemetryProbe | null;
   readonly captureTimeoutMs: number;
   readonly detectTimeoutMs: number;
   readonly schedule: PollSchedule;
@@ -96,8 +100,10 @@ interface State {
 export async function pollSignals(
   plan: PollPlan,
   ctx: Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>,
-): Promise<Map<SignalId, SignalObservation>> {
+): Promise<PollOutcome> {
   const start = ctx.clock.now().getTime();
+  let canary: EventEvidence | null = null;
+  let canarySeenAt: string | null = null;
   const captureDeadline = start + plan.captureTimeoutMs;
   // An alert can only follow its telemetry, so a signal's detect window runs from when its events were
   // first seen (or from the start, while they have not been); nothing waits past capture + detect.
@@ -149,6 +155,8 @@ export async function pollSignals(
         detectOpen(nowMs, definition.id, expectation),
     );
     if (telemetry.length === 0) return;
+    const probes: TelemetryProbe[] = telemetry.map((s) => s.definition);
+    if (plan.canary !== null && canary === null) probes.push(plan.canary);
     try {
       const found = await plan.connector.findTelemetry(
         {
@@ -158,10 +166,15 @@ export async function pollSignals(
           processWindow: plan.processWindow,
           since: plan.since,
           until: plan.evidenceUntil ?? new Date(nowMs + 120_000),
-          signals: telemetry.map((s) => s.definition),
+          signals: probes,
         },
         ctx.signal,
       );
+      const canaryEvent = plan.canary === null ? undefined : found.get(plan.canary.id)?.[0];
+      if (canary === null && canaryEvent !== undefined) {
+        canary = evidence(canaryEvent);
+        canarySeenAt = now.toISOString();
+      }
       for (const { definition } of telemetry) {
         const s = state(definition.id);
         s.polls += 1;
@@ -241,7 +254,7 @@ export async function pollSignals(
     expectation.captured &&
     state(id).events.size > 0 &&
     (expectation.detected === undefined || (expectation.detected && hasAlert(id, expectation)));
-  return new Map(
+  const observations = new Map(
     plan.signals.map(({ definition: { id }, expectation }) => [
       id,
       {
@@ -255,4 +268,50 @@ export async function pollSignals(
       },
     ]),
   );
+  return {
+    signals: observations,
+    canary: plan.canary === null ? null : { event: canary, seenAt: canarySeenAt },
+  };
+}
+
+export interface PollOutcome {
+  readonly signals: ReadonlyMap<SignalId, SignalObservation>;
+  /** null when no canary was written; `event` null when it was written but never seen. */
+  readonly canary: CanaryObservation | null;
+}
+
+/**
+ * Waits for the canary alone, before anything is staged (`--preflight strict`): proves the path from the
+ * host to the SIEM first. Returns the event, or null once the deadline passes.
+ */
+export async function awaitCanary(
+  plan: Pick<PollPlan, 'connector' | 'host' | 'marker' | 'bindings' | 'since' | 'schedule'> & {
+    readonly canary: TelemetryProbe;
+    readonly timeoutMs: number;
+  },
+  ctx: Pick<RunContext, 'clock' | 'sleep' | 'signal'>,
+): Promise<EventEvidence | null> {
+  const deadline = ctx.clock.now().getTime() + plan.timeoutMs;
+  let interval = plan.schedule.intervalMs;
+  await ctx.sleep(plan.schedule.initialDelayMs, ctx.signal);
+  for (;;) {
+    const nowMs = ctx.clock.now().getTime();
+    const window = { since: plan.since, until: new Date(nowMs + 120_000) };
+    const found = await plan.connector.findTelemetry(
+      {
+        host: plan.host,
+        marker: plan.marker,
+        bindings: plan.bindings,
+        processWindow: window,
+        ...window,
+        signals: [plan.canary],
+      },
+      ctx.signal,
+    );
+    const event = found.get(plan.canary.id)?.[0];
+    if (event !== undefined) return evidence(event);
+    if (nowMs >= deadline) return null;
+    await ctx.sleep(Math.max(1, Math.min(interval, deadline - nowMs)), ctx.signal);
+    interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
+  }
 }

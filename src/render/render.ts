@@ -1,5 +1,5 @@
 import type { LoadedScenario, PayloadAction, RenderedEmulation, RemoteOperation } from '../core/index.js';
-import { HarnessError, errorMessage } from '../core/index.js';
+import { HarnessError, canaryText, errorMessage } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { checkInfContext, compileStrict, createCommandEngine, readTemplate } from './engine.js';
 
@@ -115,6 +115,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     payloadEvidence: payloadEvidence[spec.emulation.payload.action],
     operations: {
       preflight: op('preflight', 30_000),
+      canary: op('canary', 30_000, { canaryText: canaryText(marker) }),
       snapshot: op('snapshot', 30_000),
       // A crashed run's lock expires: the whole emulation's worst case plus ten minutes.
       lock: op('lock-host', 30_000, {

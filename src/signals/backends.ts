@@ -1,11 +1,11 @@
-import type { SignalDefinition, TelemetryQuery } from '../core/index.js';
+import type { TelemetryProbe, TelemetryQuery } from '../core/index.js';
 import { signalCatalog } from './catalog.js';
 import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
 import { compileLocal } from './compile-local.js';
 
 /** Every backend a signal compiles for, by the name `signals --siem` takes. */
 export const backends = {
-  local: (signal: SignalDefinition, query: TelemetryQuery): CompiledSignal => {
+  local: (signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal => {
     const compiled = compileLocal({ ...query, signals: [signal] });
     return { signal: signal.id, query: { where: compiled.where, params: [...compiled.params] }, skipped: [] };
   },

@@ -1,4 +1,4 @@
-import type { FieldMatch, SignalDefinition, TelemetryPattern, TelemetryQuery } from '../core/index.js';
+import type { FieldMatch, TelemetryProbe, TelemetryPattern, TelemetryQuery } from '../core/index.js';
 import { defenderTables, ecsField, splunkSecurity4688, sysmonNameFor4688 } from './field-map.js';
 import { resolveValue } from './match.js';
 
@@ -14,7 +14,7 @@ const epoch = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 function windowFor(
   pattern: TelemetryPattern,
-  signal: SignalDefinition,
+  signal: TelemetryProbe,
   query: TelemetryQuery,
 ): { since: Date; until: Date } | null {
   return (pattern.correlation ?? signal.correlation) === 'window' ? query.processWindow : null;
@@ -38,7 +38,7 @@ function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<stri
  * Splunk: Sysmon from XmlWinEventLog (Sysmon field names), 4688 from WinEventLog:Security (the add-on's
  * names). Values match case-insensitively in search; the marker is a bare term, a cheap lexicon lookup.
  */
-export function compileSpl(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+export function compileSpl(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
   const branches = signal.telemetry.map((pattern) => {
     const security = isSecurity(pattern);
     const source = security
@@ -82,7 +82,7 @@ function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
  * Sentinel: Sysmon through the `Sysmon` parser function (Sysmon field names over the Event table),
  * Security 4688 from SecurityEvent, and the Defender `Device*` tables where an event type maps.
  */
-export function compileKql(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+export function compileKql(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
   const skipped: string[] = [];
   const parts: string[] = [];
   const host = (column: string): string =>
@@ -133,7 +133,7 @@ function range(since: Date, until: Date): Record<string, unknown> {
 }
 
 /** Elasticsearch: ECS fields from Winlogbeat / Elastic Agent, case-insensitive wildcards, one bool query. */
-export function compileEs(signal: SignalDefinition, query: TelemetryQuery): CompiledSignal {
+export function compileEs(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
   const should = signal.telemetry.map((pattern) => {
     const window = windowFor(pattern, signal, query);
     const filters: Record<string, unknown>[] = [{ terms: { 'event.code': pattern.eventIds.map(String) } }];

@@ -1,4 +1,4 @@
-import type { FieldMatch, SignalDefinition, TelemetryPattern } from '../core/index.js';
+import type { FieldMatch, TelemetryProbe, TelemetryPattern } from '../core/index.js';
 
 /** Resolves `{{name}}` placeholders in a signal value; an unbound placeholder is a programming error. */
 export function resolveValue(value: string, bindings: Readonly<Record<string, string>>): string {
@@ -70,7 +70,7 @@ function correlated(
 
 /** Any one pattern whose correlation (its own, or the signal's) and field tests hold. */
 export function matchesSignal(
-  definition: SignalDefinition,
+  definition: TelemetryProbe,
   event: {
     readonly eventId: number;
     readonly time: string;

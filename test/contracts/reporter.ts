@@ -38,6 +38,16 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
           sha256: 'ab'.repeat(32),
         },
         host: { name: 'WIN10-LAB-01', address: '127.0.0.1', simulated: lab === 'simulated' },
+        pipeline: {
+          status: 'unproven',
+          reason: 'the canary written at 2026-11-23T12:00:01.000Z never reached the SIEM',
+          canary: {
+            text: 'purple-harness-canary ph1',
+            writtenAt: '2026-11-23T12:00:01.000Z',
+            seenAt: null,
+            event: null,
+          },
+        },
         marker: 'ph0123456789ab',
         status: 'failed',
         execution: null,

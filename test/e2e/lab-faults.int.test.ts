@@ -56,7 +56,7 @@ test('a delayed signal arrives late but within its deadline, and its latency sho
   });
   const start = Date.parse(execution.cmstp?.startedAt ?? '');
 
-  const observations = await pollSignals(
+  const { signals: observations } = await pollSignals(
     {
       connector: lab.siem,
       host: 'WIN10-LAB-01',
@@ -70,6 +70,7 @@ test('a delayed signal arrives late but within its deadline, and its latency sho
       processWindow: { since: new Date(start - 500), until: new Date(start + 5000) },
       since: new Date(start - 60_000),
       evidenceUntil: null,
+      canary: null,
       signals: [
         { definition: signalCatalog['cmstp-exec'], expectation: { signal: 'cmstp-exec', captured: true } },
         {
@@ -160,8 +161,8 @@ test('the stop file appearing mid-run stops the remaining steps but runs clean-u
       logger: silentLogger,
       signal: new AbortController().signal,
       secrets: new Set<string>(),
-      // lock-host, preflight and snapshot-before go ahead; the stop file appears before staging.
-      shouldStop: () => (stepsSeen += 1) > 3,
+      // lock-host, preflight, canary and snapshot-before go ahead; the stop file appears before staging.
+      shouldStop: () => (stepsSeen += 1) > 4,
     },
   );
 

@@ -31,10 +31,8 @@ async function powershellStarts(lab: TestLab): Promise<string[]> {
     ...window,
     signals: [
       {
+        // A probe for the harness's own PowerShell starts, under a signal's id.
         id: 'cmstp-exec',
-        title: 'PowerShell starts',
-        description: '',
-        requires: 'started',
         correlation: 'window',
         telemetry: [{ eventIds: [1], match: { Image: { op: 'endswith', value: '\\powershell.exe' } } }],
       },

@@ -1,5 +1,5 @@
 import type {
-  SignalId,
+  ProbeId,
   SiemAlert,
   SiemConnector,
   SiemEvent,
@@ -129,11 +129,11 @@ export class LocalSiem implements SiemConnector {
     return counts;
   }
 
-  findTelemetry(query: TelemetryQuery): Promise<ReadonlyMap<SignalId, readonly SiemEvent[]>> {
+  findTelemetry(query: TelemetryQuery): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
     try {
       const compiled = compileLocal(query);
       const rows = this.#store.selectEvents(compiled.where, compiled.params);
-      const out = new Map<SignalId, SiemEvent[]>();
+      const out = new Map<ProbeId, SiemEvent[]>();
       for (const row of rows) {
         for (const signal of query.signals) {
           if (!matchesSignal(signal, row, query.bindings, query)) continue;
