@@ -21,6 +21,7 @@ function execution(progress: Partial<ExecutionRecord['progress']> = {}): Executi
       timedOut: false,
       startedAt: '2026-11-23T12:00:00.000Z',
       endedAt: '2026-11-23T12:00:01.000Z',
+      markerProcesses: [],
     },
     steps: [],
     cleanup: { ran: true, verified: true, removed: [], residue: [], startedAt: null, uninstall: null },

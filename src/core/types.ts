@@ -90,6 +90,12 @@ export interface ExecutionRecord {
     readonly timedOut: boolean;
     readonly startedAt: string | null;
     readonly endedAt: string | null;
+    /** Processes carrying the marker still running when cmstp exited (killed at once if it timed out). */
+    readonly markerProcesses: readonly {
+      readonly pid: number;
+      readonly parentPid: number;
+      readonly name: string;
+    }[];
   } | null;
   readonly steps: readonly StepRecord[];
   readonly cleanup: CleanupRecord;

@@ -36,6 +36,9 @@ export const RunFrame = z.looseObject({
   endUtc: z.string(),
   payloadSha256: z.string(),
   markerFound: z.boolean(),
+  markerProcesses: z
+    .array(z.looseObject({ pid: z.number().int(), parentPid: z.number().int(), name: z.string() }))
+    .default([]),
 });
 
 export const CanaryFrame = z.looseObject({ ok: z.literal(true), writtenUtc: z.string() });

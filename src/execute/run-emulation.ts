@@ -204,6 +204,7 @@ export async function runEmulation(
       timedOut: run.timedOut,
       startedAt: run.startUtc,
       endedAt: run.endUtc,
+      markerProcesses: run.markerProcesses,
     };
     if (staged && run.payloadSha256 !== staged.sha256) {
       throw new StepFailed(`the payload on the host (sha256 ${run.payloadSha256}) is not the one staged`);

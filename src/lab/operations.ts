@@ -112,6 +112,11 @@ export async function runOperation(
             endUtc: new Date().toISOString(),
             payloadSha256: sha256Hex(payload.content),
             markerFound: host.drive.exists(need(params, 'MarkerPath')),
+            markerProcesses: markerProcesses(host, need(params, 'Marker'), shell).map((p) => ({
+              pid: p.pid,
+              parentPid: p.parent?.pid ?? 0,
+              name: p.image.split('\\').pop() ?? '',
+            })),
           },
           0,
         );

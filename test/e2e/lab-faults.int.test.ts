@@ -196,3 +196,31 @@ test('fault: output that trickles in a few bytes at a time is reassembled, and t
   t.is(run.status, 'passed');
   t.true(run.results[0]?.execution?.cleanup.verified);
 });
+
+test('a process carrying the marker that outlives cmstp is recorded with the run, and clean-up kills it', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const marker = newMarker();
+  const host = lab.lab.host;
+  // Stands in for a payload child that did not exit (the benign catalogue's own children always do).
+  const lingering = host.processes.spawn({
+    image: 'C:\\Windows\\System32\\notepad.exe',
+    commandLine: `notepad.exe C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.txt`,
+    parent: null,
+    user: host.user,
+    integrityLevel: 'High',
+    currentDirectory: 'C:\\',
+  });
+
+  const execution = await runEmulation(
+    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    lab.host,
+    renderEmulation(scenario, { marker }),
+    { clock: systemClock, logger: silentLogger, signal: new AbortController().signal, secrets: new Set() },
+  );
+
+  t.deepEqual(execution.cmstp?.markerProcesses, [{ pid: lingering.pid, parentPid: 0, name: 'notepad.exe' }]);
+  t.true(execution.cleanup.removed.includes(`process:${String(lingering.pid)}:notepad.exe`));
+  t.false(lingering.running);
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+});
