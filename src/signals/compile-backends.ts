@@ -39,7 +39,24 @@ function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<stri
  * names). Values match case-insensitively in search; the marker is a bare term, a cheap lexicon lookup.
  */
 export function compileSpl(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
-  const branches = signal.telemetry.map((pattern) => {
+  return { signal: signal.id, query: splSearch(splBranches(signal, query), query), skipped: [] };
+}
+
+/** Every probe of a poll in one search (siem-apis.md 1.4); rows are classified by signals/classify.ts. */
+export function compileSplBatch(query: TelemetryQuery): string {
+  return splSearch(
+    query.signals.flatMap((signal) => splBranches(signal, query)),
+    query,
+  );
+}
+
+function splSearch(branches: readonly string[], query: TelemetryQuery): string {
+  const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
+  return `search index=* earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`;
+}
+
+function splBranches(signal: TelemetryProbe, query: TelemetryQuery): string[] {
+  return signal.telemetry.map((pattern) => {
     const security = isSecurity(pattern);
     const source = security
       ? 'source="WinEventLog:Security"'
@@ -53,12 +70,6 @@ export function compileSpl(signal: TelemetryProbe, query: TelemetryQuery): Compi
       : [splQuote(query.marker)];
     return `(${[source, `EventCode IN (${pattern.eventIds.join(', ')})`, ...correlation, ...tests].join(' ')})`;
   });
-  const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
-  return {
-    signal: signal.id,
-    query: `search index=* earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`,
-    skipped: [],
-  };
 }
 
 // ------------------------------------------------------------------ Microsoft Sentinel KQL
@@ -134,7 +145,19 @@ function range(since: Date, until: Date): Record<string, unknown> {
 
 /** Elasticsearch: ECS fields from Winlogbeat / Elastic Agent, case-insensitive wildcards, one bool query. */
 export function compileEs(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
-  const should = signal.telemetry.map((pattern) => {
+  return { signal: signal.id, query: esSearch(esShould(signal, query), query), skipped: [] };
+}
+
+/** Every probe of a poll in one `_search` body; hits are classified by signals/classify.ts. */
+export function compileEsBatch(query: TelemetryQuery): Record<string, unknown> {
+  return esSearch(
+    query.signals.flatMap((signal) => esShould(signal, query)),
+    query,
+  );
+}
+
+function esShould(signal: TelemetryProbe, query: TelemetryQuery): Record<string, unknown>[] {
+  return signal.telemetry.map((pattern) => {
     const window = windowFor(pattern, signal, query);
     const filters: Record<string, unknown>[] = [{ terms: { 'event.code': pattern.eventIds.map(String) } }];
     if (window) filters.push(range(window.since, window.until));
@@ -152,28 +175,30 @@ export function compileEs(signal: TelemetryProbe, query: TelemetryQuery): Compil
     }
     return { bool: { filter: filters } };
   });
+}
+
+function esSearch(
+  should: readonly Record<string, unknown>[],
+  query: TelemetryQuery,
+): Record<string, unknown> {
   return {
-    signal: signal.id,
     query: {
-      query: {
-        bool: {
-          filter: [
-            range(query.since, query.until),
-            {
-              bool: {
-                should: [
-                  { term: { 'host.name': { value: query.host, case_insensitive: true } } },
-                  { prefix: { 'host.name': { value: `${query.host}.`, case_insensitive: true } } },
-                ],
-                minimum_should_match: 1,
-              },
+      bool: {
+        filter: [
+          range(query.since, query.until),
+          {
+            bool: {
+              should: [
+                { term: { 'host.name': { value: query.host, case_insensitive: true } } },
+                { prefix: { 'host.name': { value: `${query.host}.`, case_insensitive: true } } },
+              ],
+              minimum_should_match: 1,
             },
-          ],
-          should,
-          minimum_should_match: 1,
-        },
+          },
+        ],
+        should,
+        minimum_should_match: 1,
       },
     },
-    skipped: [],
   };
 }

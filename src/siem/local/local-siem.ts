@@ -9,7 +9,7 @@ import type {
 import { SiemError, errorMessage } from '../../core/index.js';
 import type { CompiledRule } from '../../sigma/engine.js';
 import { compileLocal } from '../../signals/compile-local.js';
-import { matchesSignal } from '../../signals/match.js';
+import { classify } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
 import type { EventStore, StoredEvent } from './store.js';
 
@@ -133,16 +133,7 @@ export class LocalSiem implements SiemConnector {
     try {
       const compiled = compileLocal(query);
       const rows = this.#store.selectEvents(compiled.where, compiled.params);
-      const out = new Map<ProbeId, SiemEvent[]>();
-      for (const row of rows) {
-        for (const signal of query.signals) {
-          if (!matchesSignal(signal, row, query.bindings, query)) continue;
-          const list = out.get(signal.id) ?? [];
-          list.push(toSiemEvent(row));
-          out.set(signal.id, list);
-        }
-      }
-      return Promise.resolve(out);
+      return Promise.resolve(classify(query, rows.map(toSiemEvent)));
     } catch (error) {
       return Promise.reject(
         new SiemError('E_SIEM_QUERY', `[siem:local] telemetry query failed: ${errorMessage(error)}`, {
