@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { envName } from '../core/index.js';
 import { SshExecutorOptions } from '../executors/ssh/schema.js';
+import { ElasticSiemOptions } from '../siem/elastic/schema.js';
 import { LocalSiemOptions } from '../siem/local/schema.js';
-
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name, e.g. LAB_PASSWORD');
 
 /** A lab host. Credentials are never values here: the config names the variables that hold them. */
 export const InventoryHost = z
@@ -41,6 +41,7 @@ export type InventoryHost = z.infer<typeof InventoryHost>;
 
 export const SiemConfig = z.discriminatedUnion('type', [
   LocalSiemOptions.extend({ type: z.literal('local') }),
+  ElasticSiemOptions.safeExtend({ type: z.literal('elastic') }),
 ]);
 
 export const HarnessConfig = z

@@ -89,14 +89,17 @@ export class SiemError extends HarnessError {
   override readonly name = 'SiemError';
   /** True when a later poll may succeed (429, 503, connection reset). */
   readonly retryable: boolean;
+  /** The SIEM's Retry-After, when it sent one: the next poll waits at least this long. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: 'E_SIEM_AUTH' | 'E_SIEM_UNAVAILABLE' | 'E_SIEM_QUERY',
     message: string,
-    options: HarnessErrorOptions & { retryable?: boolean } = {},
+    options: HarnessErrorOptions & { retryable?: boolean; retryAfterMs?: number } = {},
   ) {
     super(code, message, options);
     this.retryable = options.retryable ?? code === 'E_SIEM_UNAVAILABLE';
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

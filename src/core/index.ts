@@ -6,3 +6,4 @@ export * from './scenario-model.js';
 export * from './signal-model.js';
 export * from './types.js';
 export * from './canary.js';
+export * from './env.js';

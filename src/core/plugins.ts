@@ -112,6 +112,21 @@ export interface DetectionQuery {
   readonly eventRefs: readonly string[];
 }
 
+/**
+ * - `local-hec`: the local SIEM's HEC (flat JSON envelopes);
+ * - `splunk-hec`: a real Splunk's HEC (XmlWinEventLog events, as the Universal Forwarder sends Sysmon);
+ * - `elastic-bulk`: `_bulk` ECS documents into `logs-<dataset>-<namespace>`, as Elastic Agent writes them.
+ */
+export type IngestEndpoint =
+  | { readonly protocol: 'local-hec'; readonly url: string; readonly token: string }
+  | { readonly protocol: 'splunk-hec'; readonly url: string; readonly token: string; readonly index: string }
+  | {
+      readonly protocol: 'elastic-bulk';
+      readonly url: string;
+      readonly authorization: string;
+      readonly namespace: string;
+    };
+
 export interface SiemConnector {
   readonly id: string;
   /** Printed in reports: which SIEM answered. Never includes credentials. */
@@ -121,8 +136,8 @@ export interface SiemConnector {
     signal?: AbortSignal,
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>>;
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
-  /** Where a lab can send telemetry to this SIEM, if the connector runs an ingest endpoint. */
-  ingestEndpoint(): { readonly protocol: 'splunk-hec'; readonly url: string; readonly token: string } | null;
+  /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
+  ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { httpGet } from './http-get.js';
-import { HecShipper, type HecTarget, type ShipperStats } from './hec-shipper.js';
+import { LabShipper, type HecTarget, type LabSink, type ShipperStats } from './shipper.js';
 import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
 import { startSshServer } from './ssh-server.js';
 import type { Behaviour } from './sysmon.js';
@@ -10,8 +10,10 @@ export interface LabSimulatorOptions {
   readonly username?: string;
   readonly password: string;
   readonly authorizedKey?: string;
-  /** Where the simulated host's Sysmon forwarder sends events. */
-  readonly hec: HecTarget;
+  /** The local SIEM's HEC endpoint, where the simulated host's forwarder sends events... */
+  readonly hec?: HecTarget;
+  /** ...or another sink: a real Splunk's HEC or Elasticsearch's _bulk (lab/shipper.ts). */
+  readonly sink?: LabSink;
   /** Which Sysmon/4688 configuration the host runs (default `full`). */
   readonly sensorProfile?: SensorProfileName;
   /** The host's name resolution: hostname -> IPv4 address (the payload server's name, for example). */
@@ -57,7 +59,11 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
   const sensorProfile = options.sensorProfile ?? 'full';
   const drop = new Set(options.dropSignals ?? []);
   const dropped = new Map<Behaviour, number>();
-  const shipper = new HecShipper(options.hec, {
+  const sink: LabSink | undefined =
+    options.sink ??
+    (options.hec ? { protocol: 'local-hec', url: options.hec.url, token: options.hec.token } : undefined);
+  if (sink === undefined) throw new Error('the lab simulator needs hec or sink');
+  const shipper = new LabShipper(sink, {
     ingestDelayMs: options.ingestDelayMs ?? 0,
     jitterMs: options.ingestJitterMs ?? 0,
   });

@@ -314,3 +314,36 @@ export function registryEvent(
     User: process.user,
   });
 }
+
+const systemFields = new Set(['EventID', 'Channel', 'Computer', 'Provider_Name']);
+
+function xmlEscape(value: string): string {
+  return value.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
+}
+
+/**
+ * The event as Windows renders it to XML (what Splunk's XmlWinEventLog inputs index as `_raw`):
+ * <System> with provider, id, time, channel and computer, and every other field as <Data Name=...>.
+ */
+export function toWindowsXml(event: LabEvent): string {
+  const f = event.fields;
+  const data = Object.entries(f)
+    .filter(([name]) => !systemFields.has(name))
+    .map(([name, value]) => `<Data Name='${xmlEscape(name)}'>${xmlEscape(String(value))}</Data>`)
+    .join('');
+  const provider = xmlEscape(
+    String(
+      f.Provider_Name ??
+        (f.Channel === sysmonChannel ? 'Microsoft-Windows-Sysmon' : 'Microsoft-Windows-Security-Auditing'),
+    ),
+  );
+  return (
+    `<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='${provider}'/>` +
+    `<EventID>${String(f.EventID)}</EventID><TimeCreated SystemTime='${event.time.toISOString()}'/>` +
+    `<Channel>${xmlEscape(String(f.Channel))}</Channel><Computer>${xmlEscape(String(f.Computer))}</Computer></System>` +
+    `<EventData>${data}</EventData></Event>`
+  );
+}

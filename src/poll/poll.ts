@@ -143,7 +143,11 @@ export async function pollSignals(
     );
 
   // Written from inside pollOnce, so kept in an object rather than narrowed locals.
-  const failure: { fatal: string | null; last: string | null } = { fatal: null, last: null };
+  const failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
+    fatal: null,
+    last: null,
+    retryAfterMs: 0,
+  };
 
   const pollOnce = async (final: boolean): Promise<void> => {
     const now = ctx.clock.now();
@@ -208,6 +212,7 @@ export async function pollSignals(
       const text = errorMessage(error);
       if (error instanceof SiemError && error.retryable) {
         failure.last = `SIEM query failed: ${text}`;
+        failure.retryAfterMs = error.retryAfterMs ?? 0;
         ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
       } else {
         failure.fatal = `SIEM query failed: ${text}`;
@@ -236,10 +241,12 @@ export async function pollSignals(
         captureOpen(now, definition.id, expectation) || detectOpen(now, definition.id, expectation),
     );
     if (!open) break;
+    // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
     const wait = Math.min(
-      interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter),
+      Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), failure.retryAfterMs),
       Math.max(0, lastDeadline - now) + 1,
     );
+    failure.retryAfterMs = 0;
     go = await pause(Math.max(1, Math.round(wait)));
     interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
   }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { join } from 'node:path';
 import { signalIds } from '../../src/core/index.js';
 import { startLabSimulator } from '../../src/lab/simulator.js';
@@ -36,19 +36,6 @@ function quickScenario(dir: string, name = 'cmstp-local-inf-presetup.yaml'): str
   const text = readFileSync(join(repoRoot, 'scenarios', name), 'utf8');
   writeFileSync(file, text.replace('capture: 30s', 'capture: 2s').replace('detect: 30s', 'detect: 2s'));
   return file;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 test('npm start path: every built-in scenario passes on the embedded lab, covering all seven AN0932 signals', async (t) => {

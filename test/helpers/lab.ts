@@ -25,7 +25,7 @@ export async function startTestSiem(): Promise<{
     pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
   );
   const endpoint = siem.ingestEndpoint();
-  if (!endpoint) throw new Error('local SIEM has no ingest endpoint');
+  if (endpoint?.protocol !== 'local-hec') throw new Error('local SIEM has no ingest endpoint');
   return { siem, endpoint };
 }
 

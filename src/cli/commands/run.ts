@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type {
   Executor,
   HostTarget,
+  PluginContext,
   RunContext,
   RunResult,
   ScenarioResult,
@@ -117,11 +118,25 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   secrets.add(labPassword);
   if (embedded) env.PURPLE_HARNESS_HEC_TOKEN ??= secret();
   // The config names the plug-in with `type`; the plug-in's own schema does not know that key.
-  const { type: _siemType, ...siemConfig } = config.siem ?? { type: 'local' };
-  const parsedSiem = LocalSiemOptions.parse(siemConfig);
-  const siemOptions = { ...parsedSiem, rules: [...parsedSiem.rules, ...options.rules] };
-  const hecToken = env[siemOptions.hec.tokenEnv];
-  if (hecToken !== undefined) secrets.add(hecToken);
+  const siemConfig = config.siem ?? { type: 'local' as const };
+  const localOptions = (() => {
+    if (siemConfig.type !== 'local') return null;
+    const { type: _type, ...rest } = siemConfig;
+    const parsed = LocalSiemOptions.parse(rest);
+    return { ...parsed, rules: [...parsed.rules, ...options.rules] };
+  })();
+  if (localOptions !== null) {
+    const hecToken = env[localOptions.hec.tokenEnv];
+    if (hecToken !== undefined) secrets.add(hecToken);
+  } else if (options.rules.length > 0) {
+    throw new HarnessError(
+      'E_USAGE',
+      `--rules loads Sigma rules into the local SIEM; the configured SIEM is ${siemConfig.type}`,
+      {
+        hint: 'Deploy your rules in that SIEM, or drop --rules.',
+      },
+    );
+  }
 
   const now = systemClock.now();
   const ctx: RunContext = {
@@ -182,7 +197,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   let result: RunResult;
   const collected: ScenarioResult[] = [];
   try {
-    siem = await siemConnectors.local.create(siemOptions, pluginContext);
+    siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
       const { bind, port, advertisedHost } = config.payloadServer ?? {
         bind: '127.0.0.1',
@@ -195,10 +210,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     let hosts: HostTarget[];
     if (embedded) {
       const endpoint = siem.ingestEndpoint();
-      if (!endpoint) throw new HarnessError('E_LAB', 'the embedded lab needs a SIEM with an ingest endpoint');
+      if (!endpoint)
+        throw new HarnessError('E_LAB', `the embedded lab cannot send events to the ${siem.id} SIEM`, {
+          hint: 'Configure a lab (lab.hosts) whose own forwarder feeds that SIEM, or use a SIEM the simulator can feed (docs/connectors/).',
+        });
       lab = await startLabSimulator({
         password: labPassword,
-        hec: endpoint,
+        sink: endpoint,
         dropSignals: options.labDropSignals,
         // The simulated host resolves the payload server's advertised name to loopback, as lab DNS would.
         dns: payloadServer ? { [payloadServer.advertisedHost]: '127.0.0.1' } : {},
@@ -286,4 +304,21 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   );
   for (const file of written.files) output.out(`report: ${file}`);
   return exitCodeForRun(result.status);
+}
+
+/** The configured SIEM connector; the config was validated by its schema already. */
+async function createSiem(
+  config: NonNullable<HarnessConfig['siem']> | { readonly type: 'local' },
+  local: LocalSiemOptions | null,
+  ctx: PluginContext,
+): Promise<SiemConnector> {
+  switch (config.type) {
+    case 'local':
+      if (local === null) throw new Error('local SIEM options missing');
+      return siemConnectors.local.create(local, ctx);
+    case 'elastic': {
+      const { type: _type, ...options } = config;
+      return siemConnectors.elastic.create(options, ctx);
+    }
+  }
 }

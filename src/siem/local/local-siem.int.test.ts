@@ -12,7 +12,7 @@ testSiemConnector('siem/local', async () => {
     pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
   );
   const endpoint = connector.ingestEndpoint();
-  if (!endpoint) throw new Error('no ingest endpoint');
+  if (endpoint?.protocol !== 'local-hec') throw new Error('no ingest endpoint');
   return {
     connector,
     seed: async (host, time, fields) => {

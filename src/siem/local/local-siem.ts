@@ -1,4 +1,5 @@
 import type {
+  IngestEndpoint,
   ProbeId,
   SiemAlert,
   SiemConnector,
@@ -160,8 +161,8 @@ export class LocalSiem implements SiemConnector {
     );
   }
 
-  ingestEndpoint(): { protocol: 'splunk-hec'; url: string; token: string } | null {
-    return this.#hec ? { protocol: 'splunk-hec', url: this.#hec.url, token: this.#token } : null;
+  ingestEndpoint(): IngestEndpoint | null {
+    return this.#hec ? { protocol: 'local-hec', url: this.#hec.url, token: this.#token } : null;
   }
 
   /** Closes the store when no HEC endpoint was started (ingest). */

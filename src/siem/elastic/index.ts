@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import {
+  defineSiemConnector,
+  HarnessError,
+  SiemError,
+  type IngestEndpoint,
+  type PluginContext,
+  type SiemAlert,
+  type SiemConnector,
+  type SiemEvent,
+} from '../../core/index.js';
+import { fromEcs } from '../../ingest/normalize.js';
+import { classify } from '../../signals/classify.js';
+import { compileEsBatch } from '../../signals/compile-backends.js';
+import { parseAs, siemHttp, type SiemHttp } from '../http.js';
+import { ElasticSiemOptions } from './schema.js';
+
+const plugin = 'elastic';
+
+/** `_search` answers, read loosely: only what the harness uses is checked. */
+const SearchResponse = z.looseObject({
+  timed_out: z.boolean().optional(),
+  _shards: z.looseObject({ failed: z.number().default(0) }).optional(),
+  hits: z.looseObject({
+    hits: z.array(
+      z.looseObject({ _index: z.string(), _id: z.string(), _source: z.record(z.string(), z.unknown()) }),
+    ),
+  }),
+});
+
+const FindingsResponse = z.looseObject({
+  findings: z.array(
+    z.looseObject({
+      id: z.string(),
+      related_doc_ids: z.array(z.string()).default([]),
+      queries: z.array(z.looseObject({ id: z.string(), name: z.string() })).default([]),
+      timestamp: z.union([z.number(), z.string()]).optional(),
+    }),
+  ),
+});
+
+/** Alert documents use dotted keys at the top level (`kibana.alert.rule.name`); accept nested too. */
+function read(source: Record<string, unknown>, path: string): unknown {
+  if (path in source) return source[path];
+  let node: unknown = source;
+  for (const part of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+function credentials(options: ElasticSiemOptions, ctx: PluginContext): Record<string, string> {
+  const need = (name: string): string => {
+    const value = ctx.env[name];
+    if (value === undefined || value === '')
+      throw new HarnessError('E_SECRET_MISSING', `[siem:${plugin}] the variable ${name} is not set`, {
+        hint: `Set ${name} in the environment or in .env.`,
+      });
+    return value;
+  };
+  if (options.apiKeyEnv !== undefined) return { authorization: `ApiKey ${need(options.apiKeyEnv)}` };
+  const user = need(options.usernameEnv ?? '');
+  const password = need(options.passwordEnv ?? '');
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+/** The event's ref is `<index>/<_id>`: the alert's ancestors point at the same pair. */
+const refOf = (index: string, id: string): string => `${index}/${id}`;
+const idOfRef = (ref: string): string => ref.slice(ref.lastIndexOf('/') + 1);
+
+class ElasticSiem implements SiemConnector {
+  readonly id = plugin;
+  readonly #options: ElasticSiemOptions;
+  readonly #http: SiemHttp;
+
+  readonly #authorization: string;
+
+  constructor(options: ElasticSiemOptions, http: SiemHttp, authorization: string) {
+    this.#options = options;
+    this.#http = http;
+    this.#authorization = authorization;
+  }
+
+  describe(): string {
+    const origin = new URL(this.#options.url).origin;
+    return `${this.#options.flavor === 'opensearch' ? 'OpenSearch' : 'Elasticsearch'} at ${origin} (${this.#options.indices.join(', ')})${this.#options.tls.insecure ? ' [TLS verification OFF]' : ''}`;
+  }
+
+  async findTelemetry(query: Parameters<SiemConnector['findTelemetry']>[0], signal?: AbortSignal) {
+    const body = {
+      ...compileEsBatch(query),
+      size: this.#options.size,
+      sort: [{ '@timestamp': { order: 'asc' } }],
+    };
+    const response = await this.#http.send(
+      'POST',
+      `/${this.#options.indices.map(encodeURIComponent).join(',')}/_search`,
+      { query: { ignore_unavailable: 'true', allow_no_indices: 'true' }, json: body },
+      signal,
+    );
+    const data = parseAs(plugin, SearchResponse, response, '_search');
+    // Partial results could hide the very event we look for: not an answer, so the poll tries again.
+    const failed = data._shards?.failed ?? 0;
+    if (failed > 0 || data.timed_out === true)
+      throw new SiemError(
+        'E_SIEM_UNAVAILABLE',
+        `[siem:${plugin}] partial results: ${failed > 0 ? `${String(failed)} shard(s) failed` : 'the search timed out'}`,
+        { retryable: true },
+      );
+    const events: SiemEvent[] = [];
+    for (const hit of data.hits.hits) {
+      const outcome = fromEcs(hit._source);
+      if (!('event' in outcome)) continue;
+      const { fields, time } = outcome.event;
+      events.push({
+        ref: refOf(hit._index, hit._id),
+        time,
+        indexedAt: text(read(hit._source, 'event.ingested')) || null,
+        host: text(fields.Computer),
+        eventId: Number(fields.EventID),
+        fields,
+      });
+    }
+    return classify(query, events);
+  }
+
+  async findDetections(
+    query: Parameters<SiemConnector['findDetections']>[0],
+    signal?: AbortSignal,
+  ): Promise<readonly SiemAlert[]> {
+    if (query.eventRefs.length === 0) return [];
+    const ids = new Map(query.eventRefs.map((ref) => [idOfRef(ref), ref]));
+    if (this.#options.flavor === 'opensearch') return this.#findings(ids, query.host, signal);
+    const response = await this.#http.send(
+      'POST',
+      `/${encodeURIComponent(this.#options.alertsIndex)}/_search`,
+      {
+        query: { ignore_unavailable: 'true', allow_no_indices: 'true' },
+        json: {
+          size: 500,
+          query: {
+            bool: {
+              filter: [
+                { range: { '@timestamp': { gte: query.since.toISOString() } } },
+                { terms: { 'kibana.alert.ancestors.id': [...ids.keys()] } },
+              ],
+            },
+          },
+        },
+      },
+      signal,
+    );
+    const data = parseAs(plugin, SearchResponse, response, 'alerts');
+    return data.hits.hits.flatMap((hit): SiemAlert[] => {
+      const source = hit._source;
+      const ancestors = read(source, 'kibana.alert.ancestors');
+      const refs = (Array.isArray(ancestors) ? ancestors : [ancestors])
+        .map((a) => (typeof a === 'object' && a !== null ? text((a as Record<string, unknown>).id) : ''))
+        .flatMap((id) => {
+          const ref = ids.get(id);
+          return ref === undefined ? [] : [ref];
+        });
+      if (refs.length === 0) return [];
+      return [
+        {
+          ref: refOf(hit._index, hit._id),
+          ruleId:
+            text(read(source, 'kibana.alert.rule.rule_id')) || text(read(source, 'kibana.alert.rule.uuid')),
+          title: text(read(source, 'kibana.alert.rule.name')),
+          level: text(read(source, 'kibana.alert.severity')) || 'unknown',
+          host: text(read(source, 'host.name')) || query.host,
+          time: text(read(source, '@timestamp')),
+          eventRefs: refs,
+        },
+      ];
+    });
+  }
+
+  /** OpenSearch Security Analytics: findings name the documents they matched (related_doc_ids). */
+  async #findings(
+    ids: ReadonlyMap<string, string>,
+    host: string,
+    signal?: AbortSignal,
+  ): Promise<SiemAlert[]> {
+    const response = await this.#http.send(
+      'GET',
+      '/_plugins/_security_analytics/findings/_search',
+      { query: { detectorType: 'windows', sortOrder: 'desc', size: '500' } },
+      signal,
+    );
+    const data = parseAs(plugin, FindingsResponse, response, 'findings');
+    return data.findings.flatMap((finding): SiemAlert[] => {
+      const refs = finding.related_doc_ids.flatMap((id) => {
+        const ref = ids.get(id);
+        return ref === undefined ? [] : [ref];
+      });
+      const rule = finding.queries[0];
+      if (refs.length === 0 || rule === undefined) return [];
+      const at = finding.timestamp === undefined ? '' : new Date(finding.timestamp).toISOString();
+      return [
+        {
+          ref: `finding/${finding.id}`,
+          ruleId: rule.id,
+          title: rule.name,
+          level: 'unknown',
+          host,
+          time: at,
+          eventRefs: refs,
+        },
+      ];
+    });
+  }
+
+  /** The simulated lab writes ECS documents into logs-<dataset>-<labNamespace> (needs create_doc on them). */
+  ingestEndpoint(): IngestEndpoint {
+    return {
+      protocol: 'elastic-bulk',
+      url: this.#options.url.replace(/\/$/, ''),
+      authorization: this.#authorization,
+      namespace: this.#options.labNamespace,
+    };
+  }
+
+  dispose(): Promise<void> {
+    return this.#http.close();
+  }
+}
+
+export const elasticSiem = defineSiemConnector({
+  id: plugin,
+  displayName: 'Elasticsearch / OpenSearch',
+  optionsSchema: ElasticSiemOptions,
+  capabilities: { alertEventLinks: true },
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
+  async create(options, ctx) {
+    // Credentials are read now, so a missing variable fails before any emulation runs.
+    const headers = credentials(options, ctx);
+    const secrets = new Set([...ctx.secrets, ...Object.values(headers)]);
+    const http = siemHttp({
+      plugin,
+      baseUrl: options.url,
+      tls: options.tls,
+      timeoutMs: options.timeoutMs,
+      auth: () => Promise.resolve(headers),
+      secrets,
+    });
+    return new ElasticSiem(options, http, headers.authorization ?? '');
+  },
+});

@@ -1,0 +1,86 @@
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { startLabSimulator } from '../../src/lab/simulator.js';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { elasticSiem } from '../../src/siem/elastic/index.js';
+import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
+import { loadRuleDir } from '../../src/sigma/load.js';
+import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
+import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
+
+const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
+const scenario = (name: string) =>
+  loadScenariosOrThrow([join(builtinScenariosDir(), `${name}.yaml`)]).map((s) => ({
+    ...s,
+    spec: { ...s.spec, timeouts: { ...s.spec.timeouts, capture: 2000, detect: 1000 } },
+  }));
+
+/** The simulated lab feeding a loopback Elasticsearch whose "detection engine" runs our Sigma rules. */
+async function elasticLab(t: ExecutionContext, faults: { fault: Fault; times: number } | null = null) {
+  const fake = await startFakeElastic({
+    authorization: `ApiKey ${apiKey}`,
+    rules: loadRuleDir(detectionsDir()).loaded,
+  });
+  const siem = await elasticSiem.create(
+    ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
+    pluginContext({ ES_API_KEY: apiKey }),
+  );
+  const password = randomBytes(12).toString('hex');
+  const sink = siem.ingestEndpoint();
+  if (!sink) throw new Error('the elastic connector offers no ingest endpoint');
+  const lab = await startLabSimulator({ password, sink });
+  t.teardown(async () => {
+    await lab.close();
+    await siem.dispose();
+    await fake.close();
+  });
+  if (faults) fake.fail(faults.fault, faults.times);
+  return { fake, siem, host: hostOf(lab, password) };
+}
+
+test('a run against Elasticsearch: ECS documents via _bulk, one _search per poll, alerts linked by ancestors: every signal passes', async (t) => {
+  const { fake, siem, host } = await elasticLab(t);
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-all-users-au'), hosts: [host], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  t.true(result?.signals.every((s) => s.observed.alerts.length > 0 || s.expected.detected !== true));
+  t.regex(
+    result?.signals[0]?.observed.events[0]?.ref ?? '',
+    /^logs-windows\.sysmon_operational-purpleharness\//,
+  );
+  // Every poll is one search for all pending signals (plus the alert lookups).
+  const searches = fake.requests.filter((r) => r.path.endsWith('/_search') && !r.path.includes('alerts'));
+  const alertSearches = fake.requests.filter((r) => r.path.includes('.alerts-security'));
+  t.true(searches.length >= 1);
+  t.true(alertSearches.length >= 1);
+  t.true(fake.requests.some((r) => r.path === '/_bulk'));
+});
+
+test('Elasticsearch answering 503 throughout: signals are inconclusive with the reason, never failed', async (t) => {
+  const { siem, host } = await elasticLab(t, { fault: { status: 503, retryAfter: '0' }, times: 10_000 });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const signals = run.results[0]?.signals ?? [];
+  t.true(signals.length > 0);
+  for (const s of signals) {
+    t.is(s.verdict, 'inconclusive', s.reason);
+    t.regex(s.reason, /\[siem:elastic\].*HTTP 503/);
+  }
+});
+
+test('failed shards throughout: partial results never count as "not captured"', async (t) => {
+  const { siem, host } = await elasticLab(t, { fault: { shardsFailed: 2 }, times: 10_000 });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  for (const s of run.results[0]?.signals ?? []) {
+    t.is(s.verdict, 'inconclusive', s.reason);
+    t.regex(s.reason, /partial results: 2 shard\(s\) failed/);
+  }
+});

@@ -1,0 +1,293 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fromEcs } from '../../src/ingest/normalize.js';
+import type { CompiledRule } from '../../src/sigma/engine.js';
+
+/**
+ * A loopback stand-in for Elasticsearch's documented API: `_bulk` (NDJSON), `_search` over comma-separated
+ * index patterns with the query DSL subset the harness generates (bool filter/must/should with
+ * minimum_should_match, term, terms, range, wildcard, prefix, case_insensitive), the Security alerts index,
+ * OpenSearch Security Analytics findings, ApiKey/Basic auth, and injectable faults.
+ */
+export interface FakeElastic {
+  readonly url: string;
+  readonly requests: { method: string; path: string; body: unknown; authorization: string | undefined }[];
+  index(index: string, doc: Record<string, unknown>, id?: string): string;
+  /** Puts a Security alert (dotted keys, as Kibana writes them) on documents, like a detection rule would. */
+  alert(ruleId: string, name: string, ancestors: readonly { index: string; id: string }[]): void;
+  finding(ruleId: string, name: string, docIds: readonly string[]): void;
+  /** The next n `_search` calls answer with this fault instead. */
+  fail(fault: Fault, times?: number): void;
+  close(): Promise<void>;
+}
+
+export type Fault =
+  | { readonly status: number; readonly body?: string; readonly retryAfter?: string }
+  | { readonly shardsFailed: number }
+  | { readonly malformed: true }
+  | { readonly hang: true };
+
+type Doc = { index: string; id: string; source: Record<string, unknown> };
+
+function values(source: unknown, path: string): unknown[] {
+  if (Array.isArray(source)) return source.flatMap((item) => values(item, path));
+  if (typeof source !== 'object' || source === null) return [];
+  const record = source as Record<string, unknown>;
+  if (path in record) return [record[path]].flat();
+  const [head = '', ...rest] = path.split('.');
+  // Dotted keys and nested objects both occur; try every split point.
+  for (let i = path.split('.').length - 1; i >= 1; i -= 1) {
+    const key = path.split('.').slice(0, i).join('.');
+    if (key in record) return values(record[key], path.split('.').slice(i).join('.'));
+  }
+  const next = record[head];
+  if (rest.length === 0) return next === undefined ? [] : [next].flat();
+  return [next].flat().flatMap((n) => values(n, rest.join('.')));
+}
+
+function like(value: unknown, pattern: string, insensitive: boolean): boolean {
+  const a = insensitive ? String(value).toLowerCase() : String(value);
+  const p = insensitive ? pattern.toLowerCase() : pattern;
+  const regex = new RegExp(
+    `^${p.replace(
+      /\\([\\*?])|([.+^${}()|[\]\\])|(\*)|(\?)/g,
+      (_, escaped?: string, special?: string, star?: string, q?: string) =>
+        escaped !== undefined
+          ? `\\${escaped}`
+          : special !== undefined
+            ? `\\${special}`
+            : star !== undefined
+              ? '.*'
+              : q !== undefined
+                ? '.'
+                : '',
+    )}$`,
+    's',
+  );
+  return regex.test(a);
+}
+
+function spec(clause: unknown): [string, Record<string, unknown>] {
+  const [field = '', raw] = Object.entries((clause ?? {}) as Record<string, unknown>)[0] ?? [];
+  return [
+    field,
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? (raw as Record<string, unknown>)
+      : { value: raw },
+  ];
+}
+
+export function matches(query: unknown, source: Record<string, unknown>): boolean {
+  if (query === undefined) return true;
+  const [kind = '', body] = Object.entries(query as Record<string, unknown>)[0] ?? [];
+  switch (kind) {
+    case 'match_all':
+      return true;
+    case 'bool': {
+      const b = body as Record<string, unknown[] | number | undefined>;
+      const all = [
+        ...((b.filter as unknown[] | undefined) ?? []),
+        ...((b.must as unknown[] | undefined) ?? []),
+      ];
+      if (!all.every((q) => matches(q, source))) return false;
+      const should = (b.should as unknown[] | undefined) ?? [];
+      const min =
+        (b.minimum_should_match as number | undefined) ?? (all.length === 0 && should.length > 0 ? 1 : 0);
+      return should.filter((q) => matches(q, source)).length >= min;
+    }
+    case 'term': {
+      const [field, s] = spec(body);
+      return values(source, field).some((v) =>
+        s.case_insensitive === true
+          ? String(v).toLowerCase() === String(s.value).toLowerCase()
+          : String(v) === String(s.value),
+      );
+    }
+    case 'terms': {
+      const [field, list] = Object.entries(body as Record<string, unknown[]>)[0] ?? ['', []];
+      return values(source, field).some((v) => list.map(String).includes(String(v)));
+    }
+    case 'range': {
+      const [field, s] = spec(body);
+      return values(source, field).some((v) => {
+        const t = Date.parse(String(v));
+        return (
+          (typeof s.gte !== 'string' || t >= Date.parse(s.gte)) &&
+          (typeof s.lte !== 'string' || t <= Date.parse(s.lte))
+        );
+      });
+    }
+    case 'wildcard': {
+      const [field, s] = spec(body);
+      return values(source, field).some((v) => like(v, String(s.value), s.case_insensitive === true));
+    }
+    case 'prefix': {
+      const [field, s] = spec(body);
+      const want = String(s.value);
+      return values(source, field).some((v) =>
+        s.case_insensitive === true
+          ? String(v).toLowerCase().startsWith(want.toLowerCase())
+          : String(v).startsWith(want),
+      );
+    }
+    default:
+      throw new Error(`fake elastic: unsupported query clause ${kind}`);
+  }
+}
+
+async function bodyOf(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeElastic(options: {
+  authorization: string;
+  /** A detection engine: each rule is run on every indexed document, and a match becomes a Security alert. */
+  rules?: readonly CompiledRule[];
+}): Promise<FakeElastic> {
+  const docs: Doc[] = [];
+  const requests: FakeElastic['requests'] = [];
+  const faults: Fault[] = [];
+  let next = 1;
+  const add = (index: string, source: Record<string, unknown>, id?: string): string => {
+    const docId = id ?? `doc${String(next++)}`;
+    docs.push({ index, id: docId, source });
+    return docId;
+  };
+  const findings: Record<string, unknown>[] = [];
+  function alertOn(ruleId: string, name: string, ancestors: readonly { index: string; id: string }[]): void {
+    add('.alerts-security.alerts-default', {
+      '@timestamp': new Date().toISOString(),
+      'kibana.alert.rule.rule_id': ruleId,
+      'kibana.alert.rule.name': name,
+      'kibana.alert.severity': 'high',
+      'kibana.alert.ancestors': ancestors.map((a) => ({ ...a, type: 'event', depth: 0 })),
+      'event.kind': 'signal',
+    });
+  }
+
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const raw = await bodyOf(request);
+      let body: unknown = raw;
+      try {
+        body = raw === '' ? undefined : (JSON.parse(raw) as unknown);
+      } catch {
+        // _bulk is NDJSON
+      }
+      requests.push({
+        method: request.method ?? '',
+        path: url.pathname,
+        body,
+        authorization: request.headers.authorization,
+      });
+      if (request.headers.authorization !== options.authorization) {
+        send(response, 401, {
+          error: { type: 'security_exception', reason: 'unable to authenticate user' },
+          status: 401,
+        });
+        return;
+      }
+      if (url.pathname === '/_bulk' && request.method === 'POST') {
+        const lines = raw.split('\n').filter(Boolean);
+        const items = [];
+        for (let i = 0; i + 1 < lines.length; i += 2) {
+          const action = JSON.parse(lines[i] ?? '{}') as {
+            index?: { _index?: string; _id?: string };
+            create?: { _index?: string; _id?: string };
+          };
+          const target = action.create ?? action.index ?? {};
+          const source = JSON.parse(lines[i + 1] ?? '{}') as Record<string, unknown>;
+          const index = target._index ?? 'unknown';
+          const id = add(index, source, target._id);
+          const flat = fromEcs(source);
+          for (const rule of options.rules ?? []) {
+            if ('event' in flat && rule.matches(flat.event.fields))
+              alertOn(rule.id, rule.title, [{ index, id }]);
+          }
+          items.push({ create: { _index: target._index, _id: id, status: 201 } });
+        }
+        send(response, 200, { took: 1, errors: false, items });
+        return;
+      }
+      if (url.pathname === '/_plugins/_security_analytics/findings/_search') {
+        send(response, 200, { total_findings: findings.length, findings });
+        return;
+      }
+      const search = /^\/([^/]+)\/_search$/.exec(url.pathname);
+      if (search?.[1] !== undefined && request.method === 'POST') {
+        const fault = faults.shift();
+        if (fault !== undefined) {
+          if ('hang' in fault) return;
+          if ('malformed' in fault) {
+            send(response, 200, '{"took": 3, "hits": {');
+            return;
+          }
+          if ('status' in fault) {
+            send(
+              response,
+              fault.status,
+              fault.body ?? { error: { type: 'es_rejected_execution_exception' } },
+              fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter },
+            );
+            return;
+          }
+        }
+        const patterns = decodeURIComponent(search[1]).split(',');
+        const q = body as { query?: unknown; size?: number };
+        const hits = docs
+          .filter((d) => patterns.some((p) => like(d.index, p, false)))
+          .filter((d) => matches(q.query, d.source))
+          .slice(0, q.size ?? 10)
+          .map((d) => ({ _index: d.index, _id: d.id, _score: null, _source: d.source }));
+        const shardsFailed = fault !== undefined && 'shardsFailed' in fault ? fault.shardsFailed : 0;
+        send(response, 200, {
+          took: 2,
+          timed_out: false,
+          _shards: { total: 3, successful: 3 - shardsFailed, skipped: 0, failed: shardsFailed },
+          hits: { total: { value: hits.length, relation: 'eq' }, max_score: null, hits },
+        });
+        return;
+      }
+      send(response, 404, { error: { type: 'not_found' }, status: 404 });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${String(port)}`,
+    requests,
+    index: add,
+    alert: alertOn,
+    finding(ruleId, name, docIds) {
+      findings.push({
+        id: `f${String(findings.length + 1)}`,
+        related_doc_ids: docIds,
+        queries: [{ id: ruleId, name }],
+        timestamp: Date.now(),
+      });
+    },
+    fail(fault, times = 1) {
+      for (let i = 0; i < times; i += 1) faults.push(fault);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
