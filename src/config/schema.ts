@@ -3,6 +3,7 @@ import { envName } from '../core/index.js';
 import { SshExecutorOptions } from '../executors/ssh/schema.js';
 import { ElasticSiemOptions } from '../siem/elastic/schema.js';
 import { LocalSiemOptions } from '../siem/local/schema.js';
+import { SplunkSiemOptions } from '../siem/splunk/schema.js';
 
 /** A lab host. Credentials are never values here: the config names the variables that hold them. */
 export const InventoryHost = z
@@ -42,6 +43,7 @@ export type InventoryHost = z.infer<typeof InventoryHost>;
 export const SiemConfig = z.discriminatedUnion('type', [
   LocalSiemOptions.extend({ type: z.literal('local') }),
   ElasticSiemOptions.safeExtend({ type: z.literal('elastic') }),
+  SplunkSiemOptions.safeExtend({ type: z.literal('splunk') }),
 ]);
 
 export const HarnessConfig = z

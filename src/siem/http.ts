@@ -143,6 +143,24 @@ export function siemHttp(options: {
   };
 }
 
+/** A secret a connector needs, read once at start so a missing one fails before any emulation runs. */
+export function secretFrom(
+  plugin: string,
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string {
+  const value = env[name];
+  if (value === undefined || value === '')
+    throw new HarnessError('E_SECRET_MISSING', `[siem:${plugin}] the variable ${name} is not set`, {
+      hint: `Set ${name} in the environment or in .env.`,
+    });
+  return value;
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
 /** Reads a JSON answer against a loose schema; anything else is an error naming the plug-in and the call. */
 export function parseAs<S extends z.ZodType>(
   plugin: string,

@@ -1,9 +1,11 @@
 import type { SiemConnectorDefinition } from '../core/index.js';
 import { elasticSiem } from './elastic/index.js';
 import { localSiem } from './local/index.js';
+import { splunkSiem } from './splunk/index.js';
 
 export const siemConnectors = {
   local: localSiem,
   elastic: elasticSiem,
+  splunk: splunkSiem,
 } satisfies Record<string, SiemConnectorDefinition>;
 export type SiemConnectorId = keyof typeof siemConnectors;

@@ -43,16 +43,17 @@ export function compileSpl(signal: TelemetryProbe, query: TelemetryQuery): Compi
 }
 
 /** Every probe of a poll in one search (siem-apis.md 1.4); rows are classified by signals/classify.ts. */
-export function compileSplBatch(query: TelemetryQuery): string {
+export function compileSplBatch(query: TelemetryQuery, index = '*'): string {
   return splSearch(
     query.signals.flatMap((signal) => splBranches(signal, query)),
     query,
+    index,
   );
 }
 
-function splSearch(branches: readonly string[], query: TelemetryQuery): string {
+function splSearch(branches: readonly string[], query: TelemetryQuery, index = '*'): string {
   const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
-  return `search index=* earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`;
+  return `search index=${index} earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`;
 }
 
 function splBranches(signal: TelemetryProbe, query: TelemetryQuery): string[] {

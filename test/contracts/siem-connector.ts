@@ -111,3 +111,35 @@ export function testSiemConnector(name: string, setup: () => Promise<SiemFixture
     t.true(fixture.connector.describe().length > 0);
   });
 }
+
+/** A fixture for a connector in front of a loopback vendor fake: seeding is synchronous, closing closes both. */
+export function fakeFixture(
+  connector: SiemConnector,
+  fake: { close(): Promise<void> },
+  seed: (host: string, time: Date, fields: Record<string, string | number>) => void,
+): SiemFixture {
+  return {
+    connector,
+    seed: (host, time, fields) => {
+      seed(host, time, fields);
+      return Promise.resolve();
+    },
+    close: async () => {
+      await connector.dispose();
+      await fake.close();
+    },
+  };
+}
+
+/** A query for every signal of one run, around `at`, as a poll would send it. */
+export function everySignalQuery(marker: string, at: Date): TelemetryQuery {
+  return {
+    host: 'WIN10-LAB-01',
+    marker,
+    bindings: { marker, payloadFile: `${marker}.inf`, cmstpPid: '1', payloadHost: 'none' },
+    processWindow: { since: new Date(at.getTime() - 500), until: new Date(at.getTime() + 1500) },
+    since: new Date(at.getTime() - 300_000),
+    until: new Date(at.getTime() + 600_000),
+    signals: Object.values(signalCatalog),
+  };
+}

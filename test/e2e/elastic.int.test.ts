@@ -1,15 +1,13 @@
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { startLabSimulator } from '../../src/lab/simulator.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { elasticSiem } from '../../src/siem/elastic/index.js';
 import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
 import { loadRuleDir } from '../../src/sigma/load.js';
 import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
 import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
-import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
+import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
 
 const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
 const scenario = (name: string) =>
@@ -28,17 +26,9 @@ async function elasticLab(t: ExecutionContext, faults: { fault: Fault; times: nu
     ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
     pluginContext({ ES_API_KEY: apiKey }),
   );
-  const password = randomBytes(12).toString('hex');
-  const sink = siem.ingestEndpoint();
-  if (!sink) throw new Error('the elastic connector offers no ingest endpoint');
-  const lab = await startLabSimulator({ password, sink });
-  t.teardown(async () => {
-    await lab.close();
-    await siem.dispose();
-    await fake.close();
-  });
+  const host = await startLabFeeding(t, siem, fake);
   if (faults) fake.fail(faults.fault, faults.times);
-  return { fake, siem, host: hostOf(lab, password) };
+  return { fake, siem, host };
 }
 
 test('a run against Elasticsearch: ECS documents via _bulk, one _search per poll, alerts linked by ancestors: every signal passes', async (t) => {

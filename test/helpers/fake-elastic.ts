@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { fromEcs } from '../../src/ingest/normalize.js';
 import type { CompiledRule } from '../../src/sigma/engine.js';
+import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
 
 /**
  * A loopback stand-in for Elasticsearch's documented API: `_bulk` (NDJSON), `_search` over comma-separated
@@ -21,11 +21,7 @@ export interface FakeElastic {
   close(): Promise<void>;
 }
 
-export type Fault =
-  | { readonly status: number; readonly body?: string; readonly retryAfter?: string }
-  | { readonly shardsFailed: number }
-  | { readonly malformed: true }
-  | { readonly hang: true };
+export type Fault = HttpFault | { readonly shardsFailed: number };
 
 type Doc = { index: string; id: string; source: Record<string, unknown> };
 
@@ -135,12 +131,6 @@ export function matches(query: unknown, source: Record<string, unknown>): boolea
   }
 }
 
-async function bodyOf(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function startFakeElastic(options: {
   authorization: string;
   /** A detection engine: each rule is run on every indexed document, and a match becomes a Security alert. */
@@ -166,16 +156,6 @@ export async function startFakeElastic(options: {
       'event.kind': 'signal',
     });
   }
-
-  const send = (
-    response: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    response.writeHead(status, { 'content-type': 'application/json', ...headers });
-    response.end(typeof body === 'string' ? body : JSON.stringify(body));
-  };
 
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -229,22 +209,14 @@ export async function startFakeElastic(options: {
       const search = /^\/([^/]+)\/_search$/.exec(url.pathname);
       if (search?.[1] !== undefined && request.method === 'POST') {
         const fault = faults.shift();
-        if (fault !== undefined) {
-          if ('hang' in fault) return;
-          if ('malformed' in fault) {
-            send(response, 200, '{"took": 3, "hits": {');
-            return;
-          }
-          if ('status' in fault) {
-            send(
-              response,
-              fault.status,
-              fault.body ?? { error: { type: 'es_rejected_execution_exception' } },
-              fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter },
-            );
-            return;
-          }
-        }
+        if (
+          fault !== undefined &&
+          answerFault(response, fault, {
+            malformed: '{"took": 3, "hits": {',
+            status: { error: { type: 'es_rejected_execution_exception' } },
+          })
+        )
+          return;
         const patterns = decodeURIComponent(search[1]).split(',');
         const q = body as { query?: unknown; size?: number };
         const hits = docs
@@ -264,10 +236,9 @@ export async function startFakeElastic(options: {
       send(response, 404, { error: { type: 'not_found' }, status: 404 });
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${String(port)}`,
+    url,
     requests,
     index: add,
     alert: alertOn,
@@ -282,12 +253,6 @@ export async function startFakeElastic(options: {
     fail(fault, times = 1) {
       for (let i = 0; i < times; i += 1) faults.push(fault);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close,
   };
 }

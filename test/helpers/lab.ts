@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ExecutionContext } from 'ava';
 import type { HostTarget, PluginContext, RunResult } from '../../src/core/index.js';
 import { sshExecutor } from '../../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
@@ -90,4 +91,25 @@ export async function startTestLab(
       await siem.dispose();
     },
   };
+}
+
+/**
+ * A simulated lab host sending to a SIEM's own ingest endpoint (HEC, `_bulk`), as that SIEM's forwarder
+ * would; the lab, the connector and `fake` are closed when the test ends.
+ */
+export async function startLabFeeding(
+  t: ExecutionContext,
+  siem: SiemConnector,
+  fake: { close(): Promise<void> },
+): Promise<HostTarget> {
+  const sink = siem.ingestEndpoint();
+  if (!sink) throw new Error(`the ${siem.id} connector offers no ingest endpoint`);
+  const password = randomBytes(12).toString('hex');
+  const lab = await startLabSimulator({ password, sink });
+  t.teardown(async () => {
+    await lab.close();
+    await siem.dispose();
+    await fake.close();
+  });
+  return hostOf(lab, password);
 }

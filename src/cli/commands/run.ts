@@ -320,5 +320,9 @@ async function createSiem(
       const { type: _type, ...options } = config;
       return siemConnectors.elastic.create(options, ctx);
     }
+    case 'splunk': {
+      const { type: _type, ...options } = config;
+      return siemConnectors.splunk.create(options, ctx);
+    }
   }
 }

@@ -1,9 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
-import { SiemError, type TelemetryQuery } from '../../core/index.js';
+import { SiemError } from '../../core/index.js';
 import { sysmonTime } from '../../lab/sysmon.js';
-import { signalCatalog } from '../../signals/catalog.js';
 import { toEcs } from '../../signals/ecs.js';
-import { testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import { everySignalQuery, fakeFixture, testSiemConnector } from '../../../test/contracts/siem-connector.js';
 import { startFakeElastic, type FakeElastic } from '../../../test/helpers/fake-elastic.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { elasticSiem } from './index.js';
@@ -36,18 +35,9 @@ function seedInto(
 
 testSiemConnector('siem/elastic against a loopback Elasticsearch', async () => {
   const fake = await startFakeElastic({ authorization: `ApiKey ${apiKey}` });
-  const connector = await connect(fake);
-  return {
-    connector,
-    seed: (host, time, fields) => {
-      seedInto(fake, host, time, fields);
-      return Promise.resolve();
-    },
-    close: async () => {
-      await connector.dispose();
-      await fake.close();
-    },
-  };
+  return fakeFixture(await connect(fake), fake, (host, time, fields) => {
+    seedInto(fake, host, time, fields);
+  });
 });
 
 const marker = 'phelastic0001';
@@ -59,15 +49,7 @@ const cmstp = {
   CommandLine: `"C:\\Windows\\System32\\cmstp.exe" /s /ns C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
   ParentImage: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
 };
-const query: TelemetryQuery = {
-  host: 'WIN10-LAB-01',
-  marker,
-  bindings: { marker, payloadFile: `${marker}.inf`, cmstpPid: '1', payloadHost: 'none' },
-  processWindow: { since: new Date(at.getTime() - 500), until: new Date(at.getTime() + 1500) },
-  since: new Date(at.getTime() - 300_000),
-  until: new Date(at.getTime() + 600_000),
-  signals: Object.values(signalCatalog),
-};
+const query = everySignalQuery(marker, at);
 
 async function setup(t: ExecutionContext, extra: Record<string, unknown> = {}) {
   const fake = await startFakeElastic({ authorization: `ApiKey ${apiKey}` });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import {
   defineSiemConnector,
-  HarnessError,
   SiemError,
   type IngestEndpoint,
   type PluginContext,
@@ -12,7 +11,7 @@ import {
 import { fromEcs } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
 import { compileEsBatch } from '../../signals/compile-backends.js';
-import { parseAs, siemHttp, type SiemHttp } from '../http.js';
+import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
 import { ElasticSiemOptions } from './schema.js';
 
 const plugin = 'elastic';
@@ -55,18 +54,9 @@ function text(value: unknown): string {
 }
 
 function credentials(options: ElasticSiemOptions, ctx: PluginContext): Record<string, string> {
-  const need = (name: string): string => {
-    const value = ctx.env[name];
-    if (value === undefined || value === '')
-      throw new HarnessError('E_SECRET_MISSING', `[siem:${plugin}] the variable ${name} is not set`, {
-        hint: `Set ${name} in the environment or in .env.`,
-      });
-    return value;
-  };
+  const need = (name: string | undefined): string => secretFrom(plugin, ctx.env, name ?? '');
   if (options.apiKeyEnv !== undefined) return { authorization: `ApiKey ${need(options.apiKeyEnv)}` };
-  const user = need(options.usernameEnv ?? '');
-  const password = need(options.passwordEnv ?? '');
-  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+  return { authorization: basicAuth(need(options.usernameEnv), need(options.passwordEnv)) };
 }
 
 /** The event's ref is `<index>/<_id>`: the alert's ancestors point at the same pair. */

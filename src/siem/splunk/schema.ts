@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { envName } from '../../core/index.js';
+import { TlsOptions } from '../http.js';
+
+export const SplunkSiemOptions = z
+  .strictObject({
+    url: z.url().meta({ description: 'Splunk management API, e.g. https://splunk.lab:8089.' }),
+    tokenEnv: envName
+      .optional()
+      .meta({ description: 'Variable holding a Splunk authentication token (Bearer).' }),
+    usernameEnv: envName.optional(),
+    passwordEnv: envName.optional(),
+    owner: z.string().default('nobody'),
+    app: z
+      .string()
+      .default('search')
+      .meta({ description: 'App context for searches; SplunkEnterpriseSecuritySuite resolves ES macros.' }),
+    index: z
+      .string()
+      .regex(/^[A-Za-z0-9_*-]+$/)
+      .default('*')
+      .meta({ description: 'Index (or wildcard) holding Sysmon and Security events.' }),
+    notableIndex: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('notable')
+      .meta({ description: 'Enterprise Security notables (findings) index.' }),
+    hec: z
+      .strictObject({
+        url: z.url().meta({ description: 'HEC base URL, e.g. https://splunk.lab:8088.' }),
+        tokenEnv: envName,
+        index: z.string().default('main'),
+      })
+      .optional()
+      .meta({ description: 'Only for the embedded lab: where the simulated host sends its events.' }),
+    timeoutMs: z.number().int().positive().default(60_000),
+    tls: TlsOptions,
+  })
+  .refine(
+    (o) => (o.tokenEnv !== undefined) !== (o.usernameEnv !== undefined && o.passwordEnv !== undefined),
+    'set tokenEnv, or both usernameEnv and passwordEnv',
+  )
+  .meta({ title: 'Splunk SIEM options' });
+export type SplunkSiemOptions = z.infer<typeof SplunkSiemOptions>;

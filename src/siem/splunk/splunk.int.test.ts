@@ -1,0 +1,145 @@
+import test, { type ExecutionContext } from 'ava';
+import { SiemError } from '../../core/index.js';
+import { sysmonTime, toWindowsXml } from '../../lab/sysmon.js';
+import { loadRuleDir } from '../../sigma/load.js';
+import { detectionsDir } from '../../util/paths.js';
+import { everySignalQuery, fakeFixture, testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import { startFakeSplunk, type FakeSplunk } from '../../../test/helpers/fake-splunk.js';
+import { pluginContext } from '../../../test/helpers/lab.js';
+import { splunkSiem } from './index.js';
+import { SplunkSiemOptions } from './schema.js';
+
+const token = 'eyJrIjoic3BsdW5rLXRlc3QtdG9rZW4ifQ';
+const hecToken = '8d5b1c1e-1111-4c3a-9a55-0123456789ab';
+const rules = loadRuleDir(detectionsDir()).loaded;
+
+async function connect(fake: FakeSplunk, extra: Record<string, unknown> = {}) {
+  return splunkSiem.create(
+    SplunkSiemOptions.parse({ url: fake.url, tokenEnv: 'SPLUNK_TOKEN', ...extra }),
+    pluginContext({ SPLUNK_TOKEN: token }),
+  );
+}
+
+function seedInto(fake: FakeSplunk, host: string, time: Date, fields: Record<string, string | number>): void {
+  fake.add({
+    time,
+    host,
+    index: 'main',
+    source: 'XmlWinEventLog:Microsoft-Windows-Sysmon/Operational',
+    sourcetype: 'XmlWinEventLog',
+    raw: toWindowsXml({
+      behaviour: 'cmstp-exec',
+      time,
+      fields: { ...fields, Computer: host, UtcTime: sysmonTime(time) },
+    }),
+  });
+}
+
+testSiemConnector('siem/splunk against a loopback Splunk', async () => {
+  const fake = await startFakeSplunk({ token, hecToken, rules });
+  return fakeFixture(await connect(fake), fake, (host, time, fields) => {
+    seedInto(fake, host, time, fields);
+  });
+});
+
+const marker = 'phsplunk00001';
+const at = new Date('2026-11-23T12:00:00Z');
+const query = everySignalQuery(marker, at);
+
+async function setup(t: ExecutionContext, extra: Record<string, unknown> = {}) {
+  const fake = await startFakeSplunk({ token, hecToken, rules });
+  const connector = await connect(fake, extra);
+  t.teardown(async () => {
+    await connector.dispose();
+    await fake.close();
+  });
+  return { fake, connector };
+}
+
+test('one export search per poll, POSTed to the v2 endpoint in the app context, bearer token, every pending signal in it', async (t) => {
+  const { fake, connector } = await setup(t, { app: 'SplunkEnterpriseSecuritySuite', index: 'wineventlog' });
+
+  await connector.findTelemetry(query);
+
+  t.is(fake.searches.length, 1);
+  const [search] = fake.searches;
+  t.regex(search?.search ?? '', /^search index=wineventlog earliest=\d+ latest=\d+ /);
+  // Every event type of every signal is in the one search.
+  for (const id of [1, 3, 7, 10, 11, 22, 4688])
+    t.true(search?.search.includes(`EventCode IN (${String(id)})`), String(id));
+  t.true(search?.search.includes('EventCode IN (12, 13)'));
+  t.is(search?.earliest, String(Math.floor(query.since.getTime() / 1000)));
+  t.is(search?.authorization, `Bearer ${token}`);
+});
+
+test('the quota answer (503) is retried later; 401 is an auth error; a FATAL message fails the query; a broken stream is retried', async (t) => {
+  const { fake, connector } = await setup(t);
+  fake.fail({ status: 503, retryAfter: '3' });
+  const busy = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.true(busy.retryable);
+  t.is(busy.retryAfterMs, 3000);
+  t.regex(busy.message, /\[siem:splunk\].*maximum number of concurrent historical searches/);
+
+  fake.fail({ status: 401 });
+  const denied = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.is(denied.code, 'E_SIEM_AUTH');
+  t.false(denied.message.includes(token));
+
+  fake.fail({ fatal: "Error in 'search' command: Unable to parse the search" });
+  const fatal = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.false(fatal.retryable);
+  t.regex(fatal.message, /search failed: Error in 'search' command/);
+
+  fake.fail({ malformed: true });
+  const broken = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.true(broken.retryable);
+});
+
+test('basic auth from two variables; a missing variable is refused naming it', async (t) => {
+  const error = await t.throwsAsync(
+    splunkSiem.create(
+      SplunkSiemOptions.parse({
+        url: 'http://127.0.0.1:9',
+        usernameEnv: 'SPLUNK_USER',
+        passwordEnv: 'SPLUNK_PASSWORD',
+      }),
+      pluginContext({ SPLUNK_USER: 'admin' }),
+    ),
+  );
+  t.regex(error.message, /\[siem:splunk\] the variable SPLUNK_PASSWORD is not set/);
+});
+
+test('a notable counts for an event only when it repeats a value that singles that event out', async (t) => {
+  const { fake, connector } = await setup(t);
+  const cmd = (m: string) =>
+    `"C:\\Windows\\System32\\cmstp.exe" /s /ns C:\\Users\\lab\\AppData\\Local\\Temp\\${m}.inf`;
+  seedInto(fake, 'WIN10-LAB-01', at, {
+    EventID: 1,
+    Channel: 'Microsoft-Windows-Sysmon/Operational',
+    Image: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: cmd(marker),
+    ProcessGuid: '{AAAA-1111}',
+  });
+  seedInto(fake, 'WIN10-LAB-01', at, {
+    EventID: 1,
+    Channel: 'Microsoft-Windows-Sysmon/Operational',
+    Image: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: cmd('phsomeoneelse1'),
+    ProcessGuid: '{BBBB-2222}',
+  });
+  const events = (await connector.findTelemetry(query)).get('cmstp-exec') ?? [];
+  t.is(events.length, 1);
+
+  const alerts = await connector.findDetections({
+    host: 'WIN10-LAB-01',
+    since: query.since,
+    until: query.until,
+    eventRefs: events.map((e) => e.ref),
+  });
+
+  t.true(alerts.length >= 1);
+  for (const alert of alerts) {
+    t.deepEqual(alert.eventRefs, [events[0]?.ref]);
+    t.regex(alert.ruleId, /^Endpoint - .* - Rule$/);
+  }
+});

@@ -1,0 +1,59 @@
+import test from 'ava';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { splunkSiem } from '../../src/siem/splunk/index.js';
+import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
+import { loadRuleDir } from '../../src/sigma/load.js';
+import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { startFakeSplunk, type SplunkFault } from '../helpers/fake-splunk.js';
+import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
+
+const token = 'splunk-api-token-0123456789';
+const hecToken = '6f1c2a9e-4b3d-4e6a-9c10-5d8e2b7a6f31';
+const scenario = (name: string) =>
+  loadScenariosOrThrow([join(builtinScenariosDir(), `${name}.yaml`)]).map((s) => ({
+    ...s,
+    spec: { ...s.spec, timeouts: { ...s.spec.timeouts, capture: 2000, detect: 1000 } },
+  }));
+
+/** The simulated lab sending XmlWinEventLog through HEC to a loopback Splunk whose ES runs our rules. */
+async function splunkLab(t: ExecutionContext, fault: { fault: SplunkFault; times: number } | null = null) {
+  const fake = await startFakeSplunk({ token, hecToken, rules: loadRuleDir(detectionsDir()).loaded });
+  const siem = await splunkSiem.create(
+    SplunkSiemOptions.parse({
+      url: fake.url,
+      tokenEnv: 'SPLUNK_TOKEN',
+      hec: { url: fake.url, tokenEnv: 'SPLUNK_HEC_TOKEN', index: 'wineventlog' },
+    }),
+    pluginContext({ SPLUNK_TOKEN: token, SPLUNK_HEC_TOKEN: hecToken }),
+  );
+  const host = await startLabFeeding(t, siem, fake);
+  if (fault) fake.fail(fault.fault, fault.times);
+  return { fake, siem, host };
+}
+
+test('a run against Splunk: XmlWinEventLog over HEC, one export search per poll, ES notables tied to events: every signal passes', async (t) => {
+  const { fake, siem, host } = await splunkLab(t);
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-profile-install-registry'), hosts: [host], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  t.true(result?.signals.some((s) => s.observed.alerts.some((a) => /^Endpoint - .* - Rule$/.test(a.ruleId))));
+  t.true(fake.searches.some((s) => s.search.startsWith('search index=* ')));
+  t.true(fake.searches.some((s) => s.search.startsWith('search index=notable ')));
+});
+
+test('the search quota answering 503 throughout: signals are inconclusive with the reason, never failed', async (t) => {
+  const { siem, host } = await splunkLab(t, { fault: { status: 503, retryAfter: '0' }, times: 10_000 });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const signals = run.results[0]?.signals ?? [];
+  t.true(signals.length > 0);
+  for (const s of signals) {
+    t.is(s.verdict, 'inconclusive', s.reason);
+    t.regex(s.reason, /\[siem:splunk\].*HTTP 503/);
+  }
+});

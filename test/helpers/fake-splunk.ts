@@ -1,0 +1,210 @@
+import { createServer } from 'node:http';
+import { fromXml } from '../../src/ingest/normalize.js';
+import type { CompiledRule } from '../../src/sigma/engine.js';
+import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
+
+/**
+ * A loopback stand-in for Splunk's documented behaviour: HEC (`POST /services/collector/event`, concatenated
+ * envelopes, `Authorization: Splunk <token>`), and the streaming search export
+ * (`POST /servicesNS/<owner>/<app>/search/v2/jobs/export`, form-encoded, `output_mode=json` NDJSON with
+ * preview rows and a last row). It does not evaluate SPL: it honours earliest/latest and the index
+ * (`index=notable` or the rest), as a superset the connector must classify itself. Its "Enterprise
+ * Security" runs our Sigma rules on each event as it arrives and writes notables.
+ */
+export interface FakeSplunk {
+  readonly url: string;
+  readonly searches: {
+    search: string;
+    earliest: string;
+    latest: string;
+    authorization: string | undefined;
+  }[];
+  /** Indexes one event as HEC would (raw text, usually XmlWinEventLog XML). */
+  add(event: {
+    time: Date;
+    host: string;
+    index: string;
+    source: string;
+    sourcetype: string;
+    raw: string;
+  }): void;
+  fail(fault: SplunkFault, times?: number): void;
+  close(): Promise<void>;
+}
+
+export type SplunkFault = HttpFault | { readonly fatal: string };
+
+interface Stored {
+  time: Date;
+  indexTime: Date;
+  host: string;
+  index: string;
+  source: string;
+  sourcetype: string;
+  raw: string;
+  fields: Record<string, string>;
+  cd: string;
+}
+
+export async function startFakeSplunk(options: {
+  readonly token: string;
+  readonly hecToken: string;
+  readonly rules?: readonly CompiledRule[];
+}): Promise<FakeSplunk> {
+  const events: Stored[] = [];
+  const searches: FakeSplunk['searches'] = [];
+  const faults: SplunkFault[] = [];
+  let serial = 0;
+
+  const add: FakeSplunk['add'] = (event) => {
+    serial += 1;
+    const stored: Stored = { ...event, indexTime: new Date(), fields: {}, cd: `0:${String(serial)}` };
+    const [parsed] = event.raw.startsWith('<Event') ? fromXml(event.raw) : [];
+    if (parsed !== undefined && 'event' in parsed) {
+      for (const [name, value] of Object.entries(parsed.event.fields)) stored.fields[name] = String(value);
+      stored.fields.EventCode = String(parsed.event.fields.EventID);
+      for (const rule of options.rules ?? []) {
+        if (!rule.matches(parsed.event.fields)) continue;
+        serial += 1;
+        const f = (name: string): string => {
+          const value = parsed.event.fields[name];
+          return typeof value === 'string' ? value : '';
+        };
+        // An ES notable: the correlation search's name and the fields it returned (CIM names).
+        events.push({
+          time: event.time,
+          indexTime: new Date(),
+          host: 'es-search-head',
+          index: 'notable',
+          source: `Endpoint - ${rule.title} - Rule`,
+          sourcetype: 'stash',
+          raw: `search_name="Endpoint - ${rule.title} - Rule"`,
+          cd: `1:${String(serial)}`,
+          fields: {
+            search_name: `Endpoint - ${rule.title} - Rule`,
+            rule_title: rule.title,
+            urgency: rule.level,
+            dest: event.host,
+            process: f('CommandLine'),
+            process_guid: f('ProcessGuid'),
+            file_path: f('TargetFilename') || f('ImageLoaded'),
+            registry_path: f('TargetObject'),
+            query: f('QueryName'),
+          },
+        });
+      }
+    }
+    events.push(stored);
+  };
+
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const raw = await bodyOf(request);
+      if (url.pathname === '/services/collector/event') {
+        if (request.headers.authorization !== `Splunk ${options.hecToken}`) {
+          send(response, 403, '{"text":"Invalid token","code":4}');
+          return;
+        }
+        for (const line of raw.split('\n').filter(Boolean)) {
+          const envelope = JSON.parse(line) as {
+            time: number;
+            host: string;
+            index?: string;
+            source?: string;
+            sourcetype?: string;
+            event: unknown;
+          };
+          add({
+            time: new Date(envelope.time * 1000),
+            host: envelope.host,
+            index: envelope.index ?? 'main',
+            source: envelope.source ?? 'http',
+            sourcetype: envelope.sourcetype ?? 'httpevent',
+            raw: typeof envelope.event === 'string' ? envelope.event : JSON.stringify(envelope.event),
+          });
+        }
+        send(response, 200, '{"text":"Success","code":0}');
+        return;
+      }
+      if (
+        /^\/servicesNS\/[^/]+\/[^/]+\/search\/v2\/jobs\/export$/.test(url.pathname) &&
+        request.method === 'POST'
+      ) {
+        const form = new URLSearchParams(raw);
+        const search = form.get('search') ?? '';
+        searches.push({
+          search,
+          earliest: form.get('earliest_time') ?? '',
+          latest: form.get('latest_time') ?? '',
+          authorization: request.headers.authorization,
+        });
+        if (request.headers.authorization !== `Bearer ${options.token}`) {
+          send(response, 401, '{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}');
+          return;
+        }
+        const fault = faults.shift();
+        if (fault !== undefined) {
+          if ('fatal' in fault) {
+            send(
+              response,
+              200,
+              `${JSON.stringify({ preview: false, messages: [{ type: 'FATAL', text: fault.fatal }] })}\n`,
+            );
+            return;
+          }
+          answerFault(response, fault, {
+            malformed: '{"preview":false,"offset":0,"result":{"_raw":',
+            status:
+              '{"messages":[{"type":"FATAL","text":"Search not executed: The maximum number of concurrent historical searches for this user based on their role quota has been reached."}]}',
+          });
+          return;
+        }
+        if (!search.startsWith('search ') && !search.startsWith('|')) {
+          send(response, 400, '{"messages":[{"type":"FATAL","text":"Unknown search command"}]}');
+          return;
+        }
+        const earliest = Number(form.get('earliest_time')) * 1000;
+        // latest_time is whole seconds; the event's own second is still inside.
+        const latest = (Number(form.get('latest_time')) + 1) * 1000;
+        const notable = /^search index=notable\b/.test(search);
+        const rows = events
+          .filter((e) => (e.index === 'notable') === notable)
+          .filter((e) => e.time.getTime() >= earliest && e.time.getTime() < latest)
+          .map((e, offset) =>
+            JSON.stringify({
+              preview: false,
+              offset,
+              result: {
+                ...e.fields,
+                _raw: e.raw,
+                _time: e.time.toISOString().replace('Z', '+00:00'),
+                _indextime: String(Math.floor(e.indexTime.getTime() / 1000)),
+                _cd: e.cd,
+                host: e.host,
+                index: e.index,
+                source: e.source,
+                sourcetype: e.sourcetype,
+              },
+            }),
+          );
+        // A transforming search may stream a preview first; the connector must ignore it.
+        const body = [JSON.stringify({ preview: true, offset: 0, result: { _raw: 'preview' } }), ...rows];
+        body.push(JSON.stringify({ preview: false, lastrow: true }));
+        send(response, 200, `${body.join('\n')}\n`);
+        return;
+      }
+      send(response, 404, '{"messages":[{"type":"ERROR","text":"Not Found"}]}');
+    })();
+  });
+  const { url, close } = await listenLoopback(server);
+  return {
+    url,
+    searches,
+    add,
+    fail(fault, times = 1) {
+      for (let i = 0; i < times; i += 1) faults.push(fault);
+    },
+    close,
+  };
+}
