@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envName } from '../core/index.js';
 import { SshExecutorOptions } from '../executors/ssh/schema.js';
+import { CommandSiemOptions } from '../siem/command/schema.js';
 import { ElasticSiemOptions } from '../siem/elastic/schema.js';
 import { LocalSiemOptions } from '../siem/local/schema.js';
 import { SplunkSiemOptions } from '../siem/splunk/schema.js';
@@ -44,6 +45,7 @@ export const SiemConfig = z.discriminatedUnion('type', [
   LocalSiemOptions.extend({ type: z.literal('local') }),
   ElasticSiemOptions.safeExtend({ type: z.literal('elastic') }),
   SplunkSiemOptions.safeExtend({ type: z.literal('splunk') }),
+  CommandSiemOptions.extend({ type: z.literal('command') }),
 ]);
 
 export const HarnessConfig = z

@@ -1,4 +1,5 @@
 import type { SiemConnectorDefinition } from '../core/index.js';
+import { commandSiem } from './command/index.js';
 import { elasticSiem } from './elastic/index.js';
 import { localSiem } from './local/index.js';
 import { splunkSiem } from './splunk/index.js';
@@ -7,5 +8,6 @@ export const siemConnectors = {
   local: localSiem,
   elastic: elasticSiem,
   splunk: splunkSiem,
+  command: commandSiem,
 } satisfies Record<string, SiemConnectorDefinition>;
 export type SiemConnectorId = keyof typeof siemConnectors;

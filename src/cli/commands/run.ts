@@ -324,5 +324,9 @@ async function createSiem(
       const { type: _type, ...options } = config;
       return siemConnectors.splunk.create(options, ctx);
     }
+    case 'command': {
+      const { type: _type, ...options } = config;
+      return siemConnectors.command.create(options, ctx);
+    }
   }
 }
