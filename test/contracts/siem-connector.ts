@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { SiemConnector, TelemetryQuery } from '../../src/core/index.js';
+import type { SiemAlert, SiemConnector, TelemetryQuery } from '../../src/core/index.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 
 export interface SiemFixture {
@@ -142,4 +142,18 @@ export function everySignalQuery(marker: string, at: Date): TelemetryQuery {
     until: new Date(at.getTime() + 600_000),
     signals: Object.values(signalCatalog),
   };
+}
+
+/** The alerts a connector ties to these events, in the query's window. */
+export function alertsFor(
+  connector: SiemConnector,
+  query: TelemetryQuery,
+  events: readonly { readonly ref: string }[],
+): Promise<readonly SiemAlert[]> {
+  return connector.findDetections({
+    host: query.host,
+    since: query.since,
+    until: query.until,
+    eventRefs: events.map((e) => e.ref),
+  });
 }

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SiemError } from '../../core/index.js';
-import { everySignalQuery, testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import { alertsFor, everySignalQuery, testSiemConnector } from '../../../test/contracts/siem-connector.js';
 import { repoRoot } from '../../../test/helpers/cli.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
@@ -107,12 +107,7 @@ test('alerts may only point at events the harness asked about', async (t) => {
   const connector = await connect({ FAKE_SIEM_FILE: file });
   const events = (await connector.findTelemetry(query)).get('cmstp-exec') ?? [];
 
-  const alerts = await connector.findDetections({
-    host: 'WIN10-LAB-01',
-    since: query.since,
-    until: query.until,
-    eventRefs: events.map((e) => e.ref),
-  });
+  const alerts = await alertsFor(connector, query, events);
 
   t.deepEqual(
     alerts.map((a) => a.eventRefs),

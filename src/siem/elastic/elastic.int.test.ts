@@ -2,7 +2,12 @@ import test, { type ExecutionContext } from 'ava';
 import { SiemError } from '../../core/index.js';
 import { sysmonTime } from '../../lab/sysmon.js';
 import { toEcs } from '../../signals/ecs.js';
-import { everySignalQuery, fakeFixture, testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import {
+  alertsFor,
+  everySignalQuery,
+  fakeFixture,
+  testSiemConnector,
+} from '../../../test/contracts/siem-connector.js';
 import { startFakeElastic, type FakeElastic } from '../../../test/helpers/fake-elastic.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { elasticSiem } from './index.js';
@@ -136,12 +141,7 @@ test('OpenSearch: Security Analytics findings name the documents they matched', 
   fake.finding('sigma-rule-2', 'Unrelated', ['some-other-doc']);
   const events = (await connector.findTelemetry(query)).get('cmstp-exec') ?? [];
 
-  const alerts = await connector.findDetections({
-    host: 'WIN10-LAB-01',
-    since: query.since,
-    until: query.until,
-    eventRefs: events.map((e) => e.ref),
-  });
+  const alerts = await alertsFor(connector, query, events);
 
   t.deepEqual(
     alerts.map((a) => [a.ruleId, a.eventRefs]),

@@ -3,7 +3,12 @@ import { SiemError } from '../../core/index.js';
 import { sysmonTime, toWindowsXml } from '../../lab/sysmon.js';
 import { loadRuleDir } from '../../sigma/load.js';
 import { detectionsDir } from '../../util/paths.js';
-import { everySignalQuery, fakeFixture, testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import {
+  alertsFor,
+  everySignalQuery,
+  fakeFixture,
+  testSiemConnector,
+} from '../../../test/contracts/siem-connector.js';
 import { startFakeSplunk, type FakeSplunk } from '../../../test/helpers/fake-splunk.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { splunkSiem } from './index.js';
@@ -130,12 +135,7 @@ test('a notable counts for an event only when it repeats a value that singles th
   const events = (await connector.findTelemetry(query)).get('cmstp-exec') ?? [];
   t.is(events.length, 1);
 
-  const alerts = await connector.findDetections({
-    host: 'WIN10-LAB-01',
-    since: query.since,
-    until: query.until,
-    eventRefs: events.map((e) => e.ref),
-  });
+  const alerts = await alertsFor(connector, query, events);
 
   t.true(alerts.length >= 1);
   for (const alert of alerts) {
