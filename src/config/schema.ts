@@ -4,6 +4,7 @@ import { SshExecutorOptions } from '../executors/ssh/schema.js';
 import { CommandSiemOptions } from '../siem/command/schema.js';
 import { ElasticSiemOptions } from '../siem/elastic/schema.js';
 import { LocalSiemOptions } from '../siem/local/schema.js';
+import { SentinelSiemOptions } from '../siem/sentinel/schema.js';
 import { SplunkSiemOptions } from '../siem/splunk/schema.js';
 
 /** A lab host. Credentials are never values here: the config names the variables that hold them. */
@@ -45,6 +46,7 @@ export const SiemConfig = z.discriminatedUnion('type', [
   LocalSiemOptions.extend({ type: z.literal('local') }),
   ElasticSiemOptions.safeExtend({ type: z.literal('elastic') }),
   SplunkSiemOptions.safeExtend({ type: z.literal('splunk') }),
+  SentinelSiemOptions.extend({ type: z.literal('sentinel') }),
   CommandSiemOptions.extend({ type: z.literal('command') }),
 ]);
 

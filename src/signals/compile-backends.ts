@@ -95,6 +95,20 @@ function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
  * Security 4688 from SecurityEvent, and the Defender `Device*` tables where an event type maps.
  */
 export function compileKql(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
+  const { parts, skipped } = kqlParts(signal, query);
+  return { signal: signal.id, query: kqlUnion(parts), skipped };
+}
+
+/** Every probe of a poll in one `union` (siem-apis.md 1.4); rows are classified by signals/classify.ts. */
+export function compileKqlBatch(query: TelemetryQuery): string {
+  return kqlUnion([...new Set(query.signals.flatMap((signal) => kqlParts(signal, query).parts))]);
+}
+
+function kqlUnion(parts: readonly string[]): string {
+  return `union isfuzzy=true\n  (${parts.join('),\n  (')})`;
+}
+
+function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: string[]; skipped: string[] } {
   const skipped: string[] = [];
   const parts: string[] = [];
   const host = (column: string): string =>
@@ -123,12 +137,13 @@ export function compileKql(signal: TelemetryProbe, query: TelemetryQuery): Compi
         continue;
       }
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
+      // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n).join(' and ')}`,
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n).join(' and ')} | extend PhEventId = ${String(eventId)}`,
       );
     }
   }
-  return { signal: signal.id, query: `union isfuzzy=true\n  (${parts.join('),\n  (')})`, skipped };
+  return { parts, skipped };
 }
 
 // ------------------------------------------------------------------ Elasticsearch DSL over ECS

@@ -324,6 +324,10 @@ async function createSiem(
       const { type: _type, ...options } = config;
       return siemConnectors.splunk.create(options, ctx);
     }
+    case 'sentinel': {
+      const { type: _type, ...options } = config;
+      return siemConnectors.sentinel.create(options, ctx);
+    }
     case 'command': {
       const { type: _type, ...options } = config;
       return siemConnectors.command.create(options, ctx);

@@ -12,6 +12,7 @@ import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
 import { compileSplBatch } from '../../signals/compile-backends.js';
 import { splunkSecurity4688 } from '../../signals/field-map.js';
+import { eventsNamedIn } from '../../signals/link.js';
 import { basicAuth, secretFrom, siemHttp, type SiemHttp } from '../http.js';
 import { SplunkSiemOptions } from './schema.js';
 
@@ -72,16 +73,6 @@ function toEvent(row: Row): SiemEvent | null {
     fields,
   };
 }
-
-/** Values that single out one event: a notable that repeats one of them is about that event. */
-const identityFields = [
-  'ProcessGuid',
-  'CommandLine',
-  'TargetFilename',
-  'TargetObject',
-  'QueryName',
-  'ImageLoaded',
-];
 
 class SplunkSiem implements SiemConnector {
   readonly id = plugin;
@@ -172,15 +163,7 @@ class SplunkSiem implements SiemConnector {
       signal,
     );
     return rows.flatMap((row): SiemAlert[] => {
-      const text = Object.values(row).flat().join('\n').toLowerCase();
-      const refs = events
-        .filter((event) =>
-          identityFields.some((name) => {
-            const value = event.fields[name];
-            return typeof value === 'string' && value.length >= 8 && text.includes(value.toLowerCase());
-          }),
-        )
-        .map((event) => event.ref);
+      const refs = eventsNamedIn(Object.values(row).flat().join('\n'), events);
       if (refs.length === 0) return [];
       const name = one(row.search_name) || one(row.rule_name) || one(row.source);
       return [

@@ -1,0 +1,290 @@
+import {
+  AzureCliCredential,
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { z } from 'zod';
+import {
+  defineSiemConnector,
+  errorMessage,
+  SiemError,
+  type DetectionQuery,
+  type PluginContext,
+  type SiemAlert,
+  type SiemConnector,
+  type SiemEvent,
+  type TelemetryQuery,
+} from '../../core/index.js';
+import { classify } from '../../signals/classify.js';
+import { compileKqlBatch } from '../../signals/compile-backends.js';
+import { defenderTables } from '../../signals/field-map.js';
+import { eventsNamedIn } from '../../signals/link.js';
+import { parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
+import { SentinelSiemOptions } from './schema.js';
+
+const plugin = 'sentinel';
+const scope = 'https://api.loganalytics.io/.default';
+
+/** The query API's answer (siem-apis.md 4.1): tables of columns and rows, and a PartialError when incomplete. */
+const QueryResponse = z.looseObject({
+  tables: z
+    .array(
+      z.looseObject({
+        name: z.string(),
+        columns: z.array(z.looseObject({ name: z.string(), type: z.string().optional() })),
+        rows: z.array(z.array(z.unknown())),
+      }),
+    )
+    .default([]),
+  error: z.looseObject({ code: z.string(), message: z.string().optional() }).optional(),
+});
+
+type Row = Readonly<Record<string, unknown>>;
+
+const text = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+
+/**
+ * Every string inside a JSON column (Entities, ExtendedProperties), unescaped: a command line in JSON text
+ * has doubled backslashes, so the raw text would never match the event's own value.
+ */
+function jsonStrings(value: unknown): string[] {
+  const walk = (node: unknown): string[] => {
+    if (typeof node === 'string') {
+      const trimmed = node.trim();
+      if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+        try {
+          return [node, ...walk(JSON.parse(trimmed))];
+        } catch {
+          return [node];
+        }
+      }
+      return [node];
+    }
+    if (Array.isArray(node)) return node.flatMap(walk);
+    if (typeof node === 'object' && node !== null) return Object.values(node).flatMap(walk);
+    return typeof node === 'number' ? [String(node)] : [];
+  };
+  return walk(value);
+}
+
+/** Defender column -> Sysmon name, per Sysmon event id, to read Device* rows back into our field names. */
+const fromDefender = new Map(
+  Object.entries(defenderTables).map(([id, table]) => [
+    Number(id),
+    Object.fromEntries(Object.entries(table.columns).map(([sysmon, column]) => [column, sysmon])),
+  ]),
+);
+
+/** One row as our event: Sysmon-parser and SecurityEvent rows keep their names; Device* rows are mapped back. */
+function toEvent(row: Row): SiemEvent | null {
+  const defenderId = Number(row.PhEventId);
+  const fields: Record<string, unknown> = {};
+  const names = Number.isInteger(defenderId) ? fromDefender.get(defenderId) : undefined;
+  for (const [name, value] of Object.entries(row)) {
+    if (value === null || value === '') continue;
+    fields[names?.[name] ?? name] = typeof value === 'object' ? JSON.stringify(value) : value;
+  }
+  const eventId = names ? defenderId : Number(row.EventID);
+  if (!Number.isInteger(eventId)) return null;
+  fields.EventID = eventId;
+  fields.Computer = text(row.Computer) || text(row.DeviceName);
+  const time = text(row.TimeGenerated) || text(row.Timestamp);
+  if (time === '') return null;
+  const id = text(row._ItemId) || text(row.ReportId) || `${time}#${text(row.EventRecordID)}`;
+  return {
+    ref: `${text(row.Type) || 'row'}:${id}`,
+    time: new Date(time).toISOString(),
+    indexedAt: text(row.PhIngested) || null,
+    host: text(fields.Computer),
+    eventId,
+    fields,
+  };
+}
+
+class SentinelSiem implements SiemConnector {
+  readonly id = plugin;
+  readonly #options: SentinelSiemOptions;
+  readonly #http: SiemHttp;
+  readonly #seen = new Map<string, SiemEvent>();
+
+  constructor(options: SentinelSiemOptions, http: SiemHttp) {
+    this.#options = options;
+    this.#http = http;
+  }
+
+  describe(): string {
+    return `Microsoft Sentinel workspace ${this.#options.workspaceId} via ${new URL(this.#options.endpoint).host}${this.#options.tls.insecure ? ' [TLS verification OFF]' : ''}`;
+  }
+
+  /** One KQL query; a partial answer is not an answer (the poll retries), and an empty one is told apart. */
+  async #query(kql: string, since: Date, until: Date, signal?: AbortSignal): Promise<Row[]> {
+    const response = await this.#http.send(
+      'POST',
+      `/v1/workspaces/${encodeURIComponent(this.#options.workspaceId)}/query`,
+      {
+        json: { query: kql, timespan: `${since.toISOString()}/${until.toISOString()}` },
+        headers: { prefer: `wait=${String(this.#options.serverTimeoutSeconds)}` },
+        accept: [204],
+      },
+      signal,
+    );
+    // 204: a workspace with no data at all. An empty 200 means the request was not understood.
+    if (response.status === 204) return [];
+    if (response.text.trim() === '')
+      throw new SiemError('E_SIEM_QUERY', `[siem:${plugin}] the query API answered 200 with no body`, {
+        retryable: true,
+      });
+    const answer = parseAs(plugin, QueryResponse, response, 'query');
+    if (answer.error !== undefined)
+      throw new SiemError(
+        'E_SIEM_UNAVAILABLE',
+        `[siem:${plugin}] ${answer.error.code === 'PartialError' ? 'partial results' : answer.error.code}: ${answer.error.message ?? ''}`,
+        { retryable: true },
+      );
+    return answer.tables.flatMap((table) =>
+      table.rows.map((values) =>
+        Object.fromEntries(table.columns.map((column, i) => [column.name, values[i]])),
+      ),
+    );
+  }
+
+  async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
+    const rows = await this.#query(compileKqlBatch(query), query.since, query.until, signal);
+    const events = rows.flatMap((row) => toEvent(row) ?? []);
+    const found = classify(query, events);
+    for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);
+    return found;
+  }
+
+  /**
+   * SecurityAlert rows for the host in the window (latest version of each alert). Alerts carry no event
+   * ids: one counts for an event when its entities or details repeat a value that singles the event out.
+   */
+  async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
+    if (events.length === 0) return [];
+    const short = (query.host.split('.')[0] ?? query.host).replaceAll('"', '');
+    const kql = [
+      'SecurityAlert',
+      `| where TimeGenerated between (datetime(${query.since.toISOString()}) .. datetime(${query.until.toISOString()}))`,
+      `| where CompromisedEntity has "${short}" or Entities has "${short}"`,
+      '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
+      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties',
+    ].join('\n');
+    const rows = await this.#query(kql, query.since, query.until, signal);
+    return rows.flatMap((row): SiemAlert[] => {
+      const refs = eventsNamedIn(
+        [...jsonStrings(row.Entities), ...jsonStrings(row.ExtendedProperties)].join('\n'),
+        events,
+      );
+      if (refs.length === 0) return [];
+      let ruleId = text(row.AlertName);
+      try {
+        const extended = JSON.parse(text(row.ExtendedProperties) || '{}') as Record<string, unknown>;
+        const ids = JSON.parse(text(extended['Analytic Rule Ids']) || '[]') as unknown;
+        if (Array.isArray(ids) && typeof ids[0] === 'string') ruleId = ids[0];
+      } catch {
+        // No rule ids: the alert name stands in.
+      }
+      return [
+        {
+          ref: `SecurityAlert:${text(row.SystemAlertId)}`,
+          ruleId,
+          title: text(row.AlertName),
+          level: text(row.AlertSeverity) || 'unknown',
+          host: text(row.CompromisedEntity) || query.host,
+          time: text(row.TimeGenerated),
+          eventRefs: refs,
+        },
+      ];
+    });
+  }
+
+  ingestEndpoint(): null {
+    return null;
+  }
+
+  dispose(): Promise<void> {
+    return this.#http.close();
+  }
+}
+
+/** The Entra ID credential the config asks for; secrets come only from the environment. */
+function credentialFor(
+  options: SentinelSiemOptions,
+  ctx: PluginContext,
+): { token: () => Promise<string>; secrets: string[] } {
+  const wrap = (credential: TokenCredential) => ({
+    secrets: [] as string[],
+    token: async () => {
+      try {
+        const token = await credential.getToken(scope);
+        if (token === null) throw new Error('the credential returned no token');
+        return token.token;
+      } catch (error) {
+        throw new SiemError('E_SIEM_AUTH', `[siem:${plugin}] no token for ${scope}: ${errorMessage(error)}`, {
+          hint: 'Check the credential setting in the siem config and the Azure variables it names.',
+          cause: error,
+        });
+      }
+    },
+  });
+  switch (options.credential) {
+    case 'token': {
+      const token = secretFrom(plugin, ctx.env, options.tokenEnv);
+      return { secrets: [token], token: () => Promise.resolve(token) };
+    }
+    case 'client-secret': {
+      const secret = secretFrom(plugin, ctx.env, options.clientSecretEnv);
+      const made = wrap(
+        new ClientSecretCredential(
+          secretFrom(plugin, ctx.env, options.tenantIdEnv),
+          secretFrom(plugin, ctx.env, options.clientIdEnv),
+          secret,
+        ),
+      );
+      return { ...made, secrets: [secret] };
+    }
+    case 'managed-identity': {
+      const clientId = ctx.env[options.clientIdEnv];
+      return wrap(
+        clientId === undefined
+          ? new ManagedIdentityCredential()
+          : new ManagedIdentityCredential({ clientId }),
+      );
+    }
+    case 'azure-cli':
+      return wrap(new AzureCliCredential());
+    case 'default':
+      return wrap(new DefaultAzureCredential());
+  }
+}
+
+export const sentinelSiem = defineSiemConnector({
+  id: plugin,
+  displayName: 'Microsoft Sentinel (Log Analytics)',
+  optionsSchema: SentinelSiemOptions,
+  capabilities: { alertEventLinks: false },
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
+  async create(options, ctx) {
+    const credential = credentialFor(options, ctx);
+    const secrets = new Set([...ctx.secrets, ...credential.secrets]);
+    const http = siemHttp({
+      plugin,
+      baseUrl: options.endpoint,
+      tls: options.tls,
+      timeoutMs: options.timeoutMs,
+      // @azure/identity caches tokens and refreshes them before they expire; each is redacted like any secret.
+      auth: async () => {
+        const token = await credential.token();
+        secrets.add(token);
+        return { authorization: `Bearer ${token}` };
+      },
+      secrets,
+    });
+    return new SentinelSiem(options, http);
+  },
+});

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { envName } from '../../core/index.js';
+import { TlsOptions } from '../http.js';
+
+export const SentinelSiemOptions = z
+  .strictObject({
+    workspaceId: z
+      .uuid()
+      .meta({ description: 'The Log Analytics workspace id (a GUID) behind Microsoft Sentinel.' }),
+    endpoint: z
+      .url()
+      .default('https://api.loganalytics.azure.com')
+      .meta({ description: 'Log Analytics query API; change it for sovereign clouds.' }),
+    credential: z
+      .enum(['default', 'client-secret', 'managed-identity', 'azure-cli', 'token'])
+      .default('default')
+      .meta({
+        description:
+          'default: DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI); token: a bearer token from tokenEnv.',
+      }),
+    tenantIdEnv: envName.default('AZURE_TENANT_ID'),
+    clientIdEnv: envName.default('AZURE_CLIENT_ID'),
+    clientSecretEnv: envName.default('AZURE_CLIENT_SECRET'),
+    tokenEnv: envName.default('SENTINEL_TOKEN').meta({
+      description:
+        'With credential: token, a Log Analytics access token (audience https://api.loganalytics.io).',
+    }),
+    serverTimeoutSeconds: z.number().int().min(1).max(600).default(180),
+    timeoutMs: z.number().int().positive().default(200_000),
+    tls: TlsOptions,
+  })
+  .meta({ title: 'Microsoft Sentinel SIEM options' });
+export type SentinelSiemOptions = z.infer<typeof SentinelSiemOptions>;

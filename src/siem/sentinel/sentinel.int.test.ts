@@ -1,0 +1,129 @@
+import test, { type ExecutionContext } from 'ava';
+import { SiemError } from '../../core/index.js';
+import { sysmonTime } from '../../lab/sysmon.js';
+import { loadRuleDir } from '../../sigma/load.js';
+import { detectionsDir } from '../../util/paths.js';
+import {
+  alertsFor,
+  everySignalQuery,
+  fakeFixture,
+  testSiemConnector,
+} from '../../../test/contracts/siem-connector.js';
+import { startFakeSentinel, type FakeSentinel } from '../../../test/helpers/fake-sentinel.js';
+import { pluginContext } from '../../../test/helpers/lab.js';
+import { sentinelSiem } from './index.js';
+import { SentinelSiemOptions } from './schema.js';
+
+const workspaceId = '6f0c8a1e-3b2d-4c5e-9f70-1a2b3c4d5e6f';
+const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.sentinel-test';
+const rules = loadRuleDir(detectionsDir()).loaded;
+
+function connect(fake: FakeSentinel) {
+  return sentinelSiem.create(
+    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
+    pluginContext({ SENTINEL_TOKEN: token }),
+  );
+}
+
+/** Sends one flat event through the fake workspace's ingestion (standing in for the Azure Monitor Agent). */
+async function seedInto(
+  fake: FakeSentinel,
+  host: string,
+  time: Date,
+  fields: Record<string, string | number>,
+) {
+  const response = await fetch(`${fake.hec.url}/services/collector/event`, {
+    method: 'POST',
+    headers: { Authorization: `Splunk ${fake.hec.token}` },
+    body: JSON.stringify({
+      time: time.getTime() / 1000,
+      event: { ...fields, Computer: host, UtcTime: sysmonTime(time) },
+    }),
+  });
+  if (!response.ok) throw new Error(`seed failed: ${String(response.status)}`);
+}
+
+testSiemConnector('siem/sentinel against a loopback Log Analytics API', async () => {
+  const fake = await startFakeSentinel({ workspaceId, token, rules });
+  const fixture = fakeFixture(await connect(fake), fake, () => undefined);
+  return { ...fixture, seed: (host, time, fields) => seedInto(fake, host, time, fields) };
+});
+
+const marker = 'phsentinel001';
+const at = new Date('2026-11-23T12:00:00Z');
+const query = everySignalQuery(marker, at);
+
+async function setup(t: ExecutionContext) {
+  const fake = await startFakeSentinel({ workspaceId, token, rules });
+  const connector = await connect(fake);
+  t.teardown(async () => {
+    await connector.dispose();
+    await fake.close();
+  });
+  return { fake, connector };
+}
+
+test('one KQL union per poll for every pending signal, with the timespan and the bearer token', async (t) => {
+  const { fake, connector } = await setup(t);
+
+  await connector.findTelemetry(query);
+
+  t.is(fake.queries.length, 1);
+  const [sent] = fake.queries;
+  t.regex(sent?.query ?? '', /^union isfuzzy=true\n/);
+  for (const table of [
+    'Sysmon | where EventID in (1)',
+    'SecurityEvent | where EventID in (4688)',
+    'DeviceProcessEvents',
+  ])
+    t.true(sent?.query.includes(table), table);
+  t.is(sent?.timespan, `${query.since.toISOString()}/${query.until.toISOString()}`);
+  t.is(sent?.authorization, `Bearer ${token}`);
+});
+
+test('PartialError is retried, 204 is an empty workspace, 429 honours Retry-After, 401 is an auth error', async (t) => {
+  const { fake, connector } = await setup(t);
+  await seedInto(fake, 'WIN10-LAB-01', at, {
+    EventID: 1,
+    Channel: 'Microsoft-Windows-Sysmon/Operational',
+    Image: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: `cmstp.exe /s C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+  });
+
+  fake.fail({ partial: true });
+  const partial = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.true(partial.retryable);
+  t.regex(partial.message, /\[siem:sentinel\] partial results/);
+
+  fake.fail({ noContent: true });
+  t.is([...(await connector.findTelemetry(query)).values()].flat().length, 0);
+
+  fake.fail({ status: 429, retryAfter: '11' });
+  const throttled = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.is(throttled.retryAfterMs, 11_000);
+
+  const found = await connector.findTelemetry(query);
+  t.is(found.get('cmstp-exec')?.length, 1);
+  const alerts = await alertsFor(connector, query, found.get('cmstp-exec') ?? []);
+  t.true(alerts.length >= 1);
+  t.regex(alerts[0]?.ruleId ?? '', /^[0-9a-f-]{36}$/);
+});
+
+test('a missing token variable is refused naming it; a wrong token is an auth error that does not echo it', async (t) => {
+  const missing = await t.throwsAsync(
+    sentinelSiem.create(SentinelSiemOptions.parse({ workspaceId, credential: 'token' }), pluginContext({})),
+  );
+  t.regex(missing.message, /\[siem:sentinel\] the variable SENTINEL_TOKEN is not set/);
+
+  const fake = await startFakeSentinel({ workspaceId, token, rules });
+  t.teardown(() => fake.close());
+  const wrongToken = 'eyJ-wrong-token-0123456789';
+  const connector = await sentinelSiem.create(
+    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
+    pluginContext({ SENTINEL_TOKEN: wrongToken }),
+  );
+  t.teardown(() => connector.dispose());
+  const denied = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.is(denied.code, 'E_SIEM_AUTH');
+  t.false(denied.message.includes(wrongToken));
+});

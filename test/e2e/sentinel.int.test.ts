@@ -1,0 +1,44 @@
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { startLabSimulator } from '../../src/lab/simulator.js';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { sentinelSiem } from '../../src/siem/sentinel/index.js';
+import { SentinelSiemOptions } from '../../src/siem/sentinel/schema.js';
+import { loadRuleDir } from '../../src/sigma/load.js';
+import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { startFakeSentinel } from '../helpers/fake-sentinel.js';
+import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
+
+const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
+const token = 'eyJ0eXAiOiJKV1QifQ.e2e-sentinel-token';
+
+test('a run against Sentinel: one KQL union per poll, SecurityAlert tied to events through its entities: every signal passes', async (t) => {
+  const fake = await startFakeSentinel({ workspaceId, token, rules: loadRuleDir(detectionsDir()).loaded });
+  const siem = await sentinelSiem.create(
+    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
+    pluginContext({ SENTINEL_TOKEN: token }),
+  );
+  // The fake workspace's ingestion stands in for the Azure Monitor Agent on a real VM.
+  const password = randomBytes(12).toString('hex');
+  const lab = await startLabSimulator({ password, hec: fake.hec });
+  t.teardown(async () => {
+    await lab.close();
+    await siem.dispose();
+    await fake.close();
+  });
+  const scenarios = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]).map(
+    (s) => ({
+      ...s,
+      spec: { ...s.spec, timeouts: { ...s.spec.timeouts, capture: 2000, detect: 1000 } },
+    }),
+  );
+
+  const run = await runOnLab({ scenarios, hosts: [hostOf(lab, password)], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  t.true(result?.signals.some((s) => s.observed.alerts.length > 0));
+  t.true(fake.queries.some((q) => q.query.startsWith('union isfuzzy=true')));
+  t.true(fake.queries.some((q) => q.query.startsWith('SecurityAlert')));
+});

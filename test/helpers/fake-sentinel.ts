@@ -1,0 +1,153 @@
+import { createServer } from 'node:http';
+import type { CompiledRule } from '../../src/sigma/engine.js';
+import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
+
+/**
+ * A loopback stand-in for the Log Analytics query API (`POST /v1/workspaces/<id>/query`, Bearer token,
+ * `{query, timespan}`, tables of columns and rows, PartialError, 204, the empty 200 for a missing body).
+ * It does not run KQL: a `SecurityAlert` query gets the alert rows in the timespan, anything else the
+ * telemetry rows (Sysmon-parser rows as `Event`, 4688 as `SecurityEvent`). Its ingestion side is a HEC
+ * endpoint the simulated lab sends flat events to, standing in for the Azure Monitor Agent; its analytics
+ * rules are our Sigma rules, raising SecurityAlert rows with process entities.
+ */
+export interface FakeSentinel {
+  readonly url: string;
+  readonly hec: { readonly url: string; readonly token: string };
+  readonly queries: { query: string; timespan: string; authorization: string | undefined }[];
+  fail(fault: SentinelFault, times?: number): void;
+  close(): Promise<void>;
+}
+
+export type SentinelFault = HttpFault | { readonly partial: true } | { readonly noContent: true };
+
+type Row = Record<string, unknown>;
+
+export async function startFakeSentinel(options: {
+  readonly workspaceId: string;
+  readonly token: string;
+  readonly rules?: readonly CompiledRule[];
+}): Promise<FakeSentinel> {
+  const telemetry: Row[] = [];
+  const alerts: Row[] = [];
+  const queries: FakeSentinel['queries'] = [];
+  const faults: SentinelFault[] = [];
+  const hecToken = 'fake-ama-0123456789abcdef';
+  let item = 0;
+
+  const ingest = (time: Date, fields: Row): void => {
+    item += 1;
+    const security = fields.Channel === 'Security';
+    telemetry.push({
+      ...fields,
+      Type: security ? 'SecurityEvent' : 'Event',
+      TimeGenerated: time.toISOString(),
+      _ItemId: `item-${String(item)}`,
+    });
+    for (const rule of options.rules ?? []) {
+      if (!rule.matches(fields)) continue;
+      item += 1;
+      alerts.push({
+        Type: 'SecurityAlert',
+        SystemAlertId: `alert-${String(item)}`,
+        AlertName: rule.title,
+        AlertSeverity: 'High',
+        TimeGenerated: time.toISOString(),
+        CompromisedEntity: fields.Computer,
+        ProductName: 'Azure Sentinel',
+        Entities: JSON.stringify([
+          { Type: 'host', HostName: fields.Computer },
+          { Type: 'process', CommandLine: fields.CommandLine, ProcessId: fields.ProcessId },
+          ...(typeof fields.TargetFilename === 'string'
+            ? [{ Type: 'file', Name: fields.TargetFilename }]
+            : []),
+          ...(typeof fields.TargetObject === 'string'
+            ? [{ Type: 'registry-key', Key: fields.TargetObject }]
+            : []),
+          ...(typeof fields.QueryName === 'string' ? [{ Type: 'dns', DomainName: fields.QueryName }] : []),
+          ...(typeof fields.ImageLoaded === 'string' ? [{ Type: 'file', Name: fields.ImageLoaded }] : []),
+        ]),
+        ExtendedProperties: JSON.stringify({ 'Analytic Rule Ids': JSON.stringify([rule.id]) }),
+      });
+    }
+  };
+
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const raw = await bodyOf(request);
+      if (url.pathname === '/services/collector/event') {
+        if (request.headers.authorization !== `Splunk ${hecToken}`) {
+          send(response, 403, { text: 'Invalid token', code: 4 });
+          return;
+        }
+        for (const line of raw.split('\n').filter(Boolean)) {
+          const envelope = JSON.parse(line) as { time: number; event: Row };
+          ingest(new Date(envelope.time * 1000), envelope.event);
+        }
+        send(response, 200, { text: 'Success', code: 0 });
+        return;
+      }
+      if (url.pathname !== `/v1/workspaces/${options.workspaceId}/query` || request.method !== 'POST') {
+        send(response, 404, { error: { code: 'PathNotFoundError', message: 'no such workspace' } });
+        return;
+      }
+      if (request.headers.authorization !== `Bearer ${options.token}`) {
+        send(response, 401, { error: { code: 'AuthenticationFailed', message: 'invalid token' } });
+        return;
+      }
+      // The documented gotcha: a POST without its JSON body is answered with an empty 200.
+      if (raw === '' || request.headers['content-type'] !== 'application/json') {
+        send(response, 200, '');
+        return;
+      }
+      const body = JSON.parse(raw) as { query: string; timespan: string };
+      queries.push({ ...body, authorization: request.headers.authorization });
+      const fault = faults.shift();
+      let partial = false;
+      if (fault !== undefined) {
+        if ('noContent' in fault) {
+          response.writeHead(204);
+          response.end();
+          return;
+        }
+        if ('partial' in fault) partial = true;
+        else if (
+          answerFault(response, fault, {
+            malformed: '{"tables":[{"name":"PrimaryResult","columns":',
+            status: { error: { code: 'ThrottledError', message: 'too many requests' } },
+          })
+        )
+          return;
+      }
+      const [from = '', to = ''] = body.timespan.split('/');
+      const source = body.query.startsWith('SecurityAlert') ? alerts : telemetry;
+      const rows = source.filter((r) => String(r.TimeGenerated) >= from && String(r.TimeGenerated) <= to);
+      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+      send(response, 200, {
+        tables: [
+          {
+            name: 'PrimaryResult',
+            columns: columns.map((name) => ({
+              name,
+              type: name === 'TimeGenerated' ? 'datetime' : 'string',
+            })),
+            rows: rows.map((r) => columns.map((c) => r[c] ?? null)),
+          },
+        ],
+        ...(partial
+          ? { error: { code: 'PartialError', message: 'There were some errors when processing your query.' } }
+          : {}),
+      });
+    })();
+  });
+  const { url, close } = await listenLoopback(server);
+  return {
+    url,
+    hec: { url, token: hecToken },
+    queries,
+    fail(fault, times = 1) {
+      for (let i = 0; i < times; i += 1) faults.push(fault);
+    },
+    close,
+  };
+}
