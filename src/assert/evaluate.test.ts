@@ -49,6 +49,8 @@ function observation(partial: Partial<SignalObservation> = {}): SignalObservatio
     alertFirstSeenAt: null,
     polls: 3,
     error: null,
+    capturedLate: false,
+    detectedLate: false,
     ...partial,
   };
 }

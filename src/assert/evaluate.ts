@@ -150,6 +150,12 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
       `captured ${events.length} event(s), but the scenario expects this telemetry to be absent`,
     );
   }
+  if (expectation.captured && observation.capturedLate) {
+    return result(
+      'late',
+      `captured ${events.length} ${telemetry} event(s), but only after the ${seconds(input.captureTimeoutMs)} deadline (first seen by the final sweep)`,
+    );
+  }
   const capturedText = expectation.captured
     ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after the launch`}`
     : `no telemetry within ${seconds(input.captureTimeoutMs)}, as expected`;
@@ -166,6 +172,11 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
       );
     }
     const titles = [...new Set(alerts.map((a) => `${a.title} [${a.ruleId}]`))].join(', ');
+    if (observation.detectedLate)
+      return result(
+        'late',
+        `${capturedText}; detected by ${titles}, but only after the ${seconds(input.detectTimeoutMs)} detection deadline (first seen by the final sweep)`,
+      );
     return result('pass', `${capturedText}; detected by ${titles}`);
   }
   if (alerts.length > 0) {

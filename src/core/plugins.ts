@@ -136,6 +136,8 @@ export interface SiemConnector {
     signal?: AbortSignal,
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>>;
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
+  /** The telemetry query as this connector sends it, for the evidence (SPL, KQL, DSL, SQL, a request). */
+  queryText(query: TelemetryQuery): string;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;

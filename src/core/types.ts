@@ -1,7 +1,8 @@
 import type { RemoteOperation } from './plugins.js';
 import type { SignalId } from './scenario-model.js';
 
-export type Verdict = 'pass' | 'fail' | 'inconclusive';
+/** `late`: what was expected did happen, but was first seen only in the final sweep after the deadline. */
+export type Verdict = 'pass' | 'fail' | 'late' | 'inconclusive';
 
 /** How far the emulation got; decides which signals can be judged at all (see SignalPrerequisite). */
 export interface ExecutionProgress {
@@ -133,6 +134,22 @@ export interface SignalObservation {
   readonly alertFirstSeenAt: string | null;
   readonly polls: number;
   readonly error: string | null;
+  /** Events / alerts were first seen only in the final sweep, after their deadline. */
+  readonly capturedLate: boolean;
+  readonly detectedLate: boolean;
+}
+
+/** One query the harness sent to the SIEM, kept as evidence of how each verdict was reached. */
+export interface QueryRecord {
+  readonly kind: 'telemetry' | 'detections';
+  /** Harness clock. */
+  readonly at: string;
+  readonly durationMs: number;
+  readonly probes: readonly string[];
+  readonly hits: number;
+  /** The query as the connector sends it (SPL, KQL, DSL, SQL), when it can say. */
+  readonly text: string | null;
+  readonly error: string | null;
 }
 
 /**
@@ -193,6 +210,8 @@ export interface ScenarioResult {
   readonly status: ScenarioStatus;
   readonly execution: ExecutionRecord | null;
   readonly pipeline: PipelineProof;
+  /** Every query the poll sent for this scenario and host, with its hit count. */
+  readonly queries: readonly QueryRecord[];
   readonly signals: readonly SignalResult[];
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 }
@@ -213,6 +232,7 @@ export interface RunResult {
     readonly signals: number;
     readonly pass: number;
     readonly fail: number;
+    readonly late: number;
     readonly inconclusive: number;
   };
   readonly results: readonly ScenarioResult[];
@@ -229,7 +249,7 @@ export function scenarioStatus(
 ): ScenarioStatus {
   if (cleanup?.ran === true && !cleanup.verified) return 'cleanup-failed';
   if (error) return 'error';
-  if (signals.some((s) => s.verdict === 'fail')) return 'failed';
+  if (signals.some((s) => s.verdict === 'fail' || s.verdict === 'late')) return 'failed';
   if (signals.some((s) => s.verdict === 'inconclusive')) return 'inconclusive';
   return 'passed';
 }

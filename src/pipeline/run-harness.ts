@@ -5,6 +5,7 @@ import type {
   Expectation,
   HostFacts,
   PipelineProof,
+  QueryRecord,
   SignalDefinition,
   HostTarget,
   LoadedScenario,
@@ -120,6 +121,7 @@ async function runPair(
   let execution: ExecutionRecord | null = null;
   let error: ScenarioResult['error'] = null;
   let results: SignalResult[];
+  let queries: readonly QueryRecord[] = [];
   let pipeline: PipelineProof = {
     status: 'unknown',
     reason: 'the run ended before the SIEM was polled',
@@ -213,6 +215,7 @@ async function runPair(
           );
     const observations = polled?.signals ?? new Map<SignalId, SignalObservation>();
     pipeline = judgePipeline(execution, polled?.canary ?? null, observations.values());
+    queries = polled?.queries ?? [];
     const proven = pipeline.status;
     results = signals.map(({ definition, expectation }) =>
       evaluateSignal({
@@ -255,6 +258,7 @@ async function runPair(
     status: scenarioStatus(results, error !== null, execution?.cleanup),
     execution,
     pipeline,
+    queries,
     signals: results,
     error,
   };
@@ -282,6 +286,7 @@ export function summarizeRun(
       signals: all.length,
       pass: all.filter((s) => s.verdict === 'pass').length,
       fail: all.filter((s) => s.verdict === 'fail').length,
+      late: all.filter((s) => s.verdict === 'late').length,
       inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
     },
     results: [...results],

@@ -24,6 +24,7 @@ function scripted(
     id: 'fake',
     queries,
     describe: () => 'fake',
+    queryText: () => 'fake query',
     findTelemetry: (query) => {
       queries.push(query);
       const answer = answers[Math.min(queries.length - 1, answers.length - 1)] ?? [];
@@ -58,7 +59,13 @@ function plan(connector: SiemConnector, detected?: boolean): PollPlan {
     ],
     captureTimeoutMs: 30_000,
     detectTimeoutMs: 30_000,
-    schedule: { initialDelayMs: 1000, intervalMs: 1000, maxIntervalMs: 8000, jitter: 0 },
+    schedule: {
+      initialDelayMs: 1000,
+      intervalMs: 1000,
+      maxIntervalMs: 8000,
+      jitter: 0,
+      finalSweepDelayMs: 5000,
+    },
   };
 }
 
@@ -152,4 +159,45 @@ test('keeps polling for the alert after the telemetry arrives', async (t) => {
     observations.get('cmstp-exec')?.alerts.map((a) => a.ref),
     ['a1'],
   );
+});
+
+test('what first arrives in the final sweep, after the deadline, is recorded as late', async (t) => {
+  const clock = fakeClock();
+  const deadline = clock.clock.now().getTime() + 30_000;
+  const base = scripted([[]]);
+  const connector = {
+    ...base,
+    // The event reaches the SIEM just after the capture deadline.
+    findTelemetry: (query: TelemetryQuery) =>
+      clock.clock.now().getTime() > deadline
+        ? Promise.resolve(new Map<SignalId, SiemEvent[]>([['cmstp-exec', [event]]]))
+        : base.findTelemetry(query),
+  };
+
+  const { signals: observations } = await pollSignals(plan(connector), ctx(clock));
+
+  t.is(observations.get('cmstp-exec')?.events.length, 1);
+  t.true(observations.get('cmstp-exec')?.capturedLate);
+});
+
+test('N pending signals, M poll rounds: exactly M telemetry queries, each covering all N, each in the query log', async (t) => {
+  const clock = fakeClock();
+  const connector = scripted([[]]);
+  const pending = plan(connector);
+  const three = {
+    ...pending,
+    signals: (['cmstp-exec', 'child-process', 'payload-file'] as const).map((id) => ({
+      definition: signalCatalog[id],
+      expectation: { signal: id, captured: true },
+    })),
+  };
+
+  const { signals: observations, queries } = await pollSignals(three, ctx(clock));
+
+  const rounds = observations.get('cmstp-exec')?.polls ?? 0;
+  t.true(rounds >= 5);
+  t.is(connector.queries.length, rounds);
+  for (const query of connector.queries) t.is(query.signals.length, 3);
+  t.is(queries.filter((q) => q.kind === 'telemetry').length, rounds);
+  t.true(queries.every((q) => q.text === 'fake query' && q.probes.length === 3 && q.hits === 0));
 });

@@ -7,6 +7,7 @@ import type {
   SignalId,
   SignalObservation,
   CanaryObservation,
+  QueryRecord,
   SiemAlert,
   TelemetryProbe,
   SiemConnector,
@@ -20,6 +21,8 @@ export interface PollSchedule {
   readonly maxIntervalMs: number;
   /** ±fraction applied to each wait so many harnesses do not poll in step. */
   readonly jitter: number;
+  /** How long after the last deadline the final sweep looks again; what it finds first is `late`. */
+  readonly finalSweepDelayMs: number;
 }
 
 /** The local SIEM answers in milliseconds; real SIEMs get siem-apis.md 6.3's 15 s / 5→30 s schedule. */
@@ -28,6 +31,7 @@ export const localSchedule: PollSchedule = {
   intervalMs: 100,
   maxIntervalMs: 1000,
   jitter: 0.2,
+  finalSweepDelayMs: 300,
 };
 
 export interface PollPlan {
@@ -90,6 +94,8 @@ interface State {
   alertFirstSeenAt: string | null;
   polls: number;
   error: string | null;
+  capturedLate: boolean;
+  detectedLate: boolean;
 }
 
 /**
@@ -103,6 +109,7 @@ export async function pollSignals(
 ): Promise<PollOutcome> {
   const start = ctx.clock.now().getTime();
   let canary: EventEvidence | null = null;
+  const queries: QueryRecord[] = [];
   let canarySeenAt: string | null = null;
   const captureDeadline = start + plan.captureTimeoutMs;
   // An alert can only follow its telemetry, so a signal's detect window runs from when its events were
@@ -121,6 +128,8 @@ export async function pollSignals(
         alertFirstSeenAt: null,
         polls: 0,
         error: null,
+        capturedLate: false,
+        detectedLate: false,
       },
     ]),
   );
@@ -142,6 +151,12 @@ export async function pollSignals(
       (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
     );
 
+  // Settled positively: everything expected was seen, so a later error or interrupt changes nothing.
+  const settled = (id: SignalId, expectation: Expectation): boolean =>
+    expectation.captured &&
+    state(id).events.size > 0 &&
+    (expectation.detected === undefined || (expectation.detected && hasAlert(id, expectation)));
+
   // Written from inside pollOnce, so kept in an object rather than narrowed locals.
   const failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
     fatal: null,
@@ -161,19 +176,36 @@ export async function pollSignals(
     if (telemetry.length === 0) return;
     const probes: TelemetryProbe[] = telemetry.map((s) => s.definition);
     if (plan.canary !== null && canary === null) probes.push(plan.canary);
+    const query = {
+      host: plan.host,
+      marker: plan.marker,
+      bindings: plan.bindings,
+      processWindow: plan.processWindow,
+      since: plan.since,
+      until: plan.evidenceUntil ?? new Date(nowMs + 120_000),
+      signals: probes,
+    };
+    const log = (
+      kind: QueryRecord['kind'],
+      text: string | null,
+      hits: number,
+      error: string | null,
+    ): void => {
+      queries.push({
+        kind,
+        at: now.toISOString(),
+        durationMs: ctx.clock.now().getTime() - nowMs,
+        probes: probes.map((p) => p.id),
+        hits,
+        text,
+        error,
+      });
+    };
+    let stage: QueryRecord['kind'] = 'telemetry';
     try {
-      const found = await plan.connector.findTelemetry(
-        {
-          host: plan.host,
-          marker: plan.marker,
-          bindings: plan.bindings,
-          processWindow: plan.processWindow,
-          since: plan.since,
-          until: plan.evidenceUntil ?? new Date(nowMs + 120_000),
-          signals: probes,
-        },
-        ctx.signal,
-      );
+      const found = await plan.connector.findTelemetry(query, ctx.signal);
+      log('telemetry', plan.connector.queryText(query), [...found.values()].flat().length, null);
+      stage = 'detections';
       const canaryEvent = plan.canary === null ? undefined : found.get(plan.canary.id)?.[0];
       if (canary === null && canaryEvent !== undefined) {
         canary = evidence(canaryEvent);
@@ -187,6 +219,8 @@ export async function pollSignals(
           if (s.firstSeenAt === null) {
             s.firstSeenAt = now.toISOString();
             seenAt.set(definition.id, nowMs);
+            // Seen first by the sweep after the deadline: it did arrive, but not in time.
+            s.capturedLate = final;
           }
         }
       }
@@ -203,13 +237,17 @@ export async function pollSignals(
           for (const alert of alerts) {
             if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
             if (!s.alerts.has(alert.ref)) s.alerts.set(alert.ref, alertEvidence(alert));
-            s.alertFirstSeenAt ??= now.toISOString();
+            if (s.alertFirstSeenAt === null) {
+              s.alertFirstSeenAt = now.toISOString();
+              s.detectedLate = final;
+            }
           }
         }
       }
       failure.last = null;
     } catch (error) {
       const text = errorMessage(error);
+      log(stage, stage === 'telemetry' ? plan.connector.queryText(query) : null, 0, text);
       if (error instanceof SiemError && error.retryable) {
         failure.last = `SIEM query failed: ${text}`;
         failure.retryAfterMs = error.retryAfterMs ?? 0;
@@ -250,17 +288,19 @@ export async function pollSignals(
     go = await pause(Math.max(1, Math.round(wait)));
     interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
   }
-  if (failure.fatal === null && !ctx.signal.aborted) await pollOnce(true);
+  if (failure.fatal === null && !ctx.signal.aborted) {
+    // Late data is still evidence: look once more after a grace period, and label what is new as late.
+    const unsettled = plan.signals.some(
+      ({ definition, expectation }) => !settled(definition.id, expectation),
+    );
+    if (unsettled && (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
+    else if (!unsettled) await pollOnce(true);
+  }
 
   const error =
     failure.fatal ??
     failure.last ??
     (ctx.signal.aborted ? 'polling was interrupted before the deadline' : null);
-  // Settled positively: everything expected was seen, so a later error or interrupt changes nothing.
-  const settled = (id: SignalId, expectation: Expectation): boolean =>
-    expectation.captured &&
-    state(id).events.size > 0 &&
-    (expectation.detected === undefined || (expectation.detected && hasAlert(id, expectation)));
   const observations = new Map(
     plan.signals.map(({ definition: { id }, expectation }) => [
       id,
@@ -272,12 +312,15 @@ export async function pollSignals(
         alertFirstSeenAt: state(id).alertFirstSeenAt,
         polls: state(id).polls,
         error: settled(id, expectation) ? null : error,
+        capturedLate: state(id).capturedLate,
+        detectedLate: state(id).detectedLate,
       },
     ]),
   );
   return {
     signals: observations,
     canary: plan.canary === null ? null : { event: canary, seenAt: canarySeenAt },
+    queries,
   };
 }
 
@@ -285,6 +328,8 @@ export interface PollOutcome {
   readonly signals: ReadonlyMap<SignalId, SignalObservation>;
   /** null when no canary was written; `event` null when it was written but never seen. */
   readonly canary: CanaryObservation | null;
+  /** Every query sent, in order: the evidence of how the verdicts were reached. */
+  readonly queries: readonly QueryRecord[];
 }
 
 /**

@@ -28,7 +28,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
     lab,
     siem: { id: 'local', description: 'local SIEM' },
     status: 'failed',
-    summary: { scenarios: 1, signals: 3, pass: 1, fail: 1, inconclusive: 1 },
+    summary: { scenarios: 1, signals: 3, pass: 1, fail: 1, late: 0, inconclusive: 1 },
     results: [
       {
         scenario: {
@@ -38,6 +38,17 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
           sha256: 'ab'.repeat(32),
         },
         host: { name: 'WIN10-LAB-01', address: '127.0.0.1', simulated: lab === 'simulated' },
+        queries: [
+          {
+            kind: 'telemetry',
+            at: '2026-11-23T12:00:02.000Z',
+            durationMs: 4,
+            probes: ['cmstp-exec', 'child-process'],
+            hits: 0,
+            text: 'SELECT * FROM events WHERE ...',
+            error: null,
+          },
+        ],
         pipeline: {
           status: 'unproven',
           reason: 'the canary written at 2026-11-23T12:00:01.000Z never reached the SIEM',

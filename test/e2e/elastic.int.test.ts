@@ -7,6 +7,7 @@ import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
 import { loadRuleDir } from '../../src/sigma/load.js';
 import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
 import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
+import { localSchedule } from '../../src/poll/poll.js';
 import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
 
 const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
@@ -17,7 +18,11 @@ const scenario = (name: string) =>
   }));
 
 /** The simulated lab feeding a loopback Elasticsearch whose "detection engine" runs our Sigma rules. */
-async function elasticLab(t: ExecutionContext, faults: { fault: Fault; times: number } | null = null) {
+async function elasticLab(
+  t: ExecutionContext,
+  faults: { fault: Fault; times: number } | null = null,
+  knobs: Parameters<typeof startLabFeeding>[3] = {},
+) {
   const fake = await startFakeElastic({
     authorization: `ApiKey ${apiKey}`,
     rules: loadRuleDir(detectionsDir()).loaded,
@@ -26,7 +31,7 @@ async function elasticLab(t: ExecutionContext, faults: { fault: Fault; times: nu
     ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
     pluginContext({ ES_API_KEY: apiKey }),
   );
-  const host = await startLabFeeding(t, siem, fake);
+  const host = await startLabFeeding(t, siem, fake, knobs);
   if (faults) fake.fail(faults.fault, faults.times);
   return { fake, siem, host };
 }
@@ -73,4 +78,24 @@ test('failed shards throughout: partial results never count as "not captured"', 
     t.is(s.verdict, 'inconclusive', s.reason);
     t.regex(s.reason, /partial results: 2 shard\(s\) failed/);
   }
+});
+
+test('an event that reaches Elasticsearch only after its deadline is found by the final sweep and judged late', async (t) => {
+  // child-process events are held back past the 2 s capture deadline, but not past the final sweep.
+  const { siem, host } = await elasticLab(t, null, { delaySignals: { 'child-process': 3000 } });
+
+  const run = await runOnLab({
+    scenarios: scenario('cmstp-local-inf-presetup'),
+    hosts: [host],
+    siem,
+    schedule: { ...localSchedule, finalSweepDelayMs: 4000 },
+  });
+
+  const signals = run.results[0]?.signals ?? [];
+  const child = signals.find((s) => s.id === 'child-process');
+  t.is(child?.verdict, 'late', child?.reason);
+  t.regex(child?.reason ?? '', /only after the 2\.0 s deadline \(first seen by the final sweep\)/);
+  t.true(signals.filter((s) => s.id !== 'child-process').every((s) => s.verdict === 'pass'));
+  t.is(run.status, 'failed');
+  t.is(run.summary.late, 1);
 });

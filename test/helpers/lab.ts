@@ -101,11 +101,12 @@ export async function startLabFeeding(
   t: ExecutionContext,
   siem: SiemConnector,
   fake: { close(): Promise<void> },
+  knobs: Partial<Omit<LabSimulatorOptions, 'hec' | 'sink' | 'password'>> = {},
 ): Promise<HostTarget> {
   const sink = siem.ingestEndpoint();
   if (!sink) throw new Error(`the ${siem.id} connector offers no ingest endpoint`);
   const password = randomBytes(12).toString('hex');
-  const lab = await startLabSimulator({ password, sink });
+  const lab = await startLabSimulator({ ...knobs, password, sink });
   t.teardown(async () => {
     await lab.close();
     await siem.dispose();

@@ -300,7 +300,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       output.out(`  ${signal.verdict.padEnd(12)} ${signal.id}: ${signal.reason}`);
   }
   output.out(
-    `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.inconclusive} inconclusive)`,
+    `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.late} late, ${result.summary.inconclusive} inconclusive)`,
   );
   for (const file of written.files) output.out(`report: ${file}`);
   return exitCodeForRun(result.status);

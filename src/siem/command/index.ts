@@ -147,28 +147,32 @@ class CommandSiem implements SiemConnector {
     }
   }
 
-  async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
-    const answer = await this.#call(
-      {
-        op: 'findTelemetry',
-        query: {
-          host: query.host,
-          marker: query.marker,
-          since: query.since.toISOString(),
-          until: query.until.toISOString(),
-          processWindow: {
-            since: query.processWindow.since.toISOString(),
-            until: query.processWindow.until.toISOString(),
-          },
-          bindings: query.bindings,
-          probes: query.signals,
-          dialect: this.#options.dialect,
-          compiled: this.#compiled(query),
+  #telemetryRequest(query: TelemetryQuery): Record<string, unknown> {
+    return {
+      op: 'findTelemetry',
+      query: {
+        host: query.host,
+        marker: query.marker,
+        since: query.since.toISOString(),
+        until: query.until.toISOString(),
+        processWindow: {
+          since: query.processWindow.since.toISOString(),
+          until: query.processWindow.until.toISOString(),
         },
+        bindings: query.bindings,
+        probes: query.signals,
+        dialect: this.#options.dialect,
+        compiled: this.#compiled(query),
       },
-      TelemetryAnswer,
-      signal,
-    );
+    };
+  }
+
+  queryText(query: TelemetryQuery): string {
+    return JSON.stringify({ protocol, ...this.#telemetryRequest(query) });
+  }
+
+  async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
+    const answer = await this.#call(this.#telemetryRequest(query), TelemetryAnswer, signal);
     const found = classify(query, answer.events);
     for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);
     return found;

@@ -7,6 +7,7 @@ import {
   type SiemAlert,
   type SiemConnector,
   type SiemEvent,
+  type TelemetryQuery,
 } from '../../core/index.js';
 import { fromEcs } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
@@ -81,12 +82,16 @@ class ElasticSiem implements SiemConnector {
     return `${this.#options.flavor === 'opensearch' ? 'OpenSearch' : 'Elasticsearch'} at ${origin} (${this.#options.indices.join(', ')})${this.#options.tls.insecure ? ' [TLS verification OFF]' : ''}`;
   }
 
-  async findTelemetry(query: Parameters<SiemConnector['findTelemetry']>[0], signal?: AbortSignal) {
-    const body = {
-      ...compileEsBatch(query),
-      size: this.#options.size,
-      sort: [{ '@timestamp': { order: 'asc' } }],
-    };
+  #body(query: TelemetryQuery): Record<string, unknown> {
+    return { ...compileEsBatch(query), size: this.#options.size, sort: [{ '@timestamp': { order: 'asc' } }] };
+  }
+
+  queryText(query: TelemetryQuery): string {
+    return `POST /${this.#options.indices.join(',')}/_search ${JSON.stringify(this.#body(query))}`;
+  }
+
+  async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
+    const body = this.#body(query);
     const response = await this.#http.send(
       'POST',
       `/${this.#options.indices.map(encodeURIComponent).join(',')}/_search`,

@@ -130,6 +130,11 @@ export class LocalSiem implements SiemConnector {
     return counts;
   }
 
+  queryText(query: TelemetryQuery): string {
+    const { where, params } = compileLocal(query);
+    return `SELECT * FROM events WHERE ${where} -- ${JSON.stringify(params)}`;
+  }
+
   findTelemetry(query: TelemetryQuery): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
     try {
       const compiled = compileLocal(query);

@@ -151,8 +151,12 @@ class SentinelSiem implements SiemConnector {
     );
   }
 
+  queryText(query: TelemetryQuery): string {
+    return compileKqlBatch(query);
+  }
+
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
-    const rows = await this.#query(compileKqlBatch(query), query.since, query.until, signal);
+    const rows = await this.#query(this.queryText(query), query.since, query.until, signal);
     const events = rows.flatMap((row) => toEvent(row) ?? []);
     const found = classify(query, events);
     for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);

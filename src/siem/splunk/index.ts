@@ -7,6 +7,7 @@ import {
   type SiemAlert,
   type SiemConnector,
   type SiemEvent,
+  type TelemetryQuery,
 } from '../../core/index.js';
 import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
@@ -129,13 +130,12 @@ class SplunkSiem implements SiemConnector {
     return rows;
   }
 
-  async findTelemetry(query: Parameters<SiemConnector['findTelemetry']>[0], signal?: AbortSignal) {
-    const rows = await this.#export(
-      compileSplBatch(query, this.#options.index),
-      query.since,
-      query.until,
-      signal,
-    );
+  queryText(query: TelemetryQuery): string {
+    return compileSplBatch(query, this.#options.index);
+  }
+
+  async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
+    const rows = await this.#export(this.queryText(query), query.since, query.until, signal);
     const events = rows.flatMap((row) => {
       const event = toEvent(row);
       return event === null ? [] : [event];
