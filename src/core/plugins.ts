@@ -148,11 +148,60 @@ export interface SiemCapabilities {
   readonly alertEventLinks: boolean;
 }
 
+export interface PollSchedule {
+  readonly initialDelayMs: number;
+  readonly intervalMs: number;
+  readonly maxIntervalMs: number;
+  /** ±fraction applied to each wait so many harnesses do not poll in step. */
+  readonly jitter: number;
+  /** How long after the last deadline the final sweep looks again; what it finds first is `late`. */
+  readonly finalSweepDelayMs: number;
+}
+
+/** A SIEM's own pace (siem-apis.md 6.3): when to look, how long to wait, and how often it may be asked. */
+export interface SiemPolling {
+  readonly schedule: PollSchedule;
+  /** Defaults for scenarios that set no `timeouts.capture` / `timeouts.detect`. */
+  readonly captureTimeoutMs: number;
+  readonly detectTimeoutMs: number;
+  /** Queries per second across all hosts of a run; null for no cap. */
+  readonly maxQueriesPerSecond: number | null;
+}
+
+/** The local SIEM answers in milliseconds and alerts as events arrive. */
+export const localSiemPolling: SiemPolling = {
+  schedule: {
+    initialDelayMs: 100,
+    intervalMs: 100,
+    maxIntervalMs: 1000,
+    jitter: 0.2,
+    finalSweepDelayMs: 300,
+  },
+  captureTimeoutMs: 30_000,
+  detectTimeoutMs: 5_000,
+  maxQueriesPerSecond: null,
+};
+
+/** Real SIEMs: first look 15 s in, then 5 -> 30 s backoff with jitter; 3 min for telemetry, 10 for alerts. */
+export const remoteSiemPolling: SiemPolling = {
+  schedule: {
+    initialDelayMs: 15_000,
+    intervalMs: 5_000,
+    maxIntervalMs: 30_000,
+    jitter: 0.2,
+    finalSweepDelayMs: 30_000,
+  },
+  captureTimeoutMs: 180_000,
+  detectTimeoutMs: 600_000,
+  maxQueriesPerSecond: 4,
+};
+
 export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
   readonly id: string;
   readonly displayName: string;
   readonly optionsSchema: S;
   readonly capabilities: SiemCapabilities;
+  readonly polling: SiemPolling;
   create(options: z.output<S>, ctx: PluginContext): Promise<SiemConnector>;
 }
 

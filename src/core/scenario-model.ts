@@ -122,10 +122,15 @@ export const Emulation = z.strictObject({
 });
 export type Emulation = z.infer<typeof Emulation>;
 
+/** capture and detect default to the SIEM connector's own deadlines (its `polling`); a scenario may override. */
 export const Timeouts = z.strictObject({
   execute: Duration.prefault('2m'),
-  capture: Duration.prefault('30s'),
-  detect: Duration.prefault('30s'),
+  capture: Duration.optional().meta({
+    description: "How long to wait for telemetry; default: the connector's.",
+  }),
+  detect: Duration.optional().meta({
+    description: "How long to wait for an alert after telemetry; default: the connector's.",
+  }),
 });
 
 export const Scenario = z

@@ -20,6 +20,7 @@ import type {
 } from '../core/index.js';
 import {
   HarnessError,
+  localSiemPolling,
   newMarker,
   prerequisiteMet,
   runStatus,
@@ -41,6 +42,8 @@ export interface HarnessRun {
   readonly siem: SiemConnector;
   readonly lab: 'simulated' | 'real';
   readonly schedule: PollSchedule;
+  /** Deadlines for scenarios that set none: the connector's own (`polling` in its definition). */
+  readonly deadlines?: { readonly captureTimeoutMs: number; readonly detectTimeoutMs: number };
   readonly version: string;
   /** Serves scriptlets to the hosts; needed only by scenarios with a scriptlet. */
   readonly payloadServer?: PayloadPublisher;
@@ -108,6 +111,10 @@ async function runPair(
 ): Promise<ScenarioResult> {
   const marker = newMarker();
   const signals = definitionsOf(scenario);
+  const captureTimeoutMs =
+    scenario.spec.timeouts.capture ?? run.deadlines?.captureTimeoutMs ?? localSiemPolling.captureTimeoutMs;
+  const detectTimeoutMs =
+    scenario.spec.timeouts.detect ?? run.deadlines?.detectTimeoutMs ?? localSiemPolling.detectTimeoutMs;
   const base = {
     scenario: {
       id: scenario.spec.id,
@@ -153,12 +160,12 @@ async function runPair(
                     since: new Date(Date.parse(writtenAt) - skewPadMs),
                     schedule: run.schedule,
                     canary: canaryProbe,
-                    timeoutMs: scenario.spec.timeouts.capture,
+                    timeoutMs: captureTimeoutMs,
                   },
                   ctx,
                 );
                 return seen === null
-                  ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(scenario.spec.timeouts.capture / 1000)} s (--preflight strict)`
+                  ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(captureTimeoutMs / 1000)} s (--preflight strict)`
                   : null;
               },
               afterPreflight: (facts: HostFacts) => {
@@ -204,11 +211,15 @@ async function runPair(
               },
               processWindow: processWindow(execution),
               evidenceUntil: evidenceUntil(execution),
-              since: new Date((Number.isFinite(startedAt) ? startedAt : Date.now()) - skewPadMs),
+              // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
+              since: new Date(
+                (Number.isFinite(startedAt) ? startedAt : Date.now()) -
+                  Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
+              ),
               signals: pollable,
               canary: execution.canary === null ? null : canaryProbe,
-              captureTimeoutMs: scenario.spec.timeouts.capture,
-              detectTimeoutMs: scenario.spec.timeouts.detect,
+              captureTimeoutMs,
+              detectTimeoutMs,
               schedule: run.schedule,
             },
             ctx,
@@ -223,8 +234,8 @@ async function runPair(
         definition,
         execution,
         observation: observations.get(definition.id),
-        captureTimeoutMs: scenario.spec.timeouts.capture,
-        detectTimeoutMs: scenario.spec.timeouts.detect,
+        captureTimeoutMs,
+        detectTimeoutMs,
         readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
         pipeline: proven,
       }),

@@ -7,32 +7,19 @@ import type {
   SignalId,
   SignalObservation,
   CanaryObservation,
+  PollSchedule,
   QueryRecord,
   SiemAlert,
   TelemetryProbe,
   SiemConnector,
   SiemEvent,
 } from '../core/index.js';
-import { SiemError, errorMessage } from '../core/index.js';
+import { SiemError, errorMessage, localSiemPolling } from '../core/index.js';
 
-export interface PollSchedule {
-  readonly initialDelayMs: number;
-  readonly intervalMs: number;
-  readonly maxIntervalMs: number;
-  /** ±fraction applied to each wait so many harnesses do not poll in step. */
-  readonly jitter: number;
-  /** How long after the last deadline the final sweep looks again; what it finds first is `late`. */
-  readonly finalSweepDelayMs: number;
-}
+export type { PollSchedule } from '../core/index.js';
 
-/** The local SIEM answers in milliseconds; real SIEMs get siem-apis.md 6.3's 15 s / 5→30 s schedule. */
-export const localSchedule: PollSchedule = {
-  initialDelayMs: 100,
-  intervalMs: 100,
-  maxIntervalMs: 1000,
-  jitter: 0.2,
-  finalSweepDelayMs: 300,
-};
+/** The local SIEM's schedule; each connector declares its own (`polling` in its definition). */
+export const localSchedule: PollSchedule = localSiemPolling.schedule;
 
 export interface PollPlan {
   readonly connector: SiemConnector;

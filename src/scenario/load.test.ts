@@ -13,7 +13,9 @@ test('the built-in scenarios load with their defaults applied', (t) => {
   t.deepEqual(outcome.issues, []);
   t.true(outcome.scenarios.length >= 8);
   const scenario = outcome.scenarios.find((s) => s.spec.id === 'cmstp-local-inf-presetup');
-  t.is(scenario?.spec.timeouts.capture, 30_000);
+  t.is(scenario?.spec.timeouts.execute, 120_000);
+  // Unset, so the SIEM connector's own deadline applies.
+  t.is(scenario?.spec.timeouts.capture, undefined);
   t.is(scenario?.spec.emulation.inf?.extension, '.inf');
   t.is(scenario?.spec.emulation.inf?.stage, 'programdata');
   t.deepEqual(

@@ -22,11 +22,11 @@ import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.j
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
-import { localSchedule } from '../../poll/poll.js';
 import { writeReports } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
+import { rateLimited } from '../../siem/rate-limit.js';
 import { siemConnectors } from '../../siem/registry.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
@@ -248,6 +248,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       hosts = realHosts;
     }
     output.logger.info(`SIEM: ${siem.describe()}`);
+    // Each SIEM is polled at its own pace and within its quota (siem-apis.md 6.3).
+    const polling = siemConnectors[siemConfig.type].polling;
+    if (polling.maxQueriesPerSecond !== null) siem = rateLimited(siem, polling.maxQueriesPerSecond, ctx);
 
     hosts = await pinHostKeys(hosts, executor, options.trustNewHostKeys, output);
     result = await runHarness(
@@ -257,7 +260,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         executor,
         siem,
         lab: embedded ? 'simulated' : 'real',
-        schedule: localSchedule,
+        schedule: polling.schedule,
+        deadlines: polling,
         version: options.version,
         ...(payloadServer ? { payloadServer } : {}),
         onResult: (r) => collected.push(r),

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  remoteSiemPolling,
   errorMessage,
   SiemError,
   type DetectionQuery,
@@ -216,6 +217,7 @@ export const commandSiem = defineSiemConnector({
   displayName: 'Command plug-in (JSON over stdin/stdout)',
   optionsSchema: CommandSiemOptions,
   capabilities: { alertEventLinks: true },
+  polling: remoteSiemPolling,
   create(options, ctx) {
     // Only the variables the config names reach the plug-in: its credentials, and PATH to find itself.
     const env: Record<string, string> = {};

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  remoteSiemPolling,
   SiemError,
   type IngestEndpoint,
   type PluginContext,
@@ -231,6 +232,8 @@ export const elasticSiem = defineSiemConnector({
   displayName: 'Elasticsearch / OpenSearch',
   optionsSchema: ElasticSiemOptions,
   capabilities: { alertEventLinks: true },
+  // Elastic's prebuilt rules run every 5 minutes over now-9m.
+  polling: remoteSiemPolling,
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
   async create(options, ctx) {
     // Credentials are read now, so a missing variable fails before any emulation runs.

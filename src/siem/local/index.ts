@@ -1,4 +1,10 @@
-import { defineSiemConnector, errorMessage, HarnessError, type PluginContext } from '../../core/index.js';
+import {
+  defineSiemConnector,
+  errorMessage,
+  HarnessError,
+  localSiemPolling,
+  type PluginContext,
+} from '../../core/index.js';
 import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
 import { detectionsDir } from '../../util/paths.js';
@@ -56,6 +62,7 @@ export const localSiem = defineSiemConnector({
   displayName: 'Local SIEM (SQLite + Sigma)',
   optionsSchema: LocalSiemOptions,
   capabilities: { alertEventLinks: true },
+  polling: localSiemPolling,
   async create(options, ctx) {
     const token = ctx.env[options.hec.tokenEnv];
     if (token === undefined || token.length < 16) {

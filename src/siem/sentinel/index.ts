@@ -8,6 +8,7 @@ import {
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  remoteSiemPolling,
   errorMessage,
   SiemError,
   type DetectionQuery,
@@ -272,6 +273,14 @@ export const sentinelSiem = defineSiemConnector({
   displayName: 'Microsoft Sentinel (Log Analytics)',
   optionsSchema: SentinelSiemOptions,
   capabilities: { alertEventLinks: false },
+  // AMA uploads every 30 s-2 min; scheduled rules run every 5 min with a 5 min delay; 200 queries / 30 s.
+  polling: {
+    ...remoteSiemPolling,
+    schedule: { ...remoteSiemPolling.schedule, initialDelayMs: 30_000 },
+    captureTimeoutMs: 600_000,
+    detectTimeoutMs: 900_000,
+    maxQueriesPerSecond: 5,
+  },
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
   async create(options, ctx) {
     const credential = credentialFor(options, ctx);

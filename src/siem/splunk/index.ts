@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  remoteSiemPolling,
   SiemError,
   type IngestEndpoint,
   type PluginContext,
@@ -204,6 +205,8 @@ export const splunkSiem = defineSiemConnector({
   displayName: 'Splunk (Enterprise Security notables)',
   optionsSchema: SplunkSiemOptions,
   capabilities: { alertEventLinks: false },
+  // Searchable in 3-5 s; correlation searches commonly run every 5 minutes or more. Role quotas are small.
+  polling: { ...remoteSiemPolling, maxQueriesPerSecond: 2 },
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
   async create(options, ctx) {
     const header = authorization(options, ctx);
