@@ -1,4 +1,5 @@
 import test from 'ava';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
@@ -8,7 +9,9 @@ import { loadRuleDir } from '../../src/sigma/load.js';
 import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
 import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
 import { localSchedule } from '../../src/poll/poll.js';
+import { runCli } from '../helpers/cli.js';
 import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
 const scenario = (name: string) =>
@@ -98,4 +101,47 @@ test('an event that reaches Elasticsearch only after its deadline is found by th
   t.true(signals.filter((s) => s.id !== 'child-process').every((s) => s.verdict === 'pass'));
   t.is(run.status, 'failed');
   t.is(run.summary.late, 1);
+});
+
+test('the CLI with `siem: {type: elastic}` and a .env: the embedded lab feeds Elasticsearch, the run passes, and the key never leaks', async (t) => {
+  const cwd = tempDir(t);
+  const fake = await startFakeElastic({
+    authorization: `ApiKey ${apiKey}`,
+    rules: loadRuleDir(detectionsDir()).loaded,
+  });
+  t.teardown(() => fake.close());
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    [
+      'siem:',
+      '  type: elastic',
+      `  url: ${fake.url}`,
+      '  apiKeyEnv: ES_API_KEY',
+      'reports:',
+      '  dir: out',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(cwd, '.env'), `ES_API_KEY=${apiKey}\n`);
+
+  const result = await runCli(
+    ['run', join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml'), '--config', 'harness.yaml'],
+    { cwd },
+  );
+
+  t.is(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  t.regex(result.stderr, /SIEM: Elasticsearch at http:\/\/127\.0\.0\.1:\d+/);
+  const runDir = join(cwd, 'out', readdirSync(join(cwd, 'out')).find((d) => d !== 'latest') ?? '');
+  const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as {
+    siem: { id: string };
+    results: { queries: { text: string }[] }[];
+  };
+  t.is(run.siem.id, 'elastic');
+  t.regex(run.results[0]?.queries[0]?.text ?? '', /^POST \/logs-windows\.sysmon_operational-\*/);
+  for (const text of [
+    result.stdout,
+    result.stderr,
+    ...readdirSync(runDir).map((f) => readFileSync(join(runDir, f), 'utf8')),
+  ])
+    t.false(text.includes(apiKey), 'the API key leaked');
 });

@@ -137,6 +137,11 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       },
     );
   }
+  // Every variable the SIEM config names (…Env keys) holds a credential: redact its value everywhere.
+  for (const name of siemSecretNames(siemConfig)) {
+    const value = env[name];
+    if (value !== undefined && value.length >= 4) secrets.add(value);
+  }
 
   const now = systemClock.now();
   const ctx: RunContext = {
@@ -337,4 +342,15 @@ async function createSiem(
       return siemConnectors.command.create(options, ctx);
     }
   }
+}
+
+/** The environment variable names a SIEM config points at (`tokenEnv`, `hec.tokenEnv`, `passEnv`, …). */
+export function siemSecretNames(config: unknown): string[] {
+  if (typeof config !== 'object' || config === null) return [];
+  return Object.entries(config).flatMap(([key, value]): string[] => {
+    if (typeof value === 'string' && key.endsWith('Env')) return [value];
+    if (key === 'passEnv' && Array.isArray(value))
+      return value.filter((v): v is string => typeof v === 'string');
+    return typeof value === 'object' ? siemSecretNames(value) : [];
+  });
 }
