@@ -144,8 +144,16 @@ export interface SiemConnector {
 }
 
 export interface SiemCapabilities {
-  /** True when the connector can tell which events an alert fired on. */
+  /** Searches raw telemetry (every connector does). */
+  readonly telemetrySearch: true;
+  /** Searches the SIEM's alerts (notables, Security alerts, SecurityAlert, findings). */
+  readonly alertSearch: boolean;
+  /** True when alerts name the events they fired on; false when they are tied by repeated values. */
   readonly alertEventLinks: boolean;
+  /** Can run a detection rule on demand instead of waiting for its schedule. */
+  readonly triggerRule: boolean;
+  /** Can close or tag the alerts a test raised. */
+  readonly closeAlerts: boolean;
 }
 
 export interface PollSchedule {
@@ -195,6 +203,26 @@ export const remoteSiemPolling: SiemPolling = {
   detectTimeoutMs: 600_000,
   maxQueriesPerSecond: 4,
 };
+
+/** What most connectors can do today: search telemetry and alerts, but not run or close rules. */
+export const searchOnly = {
+  /** Alerts name their events (local, Elastic, command plug-ins). */
+  linked: {
+    telemetrySearch: true,
+    alertSearch: true,
+    alertEventLinks: true,
+    triggerRule: false,
+    closeAlerts: false,
+  },
+  /** Alerts are tied to events by the values they repeat (Splunk notables, Sentinel SecurityAlert). */
+  unlinked: {
+    telemetrySearch: true,
+    alertSearch: true,
+    alertEventLinks: false,
+    triggerRule: false,
+    closeAlerts: false,
+  },
+} as const satisfies Record<string, SiemCapabilities>;
 
 export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
   readonly id: string;

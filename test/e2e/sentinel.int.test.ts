@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startLabSimulator } from '../../src/lab/simulator.js';
@@ -12,8 +12,14 @@ import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
 
 const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
 const token = 'eyJ0eXAiOiJKV1QifQ.e2e-sentinel-token';
+const quick = () =>
+  loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]).map((s) => ({
+    ...s,
+    spec: { ...s.spec, timeouts: { ...s.spec.timeouts, capture: 2000, detect: 1000 } },
+  }));
 
-test('a run against Sentinel: one KQL union per poll, SecurityAlert tied to events through its entities: every signal passes', async (t) => {
+/** A loopback workspace running our rules as analytics rules, fed by the simulated lab. */
+async function sentinelLab(t: ExecutionContext) {
   const fake = await startFakeSentinel({ workspaceId, token, rules: loadRuleDir(detectionsDir()).loaded });
   const siem = await sentinelSiem.create(
     SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
@@ -27,18 +33,30 @@ test('a run against Sentinel: one KQL union per poll, SecurityAlert tied to even
     await siem.dispose();
     await fake.close();
   });
-  const scenarios = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]).map(
-    (s) => ({
-      ...s,
-      spec: { ...s.spec, timeouts: { ...s.spec.timeouts, capture: 2000, detect: 1000 } },
-    }),
-  );
+  return { fake, siem, host: hostOf(lab, password) };
+}
 
-  const run = await runOnLab({ scenarios, hosts: [hostOf(lab, password)], siem });
+test('a run against Sentinel: one KQL union per poll, SecurityAlert tied to events through its entities: every signal passes', async (t) => {
+  const { fake, siem, host } = await sentinelLab(t);
+  const run = await runOnLab({ scenarios: quick(), hosts: [host], siem });
 
   const [result] = run.results;
   t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
   t.true(result?.signals.some((s) => s.observed.alerts.length > 0));
   t.true(fake.queries.some((q) => q.query.startsWith('union isfuzzy=true')));
   t.true(fake.queries.some((q) => q.query.startsWith('SecurityAlert')));
+});
+
+test('Log Analytics answering PartialError throughout: signals are inconclusive, never failed', async (t) => {
+  const { fake, siem, host } = await sentinelLab(t);
+  fake.fail({ partial: true }, 10_000);
+
+  const run = await runOnLab({ scenarios: quick(), hosts: [host], siem });
+
+  const signals = run.results[0]?.signals ?? [];
+  t.true(signals.length > 0);
+  for (const s of signals) {
+    t.is(s.verdict, 'inconclusive', s.reason);
+    t.regex(s.reason, /\[siem:sentinel\] partial results/);
+  }
 });

@@ -253,6 +253,10 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       hosts = realHosts;
     }
     output.logger.info(`SIEM: ${siem.describe()}`);
+    if ('tls' in siemConfig && siemConfig.tls.insecure)
+      output.logger.warn(
+        'SIEM TLS certificate verification is OFF (tls.insecure): for labs only; the reports say so too',
+      );
     // Each SIEM is polled at its own pace and within its quota (siem-apis.md 6.3).
     const polling = siemConnectors[siemConfig.type].polling;
     if (polling.maxQueriesPerSecond !== null) siem = rateLimited(siem, polling.maxQueriesPerSecond, ctx);

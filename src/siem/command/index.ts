@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  searchOnly,
   remoteSiemPolling,
   errorMessage,
   SiemError,
@@ -216,7 +217,7 @@ export const commandSiem = defineSiemConnector({
   id: 'command',
   displayName: 'Command plug-in (JSON over stdin/stdout)',
   optionsSchema: CommandSiemOptions,
-  capabilities: { alertEventLinks: true },
+  capabilities: searchOnly.linked,
   polling: remoteSiemPolling,
   create(options, ctx) {
     // Only the variables the config names reach the plug-in: its credentials, and PATH to find itself.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  searchOnly,
   remoteSiemPolling,
   SiemError,
   type IngestEndpoint,
@@ -231,7 +232,7 @@ export const elasticSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Elasticsearch / OpenSearch',
   optionsSchema: ElasticSiemOptions,
-  capabilities: { alertEventLinks: true },
+  capabilities: searchOnly.linked,
   // Elastic's prebuilt rules run every 5 minutes over now-9m.
   polling: remoteSiemPolling,
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws

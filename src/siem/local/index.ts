@@ -1,5 +1,6 @@
 import {
   defineSiemConnector,
+  searchOnly,
   errorMessage,
   HarnessError,
   localSiemPolling,
@@ -61,7 +62,7 @@ export const localSiem = defineSiemConnector({
   id: 'local',
   displayName: 'Local SIEM (SQLite + Sigma)',
   optionsSchema: LocalSiemOptions,
-  capabilities: { alertEventLinks: true },
+  capabilities: searchOnly.linked,
   polling: localSiemPolling,
   async create(options, ctx) {
     const token = ctx.env[options.hec.tokenEnv];

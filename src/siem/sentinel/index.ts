@@ -8,6 +8,7 @@ import {
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  searchOnly,
   remoteSiemPolling,
   errorMessage,
   SiemError,
@@ -272,7 +273,7 @@ export const sentinelSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Microsoft Sentinel (Log Analytics)',
   optionsSchema: SentinelSiemOptions,
-  capabilities: { alertEventLinks: false },
+  capabilities: searchOnly.unlinked,
   // AMA uploads every 30 s-2 min; scheduled rules run every 5 min with a 5 min delay; 200 queries / 30 s.
   polling: {
     ...remoteSiemPolling,

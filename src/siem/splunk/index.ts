@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   defineSiemConnector,
+  searchOnly,
   remoteSiemPolling,
   SiemError,
   type IngestEndpoint,
@@ -204,7 +205,7 @@ export const splunkSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Splunk (Enterprise Security notables)',
   optionsSchema: SplunkSiemOptions,
-  capabilities: { alertEventLinks: false },
+  capabilities: searchOnly.unlinked,
   // Searchable in 3-5 s; correlation searches commonly run every 5 minutes or more. Role quotas are small.
   polling: { ...remoteSiemPolling, maxQueriesPerSecond: 2 },
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws
