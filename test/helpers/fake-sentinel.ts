@@ -67,6 +67,10 @@ export async function startFakeSentinel(options: {
           ...(typeof fields.ImageLoaded === 'string' ? [{ Type: 'file', Name: fields.ImageLoaded }] : []),
         ]),
         ExtendedProperties: JSON.stringify({ 'Analytic Rule Ids': JSON.stringify([rule.id]) }),
+        // As if an automation rule grouped each alert into its own incident.
+        IncidentNumber: item,
+        IncidentTitle: rule.title,
+        IncidentStatus: 'New',
       });
     }
   };

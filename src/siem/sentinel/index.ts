@@ -178,7 +178,11 @@ class SentinelSiem implements SiemConnector {
       `| where TimeGenerated between (datetime(${query.since.toISOString()}) .. datetime(${query.until.toISOString()}))`,
       `| where CompromisedEntity has "${short}" or Entities has "${short}"`,
       '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
-      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties',
+      // The incident each alert was grouped into, if any (SecurityIncident keeps one row per update).
+      '| join kind=leftouter (SecurityIncident | summarize arg_max(LastModifiedTime, *) by IncidentName',
+      '    | mv-expand AlertId = AlertIds to typeof(string)',
+      '    | project AlertId, IncidentNumber, IncidentTitle = Title, IncidentStatus = Status) on $left.SystemAlertId == $right.AlertId',
+      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, IncidentNumber, IncidentTitle, IncidentStatus',
     ].join('\n');
     const rows = await this.#query(kql, query.since, query.until, signal);
     return rows.flatMap((row): SiemAlert[] => {
@@ -195,17 +199,27 @@ class SentinelSiem implements SiemConnector {
       } catch {
         // No rule ids: the alert name stands in.
       }
-      return [
-        {
-          ref: `SecurityAlert:${text(row.SystemAlertId)}`,
-          ruleId,
-          title: text(row.AlertName),
-          level: text(row.AlertSeverity) || 'unknown',
-          host: text(row.CompromisedEntity) || query.host,
-          time: text(row.TimeGenerated),
-          eventRefs: refs,
-        },
-      ];
+      const alert: SiemAlert = {
+        ref: `SecurityAlert:${text(row.SystemAlertId)}`,
+        ruleId,
+        title: text(row.AlertName),
+        level: text(row.AlertSeverity) || 'unknown',
+        host: text(row.CompromisedEntity) || query.host,
+        time: text(row.TimeGenerated),
+        eventRefs: refs,
+      };
+      // An incident is kept as evidence too: it is what the SOC actually sees.
+      const incident = text(row.IncidentNumber);
+      return incident === ''
+        ? [alert]
+        : [
+            alert,
+            {
+              ...alert,
+              ref: `SecurityIncident:${incident}`,
+              title: `Incident ${incident}: ${text(row.IncidentTitle) || alert.title} (${text(row.IncidentStatus) || 'New'})`,
+            },
+          ];
     });
   }
 

@@ -107,6 +107,8 @@ test('PartialError is retried, 204 is an empty workspace, 429 honours Retry-Afte
   const alerts = await alertsFor(connector, query, found.get('cmstp-exec') ?? []);
   t.true(alerts.length >= 1);
   t.regex(alerts[0]?.ruleId ?? '', /^[0-9a-f-]{36}$/);
+  // The incident the alert was grouped into is evidence as well, tied to the same event.
+  t.true(alerts.some((a) => /^SecurityIncident:\d+$/.test(a.ref) && a.eventRefs.length === 1));
 });
 
 test('a missing token variable is refused naming it; a wrong token is an auth error that does not echo it', async (t) => {
