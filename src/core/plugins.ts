@@ -138,6 +138,11 @@ export interface SiemConnector {
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
   /** The telemetry query as this connector sends it, for the evidence (SPL, KQL, DSL, SQL, a request). */
   queryText(query: TelemetryQuery): string;
+  /**
+   * Runs the configured detection rules now instead of waiting for their schedule (capability
+   * `triggerRule`); called once, when the run's telemetry is first seen. Returns what it started.
+   */
+  triggerRules?(query: DetectionQuery, signal?: AbortSignal): Promise<readonly string[]>;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;

@@ -141,7 +141,7 @@ export interface SignalObservation {
 
 /** One query the harness sent to the SIEM, kept as evidence of how each verdict was reached. */
 export interface QueryRecord {
-  readonly kind: 'telemetry' | 'detections';
+  readonly kind: 'telemetry' | 'detections' | 'trigger';
   /** Harness clock. */
   readonly at: string;
   readonly durationMs: number;

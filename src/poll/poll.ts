@@ -97,6 +97,7 @@ export async function pollSignals(
   const start = ctx.clock.now().getTime();
   let canary: EventEvidence | null = null;
   const queries: QueryRecord[] = [];
+  let triggered = false;
   let canarySeenAt: string | null = null;
   const captureDeadline = start + plan.captureTimeoutMs;
   // An alert can only follow its telemetry, so a signal's detect window runs from when its events were
@@ -214,6 +215,17 @@ export async function pollSignals(
       const refs = telemetry.flatMap(({ definition, expectation }) =>
         expectation.detected === undefined ? [] : [...state(definition.id).events.keys()],
       );
+      // Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once.
+      if (refs.length > 0 && !triggered && plan.connector.triggerRules) {
+        triggered = true;
+        stage = 'trigger';
+        const started = await plan.connector.triggerRules(
+          { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },
+          ctx.signal,
+        );
+        log('trigger', started.join('\n'), started.length, null);
+        stage = 'detections';
+      }
       if (refs.length > 0) {
         const alerts = await plan.connector.findDetections(
           { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },

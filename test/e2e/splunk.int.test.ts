@@ -18,13 +18,23 @@ const scenario = (name: string) =>
   }));
 
 /** The simulated lab sending XmlWinEventLog through HEC to a loopback Splunk whose ES runs our rules. */
-async function splunkLab(t: ExecutionContext, fault: { fault: SplunkFault; times: number } | null = null) {
-  const fake = await startFakeSplunk({ token, hecToken, rules: loadRuleDir(detectionsDir()).loaded });
+async function splunkLab(
+  t: ExecutionContext,
+  fault: { fault: SplunkFault; times: number } | null = null,
+  scheduled: { dispatch: string[] } | null = null,
+) {
+  const fake = await startFakeSplunk({
+    token,
+    hecToken,
+    rules: loadRuleDir(detectionsDir()).loaded,
+    notablesOnDispatch: scheduled !== null,
+  });
   const siem = await splunkSiem.create(
     SplunkSiemOptions.parse({
       url: fake.url,
       tokenEnv: 'SPLUNK_TOKEN',
       hec: { url: fake.url, tokenEnv: 'SPLUNK_HEC_TOKEN', index: 'wineventlog' },
+      dispatch: scheduled?.dispatch ?? [],
     }),
     pluginContext({ SPLUNK_TOKEN: token, SPLUNK_HEC_TOKEN: hecToken }),
   );
@@ -55,5 +65,33 @@ test('the search quota answering 503 throughout: signals are inconclusive with t
   for (const s of signals) {
     t.is(s.verdict, 'inconclusive', s.reason);
     t.regex(s.reason, /\[siem:splunk\].*HTTP 503/);
+  }
+});
+
+test('correlation searches that only run on their schedule: dispatched on demand once the telemetry is seen, notables follow', async (t) => {
+  const { fake, siem, host } = await splunkLab(t, null, { dispatch: ['Endpoint - CMSTP Abuse - Rule'] });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  t.deepEqual(fake.dispatched, ['Endpoint - CMSTP Abuse - Rule']);
+  t.true(
+    result?.queries.some(
+      (q) => q.kind === 'trigger' && /dispatched "Endpoint - CMSTP Abuse - Rule" \(sid /.test(q.text ?? ''),
+    ),
+  );
+});
+
+test('the same schedule without dispatch: telemetry captured, and the missing notables reported honestly as not detected', async (t) => {
+  const { siem, host } = await splunkLab(t, null, { dispatch: [] });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const signals = run.results[0]?.signals ?? [];
+  t.true(signals.length > 0);
+  for (const s of signals) {
+    t.is(s.verdict, 'fail');
+    t.regex(s.reason, /^captured .*; not detected/);
   }
 });

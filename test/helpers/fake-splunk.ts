@@ -19,6 +19,8 @@ export interface FakeSplunk {
     latest: string;
     authorization: string | undefined;
   }[];
+  /** Saved searches dispatched on demand, by name. */
+  readonly dispatched: string[];
   /** Indexes one event as HEC would (raw text, usually XmlWinEventLog XML). */
   add(event: {
     time: Date;
@@ -50,8 +52,12 @@ export async function startFakeSplunk(options: {
   readonly token: string;
   readonly hecToken: string;
   readonly rules?: readonly CompiledRule[];
+  /** Correlation searches run only when dispatched (as on a schedule that has not come round yet). */
+  readonly notablesOnDispatch?: boolean;
 }): Promise<FakeSplunk> {
   const events: Stored[] = [];
+  const pending: Stored[] = [];
+  const dispatched: string[] = [];
   const searches: FakeSplunk['searches'] = [];
   const faults: SplunkFault[] = [];
   let serial = 0;
@@ -71,7 +77,7 @@ export async function startFakeSplunk(options: {
           return typeof value === 'string' ? value : '';
         };
         // An ES notable: the correlation search's name and the fields it returned (CIM names).
-        events.push({
+        (options.notablesOnDispatch === true ? pending : events).push({
           time: event.time,
           indexTime: new Date(),
           host: 'es-search-head',
@@ -101,6 +107,23 @@ export async function startFakeSplunk(options: {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const raw = await bodyOf(request);
+      const dispatch = /^\/servicesNS\/[^/]+\/[^/]+\/saved\/searches\/([^/]+)\/dispatch$/.exec(url.pathname);
+      if (dispatch?.[1] !== undefined && request.method === 'POST') {
+        if (request.headers.authorization !== `Bearer ${options.token}`) {
+          send(response, 401, '{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}');
+          return;
+        }
+        const form = new URLSearchParams(raw);
+        if (form.get('trigger_actions') !== '1') {
+          send(response, 400, '{"messages":[{"type":"ERROR","text":"expected trigger_actions=1"}]}');
+          return;
+        }
+        dispatched.push(decodeURIComponent(dispatch[1]));
+        // The correlation search ran: its notables appear.
+        events.push(...pending.splice(0));
+        send(response, 201, JSON.stringify({ sid: `scheduler__admin__${String(dispatched.length)}` }));
+        return;
+      }
       if (url.pathname === '/services/collector/event') {
         if (request.headers.authorization !== `Splunk ${options.hecToken}`) {
           send(response, 403, '{"text":"Invalid token","code":4}');
@@ -201,6 +224,7 @@ export async function startFakeSplunk(options: {
   return {
     url,
     searches,
+    dispatched,
     add,
     fail(fault, times = 1) {
       for (let i = 0; i < times; i += 1) faults.push(fault);

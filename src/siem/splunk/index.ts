@@ -8,6 +8,7 @@ import {
   type PluginContext,
   type SiemAlert,
   type SiemConnector,
+  type DetectionQuery,
   type SiemEvent,
   type TelemetryQuery,
 } from '../../core/index.js';
@@ -16,10 +17,12 @@ import { classify } from '../../signals/classify.js';
 import { compileSplBatch } from '../../signals/compile-backends.js';
 import { splunkSecurity4688 } from '../../signals/field-map.js';
 import { eventsNamedIn } from '../../signals/link.js';
-import { basicAuth, secretFrom, siemHttp, type SiemHttp } from '../http.js';
+import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
 import { SplunkSiemOptions } from './schema.js';
 
 const plugin = 'splunk';
+
+const DispatchAnswer = z.looseObject({ sid: z.string() });
 
 /** One row of the export stream (`output_mode=json`): NDJSON, `preview` rows first, `lastrow` at the end. */
 const ExportRow = z.looseObject({
@@ -182,6 +185,33 @@ class SplunkSiem implements SiemConnector {
     });
   }
 
+  /**
+   * Dispatches each configured saved search over the run's window with its alert actions on, as Splunk's
+   * own contentctl does to test correlation searches (siem-apis.md 2.6); returns the search ids started.
+   */
+  async triggerRules(query: DetectionQuery, signal?: AbortSignal): Promise<readonly string[]> {
+    const { owner, app, dispatch } = this.#options;
+    const started: string[] = [];
+    for (const name of dispatch) {
+      const response = await this.#http.send(
+        'POST',
+        `/servicesNS/${encodeURIComponent(owner)}/${encodeURIComponent(app)}/saved/searches/${encodeURIComponent(name)}/dispatch`,
+        {
+          form: {
+            trigger_actions: '1',
+            'dispatch.earliest_time': epoch(query.since),
+            'dispatch.latest_time': epoch(query.until),
+            output_mode: 'json',
+          },
+        },
+        signal,
+      );
+      const sid = parseAs(plugin, DispatchAnswer, response, 'dispatch').sid;
+      started.push(`dispatched "${name}" (sid ${sid})`);
+    }
+    return started;
+  }
+
   ingestEndpoint(): IngestEndpoint | null {
     const hec = this.#options.hec;
     return hec === undefined || this.#hecToken === null
@@ -205,7 +235,8 @@ export const splunkSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Splunk (Enterprise Security notables)',
   optionsSchema: SplunkSiemOptions,
-  capabilities: searchOnly.unlinked,
+  // triggerRule: saved searches named in `dispatch` are run on demand.
+  capabilities: { ...searchOnly.unlinked, triggerRule: true },
   // Searchable in 3-5 s; correlation searches commonly run every 5 minutes or more. Role quotas are small.
   polling: { ...remoteSiemPolling, maxQueriesPerSecond: 2 },
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws

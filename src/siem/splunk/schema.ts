@@ -25,6 +25,10 @@ export const SplunkSiemOptions = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .default('notable')
       .meta({ description: 'Enterprise Security notables (findings) index.' }),
+    dispatch: z.array(z.string().min(1)).default([]).meta({
+      description:
+        'Saved (correlation) searches to run on demand, with trigger_actions=1, as soon as the telemetry is seen: notables in seconds instead of the next scheduled run.',
+    }),
     hec: z
       .strictObject({
         url: z.url().meta({ description: 'HEC base URL, e.g. https://splunk.lab:8088.' }),
