@@ -143,6 +143,15 @@ export interface SiemConnector {
    * `triggerRule`); called once, when the run's telemetry is first seen. Returns what it started.
    */
   triggerRules?(query: DetectionQuery, signal?: AbortSignal): Promise<readonly string[]>;
+  /**
+   * Closes (or tags) the alerts a test raised, with a note naming the run, when the config asks for it
+   * (capability `closeAlerts`). Returns the refs it closed, or null when alert clean-up is not configured.
+   */
+  closeAlerts?(
+    alerts: readonly { readonly ref: string }[],
+    note: string,
+    signal?: AbortSignal,
+  ): Promise<readonly string[] | null>;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;

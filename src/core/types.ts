@@ -212,6 +212,8 @@ export interface ScenarioResult {
   readonly pipeline: PipelineProof;
   /** Every query the poll sent for this scenario and host, with its hit count. */
   readonly queries: readonly QueryRecord[];
+  /** The alerts this test raised that were closed afterwards (`closeAlerts` in the SIEM config); null if not asked. */
+  readonly alertCleanup: { readonly closed: readonly string[]; readonly error: string | null } | null;
   readonly signals: readonly SignalResult[];
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
 }

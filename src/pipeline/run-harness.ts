@@ -264,15 +264,41 @@ async function runPair(
       }),
     );
   }
+  const alertCleanup = await closeRaisedAlerts(
+    run.siem,
+    results,
+    `purple-harness test run, marker ${marker}`,
+    ctx,
+  );
   return {
     ...base,
     status: scenarioStatus(results, error !== null, execution?.cleanup),
     execution,
     pipeline,
     queries,
+    alertCleanup,
     signals: results,
     error,
   };
+}
+
+/** After the verdicts: close the alerts this test raised, if the SIEM config asks for it. Never changes a verdict. */
+async function closeRaisedAlerts(
+  siem: SiemConnector,
+  results: readonly SignalResult[],
+  note: string,
+  ctx: Pick<RunContext, 'signal' | 'secrets' | 'logger'>,
+): Promise<ScenarioResult['alertCleanup']> {
+  const alerts = [...new Map(results.flatMap((r) => r.observed.alerts).map((a) => [a.ref, a])).values()];
+  if (!siem.closeAlerts || alerts.length === 0 || ctx.signal.aborted) return null;
+  try {
+    const closed = await siem.closeAlerts(alerts, note, ctx.signal);
+    return closed === null ? null : { closed, error: null };
+  } catch (caught) {
+    const message = redact(errorMessage(caught), ctx.secrets);
+    ctx.logger.warn(`the alerts this test raised were not closed: ${message}`);
+    return { closed: [], error: message };
+  }
 }
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */

@@ -33,6 +33,8 @@ export interface SiemHttp {
       readonly query?: Readonly<Record<string, string>>;
       readonly form?: Readonly<Record<string, string>>;
       readonly json?: unknown;
+      /** A ready body (NDJSON for `_bulk`); set its content-type in `headers`. */
+      readonly body?: string;
       readonly headers?: Readonly<Record<string, string>>;
       /** Statuses the caller handles itself (e.g. 204, or 404 for a missing index); others throw. */
       readonly accept?: readonly number[];
@@ -98,6 +100,8 @@ export function siemHttp(options: {
       } else if (request_.json !== undefined) {
         headers['content-type'] = 'application/json';
         body = JSON.stringify(request_.json);
+      } else if (request_.body !== undefined) {
+        body = request_.body;
       }
       Object.assign(headers, request_.headers);
       const where = `${method} ${url.pathname}`;

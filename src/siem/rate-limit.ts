@@ -32,5 +32,22 @@ export function rateLimited(
     },
     ingestEndpoint: () => connector.ingestEndpoint(),
     dispose: () => connector.dispose(),
+    // The optional calls go through the same cap, and stay absent when the connector has none.
+    ...(connector.triggerRules
+      ? {
+          triggerRules: async (query, signal) => {
+            await turn(signal);
+            return connector.triggerRules?.(query, signal) ?? [];
+          },
+        }
+      : {}),
+    ...(connector.closeAlerts
+      ? {
+          closeAlerts: async (alerts, note, signal) => {
+            await turn(signal);
+            return connector.closeAlerts?.(alerts, note, signal) ?? null;
+          },
+        }
+      : {}),
   };
 }

@@ -38,6 +38,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
           sha256: 'ab'.repeat(32),
         },
         host: { name: 'WIN10-LAB-01', address: '127.0.0.1', simulated: lab === 'simulated' },
+        alertCleanup: null,
         queries: [
           {
             kind: 'telemetry',

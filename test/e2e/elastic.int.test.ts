@@ -10,7 +10,7 @@ import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
 import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
 import { localSchedule } from '../../src/poll/poll.js';
 import { runCli } from '../helpers/cli.js';
-import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
+import { pluginContext, runOnLab, startLabFeeding, raisedAlertsClosed } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
@@ -25,13 +25,14 @@ async function elasticLab(
   t: ExecutionContext,
   faults: { fault: Fault; times: number } | null = null,
   knobs: Parameters<typeof startLabFeeding>[3] = {},
+  options: Record<string, unknown> = {},
 ) {
   const fake = await startFakeElastic({
     authorization: `ApiKey ${apiKey}`,
     rules: loadRuleDir(detectionsDir()).loaded,
   });
   const siem = await elasticSiem.create(
-    ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
+    ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY', ...options }),
     pluginContext({ ES_API_KEY: apiKey }),
   );
   const host = await startLabFeeding(t, siem, fake, knobs);
@@ -144,4 +145,17 @@ test('the CLI with `siem: {type: elastic}` and a .env: the embedded lab feeds El
     ...readdirSync(runDir).map((f) => readFileSync(join(runDir, f), 'utf8')),
   ])
     t.false(text.includes(apiKey), 'the API key leaked');
+});
+
+test('closeAlerts: after the verdicts, the Security alerts this test raised are closed with a reason naming the run', async (t) => {
+  const { fake, siem, host } = await elasticLab(t, null, {}, { closeAlerts: true });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const { marker, raised } = raisedAlertsClosed(t, run);
+  const alerts = fake.documents('.alerts-security.alerts-default');
+  const closed = alerts.filter((a) => a['kibana.alert.workflow_status'] === 'closed');
+  t.is(closed.length, raised);
+  for (const a of closed)
+    t.is(a['kibana.alert.workflow_reason'], `purple-harness test run, marker ${marker}`);
 });

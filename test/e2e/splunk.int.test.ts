@@ -7,7 +7,7 @@ import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
 import { loadRuleDir } from '../../src/sigma/load.js';
 import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
 import { startFakeSplunk, type SplunkFault } from '../helpers/fake-splunk.js';
-import { pluginContext, runOnLab, startLabFeeding } from '../helpers/lab.js';
+import { pluginContext, runOnLab, startLabFeeding, raisedAlertsClosed } from '../helpers/lab.js';
 
 const token = 'splunk-api-token-0123456789';
 const hecToken = '6f1c2a9e-4b3d-4e6a-9c10-5d8e2b7a6f31';
@@ -22,6 +22,7 @@ async function splunkLab(
   t: ExecutionContext,
   fault: { fault: SplunkFault; times: number } | null = null,
   scheduled: { dispatch: string[] } | null = null,
+  options: Record<string, unknown> = {},
 ) {
   const fake = await startFakeSplunk({
     token,
@@ -35,6 +36,7 @@ async function splunkLab(
       tokenEnv: 'SPLUNK_TOKEN',
       hec: { url: fake.url, tokenEnv: 'SPLUNK_HEC_TOKEN', index: 'wineventlog' },
       dispatch: scheduled?.dispatch ?? [],
+      ...options,
     }),
     pluginContext({ SPLUNK_TOKEN: token, SPLUNK_HEC_TOKEN: hecToken }),
   );
@@ -94,4 +96,15 @@ test('the same schedule without dispatch: telemetry captured, and the missing no
     t.is(s.verdict, 'fail');
     t.regex(s.reason, /^captured .*; not detected/);
   }
+});
+
+test('closeAlerts: the ES notables this test raised are closed through notable_update, with a comment naming the run', async (t) => {
+  const { fake, siem, host } = await splunkLab(t, null, null, { closeAlerts: true });
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const { marker, raised } = raisedAlertsClosed(t, run);
+  const closed = fake.notables().filter((n) => n.status === '5');
+  t.is(closed.length, raised);
+  for (const n of closed) t.is(n.comment, `purple-harness test run, marker ${marker}`);
 });

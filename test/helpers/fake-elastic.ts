@@ -16,6 +16,8 @@ export interface FakeElastic {
   /** Puts a Security alert (dotted keys, as Kibana writes them) on documents, like a detection rule would. */
   alert(ruleId: string, name: string, ancestors: readonly { index: string; id: string }[]): void;
   finding(ruleId: string, name: string, docIds: readonly string[]): void;
+  /** Every document of an index, as stored (alerts included). */
+  documents(index: string): Record<string, unknown>[];
   /** The next n `_search` calls answer with this fault instead. */
   fail(fault: Fault, times?: number): void;
   close(): Promise<void>;
@@ -187,7 +189,16 @@ export async function startFakeElastic(options: {
           const action = JSON.parse(lines[i] ?? '{}') as {
             index?: { _index?: string; _id?: string };
             create?: { _index?: string; _id?: string };
+            update?: { _index?: string; _id?: string };
           };
+          if (action.update) {
+            const { _index, _id } = action.update;
+            const doc = docs.find((d) => d.index === _index && d.id === _id);
+            const partial = (JSON.parse(lines[i + 1] ?? '{}') as { doc?: Record<string, unknown> }).doc ?? {};
+            if (doc) Object.assign(doc.source, partial);
+            items.push({ update: { _index, _id, status: doc ? 200 : 404 } });
+            continue;
+          }
           const target = action.create ?? action.index ?? {};
           const source = JSON.parse(lines[i + 1] ?? '{}') as Record<string, unknown>;
           const index = target._index ?? 'unknown';
@@ -242,6 +253,7 @@ export async function startFakeElastic(options: {
     requests,
     index: add,
     alert: alertOn,
+    documents: (index) => docs.filter((d) => d.index === index).map((d) => d.source),
     finding(ruleId, name, docIds) {
       findings.push({
         id: `f${String(findings.length + 1)}`,

@@ -21,6 +21,8 @@ export interface FakeSplunk {
   }[];
   /** Saved searches dispatched on demand, by name. */
   readonly dispatched: string[];
+  /** The notables stored, with their fields (status and comment after notable_update). */
+  notables(): Record<string, string>[];
   /** Indexes one event as HEC would (raw text, usually XmlWinEventLog XML). */
   add(event: {
     time: Date;
@@ -87,6 +89,7 @@ export async function startFakeSplunk(options: {
           raw: `search_name="Endpoint - ${rule.title} - Rule"`,
           cd: `1:${String(serial)}`,
           fields: {
+            event_id: `ES-${String(serial)}`,
             search_name: `Endpoint - ${rule.title} - Rule`,
             rule_title: rule.title,
             urgency: rule.level,
@@ -122,6 +125,28 @@ export async function startFakeSplunk(options: {
         // The correlation search ran: its notables appear.
         events.push(...pending.splice(0));
         send(response, 201, JSON.stringify({ sid: `scheduler__admin__${String(dispatched.length)}` }));
+        return;
+      }
+      if (url.pathname === '/services/notable_update' && request.method === 'POST') {
+        if (request.headers.authorization !== `Bearer ${options.token}`) {
+          send(response, 401, '{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}');
+          return;
+        }
+        const form = new URLSearchParams(raw);
+        const ids = form.getAll('ruleUIDs');
+        for (const stored of events.filter((e) => ids.includes(e.fields.event_id ?? ''))) {
+          stored.fields.status = form.get('status') ?? '';
+          stored.fields.comment = form.get('comment') ?? '';
+        }
+        send(
+          response,
+          200,
+          JSON.stringify({
+            success: true,
+            message: `${String(ids.length)} event(s) updated`,
+            failure_count: 0,
+          }),
+        );
         return;
       }
       if (url.pathname === '/services/collector/event') {
@@ -225,6 +250,7 @@ export async function startFakeSplunk(options: {
     url,
     searches,
     dispatched,
+    notables: () => events.filter((e) => e.index === 'notable').map((e) => e.fields),
     add,
     fail(fault, times = 1) {
       for (let i = 0; i < times; i += 1) faults.push(fault);

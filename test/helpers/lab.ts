@@ -114,3 +114,13 @@ export async function startLabFeeding(
   });
   return hostOf(lab, password);
 }
+
+/** For alert clean-up tests: the run passed, raised alerts, and reports exactly those closed. */
+export function raisedAlertsClosed(t: ExecutionContext, run: RunResult): { marker: string; raised: number } {
+  const [result] = run.results;
+  t.is(run.status, 'passed');
+  const raised = new Set(result?.signals.flatMap((s) => s.observed.alerts.map((a) => a.ref)));
+  t.true(raised.size > 0);
+  t.deepEqual(new Set(result?.alertCleanup?.closed), raised);
+  return { marker: result?.marker ?? '', raised: raised.size };
+}

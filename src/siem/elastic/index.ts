@@ -30,6 +30,10 @@ const SearchResponse = z.looseObject({
   }),
 });
 
+const BulkResponse = z.looseObject({
+  items: z.array(z.looseObject({ update: z.looseObject({ status: z.number() }) })),
+});
+
 const FindingsResponse = z.looseObject({
   findings: z.array(
     z.looseObject({
@@ -178,6 +182,38 @@ class ElasticSiem implements SiemConnector {
     });
   }
 
+  /** Sets the test's Security alerts to `closed` with a reason naming the run: one `_bulk` of partial updates. */
+  async closeAlerts(
+    alerts: readonly { readonly ref: string }[],
+    note: string,
+    signal?: AbortSignal,
+  ): Promise<readonly string[] | null> {
+    if (!this.#options.closeAlerts || this.#options.flavor !== 'elastic') return null;
+    const targets = alerts.filter((a) => a.ref.includes('/') && !a.ref.startsWith('finding/'));
+    if (targets.length === 0) return [];
+    const body = targets
+      .flatMap((a) => [
+        JSON.stringify({
+          update: { _index: a.ref.slice(0, a.ref.lastIndexOf('/')), _id: idOfRef(a.ref) },
+        }),
+        JSON.stringify({
+          doc: { 'kibana.alert.workflow_status': 'closed', 'kibana.alert.workflow_reason': note },
+        }),
+      ])
+      .join('\n');
+    const response = await this.#http.send(
+      'POST',
+      '/_bulk',
+      { body: `${body}\n`, headers: { 'content-type': 'application/x-ndjson' } },
+      signal,
+    );
+    const answer = parseAs(plugin, BulkResponse, response, '_bulk');
+    return answer.items.flatMap((item, i) => {
+      const ref = targets[i]?.ref;
+      return ref !== undefined && item.update.status < 300 ? [ref] : [];
+    });
+  }
+
   /** OpenSearch Security Analytics: findings name the documents they matched (related_doc_ids). */
   async #findings(
     ids: ReadonlyMap<string, string>,
@@ -232,7 +268,7 @@ export const elasticSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Elasticsearch / OpenSearch',
   optionsSchema: ElasticSiemOptions,
-  capabilities: searchOnly.linked,
+  capabilities: { ...searchOnly.linked, closeAlerts: true },
   // Elastic's prebuilt rules run every 5 minutes over now-9m.
   polling: remoteSiemPolling,
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws

@@ -29,6 +29,10 @@ export const ElasticSiemOptions = z
           'Data stream namespace the embedded lab writes to (logs-windows.sysmon_operational-<ns>).',
       }),
     size: z.number().int().min(1).max(10_000).default(1000),
+    closeAlerts: z.boolean().default(false).meta({
+      description:
+        'After the verdicts, set the Security alerts this test raised to closed (needs write on the alerts index).',
+    }),
     timeoutMs: z.number().int().positive().default(30_000),
     tls: TlsOptions,
   })

@@ -23,6 +23,7 @@ import { SplunkSiemOptions } from './schema.js';
 const plugin = 'splunk';
 
 const DispatchAnswer = z.looseObject({ sid: z.string() });
+const NotableUpdate = z.looseObject({ success: z.boolean(), message: z.string().default('') });
 
 /** One row of the export stream (`output_mode=json`): NDJSON, `preview` rows first, `lastrow` at the end. */
 const ExportRow = z.looseObject({
@@ -173,7 +174,10 @@ class SplunkSiem implements SiemConnector {
       const name = one(row.search_name) || one(row.rule_name) || one(row.source);
       return [
         {
-          ref: `${one(row.index) || this.#options.notableIndex}:${one(row._cd) || one(row.event_id)}`,
+          // ES's own notable id (event_id) when there is one: notable_update needs it to close the notable.
+          ref: one(row.event_id)
+            ? `notable:${one(row.event_id)}`
+            : `${one(row.index) || this.#options.notableIndex}:${one(row._cd)}`,
           ruleId: name,
           title: one(row.rule_title) || name,
           level: one(row.urgency) || one(row.severity) || 'unknown',
@@ -212,6 +216,29 @@ class SplunkSiem implements SiemConnector {
     return started;
   }
 
+  /** Closes the ES notables this test raised (status 5) with a comment naming the run. */
+  async closeAlerts(
+    alerts: readonly { readonly ref: string }[],
+    note: string,
+    signal?: AbortSignal,
+  ): Promise<readonly string[] | null> {
+    if (!this.#options.closeAlerts) return null;
+    const ids = alerts.filter((a) => a.ref.startsWith('notable:')).map((a) => a.ref.slice('notable:'.length));
+    if (ids.length === 0) return [];
+    const form = new URLSearchParams({ status: '5', comment: note, output_mode: 'json' });
+    for (const id of ids) form.append('ruleUIDs', id);
+    const response = await this.#http.send(
+      'POST',
+      '/services/notable_update',
+      { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      signal,
+    );
+    const answer = parseAs(plugin, NotableUpdate, response, 'notable_update');
+    if (!answer.success)
+      throw new SiemError('E_SIEM_QUERY', `[siem:${plugin}] notable_update failed: ${answer.message}`);
+    return ids.map((id) => `notable:${id}`);
+  }
+
   ingestEndpoint(): IngestEndpoint | null {
     const hec = this.#options.hec;
     return hec === undefined || this.#hecToken === null
@@ -236,7 +263,7 @@ export const splunkSiem = defineSiemConnector({
   displayName: 'Splunk (Enterprise Security notables)',
   optionsSchema: SplunkSiemOptions,
   // triggerRule: saved searches named in `dispatch` are run on demand.
-  capabilities: { ...searchOnly.unlinked, triggerRule: true },
+  capabilities: { ...searchOnly.unlinked, triggerRule: true, closeAlerts: true },
   // Searchable in 3-5 s; correlation searches commonly run every 5 minutes or more. Role quotas are small.
   polling: { ...remoteSiemPolling, maxQueriesPerSecond: 2 },
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a missing secret rejects, never throws

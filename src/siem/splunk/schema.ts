@@ -25,6 +25,9 @@ export const SplunkSiemOptions = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .default('notable')
       .meta({ description: 'Enterprise Security notables (findings) index.' }),
+    closeAlerts: z.boolean().default(false).meta({
+      description: 'After the verdicts, close the ES notables this test raised (notable_update, status 5).',
+    }),
     dispatch: z.array(z.string().min(1)).default([]).meta({
       description:
         'Saved (correlation) searches to run on demand, with trigger_actions=1, as soon as the telemetry is seen: notables in seconds instead of the next scheduled run.',
