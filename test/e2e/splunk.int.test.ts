@@ -23,12 +23,14 @@ async function splunkLab(
   fault: { fault: SplunkFault; times: number } | null = null,
   scheduled: { dispatch: string[] } | null = null,
   options: Record<string, unknown> = {},
+  plain = false,
 ) {
   const fake = await startFakeSplunk({
     token,
     hecToken,
     rules: loadRuleDir(detectionsDir()).loaded,
     notablesOnDispatch: scheduled !== null,
+    plain,
   });
   const siem = await splunkSiem.create(
     SplunkSiemOptions.parse({
@@ -107,4 +109,16 @@ test('closeAlerts: the ES notables this test raised are closed through notable_u
   const closed = fake.notables().filter((n) => n.status === '5');
   t.is(closed.length, raised);
   for (const n of closed) t.is(n.comment, `purple-harness test run, marker ${marker}`);
+});
+
+test('plain Splunk without ES: the fired alerts of the named saved searches count, tied to events through their job results', async (t) => {
+  const alertSearches = loadRuleDir(detectionsDir()).loaded.map((rule) => rule.title);
+  const { siem, host } = await splunkLab(t, null, null, { alertSearches }, true);
+
+  const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  for (const s of result?.signals ?? [])
+    t.true(s.observed.alerts.every((a) => a.ref.startsWith('fired:scheduler__')));
 });

@@ -56,7 +56,10 @@ export async function startFakeSplunk(options: {
   readonly rules?: readonly CompiledRule[];
   /** Correlation searches run only when dispatched (as on a schedule that has not come round yet). */
   readonly notablesOnDispatch?: boolean;
+  /** Plain Splunk, no ES: a matching rule is a saved search whose alert fires (Triggered Alerts), not a notable. */
+  readonly plain?: boolean;
 }): Promise<FakeSplunk> {
+  const fired = new Map<string, { sid: string; time: Date; rows: Record<string, string>[] }[]>();
   const events: Stored[] = [];
   const pending: Stored[] = [];
   const dispatched: string[] = [];
@@ -74,6 +77,16 @@ export async function startFakeSplunk(options: {
       for (const rule of options.rules ?? []) {
         if (!rule.matches(parsed.event.fields)) continue;
         serial += 1;
+        if (options.plain === true) {
+          const list = fired.get(rule.title) ?? [];
+          list.push({
+            sid: `scheduler__admin__search__RMD5${String(serial)}`,
+            time: event.time,
+            rows: [{ ...stored.fields }],
+          });
+          fired.set(rule.title, list);
+          continue;
+        }
         const f = (name: string): string => {
           const value = parsed.event.fields[name];
           return typeof value === 'string' ? value : '';
@@ -125,6 +138,39 @@ export async function startFakeSplunk(options: {
         // The correlation search ran: its notables appear.
         events.push(...pending.splice(0));
         send(response, 201, JSON.stringify({ sid: `scheduler__admin__${String(dispatched.length)}` }));
+        return;
+      }
+      const firedFor = /^\/servicesNS\/-\/-\/alerts\/fired_alerts\/([^/]+)$/.exec(url.pathname);
+      if (firedFor?.[1] !== undefined && request.method === 'GET') {
+        const list = fired.get(decodeURIComponent(firedFor[1]));
+        if (list === undefined) {
+          send(response, 404, '{"messages":[{"type":"ERROR","text":"Not Found"}]}');
+          return;
+        }
+        const entry = list.map((a) => ({
+          name: a.sid,
+          content: {
+            sid: a.sid,
+            savedsearch_name: decodeURIComponent(firedFor[1] ?? ''),
+            severity: 4,
+            trigger_time: Math.floor(a.time.getTime() / 1000),
+          },
+        }));
+        send(response, 200, JSON.stringify({ entry }));
+        return;
+      }
+      const jobResults = /^\/services\/search\/v2\/jobs\/([^/]+)\/results$/.exec(url.pathname);
+      if (jobResults?.[1] !== undefined && request.method === 'POST') {
+        const job = [...fired.values()].flat().find((a) => a.sid === decodeURIComponent(jobResults[1] ?? ''));
+        if (job === undefined) {
+          send(response, 404, '{"messages":[{"type":"FATAL","text":"Unknown sid."}]}');
+          return;
+        }
+        send(
+          response,
+          200,
+          JSON.stringify({ preview: false, init_offset: 0, messages: [], results: job.rows }),
+        );
         return;
       }
       if (url.pathname === '/services/notable_update' && request.method === 'POST') {

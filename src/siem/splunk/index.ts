@@ -23,6 +23,20 @@ import { SplunkSiemOptions } from './schema.js';
 const plugin = 'splunk';
 
 const DispatchAnswer = z.looseObject({ sid: z.string() });
+const FiredAlerts = z.looseObject({
+  entry: z.array(
+    z.looseObject({
+      content: z.looseObject({
+        sid: z.string().optional(),
+        trigger_time: z.union([z.number(), z.string()]).optional(),
+        severity: z.union([z.number(), z.string()]).optional(),
+      }),
+    }),
+  ),
+});
+const JobResults = z.looseObject({
+  results: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).default([]),
+});
 const NotableUpdate = z.looseObject({ success: z.boolean(), message: z.string().default('') });
 
 /** One row of the export stream (`output_mode=json`): NDJSON, `preview` rows first, `lastrow` at the end. */
@@ -168,25 +182,79 @@ class SplunkSiem implements SiemConnector {
       query.until,
       signal,
     );
-    return rows.flatMap((row): SiemAlert[] => {
-      const refs = eventsNamedIn(Object.values(row).flat().join('\n'), events);
-      if (refs.length === 0) return [];
-      const name = one(row.search_name) || one(row.rule_name) || one(row.source);
-      return [
-        {
-          // ES's own notable id (event_id) when there is one: notable_update needs it to close the notable.
-          ref: one(row.event_id)
-            ? `notable:${one(row.event_id)}`
-            : `${one(row.index) || this.#options.notableIndex}:${one(row._cd)}`,
+    const fired = await this.#firedAlerts(query, events, signal);
+    return [
+      ...fired,
+      ...rows.flatMap((row): SiemAlert[] => {
+        const refs = eventsNamedIn(Object.values(row).flat().join('\n'), events);
+        if (refs.length === 0) return [];
+        const name = one(row.search_name) || one(row.rule_name) || one(row.source);
+        return [
+          {
+            // ES's own notable id (event_id) when there is one: notable_update needs it to close the notable.
+            ref: one(row.event_id)
+              ? `notable:${one(row.event_id)}`
+              : `${one(row.index) || this.#options.notableIndex}:${one(row._cd)}`,
+            ruleId: name,
+            title: one(row.rule_title) || name,
+            level: one(row.urgency) || one(row.severity) || 'unknown',
+            host: one(row.dest) || query.host,
+            time: one(row._time),
+            eventRefs: refs,
+          },
+        ];
+      }),
+    ];
+  }
+
+  /**
+   * Plain Splunk: the triggered alerts of the saved searches in `alertSearches`. An alert names only its
+   * search job, so the job's results are read and the alert counts for the events they repeat.
+   */
+  async #firedAlerts(
+    query: DetectionQuery,
+    events: readonly SiemEvent[],
+    signal?: AbortSignal,
+  ): Promise<SiemAlert[]> {
+    const alerts: SiemAlert[] = [];
+    for (const name of this.#options.alertSearches) {
+      const response = await this.#http.send(
+        'GET',
+        `/servicesNS/-/-/alerts/fired_alerts/${encodeURIComponent(name)}`,
+        { query: { output_mode: 'json', count: '0' }, accept: [404] },
+        signal,
+      );
+      // No alert has fired yet for this search: Splunk answers 404.
+      if (response.status === 404) continue;
+      for (const entry of parseAs(plugin, FiredAlerts, response, 'fired_alerts').entry) {
+        const { sid, trigger_time: triggered, severity } = entry.content;
+        const at = typeof triggered === 'number' ? triggered * 1000 : Date.parse(String(triggered));
+        if (sid === undefined || !(at >= query.since.getTime() && at <= query.until.getTime())) continue;
+        const results = await this.#http.send(
+          'POST',
+          `/services/search/v2/jobs/${encodeURIComponent(sid)}/results`,
+          { form: { output_mode: 'json', count: '0' }, accept: [204, 404] },
+          signal,
+        );
+        if (results.status !== 200) continue;
+        const rows = parseAs(plugin, JobResults, results, 'job results').results;
+        const refs = eventsNamedIn(
+          rows.map((row) => Object.values(row).flat().join('\n')).join('\n'),
+          events,
+        );
+        if (refs.length === 0) continue;
+        alerts.push({
+          ref: `fired:${sid}`,
           ruleId: name,
-          title: one(row.rule_title) || name,
-          level: one(row.urgency) || one(row.severity) || 'unknown',
-          host: one(row.dest) || query.host,
-          time: one(row._time),
+          title: name,
+          level: severity === undefined ? 'unknown' : String(severity),
+          host: query.host,
+          time: new Date(at).toISOString(),
           eventRefs: refs,
-        },
-      ];
-    });
+        });
+      }
+    }
+    return alerts;
   }
 
   /**

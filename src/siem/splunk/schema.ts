@@ -25,6 +25,10 @@ export const SplunkSiemOptions = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .default('notable')
       .meta({ description: 'Enterprise Security notables (findings) index.' }),
+    alertSearches: z.array(z.string().min(1)).default([]).meta({
+      description:
+        'Plain Splunk: saved searches with "Add to Triggered Alerts"; their fired alerts count as detections.',
+    }),
     closeAlerts: z.boolean().default(false).meta({
       description: 'After the verdicts, close the ES notables this test raised (notable_update, status 5).',
     }),
