@@ -27,7 +27,7 @@ export interface HttpResponse {
 
 export interface SiemHttp {
   send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     options?: {
       readonly query?: Readonly<Record<string, string>>;

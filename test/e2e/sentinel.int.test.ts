@@ -12,6 +12,7 @@ import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
 
 const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
 const token = 'eyJ0eXAiOiJKV1QifQ.e2e-sentinel-token';
+const armToken = 'eyJ0eXAiOiJKV1QifQ.e2e-arm-token';
 const quick = () =>
   loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]).map((s) => ({
     ...s,
@@ -19,11 +20,30 @@ const quick = () =>
   }));
 
 /** A loopback workspace running our rules as analytics rules, fed by the simulated lab. */
-async function sentinelLab(t: ExecutionContext) {
-  const fake = await startFakeSentinel({ workspaceId, token, rules: loadRuleDir(detectionsDir()).loaded });
+async function sentinelLab(t: ExecutionContext, closeIncidents = false) {
+  const fake = await startFakeSentinel({
+    workspaceId,
+    token,
+    armToken,
+    rules: loadRuleDir(detectionsDir()).loaded,
+  });
   const siem = await sentinelSiem.create(
-    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
-    pluginContext({ SENTINEL_TOKEN: token }),
+    SentinelSiemOptions.parse({
+      workspaceId,
+      endpoint: fake.url,
+      credential: 'token',
+      ...(closeIncidents
+        ? {
+            closeIncidents: {
+              subscriptionId: '11111111-2222-4333-8444-555555555555',
+              resourceGroup: 'rg-lab',
+              workspaceName: 'law-lab',
+              armEndpoint: fake.url,
+            },
+          }
+        : {}),
+    }),
+    pluginContext({ SENTINEL_TOKEN: token, SENTINEL_ARM_TOKEN: armToken }),
   );
   // The fake workspace's ingestion stands in for the Azure Monitor Agent on a real VM.
   const password = randomBytes(12).toString('hex');
@@ -58,5 +78,29 @@ test('Log Analytics answering PartialError throughout: signals are inconclusive,
   for (const s of signals) {
     t.is(s.verdict, 'inconclusive', s.reason);
     t.regex(s.reason, /\[siem:sentinel\] partial results/);
+  }
+});
+
+test('closeIncidents: the incidents this test raised are closed as benign positives through the incidents API', async (t) => {
+  const { fake, siem, host } = await sentinelLab(t, true);
+
+  const run = await runOnLab({ scenarios: quick(), hosts: [host], siem });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed');
+  // Incidents are what is closed: their alerts follow them in Sentinel.
+  const incidents = new Set(
+    result?.signals.flatMap((s) =>
+      s.observed.alerts.map((a) => a.ref).filter((ref) => ref.startsWith('SecurityIncident:')),
+    ),
+  );
+  t.true(incidents.size > 0);
+  t.deepEqual(new Set(result?.alertCleanup?.closed), incidents);
+  const marker = result?.marker ?? '';
+  const closed = fake.incidents().filter((i) => i.status === 'Closed');
+  t.true(closed.length > 0);
+  for (const i of closed) {
+    t.is(i.classification, 'BenignPositive');
+    t.is(i.classificationComment, `purple-harness test run, marker ${marker}`);
   }
 });

@@ -14,6 +14,8 @@ export interface FakeSentinel {
   readonly url: string;
   readonly hec: { readonly url: string; readonly token: string };
   readonly queries: { query: string; timespan: string; authorization: string | undefined }[];
+  /** The incidents, as the incidents API would return their properties. */
+  incidents(): Record<string, unknown>[];
   fail(fault: SentinelFault, times?: number): void;
   close(): Promise<void>;
 }
@@ -25,8 +27,11 @@ type Row = Record<string, unknown>;
 export async function startFakeSentinel(options: {
   readonly workspaceId: string;
   readonly token: string;
+  /** Resource Manager's token, for the incidents API. */
+  readonly armToken?: string;
   readonly rules?: readonly CompiledRule[];
 }): Promise<FakeSentinel> {
+  const incidents = new Map<string, { etag: number; properties: Record<string, unknown> }>();
   const telemetry: Row[] = [];
   const alerts: Row[] = [];
   const queries: FakeSentinel['queries'] = [];
@@ -34,6 +39,14 @@ export async function startFakeSentinel(options: {
   const hecToken = 'fake-ama-0123456789abcdef';
   let item = 0;
 
+  const incidentFor = (number: number, title: string): string => {
+    const name = `0000${String(number).padStart(4, '0')}-aaaa-4bbb-8ccc-${String(number).padStart(12, '0')}`;
+    incidents.set(name, {
+      etag: 1,
+      properties: { title, severity: 'High', status: 'New', incidentNumber: number },
+    });
+    return name;
+  };
   const ingest = (time: Date, fields: Row): void => {
     item += 1;
     const security = fields.Channel === 'Security';
@@ -68,6 +81,7 @@ export async function startFakeSentinel(options: {
         ]),
         ExtendedProperties: JSON.stringify({ 'Analytic Rule Ids': JSON.stringify([rule.id]) }),
         // As if an automation rule grouped each alert into its own incident.
+        IncidentName: incidentFor(item, rule.title),
         IncidentNumber: item,
         IncidentTitle: rule.title,
         IncidentStatus: 'New',
@@ -89,6 +103,32 @@ export async function startFakeSentinel(options: {
           ingest(new Date(envelope.time * 1000), envelope.event);
         }
         send(response, 200, { text: 'Success', code: 0 });
+        return;
+      }
+      const incident = /\/providers\/Microsoft\.SecurityInsights\/incidents\/([^/]+)$/.exec(url.pathname);
+      if (incident?.[1] !== undefined) {
+        if (request.headers.authorization !== `Bearer ${options.armToken ?? ''}`) {
+          send(response, 401, {
+            error: { code: 'InvalidAuthenticationTokenAudience', message: 'wrong audience' },
+          });
+          return;
+        }
+        const name = decodeURIComponent(incident[1]);
+        const found = incidents.get(name);
+        if (found === undefined || url.searchParams.get('api-version') === null) {
+          send(response, 404, { error: { code: 'NotFound', message: `incident ${name}` } });
+          return;
+        }
+        if (request.method === 'PUT') {
+          const put = JSON.parse(raw) as { etag?: string; properties: Record<string, unknown> };
+          if (put.etag !== `"${String(found.etag)}"` || typeof put.properties.title !== 'string') {
+            send(response, 412, { error: { code: 'PreconditionFailed', message: 'etag or title' } });
+            return;
+          }
+          found.etag += 1;
+          found.properties = put.properties;
+        }
+        send(response, 200, { name, etag: `"${String(found.etag)}"`, properties: found.properties });
         return;
       }
       if (url.pathname !== `/v1/workspaces/${options.workspaceId}/query` || request.method !== 'POST') {
@@ -149,6 +189,7 @@ export async function startFakeSentinel(options: {
     url,
     hec: { url, token: hecToken },
     queries,
+    incidents: () => [...incidents.entries()].map(([name, i]) => ({ name, ...i.properties })),
     fail(fault, times = 1) {
       for (let i = 0; i < times; i += 1) faults.push(fault);
     },

@@ -28,6 +28,13 @@ import { SentinelSiemOptions } from './schema.js';
 
 const plugin = 'sentinel';
 const scope = 'https://api.loganalytics.io/.default';
+const armScope = 'https://management.azure.com/.default';
+const incidentsApi = '2023-02-01';
+
+const Incident = z.looseObject({
+  etag: z.string().optional(),
+  properties: z.record(z.string(), z.unknown()),
+});
 
 /** The query API's answer (siem-apis.md 4.1): tables of columns and rows, and a PartialError when incomplete. */
 const QueryResponse = z.looseObject({
@@ -111,10 +118,57 @@ class SentinelSiem implements SiemConnector {
   readonly #options: SentinelSiemOptions;
   readonly #http: SiemHttp;
   readonly #seen = new Map<string, SiemEvent>();
+  readonly #arm: SiemHttp | null;
 
-  constructor(options: SentinelSiemOptions, http: SiemHttp) {
+  constructor(options: SentinelSiemOptions, http: SiemHttp, arm: SiemHttp | null) {
     this.#options = options;
     this.#http = http;
+    this.#arm = arm;
+  }
+
+  /**
+   * Closes the incidents this test raised as benign positives with a comment naming the run, through the
+   * Microsoft.SecurityInsights incidents API (read, then write back with the new status and its etag).
+   */
+  async closeAlerts(
+    alerts: readonly { readonly ref: string }[],
+    note: string,
+    signal?: AbortSignal,
+  ): Promise<readonly string[] | null> {
+    const target = this.#options.closeIncidents;
+    if (target === undefined || this.#arm === null) return null;
+    const closed: string[] = [];
+    for (const { ref } of alerts.filter((a) => a.ref.startsWith('SecurityIncident:'))) {
+      const name = ref.slice('SecurityIncident:'.length);
+      const path = `/subscriptions/${target.subscriptionId}/resourceGroups/${encodeURIComponent(target.resourceGroup)}/providers/Microsoft.OperationalInsights/workspaces/${encodeURIComponent(target.workspaceName)}/providers/Microsoft.SecurityInsights/incidents/${encodeURIComponent(name)}`;
+      const query = { 'api-version': incidentsApi };
+      const current = parseAs(
+        plugin,
+        Incident,
+        await this.#arm.send('GET', path, { query }, signal),
+        'incident',
+      );
+      await this.#arm.send(
+        'PUT',
+        path,
+        {
+          query,
+          json: {
+            ...(current.etag === undefined ? {} : { etag: current.etag }),
+            properties: {
+              ...current.properties,
+              status: 'Closed',
+              classification: 'BenignPositive',
+              classificationReason: 'SuspiciousButExpected',
+              classificationComment: note,
+            },
+          },
+        },
+        signal,
+      );
+      closed.push(ref);
+    }
+    return closed;
   }
 
   describe(): string {
@@ -181,8 +235,8 @@ class SentinelSiem implements SiemConnector {
       // The incident each alert was grouped into, if any (SecurityIncident keeps one row per update).
       '| join kind=leftouter (SecurityIncident | summarize arg_max(LastModifiedTime, *) by IncidentName',
       '    | mv-expand AlertId = AlertIds to typeof(string)',
-      '    | project AlertId, IncidentNumber, IncidentTitle = Title, IncidentStatus = Status) on $left.SystemAlertId == $right.AlertId',
-      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, IncidentNumber, IncidentTitle, IncidentStatus',
+      '    | project AlertId, IncidentName, IncidentNumber, IncidentTitle = Title, IncidentStatus = Status) on $left.SystemAlertId == $right.AlertId',
+      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, IncidentName, IncidentNumber, IncidentTitle, IncidentStatus',
     ].join('\n');
     const rows = await this.#query(kql, query.since, query.until, signal);
     return rows.flatMap((row): SiemAlert[] => {
@@ -216,7 +270,8 @@ class SentinelSiem implements SiemConnector {
             alert,
             {
               ...alert,
-              ref: `SecurityIncident:${incident}`,
+              // The incident's resource name (a GUID) is what the incidents API addresses.
+              ref: `SecurityIncident:${text(row.IncidentName) || incident}`,
               title: `Incident ${incident}: ${text(row.IncidentTitle) || alert.title} (${text(row.IncidentStatus) || 'New'})`,
             },
           ];
@@ -227,8 +282,9 @@ class SentinelSiem implements SiemConnector {
     return null;
   }
 
-  dispose(): Promise<void> {
-    return this.#http.close();
+  async dispose(): Promise<void> {
+    await this.#http.close();
+    await this.#arm?.close();
   }
 }
 
@@ -236,10 +292,10 @@ class SentinelSiem implements SiemConnector {
 function credentialFor(
   options: SentinelSiemOptions,
   ctx: PluginContext,
-): { token: () => Promise<string>; secrets: string[] } {
+): { token: (scope: string) => Promise<string>; secrets: string[] } {
   const wrap = (credential: TokenCredential) => ({
     secrets: [] as string[],
-    token: async () => {
+    token: async (scope: string) => {
       try {
         const token = await credential.getToken(scope);
         if (token === null) throw new Error('the credential returned no token');
@@ -254,8 +310,14 @@ function credentialFor(
   });
   switch (options.credential) {
     case 'token': {
-      const token = secretFrom(plugin, ctx.env, options.tokenEnv);
-      return { secrets: [token], token: () => Promise.resolve(token) };
+      // A given token has one audience: the query API's, and (for closeIncidents) Resource Manager's.
+      const tokens = new Map([[scope, secretFrom(plugin, ctx.env, options.tokenEnv)]]);
+      if (options.closeIncidents !== undefined)
+        tokens.set(armScope, secretFrom(plugin, ctx.env, options.armTokenEnv));
+      return {
+        secrets: [...tokens.values()],
+        token: (wanted: string) => Promise.resolve(tokens.get(wanted) ?? ''),
+      };
     }
     case 'client-secret': {
       const secret = secretFrom(plugin, ctx.env, options.clientSecretEnv);
@@ -287,7 +349,7 @@ export const sentinelSiem = defineSiemConnector({
   id: plugin,
   displayName: 'Microsoft Sentinel (Log Analytics)',
   optionsSchema: SentinelSiemOptions,
-  capabilities: searchOnly.unlinked,
+  capabilities: { ...searchOnly.unlinked, closeAlerts: true },
   // AMA uploads every 30 s-2 min; scheduled rules run every 5 min with a 5 min delay; 200 queries / 30 s.
   polling: {
     ...remoteSiemPolling,
@@ -300,19 +362,22 @@ export const sentinelSiem = defineSiemConnector({
   async create(options, ctx) {
     const credential = credentialFor(options, ctx);
     const secrets = new Set([...ctx.secrets, ...credential.secrets]);
-    const http = siemHttp({
-      plugin,
-      baseUrl: options.endpoint,
-      tls: options.tls,
-      timeoutMs: options.timeoutMs,
-      // @azure/identity caches tokens and refreshes them before they expire; each is redacted like any secret.
-      auth: async () => {
-        const token = await credential.token();
-        secrets.add(token);
-        return { authorization: `Bearer ${token}` };
-      },
-      secrets,
-    });
-    return new SentinelSiem(options, http);
+    // @azure/identity caches tokens and refreshes them before they expire; each is redacted like any secret.
+    const client = (baseUrl: string, audience: string) =>
+      siemHttp({
+        plugin,
+        baseUrl,
+        tls: options.tls,
+        timeoutMs: options.timeoutMs,
+        auth: async () => {
+          const token = await credential.token(audience);
+          secrets.add(token);
+          return { authorization: `Bearer ${token}` };
+        },
+        secrets,
+      });
+    const arm =
+      options.closeIncidents === undefined ? null : client(options.closeIncidents.armEndpoint, armScope);
+    return new SentinelSiem(options, client(options.endpoint, scope), arm);
   },
 });

@@ -25,6 +25,21 @@ export const SentinelSiemOptions = z
       description:
         'With credential: token, a Log Analytics access token (audience https://api.loganalytics.io).',
     }),
+    armTokenEnv: envName
+      .default('SENTINEL_ARM_TOKEN')
+      .meta({ description: 'With credential: token and closeIncidents, an Azure Resource Manager token.' }),
+    closeIncidents: z
+      .strictObject({
+        subscriptionId: z.uuid(),
+        resourceGroup: z.string().min(1),
+        workspaceName: z.string().min(1),
+        armEndpoint: z.url().default('https://management.azure.com'),
+      })
+      .optional()
+      .meta({
+        description:
+          'After the verdicts, close the incidents this test raised (Microsoft Sentinel Responder on the workspace).',
+      }),
     serverTimeoutSeconds: z.number().int().min(1).max(600).default(180),
     timeoutMs: z.number().int().positive().default(200_000),
     tls: TlsOptions,

@@ -108,7 +108,7 @@ test('PartialError is retried, 204 is an empty workspace, 429 honours Retry-Afte
   t.true(alerts.length >= 1);
   t.regex(alerts[0]?.ruleId ?? '', /^[0-9a-f-]{36}$/);
   // The incident the alert was grouped into is evidence as well, tied to the same event.
-  t.true(alerts.some((a) => /^SecurityIncident:\d+$/.test(a.ref) && a.eventRefs.length === 1));
+  t.true(alerts.some((a) => /^SecurityIncident:[0-9a-f-]{36}$/.test(a.ref) && a.eventRefs.length === 1));
 });
 
 test('a missing token variable is refused naming it; a wrong token is an auth error that does not echo it', async (t) => {
