@@ -138,6 +138,8 @@ export interface SiemConnector {
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
   /** The telemetry query as this connector sends it, for the evidence (SPL, KQL, DSL, SQL, a request). */
   queryText(query: TelemetryQuery): string;
+  /** The alert query as this connector sends it, for the evidence; absent when it is not one query. */
+  detectionText?(query: DetectionQuery): string;
   /**
    * Runs the configured detection rules now instead of waiting for their schedule (capability
    * `triggerRule`); called once, when the run's telemetry is first seen. Returns what it started.

@@ -227,10 +227,14 @@ export async function pollSignals(
         stage = 'detections';
       }
       if (refs.length > 0) {
-        const alerts = await plan.connector.findDetections(
-          { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },
-          ctx.signal,
-        );
+        const detectionQuery = {
+          host: plan.host,
+          since: plan.since,
+          until: new Date(nowMs + 120_000),
+          eventRefs: refs,
+        };
+        const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
+        log('detections', plan.connector.detectionText?.(detectionQuery) ?? null, alerts.length, null);
         for (const { definition } of telemetry) {
           const s = state(definition.id);
           for (const alert of alerts) {

@@ -22,6 +22,7 @@ export function rateLimited(
     id: connector.id,
     describe: () => connector.describe(),
     queryText: (query) => connector.queryText(query),
+    ...(connector.detectionText ? { detectionText: (query) => connector.detectionText?.(query) ?? '' } : {}),
     findTelemetry: async (query, signal) => {
       await turn(signal);
       return connector.findTelemetry(query, signal);

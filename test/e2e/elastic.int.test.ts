@@ -58,6 +58,13 @@ test('a run against Elasticsearch: ECS documents via _bulk, one _search per poll
   t.true(searches.length >= 1);
   t.true(alertSearches.length >= 1);
   t.true(fake.requests.some((r) => r.path === '/_bulk'));
+  // Both kinds of query are in the evidence with their text.
+  t.true(result?.queries.some((q) => q.kind === 'telemetry' && (q.text ?? '').includes('/_search')));
+  t.true(
+    result?.queries.some(
+      (q) => q.kind === 'detections' && (q.text ?? '').includes('kibana.alert.ancestors.id'),
+    ),
+  );
 });
 
 test('Elasticsearch answering 503 throughout: signals are inconclusive with the reason, never failed', async (t) => {

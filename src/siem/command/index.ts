@@ -180,22 +180,21 @@ class CommandSiem implements SiemConnector {
     return found;
   }
 
-  async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+  #detectionRequest(query: DetectionQuery): Record<string, unknown> {
     const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
-    if (events.length === 0) return [];
-    const answer = await this.#call(
-      {
-        op: 'findDetections',
-        query: {
-          host: query.host,
-          since: query.since.toISOString(),
-          until: query.until.toISOString(),
-          events,
-        },
-      },
-      DetectionAnswer,
-      signal,
-    );
+    return {
+      op: 'findDetections',
+      query: { host: query.host, since: query.since.toISOString(), until: query.until.toISOString(), events },
+    };
+  }
+
+  detectionText(query: DetectionQuery): string {
+    return JSON.stringify({ protocol, ...this.#detectionRequest(query) });
+  }
+
+  async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    if (!query.eventRefs.some((ref) => this.#seen.has(ref))) return [];
+    const answer = await this.#call(this.#detectionRequest(query), DetectionAnswer, signal);
     // Only links to events we asked about count: a plug-in cannot widen the evidence.
     const asked = new Set(query.eventRefs);
     return answer.alerts.flatMap((alert) => {

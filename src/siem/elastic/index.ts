@@ -4,6 +4,7 @@ import {
   searchOnly,
   remoteSiemPolling,
   SiemError,
+  type DetectionQuery,
   type IngestEndpoint,
   type PluginContext,
   type SiemAlert,
@@ -140,20 +141,7 @@ class ElasticSiem implements SiemConnector {
     const response = await this.#http.send(
       'POST',
       `/${encodeURIComponent(this.#options.alertsIndex)}/_search`,
-      {
-        query: { ignore_unavailable: 'true', allow_no_indices: 'true' },
-        json: {
-          size: 500,
-          query: {
-            bool: {
-              filter: [
-                { range: { '@timestamp': { gte: query.since.toISOString() } } },
-                { terms: { 'kibana.alert.ancestors.id': [...ids.keys()] } },
-              ],
-            },
-          },
-        },
-      },
+      { query: { ignore_unavailable: 'true', allow_no_indices: 'true' }, json: this.#alertsBody(query) },
       signal,
     );
     const data = parseAs(plugin, SearchResponse, response, 'alerts');
@@ -180,6 +168,27 @@ class ElasticSiem implements SiemConnector {
         },
       ];
     });
+  }
+
+  /** Alerts whose ancestors are the matched documents (by `_id`). */
+  #alertsBody(query: DetectionQuery): Record<string, unknown> {
+    return {
+      size: 500,
+      query: {
+        bool: {
+          filter: [
+            { range: { '@timestamp': { gte: query.since.toISOString() } } },
+            { terms: { 'kibana.alert.ancestors.id': query.eventRefs.map(idOfRef) } },
+          ],
+        },
+      },
+    };
+  }
+
+  detectionText(query: DetectionQuery): string {
+    return this.#options.flavor === 'opensearch'
+      ? 'GET /_plugins/_security_analytics/findings/_search?detectorType=windows&sortOrder=desc&size=500'
+      : `POST /${this.#options.alertsIndex}/_search ${JSON.stringify(this.#alertsBody(query))}`;
   }
 
   /** Sets the test's Security alerts to `closed` with a reason naming the run: one `_bulk` of partial updates. */

@@ -149,6 +149,10 @@ export class LocalSiem implements SiemConnector {
     }
   }
 
+  detectionText(query: DetectionQuery): string {
+    return `SELECT * FROM alerts WHERE event_id IN (${query.eventRefs.join(', ')})`;
+  }
+
   findDetections(query: DetectionQuery): Promise<readonly SiemAlert[]> {
     const ids = query.eventRefs
       .map((ref) => Number(/^local:event:(\d+)$/.exec(ref)?.[1] ?? NaN))

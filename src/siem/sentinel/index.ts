@@ -219,15 +219,9 @@ class SentinelSiem implements SiemConnector {
     return found;
   }
 
-  /**
-   * SecurityAlert rows for the host in the window (latest version of each alert). Alerts carry no event
-   * ids: one counts for an event when its entities or details repeat a value that singles the event out.
-   */
-  async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
-    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
-    if (events.length === 0) return [];
+  detectionText(query: DetectionQuery): string {
     const short = (query.host.split('.')[0] ?? query.host).replaceAll('"', '');
-    const kql = [
+    return [
       'SecurityAlert',
       `| where TimeGenerated between (datetime(${query.since.toISOString()}) .. datetime(${query.until.toISOString()}))`,
       `| where CompromisedEntity has "${short}" or Entities has "${short}"`,
@@ -238,7 +232,16 @@ class SentinelSiem implements SiemConnector {
       '    | project AlertId, IncidentName, IncidentNumber, IncidentTitle = Title, IncidentStatus = Status) on $left.SystemAlertId == $right.AlertId',
       '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, IncidentName, IncidentNumber, IncidentTitle, IncidentStatus',
     ].join('\n');
-    const rows = await this.#query(kql, query.since, query.until, signal);
+  }
+
+  /**
+   * SecurityAlert rows for the host in the window (latest version of each alert). Alerts carry no event
+   * ids: one counts for an event when its entities or details repeat a value that singles the event out.
+   */
+  async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
+    if (events.length === 0) return [];
+    const rows = await this.#query(this.detectionText(query), query.since, query.until, signal);
     return rows.flatMap((row): SiemAlert[] => {
       const refs = eventsNamedIn(
         [...jsonStrings(row.Entities), ...jsonStrings(row.ExtendedProperties)].join('\n'),

@@ -175,13 +175,7 @@ class SplunkSiem implements SiemConnector {
   ): Promise<readonly SiemAlert[]> {
     const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
     if (events.length === 0) return [];
-    const short = query.host.split('.')[0] ?? query.host;
-    const rows = await this.#export(
-      `search index=${this.#options.notableIndex} (dest="${short}*" OR orig_host="${short}*" OR host="${short}*")`,
-      query.since,
-      query.until,
-      signal,
-    );
+    const rows = await this.#export(this.detectionText(query), query.since, query.until, signal);
     const fired = await this.#firedAlerts(query, events, signal);
     return [
       ...fired,
@@ -205,6 +199,11 @@ class SplunkSiem implements SiemConnector {
         ];
       }),
     ];
+  }
+
+  detectionText(query: DetectionQuery): string {
+    const short = query.host.split('.')[0] ?? query.host;
+    return `search index=${this.#options.notableIndex} (dest="${short}*" OR orig_host="${short}*" OR host="${short}*")`;
   }
 
   /**
