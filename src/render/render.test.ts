@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { HarnessError } from '../core/index.js';
+import { HarnessError, type RemoteOperation } from '../core/index.js';
 import { parseInf, planInstall } from '../lab/inf.js';
 import { loadScenariosOrThrow } from '../scenario/load.js';
 import { builtinScenariosDir } from '../util/paths.js';
@@ -31,16 +31,16 @@ test('the INF has CRLF line ends and only ASCII', (t) => {
   t.true(/^[\x20-\x7e\r\n]*$/.test(content));
 });
 
+/** Every remote operation a run sends, clean-up with a created key included. */
+function everyOperation(operations: ReturnType<typeof renderEmulation>['operations']) {
+  const fixed = Object.values(operations).filter((op): op is RemoteOperation => typeof op !== 'function');
+  return [...fixed, operations.cleanup(['HKCU:\\a\\b'])];
+}
+
 test('each operation script is a purple-harness operation carrying the marker as a parameter', (t) => {
   const { operations } = renderEmulation(scenario, { marker });
 
-  for (const op of [
-    operations.preflight,
-    operations.snapshot,
-    operations.run,
-    operations.uninstall,
-    operations.cleanup(['HKCU:\\x']),
-  ]) {
+  for (const op of everyOperation(operations)) {
     t.regex(op.script, new RegExp(`^# purple-harness remote operation: ${op.name} v1$`, 'm'));
     t.regex(op.script, new RegExp(`^\\$PhMarker = '${marker}'$`, 'm'));
     t.regex(op.script, /Write-PhResult/);
@@ -67,13 +67,7 @@ test('a marker that is not a single alphanumeric token is refused', (t) => {
 test("every remote operation still fits cmd.exe's 8191-character line once encoded", (t) => {
   const { operations } = renderEmulation(scenario, { marker });
 
-  for (const op of [
-    operations.preflight,
-    operations.snapshot,
-    operations.run,
-    operations.uninstall,
-    operations.cleanup(['HKCU:\\a\\b']),
-  ]) {
+  for (const op of everyOperation(operations)) {
     t.true(
       fitsCmdLine(encodeCommand(op.script)),
       `${op.name}: ${encodeCommand(op.script).length} characters`,
