@@ -93,7 +93,7 @@ test('failed shards are partial results: a retryable error, never an empty answe
   t.regex(error.message, /\[siem:elastic\] partial results: 1 shard\(s\) failed/);
 });
 
-test('429 with Retry-After is retried later, honouring the wait; 401 is an auth error; bad JSON is an error', async (t) => {
+test('429 with Retry-After is retried later, honouring the wait; 401 and 403 are auth errors; bad JSON is an error', async (t) => {
   const { fake, connector } = await setup(t);
   fake.fail({ status: 429, retryAfter: '7' });
   const busy = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
@@ -105,6 +105,15 @@ test('429 with Retry-After is retried later, honouring the wait; 401 is an auth 
   t.is(denied.code, 'E_SIEM_AUTH');
   t.false(denied.retryable);
   t.false(denied.message.includes(apiKey));
+
+  // 403: authenticated, but without read on the index (security_exception).
+  fake.fail({
+    status: 403,
+    body: '{"error":{"type":"security_exception","reason":"action [indices:data/read/search] is unauthorized"}}',
+  });
+  const forbidden = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
+  t.is(forbidden.code, 'E_SIEM_AUTH');
+  t.regex(forbidden.message, /HTTP 403.*unauthorized/);
 
   fake.fail({ malformed: true });
   const garbled = await t.throwsAsync(connector.findTelemetry(query), { instanceOf: SiemError });
