@@ -99,6 +99,9 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     latencyMs: since(startedAt, observation?.firstSeenAt ?? null),
     detectionLatencyMs: since(startedAt, observation?.alertFirstSeenAt ?? null),
   };
+  const late = observation !== undefined && (observation.capturedLate || observation.detectedLate);
+  const timing: SignalResult['timing'] =
+    events.length === 0 && alerts.length === 0 ? null : late ? 'late' : 'on-time';
   const result = (verdict: Verdict, reason: string): SignalResult => {
     // A run whose emulation did not complete is not control evidence: what it saw is kept, but never as a pass.
     if (verdict === 'pass' && execution !== null && execution.status !== 'executed') {
@@ -107,11 +110,12 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
         expected,
         observed,
         verdict: 'inconclusive',
+        timing,
         reason: `${reason}; but the emulation did not complete (${execution.reason}), so this run does not count as a pass`,
         readiness,
       };
     }
-    return { id: definition.id, expected, observed, verdict, reason, readiness };
+    return { id: definition.id, expected, observed, verdict, timing, reason, readiness };
   };
 
   if (!execution || !prerequisiteMet(definition.requires, execution.progress)) {
@@ -152,8 +156,8 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   }
   if (expectation.captured && observation.capturedLate) {
     return result(
-      'late',
-      `captured ${events.length} ${telemetry} event(s), but only after the ${seconds(input.captureTimeoutMs)} deadline (first seen by the final sweep)`,
+      'fail',
+      `late: captured ${events.length} ${telemetry} event(s), but only after the ${seconds(input.captureTimeoutMs)} deadline (first seen by the final sweep)`,
     );
   }
   const capturedText = expectation.captured
@@ -174,8 +178,8 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     const titles = [...new Set(alerts.map((a) => `${a.title} [${a.ruleId}]`))].join(', ');
     if (observation.detectedLate)
       return result(
-        'late',
-        `${capturedText}; detected by ${titles}, but only after the ${seconds(input.detectTimeoutMs)} detection deadline (first seen by the final sweep)`,
+        'fail',
+        `late: ${capturedText}; detected by ${titles}, but only after the ${seconds(input.detectTimeoutMs)} detection deadline (first seen by the final sweep)`,
       );
     return result('pass', `${capturedText}; detected by ${titles}`);
   }

@@ -1,8 +1,13 @@
 import type { RemoteOperation } from './plugins.js';
 import type { SignalId } from './scenario-model.js';
 
-/** `late`: what was expected did happen, but was first seen only in the final sweep after the deadline. */
-export type Verdict = 'pass' | 'fail' | 'late' | 'inconclusive';
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/**
+ * When what was observed arrived: `on-time`, or `late` (first seen only by the final sweep, after its
+ * deadline: it happened, but not in time, so the verdict is `fail`). null when nothing was observed.
+ */
+export type Timing = 'on-time' | 'late';
 
 /** How far the emulation got; decides which signals can be judged at all (see SignalPrerequisite). */
 export interface ExecutionProgress {
@@ -191,6 +196,8 @@ export interface SignalResult {
     readonly detectionLatencyMs: number | null;
   };
   readonly verdict: Verdict;
+  /** Whether what was seen (telemetry, then alerts) arrived within its deadline; null when nothing was. */
+  readonly timing: Timing | null;
   readonly reason: string;
   /** From preflight: whether the host's sensors can record this signal at all. */
   readonly readiness: Readiness;
@@ -234,6 +241,7 @@ export interface RunResult {
     readonly signals: number;
     readonly pass: number;
     readonly fail: number;
+    /** Signals whose telemetry or alert arrived only after its deadline (their verdict is `fail`). */
     readonly late: number;
     readonly inconclusive: number;
   };
@@ -251,7 +259,7 @@ export function scenarioStatus(
 ): ScenarioStatus {
   if (cleanup?.ran === true && !cleanup.verified) return 'cleanup-failed';
   if (error) return 'error';
-  if (signals.some((s) => s.verdict === 'fail' || s.verdict === 'late')) return 'failed';
+  if (signals.some((s) => s.verdict === 'fail')) return 'failed';
   if (signals.some((s) => s.verdict === 'inconclusive')) return 'inconclusive';
   return 'passed';
 }

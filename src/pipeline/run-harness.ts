@@ -323,7 +323,7 @@ export function summarizeRun(
       signals: all.length,
       pass: all.filter((s) => s.verdict === 'pass').length,
       fail: all.filter((s) => s.verdict === 'fail').length,
-      late: all.filter((s) => s.verdict === 'late').length,
+      late: all.filter((s) => s.timing === 'late').length,
       inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
     },
     results: [...results],

@@ -25,6 +25,7 @@ function createTemplate(): (context: { run: RunResult; simulated: boolean }) => 
     value === true ? 'yes' : value === false ? 'no' : 'n/a',
   );
   engine.registerHelper('isBool', (value: unknown) => typeof value === 'boolean');
+  engine.registerHelper('late', (value: unknown) => (value === 'late' ? ' (late)' : ''));
   const source = readFileSync(join(templatesDir(), 'report', 'report.md.hbs'), 'utf8');
   return engine.compile(source, { strict: false, noEscape: true });
 }
