@@ -88,9 +88,9 @@ export const HarnessConfig = z
       .strictObject({
         dir: z.string().default('reports'),
         formats: z
-          .array(z.enum(['json', 'markdown']))
+          .array(z.enum(['json', 'markdown', 'junit']))
           .min(1)
-          .default(['json', 'markdown']),
+          .default(['json', 'markdown', 'junit']),
       })
       .optional(),
   })

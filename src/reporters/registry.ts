@@ -1,9 +1,11 @@
 import type { ReporterDefinition } from '../core/index.js';
 import { jsonReporter } from './json/index.js';
+import { junitReporter } from './junit/index.js';
 import { markdownReporter } from './markdown/index.js';
 
-export const reporters = { json: jsonReporter, markdown: markdownReporter } satisfies Record<
-  string,
-  ReporterDefinition
->;
+export const reporters = {
+  json: jsonReporter,
+  markdown: markdownReporter,
+  junit: junitReporter,
+} satisfies Record<string, ReporterDefinition>;
 export type ReporterId = keyof typeof reporters;

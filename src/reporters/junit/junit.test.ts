@@ -1,0 +1,75 @@
+import test from 'ava';
+import { XMLParser } from 'fast-xml-parser';
+import { SyntaxValidator } from 'fast-xml-validator';
+import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { junitReporter } from './index.js';
+
+testReporter('reporters/junit', junitReporter);
+
+const parse = (xml: string) =>
+  new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  }).parse(xml) as {
+    testsuites: {
+      name: string;
+      tests: string;
+      failures: string;
+      errors: string;
+      testsuite: {
+        name: string;
+        tests: string;
+        testcase: {
+          classname: string;
+          name: string;
+          failure?: { type: string };
+          error?: { type: string };
+          skipped?: unknown;
+        }[];
+      }[];
+    };
+  };
+
+test('well-formed JUnit: one testcase per signal; fail is a failure, inconclusive an error (never skipped)', (t) => {
+  const [artifact] = junitReporter.create({}).render(sampleRun());
+  const xml = artifact?.content ?? '';
+
+  t.is(artifact?.path, 'junit.xml');
+  t.notThrows(() => SyntaxValidator.validate(xml));
+  const { testsuites } = parse(xml);
+  t.regex(testsuites.name, /SIMULATED LAB/);
+  t.is(testsuites.tests, '3');
+  t.is(testsuites.failures, '1');
+  t.is(testsuites.errors, '1');
+  const cases = testsuites.testsuite.flatMap((s) => s.testcase);
+  t.deepEqual(
+    cases.map((c) => [c.name, c.failure?.type ?? null, c.error?.type ?? null]),
+    [
+      ['cmstp-exec', null, null],
+      ['child-process', 'fail', null],
+      ['payload-file', null, 'inconclusive'],
+    ],
+  );
+  t.true(
+    cases.every(
+      (c) =>
+        c.skipped === undefined && c.classname === 'purple-harness.cmstp-local-inf-presetup.WIN10-LAB-01',
+    ),
+  );
+});
+
+test('markup in reasons and command lines is escaped', (t) => {
+  const run = sampleRun();
+  const [result] = run.results;
+  if (!result) throw new Error('sample run has no result');
+  const tricky = {
+    ...run,
+    results: [{ ...result, signals: result.signals.map((s) => ({ ...s, reason: `<b>"x" & 'y'</b> ]]>` })) }],
+  };
+
+  const xml = junitReporter.create({}).render(tricky)[0]?.content ?? '';
+
+  t.notThrows(() => SyntaxValidator.validate(xml));
+  t.false(xml.includes('<b>'));
+});

@@ -1,0 +1,3 @@
+import { z } from 'zod';
+
+export const JunitReporterOptions = z.strictObject({}).meta({ title: 'junit reporter options' });
