@@ -2,10 +2,12 @@ import type { ReporterDefinition } from '../core/index.js';
 import { jsonReporter } from './json/index.js';
 import { junitReporter } from './junit/index.js';
 import { markdownReporter } from './markdown/index.js';
+import { navigatorReporter } from './navigator/index.js';
 
 export const reporters = {
   json: jsonReporter,
   markdown: markdownReporter,
   junit: junitReporter,
+  navigator: navigatorReporter,
 } satisfies Record<string, ReporterDefinition>;
 export type ReporterId = keyof typeof reporters;
