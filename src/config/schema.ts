@@ -88,9 +88,9 @@ export const HarnessConfig = z
       .strictObject({
         dir: z.string().default('reports'),
         formats: z
-          .array(z.enum(['json', 'markdown', 'junit']))
+          .array(z.enum(['json', 'markdown', 'junit', 'navigator', 'attire']))
           .min(1)
-          .default(['json', 'markdown', 'junit']),
+          .default(['json', 'markdown', 'junit', 'navigator', 'attire']),
       })
       .optional(),
   })

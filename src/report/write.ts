@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ReportArtifact } from '../core/index.js';
 import { HarnessError, errorMessage } from '../core/index.js';
 import { redact } from '../util/redact.js';
@@ -22,6 +22,8 @@ export function writeReports(
       if (artifact.path.includes('..') || artifact.path.startsWith('/'))
         throw new Error(`artifact path escapes the report folder: ${artifact.path}`);
       const file = join(dir, artifact.path);
+      // Reporters may write into sub-folders (attire/<host>.json).
+      mkdirSync(dirname(file), { recursive: true });
       const temp = `${file}.tmp`;
       writeFileSync(temp, redact(artifact.content, secrets));
       renameSync(temp, file);

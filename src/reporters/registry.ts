@@ -1,4 +1,5 @@
 import type { ReporterDefinition } from '../core/index.js';
+import { attireReporter } from './attire/index.js';
 import { jsonReporter } from './json/index.js';
 import { junitReporter } from './junit/index.js';
 import { markdownReporter } from './markdown/index.js';
@@ -9,5 +10,6 @@ export const reporters = {
   markdown: markdownReporter,
   junit: junitReporter,
   navigator: navigatorReporter,
+  attire: attireReporter,
 } satisfies Record<string, ReporterDefinition>;
 export type ReporterId = keyof typeof reporters;

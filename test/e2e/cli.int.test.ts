@@ -7,7 +7,7 @@ import { signalIds } from '../../src/core/index.js';
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { execa } from 'execa';
 import { cliPath, runCli, repoRoot } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { reportTexts, tempDir } from '../helpers/tmp.js';
 
 interface RunJson {
   lab: string;
@@ -248,7 +248,7 @@ test('a configured lab: secrets from the environment never reach stdout, stderr 
   t.is(run.lab, 'real');
   const outputs = [result.stdout, result.stderr];
   const runDir = join(cwd, 'out', readdirSync(join(cwd, 'out')).find((d) => d !== 'latest') ?? '');
-  for (const file of readdirSync(runDir)) outputs.push(readFileSync(join(runDir, file), 'utf8'));
+  outputs.push(...reportTexts(runDir));
   for (const text of outputs) {
     t.false(text.includes(password), 'lab password leaked');
     t.false(text.includes(token), 'HEC token leaked');

@@ -11,7 +11,7 @@ import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
 import { localSchedule } from '../../src/poll/poll.js';
 import { runCli } from '../helpers/cli.js';
 import { pluginContext, runOnLab, startLabFeeding, raisedAlertsClosed } from '../helpers/lab.js';
-import { tempDir } from '../helpers/tmp.js';
+import { reportTexts, tempDir } from '../helpers/tmp.js';
 
 const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
 const scenario = (name: string) =>
@@ -147,11 +147,7 @@ test('the CLI with `siem: {type: elastic}` and a .env: the embedded lab feeds El
   };
   t.is(run.siem.id, 'elastic');
   t.regex(run.results[0]?.queries[0]?.text ?? '', /^POST \/logs-windows\.sysmon_operational-\*/);
-  for (const text of [
-    result.stdout,
-    result.stderr,
-    ...readdirSync(runDir).map((f) => readFileSync(join(runDir, f), 'utf8')),
-  ])
+  for (const text of [result.stdout, result.stderr, ...reportTexts(runDir)])
     t.false(text.includes(apiKey), 'the API key leaked');
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -10,4 +10,11 @@ export function tempDir(t: ExecutionContext): string {
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/** The text of every file under a report folder, sub-folders included (attire/<host>.json). */
+export function reportTexts(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
 }

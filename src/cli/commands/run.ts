@@ -157,7 +157,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   if (existsSync(stopFile))
     output.logger.warn(`the stop file ${stopFile} exists: nothing new will start until it is removed`);
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
-  const formats = config.reports?.formats ?? ['json', 'markdown', 'junit', 'navigator'];
+  const formats = config.reports?.formats ?? ['json', 'markdown', 'junit', 'navigator', 'attire'];
 
   if (options.labSensor !== undefined && !isSensorProfileName(options.labSensor)) {
     throw new HarnessError('E_USAGE', `unknown sensor profile "${options.labSensor}"`, {
