@@ -296,8 +296,7 @@ export async function pollSignals(
     const unsettled = plan.signals.some(
       ({ definition, expectation }) => !settled(definition.id, expectation),
     );
-    if (unsettled && (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
-    else if (!unsettled) await pollOnce(true);
+    if (!unsettled || (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
   }
 
   const error =

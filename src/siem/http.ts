@@ -147,6 +147,11 @@ export function siemHttp(options: {
   };
 }
 
+/** A vendor value as text: strings and numbers as they are, anything else empty. */
+export function textOf(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
 /** A secret a connector needs, read once at start so a missing one fails before any emulation runs. */
 export function secretFrom(
   plugin: string,

@@ -25,3 +25,19 @@ export function eventsNamedIn(text: string, events: readonly SiemEvent[]): strin
     )
     .map((event) => event.ref);
 }
+
+/**
+ * The events a connector has returned, by ref: detection queries name events only by ref, and connectors
+ * whose alerts carry no event ids (or whose plug-in wants the events) need them back.
+ */
+export class SeenEvents {
+  readonly #byRef = new Map<string, SiemEvent>();
+
+  remember(found: ReadonlyMap<unknown, readonly SiemEvent[]>): void {
+    for (const list of found.values()) for (const event of list) this.#byRef.set(event.ref, event);
+  }
+
+  lookup(refs: readonly string[]): SiemEvent[] {
+    return refs.flatMap((ref) => this.#byRef.get(ref) ?? []);
+  }
+}

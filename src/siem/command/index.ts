@@ -9,10 +9,10 @@ import {
   type DetectionQuery,
   type SiemAlert,
   type SiemConnector,
-  type SiemEvent,
   type TelemetryQuery,
 } from '../../core/index.js';
 import { classify } from '../../signals/classify.js';
+import { SeenEvents } from '../../signals/link.js';
 import { compileEsBatch, compileKql, compileSplBatch } from '../../signals/compile-backends.js';
 import { redact } from '../../util/redact.js';
 import { CommandSiemOptions } from './schema.js';
@@ -56,7 +56,7 @@ class CommandSiem implements SiemConnector {
   readonly #env: Record<string, string>;
   readonly #secrets: ReadonlySet<string>;
   /** Events returned so far: a detection request carries them, so the plug-in can match alerts to them. */
-  readonly #seen = new Map<string, SiemEvent>();
+  readonly #seen = new SeenEvents();
 
   constructor(options: CommandSiemOptions, env: Record<string, string>, secrets: ReadonlySet<string>) {
     this.#options = options;
@@ -176,12 +176,14 @@ class CommandSiem implements SiemConnector {
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
     const answer = await this.#call(this.#telemetryRequest(query), TelemetryAnswer, signal);
     const found = classify(query, answer.events);
-    for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);
+    this.#seen.remember(found);
     return found;
   }
 
-  #detectionRequest(query: DetectionQuery): Record<string, unknown> {
-    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
+  #detectionRequest(
+    query: DetectionQuery,
+    events = this.#seen.lookup(query.eventRefs),
+  ): Record<string, unknown> {
     return {
       op: 'findDetections',
       query: { host: query.host, since: query.since.toISOString(), until: query.until.toISOString(), events },
@@ -193,8 +195,9 @@ class CommandSiem implements SiemConnector {
   }
 
   async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
-    if (!query.eventRefs.some((ref) => this.#seen.has(ref))) return [];
-    const answer = await this.#call(this.#detectionRequest(query), DetectionAnswer, signal);
+    const events = this.#seen.lookup(query.eventRefs);
+    if (events.length === 0) return [];
+    const answer = await this.#call(this.#detectionRequest(query, events), DetectionAnswer, signal);
     // Only links to events we asked about count: a plug-in cannot widen the evidence.
     const asked = new Set(query.eventRefs);
     return answer.alerts.flatMap((alert) => {

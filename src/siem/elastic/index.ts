@@ -15,7 +15,7 @@ import {
 import { fromEcs } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
 import { compileEsBatch } from '../../signals/compile-backends.js';
-import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
+import { basicAuth, parseAs, secretFrom, siemHttp, textOf as text, type SiemHttp } from '../http.js';
 import { ElasticSiemOptions } from './schema.js';
 
 const plugin = 'elastic';
@@ -55,10 +55,6 @@ function read(source: Record<string, unknown>, path: string): unknown {
     node = (node as Record<string, unknown>)[part];
   }
   return node;
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }
 
 function credentials(options: ElasticSiemOptions, ctx: PluginContext): Record<string, string> {

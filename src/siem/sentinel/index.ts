@@ -22,8 +22,8 @@ import {
 import { classify } from '../../signals/classify.js';
 import { compileKqlBatch } from '../../signals/compile-backends.js';
 import { defenderTables } from '../../signals/field-map.js';
-import { eventsNamedIn } from '../../signals/link.js';
-import { parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
+import { eventsNamedIn, SeenEvents } from '../../signals/link.js';
+import { parseAs, secretFrom, siemHttp, textOf as text, type SiemHttp } from '../http.js';
 import { SentinelSiemOptions } from './schema.js';
 
 const plugin = 'sentinel';
@@ -51,9 +51,6 @@ const QueryResponse = z.looseObject({
 });
 
 type Row = Readonly<Record<string, unknown>>;
-
-const text = (value: unknown): string =>
-  typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 
 /**
  * Every string inside a JSON column (Entities, ExtendedProperties), unescaped: a command line in JSON text
@@ -117,7 +114,7 @@ class SentinelSiem implements SiemConnector {
   readonly id = plugin;
   readonly #options: SentinelSiemOptions;
   readonly #http: SiemHttp;
-  readonly #seen = new Map<string, SiemEvent>();
+  readonly #seen = new SeenEvents();
   readonly #arm: SiemHttp | null;
 
   constructor(options: SentinelSiemOptions, http: SiemHttp, arm: SiemHttp | null) {
@@ -215,7 +212,7 @@ class SentinelSiem implements SiemConnector {
     const rows = await this.#query(this.queryText(query), query.since, query.until, signal);
     const events = rows.flatMap((row) => toEvent(row) ?? []);
     const found = classify(query, events);
-    for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);
+    this.#seen.remember(found);
     return found;
   }
 
@@ -239,7 +236,7 @@ class SentinelSiem implements SiemConnector {
    * ids: one counts for an event when its entities or details repeat a value that singles the event out.
    */
   async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
-    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
+    const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
     const rows = await this.#query(this.detectionText(query), query.since, query.until, signal);
     return rows.flatMap((row): SiemAlert[] => {

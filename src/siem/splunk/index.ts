@@ -16,7 +16,7 @@ import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
 import { compileSplBatch } from '../../signals/compile-backends.js';
 import { splunkSecurity4688 } from '../../signals/field-map.js';
-import { eventsNamedIn } from '../../signals/link.js';
+import { eventsNamedIn, SeenEvents } from '../../signals/link.js';
 import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
 import { SplunkSiemOptions } from './schema.js';
 
@@ -101,7 +101,7 @@ class SplunkSiem implements SiemConnector {
   readonly #http: SiemHttp;
   readonly #hecToken: string | null;
   /** Events this connector has returned, so notables can be tied back to them by what they repeat. */
-  readonly #seen = new Map<string, SiemEvent>();
+  readonly #seen = new SeenEvents();
 
   constructor(options: SplunkSiemOptions, http: SiemHttp, hecToken: string | null) {
     this.#options = options;
@@ -161,7 +161,7 @@ class SplunkSiem implements SiemConnector {
       return event === null ? [] : [event];
     });
     const found = classify(query, events);
-    for (const list of found.values()) for (const event of list) this.#seen.set(event.ref, event);
+    this.#seen.remember(found);
     return found;
   }
 
@@ -173,7 +173,7 @@ class SplunkSiem implements SiemConnector {
     query: Parameters<SiemConnector['findDetections']>[0],
     signal?: AbortSignal,
   ): Promise<readonly SiemAlert[]> {
-    const events = query.eventRefs.flatMap((ref) => this.#seen.get(ref) ?? []);
+    const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
     const rows = await this.#export(this.detectionText(query), query.since, query.until, signal);
     const fired = await this.#firedAlerts(query, events, signal);
