@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionRecord, Expectation, SignalObservation, Verdict } from '../core/index.js';
 import { signalCatalog } from '../signals/catalog.js';
-import { evaluateSignal, judgePipeline } from './evaluate.js';
+import { evaluateSignal, judgePipeline, outcomeOf } from './evaluate.js';
 
 const definition = signalCatalog['child-process'];
 
@@ -38,6 +38,7 @@ const alert = {
   level: 'high',
   time: '2026-11-23T12:00:02.000Z',
   eventRefs: ['e1'],
+  attack: ['T1218.003'],
 };
 
 function observation(partial: Partial<SignalObservation> = {}): SignalObservation {
@@ -252,4 +253,51 @@ test('an unproven pipeline makes absence inconclusive, whether telemetry was exp
     pipeline: 'unproven',
   });
   t.is(seen.verdict, 'pass');
+});
+
+test('outcome: an alert naming the technique under test is Technique / Alerted, late adds Delayed', (t) => {
+  const base = { verdict: 'pass', readiness: 'ready', eventCount: 1, late: false } as const;
+  const named = (attack: string[]) => [{ ...alert, attack }];
+  t.deepEqual(outcomeOf({ ...base, alerts: named(['T1218.003']) }), {
+    tier: 'alert',
+    evaluation: 'evaluated',
+    attackEvaluation: { category: 'Technique', modifiers: [] },
+    vectr: 'Alerted',
+  });
+  t.is(outcomeOf({ ...base, alerts: named(['TA0005']) }).attackEvaluation?.category, 'Tactic');
+  t.is(outcomeOf({ ...base, alerts: named(['T1059']) }).attackEvaluation?.category, 'General');
+  t.is(outcomeOf({ ...base, alerts: named([]) }).attackEvaluation?.category, 'General');
+  t.deepEqual(
+    outcomeOf({ ...base, verdict: 'fail', alerts: named(['T1218']), late: true }).attackEvaluation,
+    {
+      category: 'Technique',
+      modifiers: ['Delayed'],
+    },
+  );
+});
+
+test('outcome: telemetry only is Logged; nothing is None; a blind sensor is Not Applicable; inconclusive is TBD', (t) => {
+  const base = { verdict: 'fail', readiness: 'ready', alerts: [], late: false } as const;
+  const logged = outcomeOf({ ...base, eventCount: 2 });
+  t.is(logged.tier, 'telemetry');
+  t.is(logged.vectr, 'Logged');
+  t.is(logged.attackEvaluation?.category, 'Telemetry');
+  const none = outcomeOf({ ...base, eventCount: 0 });
+  t.is(none.vectr, 'None');
+  t.is(none.attackEvaluation?.category, 'None');
+  const blind = outcomeOf({ ...base, eventCount: 0, readiness: 'blind' });
+  t.is(blind.evaluation, 'blind-spot');
+  t.is(blind.attackEvaluation?.category, 'Not Applicable');
+  t.is(blind.vectr, 'None');
+  const unknown = outcomeOf({ ...base, verdict: 'inconclusive', eventCount: 0 });
+  t.is(unknown.evaluation, 'inconclusive');
+  t.is(unknown.attackEvaluation, null);
+  t.is(unknown.vectr, 'TBD');
+});
+
+test('evaluateSignal carries the outcome: captured and detected by a Technique-tagged alert', (t) => {
+  const result = evaluate(expectBoth, seenAlerted);
+  t.is(result.outcome.tier, 'alert');
+  t.is(result.outcome.attackEvaluation?.category, 'Technique');
+  t.is(result.outcome.vectr, 'Alerted');
 });

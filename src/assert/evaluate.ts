@@ -1,5 +1,8 @@
-import { prerequisiteMet, telemetryLabel } from '../core/index.js';
+import { formatMs, prerequisiteMet, telemetryLabel } from '../core/index.js';
 import type {
+  AlertEvidence,
+  AttackEvalCategory,
+  Outcome,
   CanaryObservation,
   ExecutionRecord,
   PipelineProof,
@@ -66,8 +69,59 @@ function since(start: string | null | undefined, end: string | null): number | n
   return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+/**
+ * The technique under test (and, for the COM elevation signal, the UAC bypass it is): an alert naming one
+ * of these explains the behaviour at technique level, as ATT&CK Evaluations require for `Technique`.
+ */
+const techniquesUnderTest = new Set(['T1218.003', 'T1218', 'T1548.002']);
+/** Defense Evasion, Privilege Escalation, Execution: the tactics CMSTP abuse serves. */
+const tacticsUnderTest = new Set(['TA0005', 'TA0004', 'TA0002']);
+
+/** What the fired alerts say, in ATT&CK Evaluations terms (anchors-mission.md 1.13). */
+function alertCategory(alerts: readonly AlertEvidence[]): AttackEvalCategory {
+  const ids = alerts.flatMap((a) => a.attack.map((id) => id.toUpperCase()));
+  if (ids.some((id) => techniquesUnderTest.has(id))) return 'Technique';
+  if (ids.some((id) => tacticsUnderTest.has(id))) return 'Tactic';
+  return 'General';
+}
+
+/** Tier, evaluability and the ATT&CK Evaluations / VECTR outcome of one judged signal. Pure. */
+export function outcomeOf(input: {
+  readonly verdict: Verdict;
+  readonly readiness: Readiness;
+  readonly eventCount: number;
+  readonly alerts: readonly AlertEvidence[];
+  readonly late: boolean;
+}): Outcome {
+  const tier = input.alerts.length > 0 ? 'alert' : input.eventCount > 0 ? 'telemetry' : 'none';
+  const evaluation =
+    input.verdict === 'inconclusive'
+      ? 'inconclusive'
+      : tier === 'none' && input.readiness === 'blind'
+        ? 'blind-spot'
+        : 'evaluated';
+  const category: AttackEvalCategory =
+    tier === 'alert'
+      ? alertCategory(input.alerts)
+      : tier === 'telemetry'
+        ? 'Telemetry'
+        : evaluation === 'blind-spot'
+          ? 'Not Applicable'
+          : 'None';
+  return {
+    tier,
+    evaluation,
+    attackEvaluation:
+      evaluation === 'inconclusive' ? null : { category, modifiers: input.late ? ['Delayed'] : [] },
+    vectr:
+      evaluation === 'inconclusive'
+        ? 'TBD'
+        : tier === 'alert'
+          ? 'Alerted'
+          : tier === 'telemetry'
+            ? 'Logged'
+            : 'None',
+  };
 }
 
 /**
@@ -102,21 +156,24 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   const late = observation !== undefined && (observation.capturedLate || observation.detectedLate);
   const timing: SignalResult['timing'] =
     events.length === 0 && alerts.length === 0 ? null : late ? 'late' : 'on-time';
-  const result = (verdict: Verdict, reason: string): SignalResult => {
+  const judged = (verdict: Verdict, reason: string): SignalResult => ({
+    id: definition.id,
+    expected,
+    observed,
+    verdict,
+    timing,
+    reason,
+    readiness,
+    outcome: outcomeOf({ verdict, readiness, eventCount: events.length, alerts, late }),
+  });
+  const result = (verdict: Verdict, reason: string): SignalResult =>
     // A run whose emulation did not complete is not control evidence: what it saw is kept, but never as a pass.
-    if (verdict === 'pass' && execution !== null && execution.status !== 'executed') {
-      return {
-        id: definition.id,
-        expected,
-        observed,
-        verdict: 'inconclusive',
-        timing,
-        reason: `${reason}; but the emulation did not complete (${execution.reason}), so this run does not count as a pass`,
-        readiness,
-      };
-    }
-    return { id: definition.id, expected, observed, verdict, timing, reason, readiness };
-  };
+    verdict === 'pass' && execution !== null && execution.status !== 'executed'
+      ? judged(
+          'inconclusive',
+          `${reason}; but the emulation did not complete (${execution.reason}), so this run does not count as a pass`,
+        )
+      : judged(verdict, reason);
 
   if (!execution || !prerequisiteMet(definition.requires, execution.progress)) {
     const why = execution
@@ -134,7 +191,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   if (events.length === 0 && input.pipeline === 'unproven') {
     return result(
       'inconclusive',
-      `not judged: no ${telemetry} event arrived, but neither did the pipeline canary the host wrote before the run, so events from this host are not reaching the SIEM (forwarder, index or ingest delay over ${seconds(input.captureTimeoutMs)})`,
+      `not judged: no ${telemetry} event arrived, but neither did the pipeline canary the host wrote before the run, so events from this host are not reaching the SIEM (forwarder, index or ingest delay over ${formatMs(input.captureTimeoutMs)})`,
     );
   }
   if (expectation.captured && events.length === 0) {
@@ -145,7 +202,7 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
         : '';
     return result(
       'fail',
-      `${blind}not captured: no ${telemetry} event matching ${definition.id} arrived within ${seconds(input.captureTimeoutMs)} (${observation.polls} polls)`,
+      `${blind}not captured: no ${telemetry} event matching ${definition.id} arrived within ${formatMs(input.captureTimeoutMs)} (${observation.polls} polls)`,
     );
   }
   if (!expectation.captured && events.length > 0) {
@@ -157,12 +214,12 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   if (expectation.captured && observation.capturedLate) {
     return result(
       'fail',
-      `late: captured ${events.length} ${telemetry} event(s), but only after the ${seconds(input.captureTimeoutMs)} deadline (first seen by the final sweep)`,
+      `late: captured ${events.length} ${telemetry} event(s), but only after the ${formatMs(input.captureTimeoutMs)} deadline (first seen by the final sweep)`,
     );
   }
   const capturedText = expectation.captured
-    ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${seconds(observed.latencyMs)} after the launch`}`
-    : `no telemetry within ${seconds(input.captureTimeoutMs)}, as expected`;
+    ? `captured ${events.length} ${telemetry} event(s)${observed.latencyMs === null ? '' : `, first seen ${formatMs(observed.latencyMs)} after the launch`}`
+    : `no telemetry within ${formatMs(input.captureTimeoutMs)}, as expected`;
 
   if (expectation.detected === undefined) return result('pass', `${capturedText}; detection not asserted`);
   const ruleText = expectation.rule === undefined ? 'an alert' : `rule ${expectation.rule}`;
@@ -172,14 +229,14 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
         return result('inconclusive', `${capturedText}; detection not judged: ${observation.error}`);
       return result(
         'fail',
-        `${capturedText}; not detected: ${ruleText} did not fire on those events within ${seconds(input.detectTimeoutMs)}`,
+        `${capturedText}; not detected: ${ruleText} did not fire on those events within ${formatMs(input.detectTimeoutMs)}`,
       );
     }
     const titles = [...new Set(alerts.map((a) => `${a.title} [${a.ruleId}]`))].join(', ');
     if (observation.detectedLate)
       return result(
         'fail',
-        `late: ${capturedText}; detected by ${titles}, but only after the ${seconds(input.detectTimeoutMs)} detection deadline (first seen by the final sweep)`,
+        `late: ${capturedText}; detected by ${titles}, but only after the ${formatMs(input.detectTimeoutMs)} detection deadline (first seen by the final sweep)`,
       );
     return result('pass', `${capturedText}; detected by ${titles}`);
   }

@@ -20,6 +20,7 @@ import { schemaCommand } from './commands/schema.js';
 import { signalsCommand } from './commands/signals.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { verifyCommand } from './commands/verify.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 
@@ -33,6 +34,7 @@ Usage:
   purple-harness validate [scenario files or folders]
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
+  purple-harness verify <run-dir> [--public-key FILE] [--no-chain]
 
 With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
 Scenarios default to the built-in ones in scenarios/.
@@ -56,13 +58,15 @@ Options:
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
   --json               ingest, signals: print JSON
   --marker MARKER      render: use this run marker; cleanup: the run to clean up after
+  --public-key FILE    verify: require a signature by this Ed25519 public key (PEM)
+  --no-chain           verify: check this run alone, not the hash chain through earlier runs
   --debug              print stack traces
   --quiet              print only results
   -h, --help           show this help
   -v, --version        print the version
 
-Exit codes: 0 passed, 1 a detection assertion failed, 2 invalid input, 3 infrastructure error or
-inconclusive, 130 interrupted.`;
+Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does not check out),
+2 invalid input, 3 infrastructure error or inconclusive, 130 interrupted.`;
 
 function parsePreflight(text: string): 'strict' | 'lenient' {
   if (text === 'strict' || text === 'lenient') return text;
@@ -117,6 +121,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         siem: { type: 'string' },
         marker: { type: 'string' },
         write: { type: 'boolean', default: false },
+        'public-key': { type: 'string' },
+        'no-chain': { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -219,12 +225,14 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         });
       case 'schema':
         return schemaCommand(values.write, output);
+      case 'verify':
+        return verifyCommand(paths, { publicKey: values['public-key'], chain: !values['no-chain'] }, output);
       case undefined:
         output.out(usage);
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema. See --help.',
+          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema, verify. See --help.',
         });
     }
   } catch (error) {

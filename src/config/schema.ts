@@ -50,6 +50,9 @@ export const SiemConfig = z.discriminatedUnion('type', [
   CommandSiemOptions.extend({ type: z.literal('command') }),
 ]);
 
+/** Every report format; all are written unless the config picks some. */
+export const reportFormats = ['json', 'markdown', 'html', 'junit', 'navigator', 'attire'] as const;
+
 export const HarnessConfig = z
   .strictObject({
     lab: z
@@ -84,13 +87,17 @@ export const HarnessConfig = z
           .meta({ description: 'The name put in scriptlet URLs; lab hosts must resolve it to this server.' }),
       })
       .optional(),
+    controls: z.string().optional().meta({
+      description:
+        'A control-mapping file (see controls/default.yaml): which controls each run is evidence for. Default: the built-in NIST, ISO 27001, PCI DSS and SOC 2 mapping.',
+    }),
     reports: z
       .strictObject({
         dir: z.string().default('reports'),
         formats: z
-          .array(z.enum(['json', 'markdown', 'junit', 'navigator', 'attire']))
+          .array(z.enum(reportFormats))
           .min(1)
-          .default(['json', 'markdown', 'junit', 'navigator', 'attire']),
+          .default([...reportFormats]),
       })
       .optional(),
   })

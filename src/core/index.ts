@@ -7,3 +7,4 @@ export * from './signal-model.js';
 export * from './types.js';
 export * from './canary.js';
 export * from './env.js';
+export * from './run-record.js';

@@ -89,6 +89,8 @@ export interface SiemAlert {
   readonly time: string;
   /** Refs of the events the alert fired on. */
   readonly eventRefs: readonly string[];
+  /** ATT&CK technique and tactic IDs the SIEM attached to the alert (T1218.003, TA0005), when it says. */
+  readonly attack?: readonly string[];
 }
 
 export interface TelemetryQuery {

@@ -1,4 +1,4 @@
-import type { RemoteOperation } from './plugins.js';
+import type { RemoteOperation, SiemAlert, SiemEvent } from './plugins.js';
 import type { SignalId } from './scenario-model.js';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -127,6 +127,8 @@ export interface AlertEvidence {
   readonly level: string;
   readonly time: string;
   readonly eventRefs: readonly string[];
+  /** ATT&CK IDs the SIEM attached to the alert (T1218.003, TA0005); empty when it says none. */
+  readonly attack: readonly string[];
 }
 
 /** What the poller saw for one signal. `error` is set when the SIEM could not be asked. */
@@ -142,6 +144,8 @@ export interface SignalObservation {
   /** Events / alerts were first seen only in the final sweep, after their deadline. */
   readonly capturedLate: boolean;
   readonly detectedLate: boolean;
+  /** The events and alerts as the connector returned them, every field: they go to the evidence bundle. */
+  readonly raw?: { readonly events: readonly SiemEvent[]; readonly alerts: readonly SiemAlert[] };
 }
 
 /** One query the harness sent to the SIEM, kept as evidence of how each verdict was reached. */
@@ -178,6 +182,34 @@ export interface CanaryObservation {
   readonly seenAt: string | null;
 }
 
+/** The highest tier seen: an alert tied to the events, the events alone, or nothing. */
+export type Tier = 'alert' | 'telemetry' | 'none';
+
+/**
+ * Whether a signal could be judged: `evaluated`, `inconclusive` (the reason says why), or `blind-spot`
+ * (preflight found the host's sensors cannot record it, and nothing arrived).
+ */
+export type Evaluation = 'evaluated' | 'inconclusive' | 'blind-spot';
+
+/** MITRE ATT&CK Evaluations detection categories (anchors-mission.md 1.13). */
+export type AttackEvalCategory = 'Not Applicable' | 'None' | 'Telemetry' | 'General' | 'Tactic' | 'Technique';
+
+/** VECTR's defense outcomes that a SIEM can show (Blocked is an EDR's). TBD: not evaluated. */
+export type VectrOutcome = 'Alerted' | 'Logged' | 'None' | 'TBD';
+
+/** One signal's outcome in the vocabularies blue and compliance teams already use. */
+export interface Outcome {
+  readonly tier: Tier;
+  readonly evaluation: Evaluation;
+  /** null when the signal was not evaluated (inconclusive). */
+  readonly attackEvaluation: {
+    readonly category: AttackEvalCategory;
+    /** `Delayed`: first seen only after its deadline. */
+    readonly modifiers: readonly 'Delayed'[];
+  } | null;
+  readonly vectr: VectrOutcome;
+}
+
 export interface SignalResult {
   readonly id: SignalId;
   readonly expected: {
@@ -201,6 +233,54 @@ export interface SignalResult {
   readonly reason: string;
   /** From preflight: whether the host's sensors can record this signal at all. */
   readonly readiness: Readiness;
+  readonly outcome: Outcome;
+}
+
+/** Verdict counts and detection speed, for a scenario or a whole run. */
+export interface ResultSummary {
+  readonly signals: number;
+  readonly pass: number;
+  readonly fail: number;
+  /** Signals whose telemetry or alert arrived only after its deadline (their verdict is `fail`). */
+  readonly late: number;
+  readonly inconclusive: number;
+  readonly tiers: { readonly alert: number; readonly telemetry: number; readonly none: number };
+  /** Mean time to detect: the mean detection latency over the signals an alert was seen for; null if none. */
+  readonly mttdMs: number | null;
+  /** Mean time for telemetry to reach the SIEM, over the signals captured; null if none. */
+  readonly meanCaptureLatencyMs: number | null;
+}
+
+/** One exchange with the target, as the executor saw it: the evidence bundle's command transcript. */
+export interface TranscriptEntry {
+  readonly kind: 'run' | 'upload';
+  /** The operation's name (preflight, run-cmstp, cleanup, ...) or the uploaded file's remote path. */
+  readonly name: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** The script sent (run) or the file's SHA-256 (upload). */
+  readonly sent: string;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Set when the exchange itself failed (connection lost, refused, ...). */
+  readonly error: string | null;
+}
+
+/** What each file of a scenario's evidence bundle holds. */
+export type EvidenceKind =
+  'payload' | 'scriptlet' | 'transcript' | 'preflight' | 'siem-signal' | 'queries' | 'cleanup';
+
+/** One file of the evidence bundle, as listed in run.json (its hash is also in manifest.json). */
+export interface EvidenceEntry {
+  /** Relative to the run's report folder. */
+  readonly path: string;
+  readonly kind: EvidenceKind;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** The signal a `siem-signal` file is about; null otherwise. */
+  readonly signal: SignalId | null;
 }
 
 export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed';
@@ -222,13 +302,43 @@ export interface ScenarioResult {
   /** The alerts this test raised that were closed afterwards (`closeAlerts` in the SIEM config); null if not asked. */
   readonly alertCleanup: { readonly closed: readonly string[]; readonly error: string | null } | null;
   readonly signals: readonly SignalResult[];
+  readonly summary: ResultSummary;
+  /** The evidence bundle's files for this scenario and host (under evidence/), with their hashes. */
+  readonly evidence: readonly EvidenceEntry[];
   readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
+}
+
+/** A control a run is evidence for, from the control-mapping file (controls/default.yaml). */
+export interface ControlDefinition {
+  readonly framework: string;
+  readonly id: string;
+  readonly title: string;
+  /** telemetry: met when the expected events were recorded; detection: met when the signal passed in full. */
+  readonly basis: 'telemetry' | 'detection';
+  readonly statement: string;
+  /** null: every signal / scenario. */
+  readonly signals: readonly SignalId[] | null;
+  readonly scenarios: readonly string[] | null;
+}
+
+export type ControlStatus = 'met' | 'not-met' | 'not-evaluated';
+
+/** How this run bears on one control: each covered scenario x host x signal, and the roll-up. */
+export interface ControlResult extends ControlDefinition {
+  readonly status: ControlStatus;
+  readonly evidence: readonly {
+    readonly scenario: string;
+    readonly host: string;
+    readonly signal: SignalId;
+    readonly status: ControlStatus;
+  }[];
 }
 
 export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed' | 'interrupted';
 
 export interface RunResult {
-  readonly schemaVersion: 1;
+  /** run.json's format (schema/run.schema.json); bumped on any incompatible change. */
+  readonly schemaVersion: 2;
   readonly runId: string;
   readonly harness: { readonly name: 'purple-harness'; readonly version: string };
   readonly startedAt: string;
@@ -236,16 +346,49 @@ export interface RunResult {
   readonly lab: 'simulated' | 'real';
   readonly siem: { readonly id: string; readonly description: string };
   readonly status: RunStatus;
-  readonly summary: {
-    readonly scenarios: number;
-    readonly signals: number;
-    readonly pass: number;
-    readonly fail: number;
-    /** Signals whose telemetry or alert arrived only after its deadline (their verdict is `fail`). */
-    readonly late: number;
-    readonly inconclusive: number;
-  };
+  readonly summary: ResultSummary & { readonly scenarios: number };
   readonly results: readonly ScenarioResult[];
+  /** The controls this run is evidence for, each met, not met or not evaluated. */
+  readonly controls: readonly ControlResult[];
+}
+
+function mean(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? null : Math.round(known.reduce((a, b) => a + b, 0) / known.length);
+}
+
+/** `1.2 s`, `45 s`, or `n/a`: latencies as people read them in reports. */
+export function formatMs(ms: number | null): string {
+  if (ms === null) return 'n/a';
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${String(Math.round(ms / 1000))} s`;
+}
+
+/** `Technique`, `Telemetry (Delayed)`, or `not evaluated`. */
+export function evalsLabel(outcome: Outcome): string {
+  const evals = outcome.attackEvaluation;
+  if (evals === null) return 'not evaluated';
+  return evals.modifiers.length === 0 ? evals.category : `${evals.category} (${evals.modifiers.join(', ')})`;
+}
+
+/** Rolls signal results up into counts and mean latencies (for a scenario, or for a run). */
+export function summarizeSignals(signals: readonly SignalResult[]): ResultSummary {
+  const count = (test: (s: SignalResult) => boolean): number => signals.filter(test).length;
+  return {
+    signals: signals.length,
+    pass: count((s) => s.verdict === 'pass'),
+    fail: count((s) => s.verdict === 'fail'),
+    late: count((s) => s.timing === 'late'),
+    inconclusive: count((s) => s.verdict === 'inconclusive'),
+    tiers: {
+      alert: count((s) => s.outcome.tier === 'alert'),
+      telemetry: count((s) => s.outcome.tier === 'telemetry'),
+      none: count((s) => s.outcome.tier === 'none'),
+    },
+    mttdMs: mean(signals.filter((s) => s.outcome.tier === 'alert').map((s) => s.observed.detectionLatencyMs)),
+    meanCaptureLatencyMs: mean(
+      signals.filter((s) => s.outcome.tier !== 'none').map((s) => s.observed.latencyMs),
+    ),
+  };
 }
 
 /**

@@ -1,28 +1,14 @@
 import { z } from 'zod';
+import { hostFactFields, sensorFactFields } from '../core/index.js';
 
 /** What the remote operations print. Loose: a newer helper may add fields. */
 export const FailedFrame = z.looseObject({ ok: z.literal(false), error: z.string() });
 
 export const PreflightFrame = z.looseObject({
   ok: z.literal(true),
-  hostname: z.string(),
-  user: z.string(),
-  integrityLevel: z.string(),
-  os: z.string(),
-  powershell: z.string(),
-  sshServer: z.string(),
+  ...hostFactFields,
   cmstpPresent: z.boolean(),
-  sensors: z
-    .looseObject({
-      sysmonRunning: z.boolean(),
-      sysmonEventTypes: z.array(z.string()).nullable(),
-      security4688: z.boolean().nullable(),
-      security4688CommandLine: z.boolean(),
-      forwarders: z.array(z.string()),
-      freeDiskBytes: z.number().nullable(),
-      utcNow: z.string(),
-    })
-    .optional(),
+  sensors: z.looseObject({ ...sensorFactFields, utcNow: z.string() }).optional(),
 });
 
 export const SnapshotFrame = z.looseObject({ ok: z.literal(true), items: z.array(z.string()) });

@@ -1,11 +1,16 @@
+import { assessControls } from '../assert/controls.js';
 import { evaluateSignal, judgePipeline } from '../assert/evaluate.js';
 import type {
+  ControlDefinition,
   Executor,
   ExecutionRecord,
   Expectation,
   HostFacts,
   PipelineProof,
   QueryRecord,
+  RenderedEmulation,
+  ReportArtifact,
+  TranscriptEntry,
   SignalDefinition,
   HostTarget,
   LoadedScenario,
@@ -25,6 +30,7 @@ import {
   prerequisiteMet,
   runStatus,
   scenarioStatus,
+  summarizeSignals,
   errorMessage,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
@@ -33,7 +39,9 @@ import { placeholderPayloadBase, renderEmulation } from '../render/render.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { signalReadiness } from '../signals/readiness.js';
+import { scenarioEvidence, type QueryPlanRecord } from '../report/evidence.js';
 import { redact } from '../util/redact.js';
+import { recordingExecutor } from './transcript.js';
 
 export interface HarnessRun {
   readonly scenarios: readonly LoadedScenario[];
@@ -57,6 +65,10 @@ export interface HarnessRun {
   readonly shouldStop?: () => boolean;
   /** Called after each scenario on each host, so a caller can persist partial results. */
   readonly onResult?: (result: ScenarioResult) => void;
+  /** The controls the run is evidence for (controls/default.yaml unless the config names another file). */
+  readonly controls?: readonly ControlDefinition[];
+  /** Receives each scenario's evidence-bundle files (already redacted), for the report writer. */
+  readonly onEvidence?: (files: readonly ReportArtifact[]) => void;
 }
 
 const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
@@ -129,13 +141,18 @@ async function runPair(
   let error: ScenarioResult['error'] = null;
   let results: SignalResult[];
   let queries: readonly QueryRecord[] = [];
+  let rendered: RenderedEmulation | null = null;
+  let observations: ReadonlyMap<SignalId, SignalObservation> = new Map();
+  let plan: QueryPlanRecord | null = null;
+  const transcript: TranscriptEntry[] = [];
+  const executor = recordingExecutor(run.executor, ctx.clock, transcript);
   let pipeline: PipelineProof = {
     status: 'unknown',
     reason: 'the run ended before the SIEM was polled',
     canary: null,
   };
   try {
-    const rendered = renderEmulation(scenario, {
+    rendered = renderEmulation(scenario, {
       marker,
       ...(run.payloadServer ? { payloadBaseUrl: run.payloadServer.baseUrl } : {}),
     });
@@ -144,7 +161,7 @@ async function runPair(
     if (scriptlet && run.payloadServer)
       run.payloadServer.publish(scriptlet.path, scriptlet.content, 'text/scriptlet');
     try {
-      execution = await runEmulation(run.executor, host, rendered, {
+      execution = await runEmulation(executor, host, rendered, {
         ...ctx,
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
         ...(run.preflight === 'strict'
@@ -195,36 +212,44 @@ async function runPair(
     const pollable = signals.filter(
       ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
     );
-    const polled =
-      ctx.signal.aborted || pollable.length === 0
-        ? null
-        : await pollSignals(
-            {
-              connector: run.siem,
-              host: execution.facts?.hostname ?? host.name,
-              marker,
-              bindings: {
-                marker,
-                payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
-                cmstpPid: String(execution.cmstp?.pid ?? 'none'),
-                payloadHost: rendered.scriptlet?.host ?? 'none',
-              },
-              processWindow: processWindow(execution),
-              evidenceUntil: evidenceUntil(execution),
-              // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
-              since: new Date(
-                (Number.isFinite(startedAt) ? startedAt : Date.now()) -
-                  Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
-              ),
-              signals: pollable,
-              canary: execution.canary === null ? null : canaryProbe,
-              captureTimeoutMs,
-              detectTimeoutMs,
-              schedule: run.schedule,
-            },
-            ctx,
-          );
-    const observations = polled?.signals ?? new Map<SignalId, SignalObservation>();
+    const pollPlan = {
+      connector: run.siem,
+      host: execution.facts?.hostname ?? host.name,
+      marker,
+      bindings: {
+        marker,
+        payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
+        cmstpPid: String(execution.cmstp?.pid ?? 'none'),
+        payloadHost: rendered.scriptlet?.host ?? 'none',
+      },
+      processWindow: processWindow(execution),
+      evidenceUntil: evidenceUntil(execution),
+      // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
+      since: new Date(
+        (Number.isFinite(startedAt) ? startedAt : Date.now()) -
+          Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
+      ),
+      signals: pollable,
+      canary: execution.canary === null ? null : canaryProbe,
+      captureTimeoutMs,
+      detectTimeoutMs,
+      schedule: run.schedule,
+    };
+    plan = {
+      host: pollPlan.host,
+      marker,
+      bindings: pollPlan.bindings,
+      processWindow: {
+        since: pollPlan.processWindow.since.toISOString(),
+        until: pollPlan.processWindow.until.toISOString(),
+      },
+      since: pollPlan.since.toISOString(),
+      evidenceUntil: pollPlan.evidenceUntil?.toISOString() ?? null,
+      captureTimeoutMs,
+      detectTimeoutMs,
+    };
+    const polled = ctx.signal.aborted || pollable.length === 0 ? null : await pollSignals(pollPlan, ctx);
+    observations = polled?.signals ?? observations;
     pipeline = judgePipeline(execution, polled?.canary ?? null, observations.values());
     queries = polled?.queries ?? [];
     const proven = pipeline.status;
@@ -270,6 +295,25 @@ async function runPair(
     `purple-harness test run, marker ${marker}`,
     ctx,
   );
+  const bundle = scenarioEvidence(
+    {
+      scenarioId: scenario.spec.id,
+      host: host.name,
+      rendered,
+      transcript,
+      execution,
+      signals: signals.map(({ definition, expectation }, i) => ({
+        id: definition.id,
+        expectation,
+        readiness: results[i]?.readiness ?? 'unknown',
+        observation: observations.get(definition.id),
+      })),
+      plan,
+      queries,
+    },
+    ctx.secrets,
+  );
+  run.onEvidence?.(bundle.files);
   return {
     ...base,
     status: scenarioStatus(results, error !== null, execution?.cleanup),
@@ -278,6 +322,8 @@ async function runPair(
     queries,
     alertCleanup,
     signals: results,
+    summary: summarizeSignals(results),
+    evidence: bundle.index,
     error,
   };
 }
@@ -303,7 +349,9 @@ async function closeRaisedAlerts(
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */
 export function summarizeRun(
-  run: Pick<HarnessRun, 'lab' | 'version'> & { readonly siem: { readonly id: string; describe(): string } },
+  run: Pick<HarnessRun, 'lab' | 'version' | 'controls'> & {
+    readonly siem: { readonly id: string; describe(): string };
+  },
   results: readonly ScenarioResult[],
   times: { readonly startedAt: string; readonly finishedAt: string },
   ctx: Pick<RunContext, 'runId' | 'signal'>,
@@ -311,22 +359,16 @@ export function summarizeRun(
 ): RunResult {
   const all = results.flatMap((r) => r.signals);
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: ctx.runId,
     harness: { name: 'purple-harness', version: run.version },
     ...times,
     lab: run.lab,
     siem: { id: run.siem.id, description: run.siem.describe() },
     status: crashed ? 'error' : runStatus(results, ctx.signal.aborted),
-    summary: {
-      scenarios: results.length,
-      signals: all.length,
-      pass: all.filter((s) => s.verdict === 'pass').length,
-      fail: all.filter((s) => s.verdict === 'fail').length,
-      late: all.filter((s) => s.timing === 'late').length,
-      inconclusive: all.filter((s) => s.verdict === 'inconclusive').length,
-    },
+    summary: { scenarios: results.length, ...summarizeSignals(all) },
     results: [...results],
+    controls: assessControls(run.controls ?? [], results),
   };
 }
 

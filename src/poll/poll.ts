@@ -54,7 +54,8 @@ const summaryFields = [
   'ParentProcessGuid',
 ] as const;
 
-function evidence(event: SiemEvent): EventEvidence {
+/** The fields of an event that reports show; the whole event goes to the evidence bundle. */
+export function evidence(event: SiemEvent): EventEvidence {
   const summary: Record<string, string> = {};
   for (const name of summaryFields) {
     const value = event.fields[name];
@@ -63,7 +64,7 @@ function evidence(event: SiemEvent): EventEvidence {
   return { ref: event.ref, eventId: event.eventId, time: event.time, indexedAt: event.indexedAt, summary };
 }
 
-function alertEvidence(alert: SiemAlert): AlertEvidence {
+export function alertEvidence(alert: SiemAlert): AlertEvidence {
   return {
     ref: alert.ref,
     ruleId: alert.ruleId,
@@ -71,12 +72,15 @@ function alertEvidence(alert: SiemAlert): AlertEvidence {
     level: alert.level,
     time: alert.time,
     eventRefs: alert.eventRefs,
+    attack: alert.attack ?? [],
   };
 }
 
 interface State {
   events: Map<string, EventEvidence>;
   alerts: Map<string, AlertEvidence>;
+  rawEvents: Map<string, SiemEvent>;
+  rawAlerts: Map<string, SiemAlert>;
   firstSeenAt: string | null;
   alertFirstSeenAt: string | null;
   polls: number;
@@ -112,6 +116,8 @@ export async function pollSignals(
       {
         events: new Map(),
         alerts: new Map(),
+        rawEvents: new Map(),
+        rawAlerts: new Map(),
         firstSeenAt: null,
         alertFirstSeenAt: null,
         polls: 0,
@@ -203,7 +209,10 @@ export async function pollSignals(
         const s = state(definition.id);
         s.polls += 1;
         for (const event of found.get(definition.id) ?? []) {
-          if (!s.events.has(event.ref)) s.events.set(event.ref, evidence(event));
+          if (!s.events.has(event.ref)) {
+            s.events.set(event.ref, evidence(event));
+            s.rawEvents.set(event.ref, event);
+          }
           if (s.firstSeenAt === null) {
             s.firstSeenAt = now.toISOString();
             seenAt.set(definition.id, nowMs);
@@ -239,7 +248,10 @@ export async function pollSignals(
           const s = state(definition.id);
           for (const alert of alerts) {
             if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
-            if (!s.alerts.has(alert.ref)) s.alerts.set(alert.ref, alertEvidence(alert));
+            if (!s.alerts.has(alert.ref)) {
+              s.alerts.set(alert.ref, alertEvidence(alert));
+              s.rawAlerts.set(alert.ref, alert);
+            }
             if (s.alertFirstSeenAt === null) {
               s.alertFirstSeenAt = now.toISOString();
               s.detectedLate = final;
@@ -316,6 +328,7 @@ export async function pollSignals(
         error: settled(id, expectation) ? null : error,
         capturedLate: state(id).capturedLate,
         detectedLate: state(id).detectedLate,
+        raw: { events: [...state(id).rawEvents.values()], alerts: [...state(id).rawAlerts.values()] },
       },
     ]),
   );

@@ -1,5 +1,6 @@
 import type { ReporterDefinition } from '../core/index.js';
 import { attireReporter } from './attire/index.js';
+import { htmlReporter } from './html/index.js';
 import { jsonReporter } from './json/index.js';
 import { junitReporter } from './junit/index.js';
 import { markdownReporter } from './markdown/index.js';
@@ -8,6 +9,7 @@ import { navigatorReporter } from './navigator/index.js';
 export const reporters = {
   json: jsonReporter,
   markdown: markdownReporter,
+  html: htmlReporter,
   junit: junitReporter,
   navigator: navigatorReporter,
   attire: attireReporter,

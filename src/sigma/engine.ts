@@ -6,6 +6,32 @@ import type { SigmaRule } from './rule.js';
 export type FlatEvent = Readonly<Record<string, unknown>>;
 type Predicate = (event: FlatEvent) => boolean;
 
+const tacticIds: Readonly<Record<string, string>> = {
+  'initial-access': 'TA0001',
+  execution: 'TA0002',
+  persistence: 'TA0003',
+  'privilege-escalation': 'TA0004',
+  'defense-evasion': 'TA0005',
+  'credential-access': 'TA0006',
+  discovery: 'TA0007',
+  'lateral-movement': 'TA0008',
+  collection: 'TA0009',
+  exfiltration: 'TA0010',
+  'command-and-control': 'TA0011',
+  impact: 'TA0040',
+};
+
+/** A Sigma rule's `attack.*` tags as ATT&CK IDs: attack.t1218.003 -> T1218.003, attack.defense-evasion -> TA0005. */
+export function attackIds(tags: readonly string[]): string[] {
+  return tags.flatMap((tag) => {
+    const name = /^attack\.(.+)$/i.exec(tag)?.[1]?.toLowerCase().replaceAll('_', '-');
+    if (name === undefined) return [];
+    if (/^(t\d{4}(\.\d{3})?|ta\d{4}|g\d{4}|s\d{4})$/.test(name)) return [name.toUpperCase()];
+    const tactic = tacticIds[name];
+    return tactic === undefined ? [] : [tactic];
+  });
+}
+
 export interface CompiledRule {
   readonly id: string;
   readonly title: string;

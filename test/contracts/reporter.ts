@@ -1,5 +1,8 @@
 import test from 'ava';
-import type { ReporterDefinition, RunResult } from '../../src/core/index.js';
+import type { ReporterDefinition, RunResult, SignalResult } from '../../src/core/index.js';
+import { assessControls } from '../../src/assert/controls.js';
+import { loadControls } from '../../src/config/controls.js';
+import { summarizeSignals } from '../../src/core/index.js';
 
 /** A small but complete run: one scenario, a pass, a fail and an inconclusive signal. */
 export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
@@ -14,13 +17,81 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
     captured: true,
     detected: true,
     events: [event],
-    alerts: [],
+    alerts: [
+      {
+        ref: 'local:alert:1',
+        ruleId: 'ph-cmstp-inf-from-user-path',
+        title: 'CMSTP installs a profile from a user-writable path',
+        level: 'high',
+        time: '2026-11-23T12:00:02.000Z',
+        eventRefs: ['local:event:1'],
+        attack: ['T1218.003', 'TA0005'],
+      },
+    ],
     firstSeenAt: '2026-11-23T12:00:01.000Z',
     latencyMs: 1000,
-    detectionLatencyMs: null,
+    detectionLatencyMs: 2000,
   };
-  return {
-    schemaVersion: 1,
+  const signals: SignalResult[] = [
+    {
+      id: 'cmstp-exec',
+      expected: { captured: true, detected: true, rule: null },
+      observed,
+      verdict: 'pass',
+      timing: 'on-time',
+      reason: 'captured | detected',
+      readiness: 'ready',
+      outcome: {
+        tier: 'alert',
+        evaluation: 'evaluated',
+        attackEvaluation: { category: 'Technique', modifiers: [] },
+        vectr: 'Alerted',
+      },
+    },
+    {
+      id: 'child-process',
+      expected: { captured: true, detected: true, rule: null },
+      observed: {
+        ...observed,
+        captured: false,
+        detected: false,
+        events: [],
+        alerts: [],
+        latencyMs: null,
+        detectionLatencyMs: null,
+      },
+      verdict: 'fail',
+      timing: null,
+      reason: 'not captured',
+      readiness: 'ready',
+      outcome: {
+        tier: 'none',
+        evaluation: 'evaluated',
+        attackEvaluation: { category: 'None', modifiers: [] },
+        vectr: 'None',
+      },
+    },
+    {
+      id: 'payload-file',
+      expected: { captured: true, detected: null, rule: null },
+      observed: {
+        ...observed,
+        captured: null,
+        detected: null,
+        events: [],
+        alerts: [],
+        latencyMs: null,
+        detectionLatencyMs: null,
+      },
+      verdict: 'inconclusive',
+      timing: null,
+      reason: 'not polled',
+      readiness: 'unknown',
+      outcome: { tier: 'none', evaluation: 'inconclusive', attackEvaluation: null, vectr: 'TBD' },
+    },
+  ];
+  const run: Omit<RunResult, 'controls'> = {
+    schemaVersion: 2,
     runId: '20261123T120000Z-abcdef',
     harness: { name: 'purple-harness', version: '0.1.0' },
     startedAt: '2026-11-23T12:00:00.000Z',
@@ -28,7 +99,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
     lab,
     siem: { id: 'local', description: 'local SIEM' },
     status: 'failed',
-    summary: { scenarios: 1, signals: 3, pass: 1, fail: 1, late: 0, inconclusive: 1 },
+    summary: { scenarios: 1, ...summarizeSignals(signals) },
     results: [
       {
         scenario: {
@@ -64,38 +135,28 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
         status: 'failed',
         execution: null,
         error: null,
-        signals: [
+        signals,
+        summary: summarizeSignals(signals),
+        evidence: [
           {
-            id: 'cmstp-exec',
-            expected: { captured: true, detected: true, rule: null },
-            observed,
-            verdict: 'pass',
-            timing: 'on-time',
-            reason: 'captured | detected',
-            readiness: 'ready',
+            path: 'evidence/cmstp-local-inf-presetup/WIN10-LAB-01/payload/ph0123456789ab.inf',
+            kind: 'payload',
+            sha256: 'cd'.repeat(32),
+            bytes: 812,
+            signal: null,
           },
           {
-            id: 'child-process',
-            expected: { captured: true, detected: true, rule: null },
-            observed: { ...observed, captured: false, detected: false, events: [] },
-            verdict: 'fail',
-            timing: null,
-            reason: 'not captured',
-            readiness: 'ready',
-          },
-          {
-            id: 'payload-file',
-            expected: { captured: true, detected: null, rule: null },
-            observed: { ...observed, captured: null, detected: null, events: [] },
-            verdict: 'inconclusive',
-            timing: null,
-            reason: 'not polled',
-            readiness: 'unknown',
+            path: 'evidence/cmstp-local-inf-presetup/WIN10-LAB-01/siem/cmstp-exec.json',
+            kind: 'siem-signal',
+            sha256: 'ef'.repeat(32),
+            bytes: 2048,
+            signal: 'cmstp-exec',
           },
         ],
       },
     ],
   };
+  return { ...run, controls: assessControls(loadControls(), run.results) };
 }
 
 /** The shared contract every reporter passes: pure, deterministic, relative paths, every signal present. */

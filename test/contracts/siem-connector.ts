@@ -92,7 +92,11 @@ export function testSiemConnector(name: string, setup: () => Promise<SiemFixture
     });
 
     t.true(alerts.length >= 1);
-    for (const alert of alerts) t.true(alert.eventRefs.every((ref) => refs.includes(ref)));
+    for (const alert of alerts) {
+      t.true(alert.eventRefs.every((ref) => refs.includes(ref)));
+      // ATT&CK IDs, when the SIEM gives them, come normalised: T1218, T1218.003, TA0005.
+      for (const id of alert.attack ?? []) t.regex(id, /^(T\d{4}(\.\d{3})?|TA\d{4})$/);
+    }
     t.deepEqual(
       await fixture.connector.findDetections({
         host: 'WIN10-LAB-01',

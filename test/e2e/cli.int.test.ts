@@ -1,12 +1,12 @@
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort } from '../helpers/ports.js';
 import { join } from 'node:path';
-import { signalIds } from '../../src/core/index.js';
+import { RunRecord, signalIds } from '../../src/core/index.js';
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { execa } from 'execa';
-import { cliPath, runCli, repoRoot } from '../helpers/cli.js';
+import { cliPath, quickScenarios, runCli, repoRoot } from '../helpers/cli.js';
 import { reportTexts, tempDir } from '../helpers/tmp.js';
 
 interface RunJson {
@@ -30,12 +30,9 @@ function readRun(reportsDir: string): RunJson {
   return JSON.parse(readFileSync(join(reportsDir, 'latest', 'run.json'), 'utf8')) as RunJson;
 }
 
-/** A built-in scenario with short deadlines, so a negative test does not wait 30 s. */
+/** A built-in scenario with short deadlines, so a negative test does not wait out the default. */
 function quickScenario(dir: string, name = 'cmstp-local-inf-presetup.yaml'): string {
-  const file = join(dir, name);
-  const text = readFileSync(join(repoRoot, 'scenarios', name), 'utf8');
-  writeFileSync(file, text.replace('capture: 30s', 'capture: 2s').replace('detect: 30s', 'detect: 2s'));
-  return file;
+  return quickScenarios(dir, [name])[0] ?? '';
 }
 
 test('npm start path: every built-in scenario passes on the embedded lab, covering all seven AN0932 signals', async (t) => {
@@ -57,6 +54,19 @@ test('npm start path: every built-in scenario passes on the embedded lab, coveri
   t.true(run.results.every((r) => r.execution?.cleanup.verified === true));
   t.regex(readFileSync(join(cwd, 'reports', 'latest', 'report.md'), 'utf8'), /SIMULATED LAB/);
   t.true(existsSync(join(cwd, '.purple-harness', 'local-siem.sqlite')));
+  // run.json is exactly the published, versioned format (schema/run.schema.json comes from this schema).
+  const record = RunRecord.parse(run);
+  t.is(record.schemaVersion, 2);
+  // Our rules carry ATT&CK tags: every alerted signal is a Technique-level detection, Alerted in VECTR terms.
+  const alerted = record.results.flatMap((r) => r.signals).filter((s) => s.expected.detected === true);
+  t.true(alerted.length > 0);
+  for (const signal of alerted) {
+    t.is(signal.outcome.tier, 'alert', signal.id);
+    t.deepEqual(signal.outcome.attackEvaluation, { category: 'Technique', modifiers: [] }, signal.id);
+    t.is(signal.outcome.vectr, 'Alerted', signal.id);
+  }
+  t.is(record.summary.tiers.alert, alerted.length);
+  t.true(record.summary.mttdMs !== null && record.summary.mttdMs >= 0);
 });
 
 test("the remote-scriptlet scenario carries the payload server's record of the fetch", async (t) => {
@@ -235,7 +245,15 @@ test('a configured lab: secrets from the environment never reach stdout, stderr 
       '',
     ].join('\n'),
   );
-  writeFileSync(join(cwd, '.env'), `LAB_PASSWORD=${password}\n`);
+  // The evidence-signing key sits in .env as one line, as most people will paste it.
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyBody = pem.split('\n')[1] ?? '';
+  writeFileSync(
+    join(cwd, '.env'),
+    `LAB_PASSWORD=${password}\nPURPLE_HARNESS_SIGNING_KEY="${pem.replaceAll('\n', '\\n')}"\n`,
+  );
+  writeFileSync(join(cwd, 'signing.pub'), publicKey.export({ type: 'spki', format: 'pem' }).toString());
 
   // This lab has no DNS entry for the payload server, so only a scenario without a scriptlet can pass.
   const result = await runCli(['run', builtin, '--config', 'harness.yaml', '--debug'], {
@@ -252,7 +270,13 @@ test('a configured lab: secrets from the environment never reach stdout, stderr 
   for (const text of outputs) {
     t.false(text.includes(password), 'lab password leaked');
     t.false(text.includes(token), 'HEC token leaked');
+    t.false(text.includes(keyBody), 'signing key leaked');
   }
+  t.true(keyBody.length > 40);
+  // The bundle is signed with that key, and verify accepts it when the key is pinned.
+  const verified = await runCli(['verify', runDir, '--public-key', 'signing.pub'], { cwd });
+  t.is(verified.exitCode, 0, verified.stderr);
+  t.regex(verified.stdout, /signed by SHA256:\S+ \(the pinned key\)/);
 });
 
 test('a host outside the inventory is refused with exit 2', async (t) => {

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +26,19 @@ export async function runCli(
     timeout: 90_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Copies built-in scenarios into `dir` with short capture and detect deadlines (3 s), so a test that expects
+ * a signal to be missing does not wait out the connector's default. Returns the copies' paths.
+ */
+export function quickScenarios(dir: string, names?: readonly string[]): string[] {
+  const source = join(repoRoot, 'scenarios');
+  return (names ?? readdirSync(source).filter((n) => n.endsWith('.yaml'))).map((name) => {
+    const text = readFileSync(join(source, name), 'utf8');
+    const quick = text.replace(/^timeouts:\n/m, 'timeouts:\n  capture: 3s\n  detect: 3s\n');
+    if (quick === text) throw new Error(`${name}: no timeouts block to shorten`);
+    writeFileSync(join(dir, name), quick);
+    return join(dir, name);
+  });
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { fromEcs } from '../../src/ingest/normalize.js';
-import type { CompiledRule } from '../../src/sigma/engine.js';
+import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
 
 /**
@@ -14,7 +14,10 @@ export interface FakeElastic {
   readonly requests: { method: string; path: string; body: unknown; authorization: string | undefined }[];
   index(index: string, doc: Record<string, unknown>, id?: string): string;
   /** Puts a Security alert (dotted keys, as Kibana writes them) on documents, like a detection rule would. */
-  alert(ruleId: string, name: string, ancestors: readonly { index: string; id: string }[]): void;
+  alert(
+    rule: Pick<CompiledRule, 'id' | 'title' | 'tags'>,
+    ancestors: readonly { index: string; id: string }[],
+  ): void;
   finding(ruleId: string, name: string, docIds: readonly string[]): void;
   /** Every document of an index, as stored (alerts included). */
   documents(index: string): Record<string, unknown>[];
@@ -148,11 +151,28 @@ export async function startFakeElastic(options: {
     return docId;
   };
   const findings: Record<string, unknown>[] = [];
-  function alertOn(ruleId: string, name: string, ancestors: readonly { index: string; id: string }[]): void {
+  function alertOn(
+    rule: Pick<CompiledRule, 'id' | 'title' | 'tags'>,
+    ancestors: readonly { index: string; id: string }[],
+  ): void {
+    const ids = attackIds(rule.tags);
+    const tactic = ids.find((id) => id.startsWith('TA'));
+    const subtechniques = ids.filter((id) => id.includes('.'));
     add('.alerts-security.alerts-default', {
       '@timestamp': new Date().toISOString(),
-      'kibana.alert.rule.rule_id': ruleId,
-      'kibana.alert.rule.name': name,
+      'kibana.alert.rule.rule_id': rule.id,
+      'kibana.alert.rule.name': rule.title,
+      // The rule's MITRE mapping, in the shape Kibana's detection rules keep it.
+      'kibana.alert.rule.threat': [
+        {
+          framework: 'MITRE ATT&CK',
+          ...(tactic === undefined ? {} : { tactic: { id: tactic, name: tactic } }),
+          technique: [...new Set(subtechniques.map((id) => id.split('.')[0] ?? id))].map((id) => ({
+            id,
+            subtechnique: subtechniques.filter((s) => s.startsWith(`${id}.`)).map((s) => ({ id: s })),
+          })),
+        },
+      ],
       'kibana.alert.severity': 'high',
       'kibana.alert.ancestors': ancestors.map((a) => ({ ...a, type: 'event', depth: 0 })),
       'event.kind': 'signal',
@@ -205,8 +225,7 @@ export async function startFakeElastic(options: {
           const id = add(index, source, target._id);
           const flat = fromEcs(source);
           for (const rule of options.rules ?? []) {
-            if ('event' in flat && rule.matches(flat.event.fields))
-              alertOn(rule.id, rule.title, [{ index, id }]);
+            if ('event' in flat && rule.matches(flat.event.fields)) alertOn(rule, [{ index, id }]);
           }
           items.push({ create: { _index: target._index, _id: id, status: 201 } });
         }

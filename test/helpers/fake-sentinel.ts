@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { CompiledRule } from '../../src/sigma/engine.js';
+import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
 
 /**
@@ -64,6 +64,14 @@ export async function startFakeSentinel(options: {
         SystemAlertId: `alert-${String(item)}`,
         AlertName: rule.title,
         AlertSeverity: 'High',
+        // Sentinel keeps parent techniques only, as a JSON array in a string column.
+        Techniques: JSON.stringify([
+          ...new Set(
+            attackIds(rule.tags)
+              .filter((id) => /^T\d/.test(id))
+              .map((id) => id.split('.')[0]),
+          ),
+        ]),
         TimeGenerated: time.toISOString(),
         CompromisedEntity: fields.Computer,
         ProductName: 'Azure Sentinel',

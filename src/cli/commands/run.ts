@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { localHostLock } from '../../pipeline/host-lock.js';
-import { resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type {
   Executor,
   HostTarget,
   PluginContext,
+  ReportArtifact,
   RunContext,
   RunResult,
   ScenarioResult,
@@ -15,7 +16,9 @@ import type {
 import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
 import { resolveHosts, selectHosts, selectInventory, type KnownHosts } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
-import type { HarnessConfig } from '../../config/schema.js';
+import { signingKeyFrom } from '../../config/signing-key.js';
+import { loadControls } from '../../config/controls.js';
+import { reportFormats, type HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { executors } from '../../executors/registry.js';
 import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
@@ -104,6 +107,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     allowCustomCommands: options.allowCustomCommands,
   });
   preflightRender(scenarios);
+  const controls = loadControls(config.controls);
   const embedded = config.lab === undefined;
   if (!embedded && options.labDropSignals.length > 0) {
     throw new HarnessError(
@@ -157,7 +161,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   if (existsSync(stopFile))
     output.logger.warn(`the stop file ${stopFile} exists: nothing new will start until it is removed`);
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
-  const formats = config.reports?.formats ?? ['json', 'markdown', 'junit', 'navigator', 'attire'];
+  const formats = config.reports?.formats ?? reportFormats;
 
   if (options.labSensor !== undefined && !isSensorProfileName(options.labSensor)) {
     throw new HarnessError('E_USAGE', `unknown sensor profile "${options.labSensor}"`, {
@@ -201,6 +205,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   let payloadServer: PayloadServer | null = null;
   let result: RunResult;
   const collected: ScenarioResult[] = [];
+  const evidence: ReportArtifact[] = [];
+  const signingKey = signingKeyFrom(env, secrets);
+  const write = (run: RunResult) =>
+    writeReports(reportsDir, run.runId, [...render(formats, run), ...evidence], secrets, {
+      harness: `purple-harness ${options.version}`,
+      signingKey,
+    });
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
@@ -273,7 +284,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         deadlines: polling,
         version: options.version,
         ...(payloadServer ? { payloadServer } : {}),
+        controls,
         onResult: (r) => collected.push(r),
+        onEvidence: (files) => evidence.push(...files),
         concurrency: options.concurrency ?? config.lab?.concurrency ?? 4,
         preflight: options.preflight,
         lockHost: localHostLock(resolve('.purple-harness', 'locks')),
@@ -285,13 +298,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     // Nothing already collected is lost: write what finished before the error, then let main report it.
     if (collected.length > 0 && siem) {
       const partial = summarizeRun(
-        { lab: embedded ? 'simulated' : 'real', version: options.version, siem },
+        { lab: embedded ? 'simulated' : 'real', version: options.version, siem, controls },
         collected,
         { startedAt: now.toISOString(), finishedAt: systemClock.now().toISOString() },
         ctx,
         true,
       );
-      const written = writeReports(reportsDir, partial.runId, render(formats, partial), secrets);
+      const written = write(partial);
       output.err(`[purple-harness] partial results written to ${written.dir}`);
     }
     throw error;
@@ -301,7 +314,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     await siem?.dispose();
   }
 
-  const written = writeReports(reportsDir, result.runId, render(formats, result), secrets);
+  const written = write(result);
   if (result.lab === 'simulated')
     output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
   for (const scenario of result.results) {
@@ -315,7 +328,11 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   output.out(
     `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.late} late, ${result.summary.inconclusive} inconclusive)`,
   );
-  for (const file of written.files) output.out(`report: ${file}`);
+  const evidenceFiles = written.files.filter((f) => f.includes(`${sep}evidence${sep}`));
+  for (const file of written.files) if (!evidenceFiles.includes(file)) output.out(`report: ${file}`);
+  output.out(
+    `evidence: ${String(evidenceFiles.length)} files under ${join(written.dir, 'evidence')}, hashed in manifest.json (check with: purple-harness verify ${written.dir})`,
+  );
   return exitCodeForRun(result.status);
 }
 

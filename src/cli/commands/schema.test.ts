@@ -19,3 +19,13 @@ test('the scenario JSON Schema is strict about unknown keys', (t) => {
   t.is(schema.additionalProperties, false);
   t.true(schema.required?.includes('expect'));
 });
+
+test('the run.json schema is versioned and strict, so consumers can rely on every field', (t) => {
+  const schema = JSON.parse(jsonSchemas()['run.schema.json'] ?? '{}') as {
+    additionalProperties?: boolean;
+    properties?: { schemaVersion?: { const?: number } };
+  };
+
+  t.is(schema.additionalProperties, false);
+  t.is(schema.properties?.schemaVersion?.const, 2);
+});

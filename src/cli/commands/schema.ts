@@ -1,17 +1,26 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ControlMapping } from '../../config/controls.js';
 import { HarnessConfig } from '../../config/schema.js';
-import { Scenario } from '../../core/index.js';
+import { RunRecord, Scenario } from '../../core/index.js';
 import { packageRoot } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
-/** JSON Schemas for the files users write, generated from the zod schemas (editors use them for completion). */
+/**
+ * JSON Schemas generated from the zod schemas: for the files users write (editors use them for completion),
+ * and for run.json, the record other tools consume.
+ */
 export function jsonSchemas(): Record<string, string> {
-  const render = (schema: z.ZodType): string =>
-    `${JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
-  return { 'scenario.schema.json': render(Scenario), 'config.schema.json': render(HarnessConfig) };
+  const render = (schema: z.ZodType, io: 'input' | 'output' = 'input'): string =>
+    `${JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), null, 2)}\n`;
+  return {
+    'scenario.schema.json': render(Scenario),
+    'config.schema.json': render(HarnessConfig),
+    'run.schema.json': render(RunRecord, 'output'),
+    'controls.schema.json': render(ControlMapping),
+  };
 }
 
 export function schemaCommand(write: boolean, output: Output): ExitCode {

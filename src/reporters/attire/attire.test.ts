@@ -50,7 +50,11 @@ test('one ATTiRe log per host in the published field layout, with the detection 
   const [procedure] = log.procedures;
   t.is(procedure?.['mitre-technique-id'], 'T1218.003');
   const outcome = procedure?.steps.at(-1)?.output.map((o) => o.content.split(':').slice(0, 2).join(':'));
-  t.deepEqual(outcome, ['cmstp-exec: pass', 'child-process: fail', 'payload-file: inconclusive']);
+  t.deepEqual(outcome, [
+    'cmstp-exec: pass; VECTR Alerted; ATT&CK Evals Technique',
+    'child-process: fail; VECTR None; ATT&CK Evals None',
+    'payload-file: inconclusive; VECTR TBD; ATT&CK Evals not evaluated',
+  ]);
 });
 
 test('the procedure id is stable across runs of the same scenario on the same host', (t) => {

@@ -1,5 +1,5 @@
 import type { RunResult, ScenarioResult } from '../../core/index.js';
-import { defineReporter } from '../../core/index.js';
+import { defineReporter, evalsLabel } from '../../core/index.js';
 import { sha256 } from '../../util/hash.js';
 import { AttireReporterOptions } from './schema.js';
 
@@ -42,7 +42,8 @@ function procedure(result: ScenarioResult, order: number): Record<string, unknow
     'time-start': last,
     'time-stop': last,
     output: result.signals.map((signal) => ({
-      content: `${signal.id}: ${signal.verdict}${signal.timing === 'late' ? ' (late)' : ''}: ${signal.reason}`,
+      // VECTR's outcome words first, so whoever fills in the blue-team side can copy them.
+      content: `${signal.id}: ${signal.verdict}${signal.timing === 'late' ? ' (late)' : ''}; VECTR ${signal.outcome.vectr}; ATT&CK Evals ${evalsLabel(signal.outcome)}: ${signal.reason}`,
       level: signal.verdict === 'pass' ? 'STDOUT' : 'STDERR',
       type: 'detection',
     })),

@@ -1,6 +1,6 @@
 import XMLBuilder from 'fast-xml-builder';
 import type { RunResult, ScenarioResult, SignalResult } from '../../core/index.js';
-import { defineReporter } from '../../core/index.js';
+import { defineReporter, evalsLabel } from '../../core/index.js';
 import { JunitReporterOptions } from './schema.js';
 
 const builder = new XMLBuilder({
@@ -44,6 +44,11 @@ function testcase(result: ScenarioResult, signal: SignalResult): Record<string, 
         { '@name': 'verdict', '@value': signal.verdict },
         { '@name': 'timing', '@value': signal.timing ?? 'none' },
         { '@name': 'readiness', '@value': signal.readiness },
+        { '@name': 'tier', '@value': signal.outcome.tier },
+        { '@name': 'evaluation', '@value': signal.outcome.evaluation },
+        { '@name': 'attack-evaluation', '@value': evalsLabel(signal.outcome) },
+        { '@name': 'vectr-outcome', '@value': signal.outcome.vectr },
+        { '@name': 'detection-latency-ms', '@value': String(signal.observed.detectionLatencyMs ?? '') },
         { '@name': 'lab', '@value': result.host.simulated ? 'simulated' : 'real' },
       ],
     },

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineReporter, type RunResult } from '../../core/index.js';
+import { defineReporter, evalsLabel, formatMs, type Outcome, type RunResult } from '../../core/index.js';
 import { templatesDir } from '../../util/paths.js';
 import { MarkdownReporterOptions } from './schema.js';
 
@@ -26,6 +26,8 @@ function createTemplate(): (context: { run: RunResult; simulated: boolean }) => 
   );
   engine.registerHelper('isBool', (value: unknown) => typeof value === 'boolean');
   engine.registerHelper('late', (value: unknown) => (value === 'late' ? ' (late)' : ''));
+  engine.registerHelper('ms', (value: unknown) => formatMs(typeof value === 'number' ? value : null));
+  engine.registerHelper('evals', (value: Outcome) => evalsLabel(value));
   const source = readFileSync(join(templatesDir(), 'report', 'report.md.hbs'), 'utf8');
   return engine.compile(source, { strict: false, noEscape: true });
 }

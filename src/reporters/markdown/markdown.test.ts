@@ -18,7 +18,7 @@ test('table cells escape pipes so a reason cannot break the table', (t) => {
   t.true(content.includes('captured \\| detected'));
   t.regex(
     content,
-    /\| `child-process` \| captured=true, detected=true \| ready \| no \| no \| \*\*FAIL\*\* \| not captured \|/,
+    /\| `child-process` \| captured=true, detected=true \| ready \| no \| no \| n\/a \/ n\/a \| None \| None \| \*\*FAIL\*\* \| not captured \|/,
   );
 });
 

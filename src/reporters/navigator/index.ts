@@ -1,5 +1,5 @@
 import type { RunResult, SignalResult } from '../../core/index.js';
-import { defineReporter } from '../../core/index.js';
+import { defineReporter, evalsLabel } from '../../core/index.js';
 import { NavigatorReporterOptions } from './schema.js';
 
 /** Outcome colours, from "every expected signal alerted" to "nothing seen"; grey when nothing could be judged. */
@@ -17,11 +17,9 @@ function outcomeOf(signals: readonly SignalResult[]): keyof typeof outcomes {
   return judged.some((s) => s.verdict === 'pass' || s.observed.captured === true) ? 'partial' : 'missed';
 }
 
-/** What the layer says about one signal: its verdict and the tier seen (alert, telemetry only, none). */
+/** What the layer says about one signal: its verdict, the tier seen and its ATT&CK Evaluations category. */
 function tier(signal: SignalResult): string {
-  const seen =
-    signal.observed.alerts.length > 0 ? 'alert' : signal.observed.captured === true ? 'telemetry' : 'none';
-  return `${signal.verdict} (${seen}${signal.timing === 'late' ? ', late' : ''})`;
+  return `${signal.verdict} (${signal.outcome.tier}${signal.timing === 'late' ? ', late' : ''}; ATT&CK Evals: ${evalsLabel(signal.outcome)})`;
 }
 
 /**

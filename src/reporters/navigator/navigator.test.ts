@@ -50,7 +50,11 @@ test('the layer follows the Navigator layer format 4.5 and colours T1218.003 by 
   t.is(cmstp?.score, 33);
   t.deepEqual(
     cmstp?.metadata?.map((m) => m.value),
-    ['pass (telemetry)', 'fail (none)', 'inconclusive (none)'],
+    [
+      'pass (alert; ATT&CK Evals: Technique)',
+      'fail (none; ATT&CK Evals: None)',
+      'inconclusive (none; ATT&CK Evals: not evaluated)',
+    ],
   );
 });
 

@@ -35,7 +35,10 @@ function seedInto(
     toEcs(time.toISOString(), { ...fields, Computer: host, UtcTime: sysmonTime(time) }),
   );
   if (String(fields.Image).toLowerCase().endsWith('\\cmstp.exe'))
-    fake.alert('our-cmstp-rule', 'CMSTP from a user-writable path', [{ index: sysmonIndex, id }]);
+    fake.alert(
+      { id: 'our-cmstp-rule', title: 'CMSTP from a user-writable path', tags: ['attack.t1218.003'] },
+      [{ index: sysmonIndex, id }],
+    );
 }
 
 testSiemConnector('siem/elastic against a loopback Elasticsearch', async () => {

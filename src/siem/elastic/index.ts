@@ -63,6 +63,22 @@ function credentials(options: ElasticSiemOptions, ctx: PluginContext): Record<st
   return { authorization: basicAuth(need(options.usernameEnv), need(options.passwordEnv)) };
 }
 
+/** ATT&CK IDs from a detection rule's `threat` array (tactic, technique and sub-technique ids). */
+function threatIds(threat: unknown): string[] {
+  const ids: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node === 'object' && node !== null) {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'id' && typeof value === 'string' && /^T(A)?\d{4}/.test(value)) ids.push(value);
+        else visit(value);
+      }
+    }
+  };
+  visit(threat);
+  return ids;
+}
+
 /** The event's ref is `<index>/<_id>`: the alert's ancestors point at the same pair. */
 const refOf = (index: string, id: string): string => `${index}/${id}`;
 const idOfRef = (ref: string): string => ref.slice(ref.lastIndexOf('/') + 1);
@@ -161,6 +177,7 @@ class ElasticSiem implements SiemConnector {
           host: text(read(source, 'host.name')) || query.host,
           time: text(read(source, '@timestamp')),
           eventRefs: refs,
+          attack: threatIds(read(source, 'kibana.alert.rule.threat')),
         },
       ];
     });

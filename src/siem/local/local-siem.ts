@@ -8,7 +8,7 @@ import type {
   TelemetryQuery,
 } from '../../core/index.js';
 import { SiemError, errorMessage } from '../../core/index.js';
-import type { CompiledRule } from '../../sigma/engine.js';
+import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { compileLocal } from '../../signals/compile-local.js';
 import { classify } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
@@ -166,6 +166,7 @@ export class LocalSiem implements SiemConnector {
         host: alert.host,
         time: alert.time,
         eventRefs: [eventRef(alert.eventId)],
+        attack: attackIds(this.#rules.find((r) => r.id === alert.ruleId)?.tags ?? []),
       })),
     );
   }

@@ -227,7 +227,7 @@ class SentinelSiem implements SiemConnector {
       '| join kind=leftouter (SecurityIncident | summarize arg_max(LastModifiedTime, *) by IncidentName',
       '    | mv-expand AlertId = AlertIds to typeof(string)',
       '    | project AlertId, IncidentName, IncidentNumber, IncidentTitle = Title, IncidentStatus = Status) on $left.SystemAlertId == $right.AlertId',
-      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, IncidentName, IncidentNumber, IncidentTitle, IncidentStatus',
+      '| project SystemAlertId, AlertName, AlertSeverity, TimeGenerated, CompromisedEntity, Entities, ExtendedProperties, Techniques, IncidentName, IncidentNumber, IncidentTitle, IncidentStatus',
     ].join('\n');
   }
 
@@ -261,6 +261,8 @@ class SentinelSiem implements SiemConnector {
         host: text(row.CompromisedEntity) || query.host,
         time: text(row.TimeGenerated),
         eventRefs: refs,
+        // Techniques is a JSON array of ATT&CK IDs in a string column (["T1218"]).
+        attack: jsonStrings(row.Techniques).filter((id) => /^T\d{4}/.test(id)),
       };
       // An incident is kept as evidence too: it is what the SOC actually sees.
       const incident = text(row.IncidentNumber);

@@ -1,0 +1,48 @@
+import test from 'ava';
+import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { htmlReporter } from './index.js';
+
+testReporter('reporters/html', htmlReporter);
+
+const render = (run = sampleRun()): string => htmlReporter.create({}).render(run)[0]?.content ?? '';
+
+test('self-contained: no scripts, no external stylesheets, fonts or images', (t) => {
+  const html = render();
+
+  t.notRegex(html, /<script/i);
+  t.notRegex(html, /<link\b/i);
+  t.notRegex(html, /@import|url\(/i);
+  t.notRegex(html, /\s(src|href)="(https?:)?\/\//i);
+  t.regex(html, /<style>/);
+  t.regex(html, /@media print/);
+});
+
+test('values from hosts and SIEMs are text, never markup', (t) => {
+  const run = sampleRun();
+  const [first] = run.results;
+  const [signal] = first?.signals ?? [];
+  if (!first || !signal) throw new Error('sample has a signal');
+  const hostile = {
+    ...run,
+    results: [{ ...first, signals: [{ ...signal, reason: '<img src=x onerror=alert(1)>' }] }],
+  };
+
+  const html = render(hostile);
+
+  t.false(html.includes('<img src=x'));
+  t.true(html.includes('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;'));
+});
+
+test('shows the summary, the matrix, blind spots, latencies, clean-up, controls and the evidence index', (t) => {
+  const html = render();
+
+  for (const id of ['summary', 'matrix', 'blind-spots', 'latencies', 'controls', 'scenarios'])
+    t.regex(html, new RegExp(`<section id="${id}">`), id);
+  t.regex(html, /SIMULATED LAB/);
+  t.regex(html, /<td class="cell pass"[^>]*>pass<br><small>alert<\/small>/);
+  t.regex(html, /<td class="cell fail"[^>]*>fail<br><small>none<\/small>/);
+  t.regex(html, /SI-4<\/strong> System Monitoring<\/td><td>detection<\/td><td class="s-not-met">NOT-MET/);
+  t.regex(html, /<a href="evidence\/cmstp-local-inf-presetup\/WIN10-LAB-01\/siem\/cmstp-exec\.json">/);
+  t.regex(html, /id="mttd">2\.0 s</);
+  t.notRegex(render(sampleRun('real')), /SIMULATED LAB/);
+});
