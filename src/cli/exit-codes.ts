@@ -6,11 +6,14 @@ export const exitCodes = {
   assertionFailed: 1,
   invalidInput: 2,
   infrastructure: 3,
+  regression: 4,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
 
-export function exitCodeForRun(status: RunStatus): ExitCode {
+/** A regression (passed before, fails now) outranks 3 and 1: it is the news a scheduled run exists for. */
+export function exitCodeForRun(status: RunStatus, regressions = 0): ExitCode {
+  if (regressions > 0 && status !== 'interrupted') return exitCodes.regression;
   switch (status) {
     case 'passed':
       return exitCodes.passed;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile, loadEnv } from '../config/load.js';
+import { loadConfigFile, loadEnv, type Env } from '../config/load.js';
 import { HarnessConfig } from '../config/schema.js';
 import {
   errorMessage,
@@ -21,6 +21,8 @@ import { signalsCommand } from './commands/signals.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
+import { historyCommand } from './commands/history.js';
+import { reportCommand } from './commands/report.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 
@@ -35,6 +37,8 @@ Usage:
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
   purple-harness verify <run-dir> [--public-key FILE] [--no-chain]
+  purple-harness report <run-dir> [--format FORMAT]... [--out DIR]
+  purple-harness history [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N] [--json]
 
 With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
 Scenarios default to the built-in ones in scenarios/.
@@ -60,17 +64,37 @@ Options:
   --marker MARKER      render: use this run marker; cleanup: the run to clean up after
   --public-key FILE    verify: require a signature by this Ed25519 public key (PEM)
   --no-chain           verify: check this run alone, not the hash chain through earlier runs
+  --scenario ID, --signal ID
+                       history: only this scenario / signal
+  --format FORMAT      report: json, markdown, html, junit, navigator or attire (repeatable; default all)
+  --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>)
+  --last N             history: how many recent runs to show per signal (default 20)
   --debug              print stack traces
   --quiet              print only results
   -h, --help           show this help
   -v, --version        print the version
 
 Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does not check out),
-2 invalid input, 3 infrastructure error or inconclusive, 130 interrupted.`;
+2 invalid input, 3 infrastructure error or inconclusive, 4 a regression (a signal that passed in the
+previous comparable run fails now), 130 interrupted.`;
 
 function parsePreflight(text: string): 'strict' | 'lenient' {
   if (text === 'strict' || text === 'lenient') return text;
   throw new HarnessError('E_USAGE', `--preflight takes strict or lenient, not "${text}"`);
+}
+
+/** The environment over .env, and the config from --config or PURPLE_HARNESS_CONFIG (none: the embedded lab). */
+function settings(configFlag: string | undefined): { env: Env; config: HarnessConfig } {
+  const env = loadEnv(process.cwd(), process.env);
+  const configFile = configFlag ?? env.PURPLE_HARNESS_CONFIG;
+  return { env, config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile) };
+}
+
+function parseLast(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 1000)
+    throw new HarnessError('E_USAGE', `--last must be a whole number from 1 to 1000, not "${text}"`);
+  return value;
 }
 
 function parseConcurrency(text: string): number {
@@ -123,6 +147,11 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         write: { type: 'boolean', default: false },
         'public-key': { type: 'string' },
         'no-chain': { type: 'boolean', default: false },
+        scenario: { type: 'string' },
+        signal: { type: 'string' },
+        last: { type: 'string' },
+        format: { type: 'string', multiple: true, default: [] },
+        out: { type: 'string' },
         debug: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -161,10 +190,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
   try {
     switch (command) {
       case 'run': {
-        const env = loadEnv(process.cwd(), process.env);
-        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
-        const config: HarnessConfig =
-          configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
+        const { env, config } = settings(values.config);
         return await runCommand(
           {
             paths,
@@ -187,10 +213,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         );
       }
       case 'ingest': {
-        const env = loadEnv(process.cwd(), process.env);
-        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
-        const config: HarnessConfig =
-          configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
+        const { env, config } = settings(values.config);
         return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
           logger: output.logger,
           clock: systemClock,
@@ -200,9 +223,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         });
       }
       case 'cleanup': {
-        const env = loadEnv(process.cwd(), process.env);
-        const configFile = values.config ?? env.PURPLE_HARNESS_CONFIG;
-        const config = configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile);
+        const { env, config } = settings(values.config);
         return await cleanupCommand(
           { marker: values.marker, config, env, hosts: values.host, secrets },
           output,
@@ -225,6 +246,22 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         });
       case 'schema':
         return schemaCommand(values.write, output);
+      case 'history': {
+        const { env, config } = settings(values.config);
+        return historyCommand(
+          {
+            reportsDir:
+              values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+            scenario: values.scenario,
+            signal: values.signal,
+            json: values.json,
+            last: values.last === undefined ? 20 : parseLast(values.last),
+          },
+          output,
+        );
+      }
+      case 'report':
+        return reportCommand(paths, { formats: values.format, out: values.out }, output);
       case 'verify':
         return verifyCommand(paths, { publicKey: values['public-key'], chain: !values['no-chain'] }, output);
       case undefined:
@@ -232,7 +269,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema, verify. See --help.',
+          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
         });
     }
   } catch (error) {

@@ -11,6 +11,7 @@ export const errorCodes = {
   E_UNSAFE_VALUE: 'input',
   E_TARGET_NOT_IN_INVENTORY: 'input',
   E_SECRET_MISSING: 'input',
+  E_INDEX_INVALID: 'input',
   E_EXEC_CONNECT: 'infrastructure',
   E_EXEC_HOST_KEY: 'infrastructure',
   E_EXEC_TIMEOUT: 'infrastructure',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SignalId } from './scenario-model.js';
-import type { RunResult } from './types.js';
+import type { RunIndex, RunResult } from './types.js';
 
 /*
  * run.json's schema (schema/run.schema.json is generated from it). It mirrors RunResult in types.ts; the
@@ -118,7 +118,16 @@ const Outcome = z.strictObject({
 });
 
 const Verdict = z.enum(['pass', 'fail', 'inconclusive']);
+const Regression = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  previousRunId: z.string(),
+  previousVerdict: z.literal('pass'),
+  verdict: z.literal('fail'),
+});
 const ControlStatus = z.enum(['met', 'not-met', 'not-evaluated']);
+const RunStatus = z.enum(['passed', 'failed', 'inconclusive', 'error', 'cleanup-failed', 'interrupted']);
 
 const SignalResult = z.strictObject({
   id: SignalId,
@@ -207,7 +216,7 @@ export const RunRecord = z
     finishedAt: iso,
     lab: z.enum(['simulated', 'real']),
     siem: z.strictObject({ id: z.string(), description: z.string() }),
-    status: z.enum(['passed', 'failed', 'inconclusive', 'error', 'cleanup-failed', 'interrupted']),
+    status: RunStatus,
     summary: ResultSummary.extend({ scenarios: z.number() }),
     results: z.array(ScenarioResult),
     controls: z.array(
@@ -225,12 +234,51 @@ export const RunRecord = z
         ),
       }),
     ),
+    regressions: z.array(Regression),
   })
   .meta({
     title: 'purple-harness run.json',
     description:
       'One run of purple-harness: every scenario x host x AN0932 signal with its verdict, outcome and evidence.',
   });
+
+/** reports/index.json: one entry per run, oldest first (written by the report writer after each run). */
+export const RunIndexRecord = z.strictObject({
+  indexVersion: z.literal(1),
+  runs: z.array(
+    z.strictObject({
+      runId: z.string(),
+      startedAt: iso,
+      finishedAt: iso,
+      status: RunStatus,
+      lab: z.enum(['simulated', 'real']),
+      siem: z.string(),
+      summary: ResultSummary.pick({
+        signals: true,
+        pass: true,
+        fail: true,
+        late: true,
+        inconclusive: true,
+        mttdMs: true,
+      }),
+      regressions: z.array(Regression),
+      report: z.string().nullable(),
+      manifestSha256: z.string().nullable(),
+      signals: z.array(
+        z.strictObject({
+          scenario: z.string(),
+          host: z.string(),
+          signal: SignalId,
+          verdict: Verdict,
+          timing: z.enum(['on-time', 'late']).nullable(),
+          tier: z.enum(['alert', 'telemetry', 'none']),
+          latencyMs: ms,
+          detectionLatencyMs: ms,
+        }),
+      ),
+    }),
+  ),
+});
 
 // Compile-time: the schema and RunResult describe the same document, both ways.
 type Immutable<T> = T extends (infer U)[]
@@ -239,7 +287,10 @@ type Immutable<T> = T extends (infer U)[]
     ? { readonly [K in keyof T]: Immutable<T[K]> }
     : T;
 type Parsed = z.infer<typeof RunRecord>;
+type ParsedIndex = z.infer<typeof RunIndexRecord>;
 export const runRecordMatchesType: [
   Parsed extends RunResult ? true : false,
   RunResult extends Immutable<Parsed> ? true : false,
-] = [true, true];
+  ParsedIndex extends RunIndex ? true : false,
+  RunIndex extends Immutable<ParsedIndex> ? true : false,
+] = [true, true, true, true];

@@ -334,6 +334,47 @@ export interface ControlResult extends ControlDefinition {
   }[];
 }
 
+/** A signal that passed in the previous comparable run (same lab kind and SIEM) and fails now. */
+export interface Regression {
+  readonly scenario: string;
+  readonly host: string;
+  readonly signal: SignalId;
+  readonly previousRunId: string;
+  readonly previousVerdict: 'pass';
+  readonly verdict: 'fail';
+}
+
+/** One run as the run index (reports/index.json) keeps it: enough for history, trends and regressions. */
+export interface RunIndexEntry {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly status: RunStatus;
+  readonly lab: 'simulated' | 'real';
+  readonly siem: string;
+  readonly summary: Pick<ResultSummary, 'signals' | 'pass' | 'fail' | 'late' | 'inconclusive' | 'mttdMs'>;
+  readonly regressions: readonly Regression[];
+  /** The run's own report page, relative to the reports folder; null when no HTML report was written. */
+  readonly report: string | null;
+  readonly manifestSha256: string | null;
+  readonly signals: readonly {
+    readonly scenario: string;
+    readonly host: string;
+    readonly signal: SignalId;
+    readonly verdict: Verdict;
+    readonly timing: Timing | null;
+    readonly tier: Tier;
+    readonly latencyMs: number | null;
+    readonly detectionLatencyMs: number | null;
+  }[];
+}
+
+export interface RunIndex {
+  readonly indexVersion: 1;
+  /** Oldest first. */
+  readonly runs: readonly RunIndexEntry[];
+}
+
 export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed' | 'interrupted';
 
 export interface RunResult {
@@ -350,6 +391,8 @@ export interface RunResult {
   readonly results: readonly ScenarioResult[];
   /** The controls this run is evidence for, each met, not met or not evaluated. */
   readonly controls: readonly ControlResult[];
+  /** Signals that passed in the previous comparable run and fail now (exit code 4). */
+  readonly regressions: readonly Regression[];
 }
 
 function mean(values: readonly (number | null)[]): number | null {

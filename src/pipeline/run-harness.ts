@@ -1,8 +1,10 @@
 import { assessControls } from '../assert/controls.js';
 import { evaluateSignal, judgePipeline } from '../assert/evaluate.js';
+import { findRegressions } from '../assert/regressions.js';
 import type {
   ControlDefinition,
   Executor,
+  RunIndexEntry,
   ExecutionRecord,
   Expectation,
   HostFacts,
@@ -67,6 +69,8 @@ export interface HarnessRun {
   readonly onResult?: (result: ScenarioResult) => void;
   /** The controls the run is evidence for (controls/default.yaml unless the config names another file). */
   readonly controls?: readonly ControlDefinition[];
+  /** Earlier runs (reports/index.json, oldest first): a signal that passed there and fails now is a regression. */
+  readonly history?: readonly RunIndexEntry[];
   /** Receives each scenario's evidence-bundle files (already redacted), for the report writer. */
   readonly onEvidence?: (files: readonly ReportArtifact[]) => void;
 }
@@ -349,7 +353,7 @@ async function closeRaisedAlerts(
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */
 export function summarizeRun(
-  run: Pick<HarnessRun, 'lab' | 'version' | 'controls'> & {
+  run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history'> & {
     readonly siem: { readonly id: string; describe(): string };
   },
   results: readonly ScenarioResult[],
@@ -366,9 +370,10 @@ export function summarizeRun(
     lab: run.lab,
     siem: { id: run.siem.id, description: run.siem.describe() },
     status: crashed ? 'error' : runStatus(results, ctx.signal.aborted),
-    summary: { scenarios: results.length, ...summarizeSignals(all) },
+    summary: { ...summarizeSignals(all), scenarios: results.length },
     results: [...results],
     controls: assessControls(run.controls ?? [], results),
+    regressions: findRegressions(run.history ?? [], results, { lab: run.lab, siem: run.siem.id }),
   };
 }
 

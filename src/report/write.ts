@@ -10,10 +10,11 @@ import {
 } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ReportArtifact } from '../core/index.js';
-import { HarnessError, errorMessage } from '../core/index.js';
+import type { ReportArtifact, RunIndex } from '../core/index.js';
+import { HarnessError, RunIndexRecord, errorMessage } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { redact } from '../util/redact.js';
+import { emptyIndex } from './history.js';
 import { buildManifest, manifestFile, signManifest, signatureFile, type Manifest } from './manifest.js';
 
 export interface WriteOptions {
@@ -22,6 +23,56 @@ export interface WriteOptions {
   /** Signs manifest.json (Ed25519) when set; the key comes from the environment only. */
   readonly signingKey?: KeyObject | null;
   readonly now?: Date;
+}
+
+/** Writes one file atomically (temp file, then rename), creating its folder. */
+function putFile(dir: string, path: string, content: string): string {
+  const file = join(dir, path);
+  // Reporters and the evidence bundle write into sub-folders (attire/<host>.json, evidence/...).
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, content);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Redacts and writes report artifacts under `dir`; the manifest and signature names are the writer's own. */
+function putArtifacts(
+  dir: string,
+  artifacts: readonly ReportArtifact[],
+  secrets: ReadonlySet<string>,
+): { files: string[]; written: ReportArtifact[] } {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const written: ReportArtifact[] = [];
+  for (const artifact of artifacts) {
+    if (artifact.path.includes('..') || artifact.path.startsWith('/'))
+      throw new Error(`artifact path escapes the report folder: ${artifact.path}`);
+    if (artifact.path === manifestFile || artifact.path === signatureFile)
+      throw new Error(`${artifact.path} is written by the report writer only`);
+    const content = redact(artifact.content, secrets);
+    files.push(putFile(dir, artifact.path, content));
+    written.push({ path: artifact.path, content });
+  }
+  return { files, written };
+}
+
+/**
+ * Re-rendered reports (`purple-harness report`) go to a folder of their own, never into the run's evidence
+ * bundle, whose manifest would then list files the run did not write.
+ */
+export function writeRendered(
+  dir: string,
+  artifacts: readonly ReportArtifact[],
+  secrets: ReadonlySet<string>,
+): string[] {
+  try {
+    return putArtifacts(resolve(dir), artifacts, secrets).files;
+  } catch (error) {
+    throw new HarnessError('E_REPORT_WRITE', `cannot write reports to ${dir}: ${errorMessage(error)}`, {
+      hint: 'Pass a writable folder with --out.',
+      cause: error,
+    });
+  }
 }
 
 /** The manifest of the run `latest` points at, as the chain's previous link; null for a first run. */
@@ -44,31 +95,11 @@ export function writeReports(
   artifacts: readonly ReportArtifact[],
   secrets: ReadonlySet<string>,
   options: WriteOptions,
-): { dir: string; files: string[] } {
+): { dir: string; files: string[]; manifestSha256: string } {
   const root = resolve(reportsDir);
   const dir = resolve(root, runId);
   try {
-    mkdirSync(dir, { recursive: true });
-    const files: string[] = [];
-    const written: ReportArtifact[] = [];
-    const put = (path: string, content: string): void => {
-      const file = join(dir, path);
-      // Reporters and the evidence bundle write into sub-folders (attire/<host>.json, evidence/...).
-      mkdirSync(dirname(file), { recursive: true });
-      const temp = `${file}.tmp`;
-      writeFileSync(temp, content);
-      renameSync(temp, file);
-      files.push(file);
-    };
-    for (const artifact of artifacts) {
-      if (artifact.path.includes('..') || artifact.path.startsWith('/'))
-        throw new Error(`artifact path escapes the report folder: ${artifact.path}`);
-      if (artifact.path === manifestFile || artifact.path === signatureFile)
-        throw new Error(`${artifact.path} is written by the report writer only`);
-      const content = redact(artifact.content, secrets);
-      put(artifact.path, content);
-      written.push({ path: artifact.path, content });
-    }
+    const { files, written } = putArtifacts(dir, artifacts, secrets);
     const manifest = buildManifest(
       runId,
       options.harness,
@@ -76,18 +107,57 @@ export function writeReports(
       previousLink(root, runId),
       options.now ?? new Date(),
     );
-    put(manifestFile, manifest);
-    if (options.signingKey) put(signatureFile, signManifest(manifest, options.signingKey));
+    files.push(putFile(dir, manifestFile, manifest));
+    if (options.signingKey)
+      files.push(putFile(dir, signatureFile, signManifest(manifest, options.signingKey)));
     const link = join(root, 'latest');
     const temp = `${link}.tmp-${process.pid}`;
     rmSync(temp, { force: true });
     symlinkSync(runId, temp, 'dir');
     renameSync(temp, link);
-    return { dir, files };
+    return { dir, files, manifestSha256: sha256(manifest) };
   } catch (error) {
     throw new HarnessError('E_REPORT_WRITE', `cannot write reports to ${dir}: ${errorMessage(error)}`, {
       hint: 'Check that the reports folder is writable, or pass --reports-dir.',
       cause: error,
     });
+  }
+}
+
+export const indexFile = 'index.json';
+export const dashboardFile = 'index.html';
+
+/** reports/index.json, the run index; empty when there is none yet. */
+export function readRunIndex(reportsDir: string): RunIndex {
+  const file = join(resolve(reportsDir), indexFile);
+  if (!existsSync(file)) return emptyIndex;
+  try {
+    return RunIndexRecord.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new HarnessError('E_INDEX_INVALID', `${file} is not a purple-harness run index`, {
+      hint: 'Move it aside: the next run starts a new index (the run folders themselves are untouched).',
+      cause: error,
+    });
+  }
+}
+
+/** Replaces the run index and the history dashboard together, each atomically. */
+export function writeRunIndex(reportsDir: string, index: RunIndex, dashboard: string): string[] {
+  const root = resolve(reportsDir);
+  try {
+    mkdirSync(root, { recursive: true });
+    return [
+      putFile(root, indexFile, `${JSON.stringify(index, null, 2)}\n`),
+      putFile(root, dashboardFile, dashboard),
+    ];
+  } catch (error) {
+    throw new HarnessError(
+      'E_REPORT_WRITE',
+      `cannot write the run index in ${root}: ${errorMessage(error)}`,
+      {
+        hint: 'Check that the reports folder is writable, or pass --reports-dir.',
+        cause: error,
+      },
+    );
   }
 }

@@ -91,6 +91,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
     },
   ];
   const run: Omit<RunResult, 'controls'> = {
+    regressions: [],
     schemaVersion: 2,
     runId: '20261123T120000Z-abcdef',
     harness: { name: 'purple-harness', version: '0.1.0' },

@@ -25,7 +25,9 @@ import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.j
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
-import { writeReports } from '../../report/write.js';
+import { renderDashboard } from '../../report/dashboard.js';
+import { indexEntry, withRun } from '../../report/history.js';
+import { readRunIndex, writeReports, writeRunIndex } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
@@ -108,6 +110,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   });
   preflightRender(scenarios);
   const controls = loadControls(config.controls);
+  const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
+  // Read first: an unreadable index stops the run (exit 2) before anything touches a host.
+  const history = readRunIndex(reportsDir);
   const embedded = config.lab === undefined;
   if (!embedded && options.labDropSignals.length > 0) {
     throw new HarnessError(
@@ -160,7 +165,6 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const stopFile = resolve(config.stopFile);
   if (existsSync(stopFile))
     output.logger.warn(`the stop file ${stopFile} exists: nothing new will start until it is removed`);
-  const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
   const formats = config.reports?.formats ?? reportFormats;
 
   if (options.labSensor !== undefined && !isSensorProfileName(options.labSensor)) {
@@ -207,11 +211,20 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const collected: ScenarioResult[] = [];
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
-  const write = (run: RunResult) =>
-    writeReports(reportsDir, run.runId, [...render(formats, run), ...evidence], secrets, {
+  const write = (run: RunResult) => {
+    const written = writeReports(reportsDir, run.runId, [...render(formats, run), ...evidence], secrets, {
       harness: `purple-harness ${options.version}`,
       signingKey,
     });
+    const index = withRun(
+      history,
+      indexEntry(run, {
+        manifestSha256: written.manifestSha256,
+        report: formats.includes('html') ? `${run.runId}/report.html` : null,
+      }),
+    );
+    return { ...written, indexFiles: writeRunIndex(reportsDir, index, renderDashboard(index)) };
+  };
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
@@ -285,6 +298,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         version: options.version,
         ...(payloadServer ? { payloadServer } : {}),
         controls,
+        history: history.runs,
         onResult: (r) => collected.push(r),
         onEvidence: (files) => evidence.push(...files),
         concurrency: options.concurrency ?? config.lab?.concurrency ?? 4,
@@ -298,7 +312,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     // Nothing already collected is lost: write what finished before the error, then let main report it.
     if (collected.length > 0 && siem) {
       const partial = summarizeRun(
-        { lab: embedded ? 'simulated' : 'real', version: options.version, siem, controls },
+        {
+          lab: embedded ? 'simulated' : 'real',
+          version: options.version,
+          siem,
+          controls,
+          history: history.runs,
+        },
         collected,
         { startedAt: now.toISOString(), finishedAt: systemClock.now().toISOString() },
         ctx,
@@ -330,10 +350,15 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   );
   const evidenceFiles = written.files.filter((f) => f.includes(`${sep}evidence${sep}`));
   for (const file of written.files) if (!evidenceFiles.includes(file)) output.out(`report: ${file}`);
+  for (const file of written.indexFiles) output.out(`history: ${file}`);
   output.out(
     `evidence: ${String(evidenceFiles.length)} files under ${join(written.dir, 'evidence')}, hashed in manifest.json (check with: purple-harness verify ${written.dir})`,
   );
-  return exitCodeForRun(result.status);
+  for (const r of result.regressions)
+    output.out(
+      `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
+    );
+  return exitCodeForRun(result.status, result.regressions.length);
 }
 
 /** The configured SIEM connector; the config was validated by its schema already. */

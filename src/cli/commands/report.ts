@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { reportFormats } from '../../config/schema.js';
+import { HarnessError, RunRecord, type RunResult } from '../../core/index.js';
+import { writeRendered } from '../../report/write.js';
+import { reporters, type ReporterId } from '../../reporters/registry.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+function isFormat(name: string): name is ReporterId {
+  return (reportFormats as readonly string[]).includes(name);
+}
+
+/** run.json, read strictly: a file this version did not write (or one edited by hand) is named, exit 2. */
+export function readRunJson(runDir: string): RunResult {
+  const file = join(resolve(runDir), 'run.json');
+  if (!existsSync(file))
+    throw new HarnessError('E_USAGE', `${file}: no run.json here`, {
+      hint: 'Pass a run folder under your reports folder, such as reports/latest.',
+    });
+  const parsed = RunRecord.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new HarnessError(
+      'E_USAGE',
+      `${file}: not a run.json of this version (${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'})`,
+      {
+        hint: 'Re-render with the purple-harness version that wrote it; schema/run.schema.json describes the format.',
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * `report <run-dir> --format F`: renders reports again from run.json alone, into a folder of their own
+ * (default ./rerendered-<run-id>), so the run's evidence bundle stays exactly as the run wrote it.
+ */
+export function reportCommand(
+  paths: readonly string[],
+  options: { readonly formats: readonly string[]; readonly out: string | undefined },
+  output: Output,
+): ExitCode {
+  const [runDir, ...rest] = paths;
+  if (runDir === undefined || rest.length > 0)
+    throw new HarnessError('E_USAGE', 'report takes one run folder', {
+      hint: 'purple-harness report reports/latest --format html',
+    });
+  const unknown = options.formats.filter((f) => !isFormat(f));
+  if (unknown.length > 0)
+    throw new HarnessError('E_USAGE', `unknown report format ${unknown.join(', ')}`, {
+      hint: `Formats: ${reportFormats.join(', ')}.`,
+    });
+  const formats = options.formats.length === 0 ? reportFormats : options.formats.filter(isFormat);
+  const run = readRunJson(runDir);
+  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(run));
+  const files = writeRendered(options.out ?? `rerendered-${run.runId}`, artifacts, new Set());
+  for (const file of files) output.out(`report: ${file}`);
+  return exitCodes.passed;
+}
