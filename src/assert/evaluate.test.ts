@@ -24,7 +24,15 @@ function execution(progress: Partial<ExecutionRecord['progress']> = {}): Executi
       markerProcesses: [],
     },
     steps: [],
-    cleanup: { ran: true, verified: true, removed: [], residue: [], startedAt: null, uninstall: null },
+    cleanup: {
+      ran: true,
+      verified: true,
+      created: [],
+      removed: [],
+      residue: [],
+      startedAt: null,
+      uninstall: null,
+    },
     canary: null,
     payloadFetches: [],
   };

@@ -85,6 +85,7 @@ const ExecutionRecord = z.strictObject({
   cleanup: z.strictObject({
     ran: z.boolean(),
     verified: z.boolean(),
+    created: z.array(z.string()),
     removed: z.array(z.string()),
     residue: z.array(z.string()),
     startedAt: nullableIso,

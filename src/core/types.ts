@@ -30,6 +30,8 @@ export interface CleanupRecord {
   readonly ran: boolean;
   /** True only when an after-snapshot proved nothing the run created is left. */
   readonly verified: boolean;
+  /** What the run added to the host: the after-run snapshot minus the one taken before (the clean-up diff). */
+  readonly created: readonly string[];
   readonly removed: readonly string[];
   readonly residue: readonly string[];
   /**

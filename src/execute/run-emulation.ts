@@ -65,6 +65,7 @@ export async function runEmulation(
   let cleanup: CleanupRecord = {
     ran: false,
     verified: false,
+    created: [],
     removed: [],
     residue: [],
     startedAt: null,
@@ -285,8 +286,10 @@ async function cleanUp(
   // If clean-up never reports its start, the moment it was sent (on the target's clock, as far as preflight's
   // skew tells) stands in, so its own events are still kept out of the evidence.
   let sentAt: string | null = null;
+  let created: string[] = [];
   try {
     const after = (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items;
+    created = after.filter((item) => !baseline.has(item));
     // Keys that existed before the run belong to someone else and stay.
     const createdKeys = after
       .filter((item) => item.startsWith('key:') && !baseline.has(item))
@@ -315,6 +318,7 @@ async function cleanUp(
     return {
       ran: true,
       verified: done.ok && residue.length === 0,
+      created,
       removed: [...(uninstall?.exitCode === 0 ? [`profile:${uninstall.inf}`] : []), ...done.removed],
       residue,
       startedAt: startedAt ?? done.startUtc ?? sentAt,
@@ -325,6 +329,7 @@ async function cleanUp(
     return {
       ran: true,
       verified: false,
+      created,
       removed: [],
       residue: [`clean-up did not complete: ${errorMessage(error)}`],
       startedAt: sentAt,

@@ -105,8 +105,9 @@ export function scenarioEvidence(
     add(
       'cleanup.json',
       'cleanup',
+      // The diff: created (after the run, not before), removed by clean-up, residue (still there after).
       json({
-        cleanup: input.execution.cleanup,
+        ...input.execution.cleanup,
         steps: input.execution.steps.filter((s) => /snapshot|cleanup|uninstall|unlock/.test(s.step)),
       }),
     );

@@ -1,7 +1,5 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
@@ -9,7 +7,7 @@ import { commandSiem } from '../../src/siem/command/index.js';
 import { CommandSiemOptions } from '../../src/siem/command/schema.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import { repoRoot } from '../helpers/cli.js';
-import { bodyOf, listenLoopback, send } from '../helpers/http-fake.js';
+import { startBridgeReceiver } from '../helpers/http-fake.js';
 import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -17,25 +15,7 @@ test("a run through a command plug-in: the bridge's SIEM gets the lab's events; 
   const dir = tempDir(t);
   const file = join(dir, 'events.jsonl');
   // The bridge's "SIEM": a HEC receiver that stores flat events where the fixture plug-in reads them.
-  let n = 0;
-  const receiver = createServer((request, response) => {
-    void (async () => {
-      for (const line of (await bodyOf(request)).split('\n').filter(Boolean)) {
-        const envelope = JSON.parse(line) as { time: number; host: string; event: Record<string, unknown> };
-        n += 1;
-        const record = {
-          ref: `bridge:${String(n)}`,
-          time: new Date(envelope.time * 1000).toISOString(),
-          host: envelope.host,
-          eventId: Number(envelope.event.EventID),
-          fields: envelope.event,
-        };
-        appendFileSync(file, `${JSON.stringify(record)}\n`);
-      }
-      send(response, 200, { text: 'Success', code: 0 });
-    })();
-  });
-  const { url, close } = await listenLoopback(receiver);
+  const { url, close } = await startBridgeReceiver(file);
   const siem = await commandSiem.create(
     CommandSiemOptions.parse({
       command: [process.execPath, join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')],

@@ -81,6 +81,17 @@ test('the bundle holds the rendered INF with its hash, transcripts, preflight, r
       t.regex(readFileSync(join(firstDir, payload?.path ?? ''), 'utf8'), /\[version\]/i);
     }
     t.is(result.evidence.filter((e) => e.kind === 'siem-signal').length, result.signals.length);
+    // The clean-up diff: what the run created on the host, and that none of it is left.
+    const cleanup = result.evidence.find((e) => e.kind === 'cleanup');
+    const diff = JSON.parse(readFileSync(join(firstDir, cleanup?.path ?? ''), 'utf8')) as {
+      created: string[];
+      residue: string[];
+    };
+    t.true(
+      diff.created.some((item) => item.includes(result.marker)),
+      result.scenario.id,
+    );
+    t.deepEqual(diff.residue, [], result.scenario.id);
   }
   const manifest = manifestOf(firstDir);
   const paths = new Set(manifest.files.map((f) => f.path));

@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { appendFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Faults every loopback vendor fake can inject into its search endpoint. */
@@ -59,4 +60,32 @@ export async function listenLoopback(server: Server): Promise<{ url: string; clo
         });
       }),
   };
+}
+
+/**
+ * A HEC receiver on loopback that stores each event as a flat JSON line in `file`: the "SIEM" of the
+ * command plug-in fixture (test/fixtures/siem-command-plugin.ts), which reads that file back.
+ */
+export async function startBridgeReceiver(
+  file: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  let n = 0;
+  const receiver = createServer((request, response) => {
+    void (async () => {
+      for (const line of (await bodyOf(request)).split('\n').filter(Boolean)) {
+        const envelope = JSON.parse(line) as { time: number; host: string; event: Record<string, unknown> };
+        n += 1;
+        const record = {
+          ref: `bridge:${String(n)}`,
+          time: new Date(envelope.time * 1000).toISOString(),
+          host: envelope.host,
+          eventId: Number(envelope.event.EventID),
+          fields: envelope.event,
+        };
+        appendFileSync(file, `${JSON.stringify(record)}\n`);
+      }
+      send(response, 200, { text: 'Success', code: 0 });
+    })();
+  });
+  return listenLoopback(receiver);
 }

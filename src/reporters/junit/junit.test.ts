@@ -1,6 +1,10 @@
 import test from 'ava';
 import { XMLParser } from 'fast-xml-parser';
 import { SyntaxValidator } from 'fast-xml-validator';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseResults } from 'test-results-parser';
+import { tempDir } from '../../../test/helpers/tmp.js';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
 import { junitReporter } from './index.js';
 
@@ -72,4 +76,23 @@ test('markup in reasons and command lines is escaped', (t) => {
 
   t.notThrows(() => SyntaxValidator.validate(xml));
   t.false(xml.includes('<b>'));
+});
+
+test('a standard JUnit consumer (test-results-parser, as used by TestBeats) reads it: totals and per-case status', (t) => {
+  const file = join(tempDir(t), 'junit.xml');
+  writeFileSync(file, junitReporter.create({}).render(sampleRun())[0]?.content ?? '');
+
+  const result = parseResults({ type: 'junit', files: [file] });
+
+  // sampleRun: one pass, one fail, one inconclusive (an <error>, never a skip).
+  t.is(result.total, 3);
+  t.is(result.passed, 1);
+  t.is(result.skipped, 0);
+  t.is(result.status, 'FAIL');
+  const cases = result.suites.flatMap((s) => s.cases.map((c) => [c.name, c.status]));
+  t.deepEqual(cases, [
+    ['cmstp-exec', 'PASS'],
+    ['child-process', 'FAIL'],
+    ['payload-file', 'FAIL'],
+  ]);
 });

@@ -1,0 +1,84 @@
+import test from 'ava';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLabSimulator } from '../../src/lab/simulator.js';
+import { quickScenarios, repoRoot, runCli } from '../helpers/cli.js';
+import { startBridgeReceiver } from '../helpers/http-fake.js';
+import { reportTexts, tempDir } from '../helpers/tmp.js';
+
+/*
+ * Every credential variable of a run gets a secret planted in it: the lab host's password, the SIEM
+ * plug-in's credential and the evidence-signing key. The SIEM is hostile: it hands its credential back
+ * inside every event and alert, which the bundle keeps raw. None of it may reach stdout, stderr, a report or
+ * a bundle file.
+ */
+test('planted secrets never reach any report, bundle file or output, even when the SIEM echoes them back', async (t) => {
+  const cwd = tempDir(t);
+  const events = join(cwd, 'bridge-events.jsonl');
+  const { url, close } = await startBridgeReceiver(events);
+  const labPassword = `lab-${randomBytes(12).toString('hex')}`;
+  const siemPassword = `siem-${randomBytes(12).toString('hex')}`;
+  const lab = await startLabSimulator({
+    password: labPassword,
+    hec: { url, token: 'bridge-token-0123456789' },
+  });
+  t.teardown(async () => {
+    await lab.close();
+    await close();
+  });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyBody = pem.split('\n')[1] ?? '';
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    [
+      'lab:',
+      '  hosts:',
+      '    - name: WIN10-LAB-01',
+      '      address: 127.0.0.1',
+      `      port: ${String(lab.port)}`,
+      `      username: ${lab.username}`,
+      `      hostKeySha256: "${lab.hostKeySha256}"`,
+      '      passwordEnv: LAB_PASSWORD',
+      '      lab: true',
+      'siem:',
+      '  type: command',
+      `  command: ["${process.execPath}", "${join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')}"]`,
+      '  passEnv: [FAKE_SIEM_FILE, FAKE_SIEM_PASSWORD, FAKE_SIEM_MODE]',
+      '  name: hostile-bridge',
+      'reports:',
+      '  dir: out',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(cwd, '.env'),
+    [
+      `LAB_PASSWORD=${labPassword}`,
+      `FAKE_SIEM_PASSWORD=${siemPassword}`,
+      `PURPLE_HARNESS_SIGNING_KEY="${pem.replaceAll('\n', '\\n')}"`,
+      '',
+    ].join('\n'),
+  );
+  const [scenario] = quickScenarios(cwd, ['cmstp-local-inf-presetup.yaml']);
+
+  const result = await runCli(['run', scenario ?? '', '--config', 'harness.yaml', '--debug'], {
+    cwd,
+    env: { FAKE_SIEM_FILE: events, FAKE_SIEM_MODE: 'echo-secret' },
+  });
+
+  // The bridge alerts only on cmstp.exe starts, so the run fails honestly (exit 1); what matters is where
+  // the secrets went.
+  t.true([0, 1].includes(result.exitCode), result.stderr);
+  const texts = [result.stdout, result.stderr, ...reportTexts(join(cwd, 'out'))];
+  t.true(texts.length >= 15, `only ${String(texts.length)} outputs and files were read`);
+  // The hostile SIEM's echo did reach the bundle, redacted: the test would see a leak if there were one.
+  t.true(texts.some((text) => text.includes('queried as [REDACTED]')));
+  for (const text of texts) {
+    t.false(text.includes(labPassword), 'lab password leaked');
+    t.false(text.includes(siemPassword), 'SIEM credential leaked');
+    t.false(text.includes(keyBody), 'signing key leaked');
+  }
+  t.regex(readFileSync(join(cwd, 'out', 'latest', 'manifest.sig.json'), 'utf8'), /"algorithm": "Ed25519"/);
+});
