@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadEnv, type Env } from '../config/load.js';
@@ -23,6 +23,11 @@ import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
 import { historyCommand } from './commands/history.js';
 import { reportCommand } from './commands/report.js';
+import { mergeCommand } from './commands/merge.js';
+import { planCommand } from './commands/plan.js';
+import { newCommand } from './commands/new.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { parseShard } from '../pipeline/plan.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 
@@ -30,21 +35,26 @@ const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.ex
 
 Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
+  purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [run options]
+  purple-harness plan [scenario files or folders] [--config FILE] [--host NAME]... [--shard I/N] [--json]
   purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
   purple-harness ingest <files...> [--rules DIR]... [--json]
   purple-harness signals --siem <local|splunk|sentinel|elastic> [--json]
+  purple-harness new <id> [--title T] [--from BUILTIN] [--signal S]... [--flags "/s /ns"] [--out DIR]
   purple-harness validate [scenario files or folders]
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
   purple-harness verify <run-dir> [--public-key FILE] [--no-chain]
   purple-harness report <run-dir> [--format FORMAT]... [--out DIR]
+  purple-harness report merge <run-dir>... [--reports-dir DIR]
   purple-harness history [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N] [--json]
 
 With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
 Scenarios default to the built-in ones in scenarios/.
 
 Options:
-  --config FILE        harness config (lab inventory, SIEM, reports); also PURPLE_HARNESS_CONFIG
+  --config FILE        harness config (lab inventory, SIEM, reports); also PURPLE_HARNESS_CONFIG, or
+                       ./purple-harness.config.yaml when present
   --host NAME          run only on this inventory host (repeatable)
   --reports-dir DIR    where reports go (default: reports/)
   --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
@@ -53,6 +63,12 @@ Options:
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
+  --cron "EXPR"        schedule: when to run, as cron fields ("0 2 * * *": 02:00 daily)
+  --jitter DURATION    schedule: start each run up to this much after its trigger (default 0s)
+  --max-runs N         schedule: stop after N triggers (default: until stopped with Ctrl-C or SIGTERM)
+  --timezone ZONE      schedule: IANA time zone of the cron expression (default: the machine's)
+  --shard I/N          run, plan: only the I-th of N disjoint slices of the scenario x host pairs
+                       (one job of a CI matrix or Kubernetes Indexed Job; merge with report merge)
   --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
   --host NAME|tag:T    run, cleanup: only these inventory hosts (repeatable)
   --preflight MODE     run: strict skips a scenario on a host whose sensors cannot record an expected
@@ -61,6 +77,9 @@ Options:
                        run: record the key of a host with no pinned key (verify it afterwards)
   --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
   --json               ingest, signals: print JSON
+  --title, --from, --template, --flags, --signal, --force
+                       new: the scenario's title, a built-in scenario to start from, the INF template
+                       (inf/NAME.inf.hbs), cmstp flags, expected signals (repeatable), overwrite
   --marker MARKER      render: use this run marker; cleanup: the run to clean up after
   --public-key FILE    verify: require a signature by this Ed25519 public key (PEM)
   --no-chain           verify: check this run alone, not the hash chain through earlier runs
@@ -83,10 +102,19 @@ function parsePreflight(text: string): 'strict' | 'lenient' {
   throw new HarnessError('E_USAGE', `--preflight takes strict or lenient, not "${text}"`);
 }
 
-/** The environment over .env, and the config from --config or PURPLE_HARNESS_CONFIG (none: the embedded lab). */
+/** The config file a folder may hold without being named. */
+const defaultConfigFile = 'purple-harness.config.yaml';
+
+/**
+ * The environment over .env, and the config from --config, PURPLE_HARNESS_CONFIG or ./purple-harness.config.yaml,
+ * in that order (none: the embedded lab). Flags still override what the config says.
+ */
 function settings(configFlag: string | undefined): { env: Env; config: HarnessConfig } {
   const env = loadEnv(process.cwd(), process.env);
-  const configFile = configFlag ?? env.PURPLE_HARNESS_CONFIG;
+  const configFile =
+    configFlag ??
+    env.PURPLE_HARNESS_CONFIG ??
+    (existsSync(defaultConfigFile) ? defaultConfigFile : undefined);
   return { env, config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile) };
 }
 
@@ -148,10 +176,20 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         'public-key': { type: 'string' },
         'no-chain': { type: 'boolean', default: false },
         scenario: { type: 'string' },
-        signal: { type: 'string' },
+        signal: { type: 'string', multiple: true, default: [] },
+        title: { type: 'string' },
+        from: { type: 'string' },
+        template: { type: 'string' },
+        flags: { type: 'string' },
+        force: { type: 'boolean', default: false },
         last: { type: 'string' },
         format: { type: 'string', multiple: true, default: [] },
         out: { type: 'string' },
+        shard: { type: 'string' },
+        cron: { type: 'string' },
+        jitter: { type: 'string' },
+        'max-runs': { type: 'string' },
+        timezone: { type: 'string' },
         debug: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -189,27 +227,46 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
   process.on('SIGTERM', onSigint);
   try {
     switch (command) {
-      case 'run': {
-        const { env, config } = settings(values.config);
-        return await runCommand(
+      case 'run':
+      case 'schedule': {
+        // Settings are read again for every run, so a scheduler picks up an edited config or .env.
+        const runOnce = (): Promise<ExitCode> => {
+          const { env, config } = settings(values.config);
+          return runCommand(
+            {
+              paths,
+              config,
+              env,
+              hosts: values.host,
+              reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
+              labDropSignals: values['lab-drop'],
+              labSensor: values['lab-sensor'],
+              allowCustomCommands: values['allow-custom-commands'],
+              rules: values.rules,
+              concurrency:
+                values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
+              trustNewHostKeys: values['trust-new-host-keys'],
+              preflight: parsePreflight(values.preflight),
+              shard: values.shard === undefined ? null : parseShard(values.shard),
+              version: version(),
+              secrets,
+              signal: controller.signal,
+            },
+            output,
+          );
+        };
+        if (command === 'run') return await runOnce();
+        return await scheduleCommand(
           {
-            paths,
-            config,
-            env,
-            hosts: values.host,
-            reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
-            labDropSignals: values['lab-drop'],
-            labSensor: values['lab-sensor'],
-            allowCustomCommands: values['allow-custom-commands'],
-            rules: values.rules,
-            concurrency: values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
-            trustNewHostKeys: values['trust-new-host-keys'],
-            preflight: parsePreflight(values.preflight),
-            version: version(),
-            secrets,
-            signal: controller.signal,
+            cron: values.cron,
+            jitter: values.jitter,
+            maxRuns: values['max-runs'],
+            timezone: values.timezone,
+            // Input errors of a run stop the schedule at once; anything else is that run's result.
+            validate: () => settings(values.config),
           },
-          output,
+          runOnce,
+          { signal: controller.signal, output },
         );
       }
       case 'ingest': {
@@ -246,6 +303,35 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         });
       case 'schema':
         return schemaCommand(values.write, output);
+      case 'new':
+        return await newCommand(
+          {
+            id: paths[0],
+            title: values.title,
+            from: values.from,
+            template: values.template,
+            flags: values.flags,
+            signals: values.signal,
+            out: values.out,
+            force: values.force,
+            interactive: process.stdin.isTTY && !values.json && !values.quiet,
+          },
+          output,
+        );
+      case 'plan': {
+        const { config } = settings(values.config);
+        return planCommand(
+          {
+            paths,
+            config,
+            hosts: values.host,
+            shard: values.shard === undefined ? null : parseShard(values.shard),
+            json: values.json,
+            allowCustomCommands: values['allow-custom-commands'],
+          },
+          output,
+        );
+      }
       case 'history': {
         const { env, config } = settings(values.config);
         return historyCommand(
@@ -253,15 +339,29 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             reportsDir:
               values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
             scenario: values.scenario,
-            signal: values.signal,
+            signal: values.signal[0],
             json: values.json,
             last: values.last === undefined ? 20 : parseLast(values.last),
           },
           output,
         );
       }
-      case 'report':
+      case 'report': {
+        if (paths[0] === 'merge') {
+          const { env, config } = settings(values.config);
+          return mergeCommand(
+            paths.slice(1),
+            {
+              reportsDir:
+                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+              version: version(),
+              secrets,
+            },
+            output,
+          );
+        }
         return reportCommand(paths, { formats: values.format, out: values.out }, output);
+      }
       case 'verify':
         return verifyCommand(paths, { publicKey: values['public-key'], chain: !values['no-chain'] }, output);
       case undefined:
@@ -269,7 +369,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
+          hint: 'Commands: run, schedule, plan, new, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
         });
     }
   } catch (error) {
@@ -285,6 +385,12 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
     process.off('SIGTERM', onSigint);
   }
 }
+
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(exitCodes.passed);
+  throw error;
+});
 
 // The one place that sets the process exit code.
 void main(process.argv.slice(2)).then((code) => {

@@ -217,6 +217,8 @@ export const RunRecord = z
     finishedAt: iso,
     lab: z.enum(['simulated', 'real']),
     siem: z.strictObject({ id: z.string(), description: z.string() }),
+    shard: z.strictObject({ index: z.number(), count: z.number() }).nullable(),
+    mergedFrom: z.array(z.string()).nullable(),
     status: RunStatus,
     summary: ResultSummary.extend({ scenarios: z.number() }),
     results: z.array(ScenarioResult),

@@ -388,6 +388,10 @@ export interface RunResult {
   readonly finishedAt: string;
   readonly lab: 'simulated' | 'real';
   readonly siem: { readonly id: string; readonly description: string };
+  /** The slice of the plan this run covered (`--shard i/n`); null for the whole plan. */
+  readonly shard: { readonly index: number; readonly count: number } | null;
+  /** Set by `report merge`: the runs (shards) this one was merged from. */
+  readonly mergedFrom: readonly string[] | null;
   readonly status: RunStatus;
   readonly summary: ResultSummary & { readonly scenarios: number };
   readonly results: readonly ScenarioResult[];

@@ -43,6 +43,7 @@ import { signalCatalog } from '../signals/catalog.js';
 import { signalReadiness } from '../signals/readiness.js';
 import { scenarioEvidence, type QueryPlanRecord } from '../report/evidence.js';
 import { redact } from '../util/redact.js';
+import { keyOf, pairKeys, planPairs, type Shard } from './plan.js';
 import { recordingExecutor } from './transcript.js';
 
 export interface HarnessRun {
@@ -69,6 +70,8 @@ export interface HarnessRun {
   readonly onResult?: (result: ScenarioResult) => void;
   /** The controls the run is evidence for (controls/default.yaml unless the config names another file). */
   readonly controls?: readonly ControlDefinition[];
+  /** Run only this slice of the scenario x host pairs (`--shard i/n`); null or absent: all of them. */
+  readonly shard?: Shard | null;
   /** Earlier runs (reports/index.json, oldest first): a signal that passed there and fails now is a regression. */
   readonly history?: readonly RunIndexEntry[];
   /** Receives each scenario's evidence-bundle files (already redacted), for the report writer. */
@@ -353,7 +356,7 @@ async function closeRaisedAlerts(
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */
 export function summarizeRun(
-  run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history'> & {
+  run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history' | 'shard'> & {
     readonly siem: { readonly id: string; describe(): string };
   },
   results: readonly ScenarioResult[],
@@ -369,6 +372,8 @@ export function summarizeRun(
     ...times,
     lab: run.lab,
     siem: { id: run.siem.id, description: run.siem.describe() },
+    shard: run.shard ?? null,
+    mergedFrom: null,
     status: crashed ? 'error' : runStatus(results, ctx.signal.aborted),
     summary: { ...summarizeSignals(all), scenarios: results.length },
     results: [...results],
@@ -402,13 +407,16 @@ async function withConcurrency<T>(
 export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunResult> {
   const startedAt = ctx.clock.now().toISOString();
   const byPair = new Map<string, ScenarioResult>();
-  await withConcurrency(run.hosts, run.concurrency ?? 1, async (host) => {
+  const planned = pairKeys(planPairs(run.scenarios, run.hosts, run.shard ?? null));
+  const hosts = run.hosts.filter((h) => run.scenarios.some((s) => planned.has(keyOf(s.spec.id, h.name))));
+  await withConcurrency(hosts, run.concurrency ?? 1, async (host) => {
     const release = await (run.lockHost ?? noLock)(host);
     try {
       for (const scenario of run.scenarios) {
+        if (!planned.has(keyOf(scenario.spec.id, host.name))) continue;
         if (ctx.signal.aborted || run.shouldStop?.() === true) break;
         const result = await runPair(run, scenario, host, ctx);
-        byPair.set(`${scenario.spec.id}\u0000${host.name}`, result);
+        byPair.set(keyOf(scenario.spec.id, host.name), result);
         run.onResult?.(result);
       }
     } finally {
@@ -416,7 +424,7 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
     }
   });
   const results = run.scenarios.flatMap((scenario) =>
-    run.hosts.flatMap((host) => byPair.get(`${scenario.spec.id}\u0000${host.name}`) ?? []),
+    run.hosts.flatMap((host) => byPair.get(keyOf(scenario.spec.id, host.name)) ?? []),
   );
   return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx);
 }

@@ -92,6 +92,8 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
   ];
   const run: Omit<RunResult, 'controls'> = {
     regressions: [],
+    shard: null,
+    mergedFrom: null,
     schemaVersion: 2,
     runId: '20261123T120000Z-abcdef',
     harness: { name: 'purple-harness', version: '0.1.0' },

@@ -24,11 +24,9 @@ import { executors } from '../../executors/registry.js';
 import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
+import type { Shard } from '../../pipeline/plan.js';
 import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
-import { renderDashboard } from '../../report/dashboard.js';
-import { indexEntry, withRun } from '../../report/history.js';
-import { readRunIndex, writeReports, writeRunIndex } from '../../report/write.js';
-import { reporters, type ReporterId } from '../../reporters/registry.js';
+import { readRunIndex } from '../../report/write.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { rateLimited } from '../../siem/rate-limit.js';
@@ -36,6 +34,7 @@ import { siemConnectors } from '../../siem/registry.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { publishRun } from './publish.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -49,15 +48,13 @@ export interface RunOptions {
   readonly concurrency: number | undefined;
   readonly trustNewHostKeys: boolean;
   readonly preflight: 'strict' | 'lenient';
+  /** `--shard i/n`: run only this slice of the scenario x host pairs. */
+  readonly shard: Shard | null;
   /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
   readonly rules: readonly string[];
   readonly version: string;
   readonly secrets: Set<string>;
   readonly signal: AbortSignal;
-}
-
-function render(formats: readonly ReporterId[], run: RunResult) {
-  return formats.flatMap((format) => reporters[format].create({}).render(run));
 }
 
 function readKnownHosts(file: string): KnownHosts {
@@ -211,20 +208,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const collected: ScenarioResult[] = [];
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
-  const write = (run: RunResult) => {
-    const written = writeReports(reportsDir, run.runId, [...render(formats, run), ...evidence], secrets, {
-      harness: `purple-harness ${options.version}`,
-      signingKey,
-    });
-    const index = withRun(
-      history,
-      indexEntry(run, {
-        manifestSha256: written.manifestSha256,
-        report: formats.includes('html') ? `${run.runId}/report.html` : null,
-      }),
-    );
-    return { ...written, indexFiles: writeRunIndex(reportsDir, index, renderDashboard(index)) };
-  };
+  const write = (run: RunResult) =>
+    publishRun(run, { reportsDir, formats, evidence, secrets, signingKey, history });
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
@@ -299,6 +284,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         ...(payloadServer ? { payloadServer } : {}),
         controls,
         history: history.runs,
+        shard: options.shard,
         onResult: (r) => collected.push(r),
         onEvidence: (files) => evidence.push(...files),
         concurrency: options.concurrency ?? config.lab?.concurrency ?? 4,
@@ -318,6 +304,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
           siem,
           controls,
           history: history.runs,
+          shard: options.shard,
         },
         collected,
         { startedAt: now.toISOString(), finishedAt: systemClock.now().toISOString() },

@@ -1,0 +1,122 @@
+import type { HarnessConfig } from '../../config/schema.js';
+import { selectInventory } from '../../config/inventory.js';
+import type { LoadedScenario, TelemetryQuery } from '../../core/index.js';
+import type { Shard } from '../../pipeline/plan.js';
+import { planPairs } from '../../pipeline/plan.js';
+import { preflightRender } from '../../pipeline/run-harness.js';
+import { placeholderPayloadBase, renderEmulation } from '../../render/render.js';
+import { loadScenariosOrThrow } from '../../scenario/load.js';
+import { backends, exampleQuery, type Backend } from '../../signals/backends.js';
+import { signalCatalog } from '../../signals/catalog.js';
+import { builtinScenariosDir } from '../../util/paths.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+/** The marker a plan shows; each real run makes its own. */
+const planMarker = 'phplan00000000';
+
+/** Which compiler shows the queries the configured SIEM would get (null: the plug-in gets probes, no query). */
+function backendOf(siem: HarnessConfig['siem']): Backend | null {
+  if (siem === undefined || siem.type === 'local') return 'local';
+  if (siem.type === 'command') return siem.dialect === 'none' ? null : siem.dialect;
+  return siem.type;
+}
+
+/**
+ * `plan`: what a run would do, without connecting to anything: the scenario x host pairs (and shard),
+ * each rendered INF/SCT and cmstp command line, the signals expected and the query for each. Reads no
+ * secrets and opens no socket; the test runs it with every target unreachable.
+ */
+export function planCommand(
+  options: {
+    readonly paths: readonly string[];
+    readonly config: HarnessConfig;
+    readonly hosts: readonly string[];
+    readonly shard: Shard | null;
+    readonly json: boolean;
+    readonly allowCustomCommands: boolean;
+  },
+  output: Output,
+): ExitCode {
+  const scenarios: readonly LoadedScenario[] = loadScenariosOrThrow(
+    options.paths.length > 0 ? options.paths : [builtinScenariosDir()],
+    { allowCustomCommands: options.allowCustomCommands },
+  );
+  preflightRender(scenarios);
+  const embedded = options.config.lab === undefined;
+  const hosts = embedded
+    ? [{ name: 'WIN10-LAB-01', address: 'embedded lab simulator (127.0.0.1)', simulated: true }]
+    : selectInventory(options.config.lab?.hosts ?? [], options.hosts).map((h) => ({
+        name: h.name,
+        address: `${h.address}:${String(h.port)}`,
+        simulated: false,
+      }));
+  const backend = backendOf(options.config.siem);
+  const pairs = planPairs(scenarios, hosts, options.shard).map(({ scenario, host, shard }) => {
+    const rendered = renderEmulation(scenario, {
+      marker: planMarker,
+      payloadBaseUrl: placeholderPayloadBase,
+    });
+    const query: TelemetryQuery = {
+      ...exampleQuery(),
+      host: host.name,
+      marker: planMarker,
+      bindings: {
+        marker: planMarker,
+        payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
+        cmstpPid: '<pid>',
+        payloadHost: rendered.scriptlet?.host ?? 'none',
+      },
+    };
+    return {
+      scenario: scenario.spec.id,
+      file: scenario.file,
+      host: host.name,
+      address: host.address,
+      simulated: host.simulated,
+      shard,
+      commandLine: rendered.cmstpCommandLine,
+      payload:
+        rendered.payload === null
+          ? null
+          : { path: rendered.payload.remotePath, content: rendered.payload.content },
+      scriptlet: rendered.scriptlet === null ? null : { url: rendered.scriptlet.url },
+      signals: scenario.spec.expect.map((e) => ({
+        signal: e.signal,
+        captured: e.captured,
+        detected: e.detected ?? null,
+        query: backend === null ? null : backends[backend](signalCatalog[e.signal], query).query,
+      })),
+    };
+  });
+  const siem = options.config.siem?.type ?? 'local';
+  if (options.json) {
+    output.out(
+      JSON.stringify({ lab: embedded ? 'simulated' : 'real', siem, shard: options.shard, pairs }, null, 2),
+    );
+    return exitCodes.passed;
+  }
+  output.out(
+    `plan: ${String(pairs.length)} scenario x host pair(s)${options.shard ? ` (shard ${String(options.shard.index)}/${String(options.shard.count)})` : ''} on ${embedded ? 'the embedded SIMULATED lab' : 'the configured lab'}, SIEM ${siem}; nothing is contacted`,
+  );
+  for (const pair of pairs) {
+    output.out('');
+    output.out(`## ${pair.scenario} on ${pair.host} (${pair.address})`);
+    output.out(`cmstp: ${pair.commandLine}`);
+    if (pair.payload) {
+      output.out(`payload ${pair.payload.path}:`);
+      for (const line of pair.payload.content.split(/\r?\n/)) output.out(`  | ${line}`);
+    }
+    if (pair.scriptlet) output.out(`scriptlet served at ${pair.scriptlet.url}`);
+    for (const s of pair.signals) {
+      output.out(
+        `expect ${s.signal}: captured=${String(s.captured)}${s.detected === null ? '' : `, detected=${String(s.detected)}`}`,
+      );
+      if (s.query !== null)
+        output.out(
+          `  query: ${typeof s.query === 'string' ? s.query.replace(/\s*\n\s*/g, ' ') : JSON.stringify(s.query)}`,
+        );
+    }
+  }
+  return exitCodes.passed;
+}
