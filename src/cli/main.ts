@@ -26,6 +26,7 @@ import { reportCommand } from './commands/report.js';
 import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { newCommand } from './commands/new.js';
+import { doctorCommand } from './commands/doctor.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { parseShard } from '../pipeline/plan.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
@@ -36,6 +37,7 @@ const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.ex
 Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
   purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [run options]
+  purple-harness doctor [--config FILE] [--json]
   purple-harness plan [scenario files or folders] [--config FILE] [--host NAME]... [--shard I/N] [--json]
   purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
   purple-harness ingest <files...> [--rules DIR]... [--json]
@@ -109,13 +111,21 @@ const defaultConfigFile = 'purple-harness.config.yaml';
  * The environment over .env, and the config from --config, PURPLE_HARNESS_CONFIG or ./purple-harness.config.yaml,
  * in that order (none: the embedded lab). Flags still override what the config says.
  */
-function settings(configFlag: string | undefined): { env: Env; config: HarnessConfig } {
+function settings(configFlag: string | undefined): {
+  env: Env;
+  config: HarnessConfig;
+  configFile: string | undefined;
+} {
   const env = loadEnv(process.cwd(), process.env);
   const configFile =
     configFlag ??
     env.PURPLE_HARNESS_CONFIG ??
     (existsSync(defaultConfigFile) ? defaultConfigFile : undefined);
-  return { env, config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile) };
+  return {
+    env,
+    config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile),
+    configFile,
+  };
 }
 
 function parseLast(text: string): number {
@@ -318,6 +328,21 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           },
           output,
         );
+      case 'doctor': {
+        const { env, config, configFile } = settings(values.config);
+        return await doctorCommand(
+          {
+            config,
+            configFile: configFile ?? null,
+            env,
+            paths,
+            reportsDir:
+              values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+            json: values.json,
+          },
+          output,
+        );
+      }
       case 'plan': {
         const { config } = settings(values.config);
         return planCommand(
@@ -349,9 +374,10 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
       case 'report': {
         if (paths[0] === 'merge') {
           const { env, config } = settings(values.config);
-          return mergeCommand(
+          return await mergeCommand(
             paths.slice(1),
             {
+              config,
               reportsDir:
                 values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
               version: version(),
@@ -369,7 +395,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         return exitCodes.invalidInput;
       default:
         throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, schedule, plan, new, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
+          hint: 'Commands: run, schedule, plan, new, doctor, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
         });
     }
   } catch (error) {

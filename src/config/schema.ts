@@ -91,6 +91,19 @@ export const HarnessConfig = z
       description:
         'A control-mapping file (see controls/default.yaml): which controls each run is evidence for. Default: the built-in NIST, ISO 27001, PCI DSS and SOC 2 mapping.',
     }),
+    notify: z
+      .strictObject({
+        urlEnv: envName.default('PURPLE_HARNESS_WEBHOOK_URL').meta({
+          description: 'The variable holding the webhook URL (a secret: it is redacted everywhere).',
+        }),
+        format: z.enum(['json', 'slack', 'teams']).default('json'),
+        on: z
+          .array(z.enum(['fail', 'regression', 'inconclusive']))
+          .min(1)
+          .default(['fail', 'regression', 'inconclusive']),
+      })
+      .optional()
+      .meta({ description: 'A webhook called after a run that failed, regressed or could not be judged.' }),
     reports: z
       .strictObject({
         dir: z.string().default('reports'),

@@ -10,7 +10,8 @@ import { verifyBundle } from '../../report/verify.js';
 import { readRunIndex } from '../../report/write.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { publishRun } from './publish.js';
+import { notifyRun, notifySettings, publishRun } from './publish.js';
+import type { HarnessConfig } from '../../config/schema.js';
 import { readRunJson } from './report.js';
 
 /**
@@ -19,11 +20,16 @@ import { readRunJson } from './report.js';
  * and each shard's own manifest (a manifest of manifests). Every shard's bundle is verified first; a
  * tampered shard is refused.
  */
-export function mergeCommand(
+export async function mergeCommand(
   dirs: readonly string[],
-  options: { readonly reportsDir: string; readonly version: string; readonly secrets: Set<string> },
+  options: {
+    readonly reportsDir: string;
+    readonly version: string;
+    readonly secrets: Set<string>;
+    readonly config: HarnessConfig;
+  },
   output: Output,
-): ExitCode {
+): Promise<ExitCode> {
   if (dirs.length === 0)
     throw new HarnessError('E_USAGE', 'report merge needs the run folders to merge', {
       hint: 'purple-harness report merge shard-1/reports/latest shard-2/reports/latest --reports-dir reports',
@@ -58,6 +64,7 @@ export function mergeCommand(
     history: history.runs,
   });
   const env = loadEnv(process.cwd(), process.env);
+  const notify = notifySettings(options.config, env, options.secrets);
   const published = publishRun(merged, {
     reportsDir,
     formats: reportFormats,
@@ -76,5 +83,6 @@ export function mergeCommand(
     output.out(
       `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
     );
+  await notifyRun(merged, notify, published.dir, output);
   return exitCodeForRun(merged.status, merged.regressions.length);
 }

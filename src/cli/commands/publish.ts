@@ -4,6 +4,9 @@ import { renderDashboard } from '../../report/dashboard.js';
 import { indexEntry, withRun } from '../../report/history.js';
 import { writeReports, writeRunIndex } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
+import type { HarnessConfig } from '../../config/schema.js';
+import { notifyReasons, sendWebhook, webhookBody } from '../../notify/webhook.js';
+import type { Output } from '../output.js';
 
 export interface Published {
   readonly dir: string;
@@ -46,4 +49,38 @@ export function publishRun(
     }),
   );
   return { ...written, indexFiles: writeRunIndex(options.reportsDir, index, renderDashboard(index)) };
+}
+
+/** The webhook settings: the config's `notify`, or the defaults when only PURPLE_HARNESS_WEBHOOK_URL is set. */
+export function notifySettings(
+  config: HarnessConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  secrets: Set<string>,
+): (NonNullable<HarnessConfig['notify']> & { readonly url: string }) | null {
+  const settings = config.notify ?? {
+    urlEnv: 'PURPLE_HARNESS_WEBHOOK_URL',
+    format: 'json' as const,
+    on: ['fail', 'regression', 'inconclusive'] as ('fail' | 'regression' | 'inconclusive')[],
+  };
+  const url = env[settings.urlEnv];
+  if (url === undefined || url === '') return null;
+  // Webhook URLs carry their own credential (Slack, Teams): redacted like any secret.
+  secrets.add(url);
+  return { ...settings, url };
+}
+
+/** Calls the webhook when the run is one of the configured events; a failure to notify is only a warning. */
+export async function notifyRun(
+  run: RunResult,
+  settings: ReturnType<typeof notifySettings>,
+  reportDir: string,
+  output: Output,
+): Promise<void> {
+  if (settings === null) return;
+  const reasons = notifyReasons(run, settings.on);
+  if (reasons.length === 0) return;
+  const problem = await sendWebhook(settings.url, webhookBody(run, reasons, settings.format, reportDir));
+  if (problem === null)
+    output.logger.info(`notified the webhook (${settings.format}): ${reasons.join(', ')}`);
+  else output.logger.warn(`notification not sent: ${problem}`);
 }

@@ -34,7 +34,7 @@ import { siemConnectors } from '../../siem/registry.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { publishRun } from './publish.js';
+import { notifyRun, notifySettings, publishRun } from './publish.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -208,6 +208,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const collected: ScenarioResult[] = [];
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
+  const notify = notifySettings(config, env, secrets);
   const write = (run: RunResult) =>
     publishRun(run, { reportsDir, formats, evidence, secrets, signingKey, history });
   try {
@@ -313,6 +314,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       );
       const written = write(partial);
       output.err(`[purple-harness] partial results written to ${written.dir}`);
+      await notifyRun(partial, notify, written.dir, output);
     }
     throw error;
   } finally {
@@ -345,6 +347,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     output.out(
       `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
     );
+  await notifyRun(result, notify, written.dir, output);
   return exitCodeForRun(result.status, result.regressions.length);
 }
 

@@ -1,0 +1,196 @@
+import { constants, accessSync, existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { resolve } from 'node:path';
+import { Client } from 'ssh2';
+import type { Env } from '../../config/load.js';
+import type { HarnessConfig, InventoryHost } from '../../config/schema.js';
+import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
+import { errorMessage } from '../../core/index.js';
+import { readRunIndex } from '../../report/write.js';
+import { loadScenarios } from '../../scenario/load.js';
+import { fingerprint } from '../../util/fingerprint.js';
+import { builtinScenariosDir } from '../../util/paths.js';
+import { exitCodes, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { siemSecretNames } from './run.js';
+
+interface Check {
+  readonly area: 'config' | 'environment' | 'connectivity';
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** The SSH host key a host presents, without authenticating or running anything (the handshake only). */
+function presentedHostKey(host: InventoryHost, timeoutMs: number): Promise<string> {
+  return new Promise((resolveKey, reject) => {
+    const client = new Client();
+    let key: string | null = null;
+    const done = (error: Error | null): void => {
+      client.end();
+      if (key !== null) resolveKey(key);
+      else reject(error ?? new Error('no host key was presented'));
+    };
+    client.on('error', (error) => {
+      done(error);
+    });
+    client.connect({
+      host: host.address,
+      port: host.port,
+      username: 'purple-harness-doctor',
+      readyTimeout: timeoutMs,
+      // Take the key and refuse the session: nothing is authenticated, nothing runs.
+      hostVerifier: (blob: Buffer) => {
+        key = fingerprint(blob);
+        setImmediate(() => {
+          done(null);
+        });
+        return false;
+      },
+    });
+  });
+}
+
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<string | null> {
+  return new Promise((done) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.on('connect', () => {
+      socket.destroy();
+      done(null);
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      done(`no answer within ${String(timeoutMs / 1000)} s`);
+    });
+    socket.on('error', (error) => {
+      done(errorMessage(error));
+    });
+  });
+}
+
+/** The SIEM's address, for the connectors that talk HTTP to one. */
+function siemEndpoint(siem: HarnessConfig['siem']): { host: string; port: number } | null {
+  if (siem === undefined || !('url' in siem) || typeof siem.url !== 'string') return null;
+  const url = new URL(siem.url);
+  return { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}
+
+/**
+ * `doctor`: checks the config, the scenarios, every environment variable the config names (set or not,
+ * never the value), the reports folder, and that each lab host and the SIEM answer, including each host's
+ * SSH key against its pin. It authenticates nowhere and executes nothing. Exit 0 all good, 2 a config or
+ * environment problem, 3 a connectivity problem.
+ */
+export async function doctorCommand(
+  options: {
+    readonly config: HarnessConfig;
+    readonly configFile: string | null;
+    readonly env: Env;
+    readonly paths: readonly string[];
+    readonly reportsDir: string;
+    readonly json: boolean;
+    readonly timeoutMs?: number;
+  },
+  output: Output,
+): Promise<ExitCode> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const checks: Check[] = [];
+  const add = (area: Check['area'], name: string, ok: boolean, detail: string): void => {
+    checks.push({ area, name, ok, detail });
+  };
+  const { config, env } = options;
+
+  add(
+    'config',
+    'node',
+    Number(process.versions.node.split('.')[0]) >= 20,
+    `Node.js ${process.versions.node}`,
+  );
+  add('config', 'config', true, options.configFile ?? 'none: the embedded lab and local SIEM');
+  const scenarios = loadScenarios(options.paths.length > 0 ? options.paths : [builtinScenariosDir()]);
+  add(
+    'config',
+    'scenarios',
+    scenarios.issues.length === 0,
+    scenarios.issues.length === 0
+      ? `${String(scenarios.scenarios.length)} valid`
+      : `${String(scenarios.issues.length)} problem(s); run validate to see them`,
+  );
+  try {
+    const dir = resolve(options.reportsDir);
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    readRunIndex(dir);
+    add('config', 'reports', true, `${dir} is writable`);
+  } catch (error) {
+    add('config', 'reports', false, errorMessage(error));
+  }
+
+  const hosts = config.lab?.hosts ?? [];
+  const names = new Set<string>(siemSecretNames(config.siem ?? {}));
+  for (const host of hosts) {
+    for (const name of [host.passwordEnv, host.privateKeyEnv, host.passphraseEnv])
+      if (name !== undefined) names.add(name);
+    if (host.privateKeyFile !== undefined)
+      add('environment', `${host.name} key file`, existsSync(host.privateKeyFile), host.privateKeyFile);
+  }
+  if (config.notify) names.add(config.notify.urlEnv);
+  for (const name of [...names].sort()) {
+    const set = (env[name] ?? '') !== '';
+    add('environment', name, set, set ? 'set' : 'not set (in the environment or .env)');
+  }
+  try {
+    const key = signingKeyFrom(env, new Set());
+    add(
+      'environment',
+      signingKeyEnv,
+      true,
+      key === null ? 'not set: evidence is hashed and chained, not signed' : 'an Ed25519 key',
+    );
+  } catch (error) {
+    add('environment', signingKeyEnv, false, errorMessage(error));
+  }
+
+  for (const host of hosts) {
+    try {
+      const presented = await presentedHostKey(host, timeoutMs);
+      const pinned = host.hostKeySha256;
+      add(
+        'connectivity',
+        `${host.name} ssh`,
+        pinned === undefined || pinned === presented,
+        pinned === undefined
+          ? `answers on ${host.address}:${String(host.port)}, key ${presented} (not pinned: pin it)`
+          : pinned === presented
+            ? `answers on ${host.address}:${String(host.port)}, host key matches its pin`
+            : `host key ${presented} is not the pinned ${pinned}`,
+      );
+    } catch (error) {
+      add(
+        'connectivity',
+        `${host.name} ssh`,
+        false,
+        `${host.address}:${String(host.port)}: ${errorMessage(error)}`,
+      );
+    }
+  }
+  const endpoint = siemEndpoint(config.siem);
+  if (endpoint !== null) {
+    const problem = await tcpReachable(endpoint.host, endpoint.port, timeoutMs);
+    add(
+      'connectivity',
+      `siem ${config.siem?.type ?? ''}`,
+      problem === null,
+      problem ?? `answers on ${endpoint.host}:${String(endpoint.port)}`,
+    );
+  }
+
+  if (options.json) output.out(JSON.stringify({ checks }, null, 2));
+  else
+    for (const c of checks)
+      output.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.area.padEnd(12)} ${c.name}: ${c.detail}`);
+  const failed = (area: Check['area']): boolean => checks.some((c) => c.area === area && !c.ok);
+  if (failed('config') || failed('environment')) return exitCodes.invalidInput;
+  if (failed('connectivity')) return exitCodes.infrastructure;
+  return exitCodes.passed;
+}
