@@ -27,9 +27,12 @@ import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { newCommand } from './commands/new.js';
 import { doctorCommand } from './commands/doctor.js';
+import { importAtomicCommand } from './commands/import-atomic.js';
+import { labUpCommand } from './commands/lab-up.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { parseShard } from '../pipeline/plan.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
+import { commandHelp } from './help.js';
 import { createOutput, type Output } from './output.js';
 
 const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
@@ -38,6 +41,8 @@ Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
   purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [run options]
   purple-harness doctor [--config FILE] [--json]
+  purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--out DIR]
+  purple-harness import-atomic <T1218.003.yaml> [--out DIR] [--force] [--json]
   purple-harness plan [scenario files or folders] [--config FILE] [--host NAME]... [--shard I/N] [--json]
   purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
   purple-harness ingest <files...> [--rules DIR]... [--json]
@@ -92,7 +97,7 @@ Options:
   --last N             history: how many recent runs to show per signal (default 20)
   --debug              print stack traces
   --quiet              print only results
-  -h, --help           show this help
+  -h, --help           show this help; <command> --help shows the command's own, with examples
   -v, --version        print the version
 
 Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does not check out),
@@ -103,6 +108,20 @@ function parsePreflight(text: string): 'strict' | 'lenient' {
   if (text === 'strict' || text === 'lenient') return text;
   throw new HarnessError('E_USAGE', `--preflight takes strict or lenient, not "${text}"`);
 }
+
+const nativeJson = new Set([
+  'run',
+  'plan',
+  'history',
+  'doctor',
+  'import-atomic',
+  'ingest',
+  'signals',
+  'verify',
+  'validate',
+  'render',
+  'schema',
+]);
 
 /** The config file a folder may hold without being named. */
 const defaultConfigFile = 'purple-harness.config.yaml';
@@ -126,6 +145,13 @@ function settings(configFlag: string | undefined): {
     config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile),
     configFile,
   };
+}
+
+function parsePort(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new HarnessError('E_USAGE', `a port is a whole number from 0 to 65535, not "${text}"`);
+  return value;
 }
 
 function parseLast(text: string): number {
@@ -178,7 +204,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         rules: { type: 'string', multiple: true, default: [] },
         concurrency: { type: 'string' },
         'trust-new-host-keys': { type: 'boolean', default: false },
-        preflight: { type: 'string', default: 'lenient' },
+        preflight: { type: 'string' },
         json: { type: 'boolean', default: false },
         siem: { type: 'string' },
         marker: { type: 'string' },
@@ -200,6 +226,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         jitter: { type: 'string' },
         'max-runs': { type: 'string' },
         timezone: { type: 'string' },
+        'ssh-port': { type: 'string' },
+        'hec-port': { type: 'string' },
         debug: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -213,16 +241,18 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
     return exitCodes.invalidInput;
   }
   const { values, positionals } = parsed;
-  const output = createOutput(secrets, { debug: values.debug, quiet: values.quiet });
+  const [command, ...paths] = positionals;
+  // Commands that print JSON of their own with --json; the others have their lines wrapped.
+  const capture = values.json && command !== undefined && !nativeJson.has(command);
+  const output = createOutput(secrets, { debug: values.debug, quiet: values.quiet, capture });
   if (values.help) {
-    output.out(usage);
+    output.out((command === undefined ? undefined : commandHelp[command]) ?? usage);
     return exitCodes.passed;
   }
   if (values.version) {
     output.out(version());
     return exitCodes.passed;
   }
-  const [command, ...paths] = positionals;
   const controller = new AbortController();
   const onSigint = (): void => {
     output.err(
@@ -235,181 +265,224 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
   process.on('SIGINT', onSigint);
   // A scheduler stopping the job (SIGTERM) gets the same treatment as Ctrl-C: clean up, write, exit 130.
   process.on('SIGTERM', onSigint);
-  try {
-    switch (command) {
-      case 'run':
-      case 'schedule': {
-        // Settings are read again for every run, so a scheduler picks up an edited config or .env.
-        const runOnce = (): Promise<ExitCode> => {
-          const { env, config } = settings(values.config);
-          return runCommand(
+  const dispatch = async (): Promise<ExitCode> => {
+    try {
+      switch (command) {
+        case 'run':
+        case 'schedule': {
+          // Settings are read again for every run, so a scheduler picks up an edited config or .env.
+          const runOnce = (): Promise<ExitCode> => {
+            const { env, config } = settings(values.config);
+            return runCommand(
+              {
+                paths,
+                config,
+                env,
+                hosts: values.host,
+                reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
+                labDropSignals: values['lab-drop'],
+                labSensor: values['lab-sensor'],
+                allowCustomCommands: values['allow-custom-commands'],
+                rules: values.rules,
+                concurrency:
+                  values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
+                trustNewHostKeys: values['trust-new-host-keys'],
+                preflight: parsePreflight(values.preflight ?? config.defaults?.preflight ?? 'lenient'),
+                shard: values.shard === undefined ? null : parseShard(values.shard),
+                json: values.json,
+                version: version(),
+                secrets,
+                signal: controller.signal,
+              },
+              output,
+            );
+          };
+          if (command === 'run') return await runOnce();
+          return await scheduleCommand(
             {
-              paths,
-              config,
-              env,
-              hosts: values.host,
-              reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
-              labDropSignals: values['lab-drop'],
-              labSensor: values['lab-sensor'],
-              allowCustomCommands: values['allow-custom-commands'],
-              rules: values.rules,
-              concurrency:
-                values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
-              trustNewHostKeys: values['trust-new-host-keys'],
-              preflight: parsePreflight(values.preflight),
-              shard: values.shard === undefined ? null : parseShard(values.shard),
-              version: version(),
-              secrets,
-              signal: controller.signal,
+              cron: values.cron,
+              jitter: values.jitter,
+              maxRuns: values['max-runs'],
+              timezone: values.timezone,
+              // Input errors of a run stop the schedule at once; anything else is that run's result.
+              validate: () => settings(values.config),
             },
-            output,
+            runOnce,
+            { signal: controller.signal, output },
           );
-        };
-        if (command === 'run') return await runOnce();
-        return await scheduleCommand(
-          {
-            cron: values.cron,
-            jitter: values.jitter,
-            maxRuns: values['max-runs'],
-            timezone: values.timezone,
-            // Input errors of a run stop the schedule at once; anything else is that run's result.
-            validate: () => settings(values.config),
-          },
-          runOnce,
-          { signal: controller.signal, output },
-        );
-      }
-      case 'ingest': {
-        const { env, config } = settings(values.config);
-        return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
-          logger: output.logger,
-          clock: systemClock,
-          sleep: realSleep,
-          secrets,
-          env,
-        });
-      }
-      case 'cleanup': {
-        const { env, config } = settings(values.config);
-        return await cleanupCommand(
-          { marker: values.marker, config, env, hosts: values.host, secrets },
-          output,
-          {
+        }
+        case 'ingest': {
+          const { env, config } = settings(values.config);
+          return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
             logger: output.logger,
             clock: systemClock,
             sleep: realSleep,
             secrets,
             env,
-          },
-        );
-      }
-      case 'signals':
-        return signalsCommand(values.siem, values.json, output);
-      case 'validate':
-        return validateCommand(paths, output, { allowCustomCommands: values['allow-custom-commands'] });
-      case 'render':
-        return renderCommand(paths, values.marker, output, {
-          allowCustomCommands: values['allow-custom-commands'],
-        });
-      case 'schema':
-        return schemaCommand(values.write, output);
-      case 'new':
-        return await newCommand(
-          {
-            id: paths[0],
-            title: values.title,
-            from: values.from,
-            template: values.template,
-            flags: values.flags,
-            signals: values.signal,
-            out: values.out,
-            force: values.force,
-            interactive: process.stdin.isTTY && !values.json && !values.quiet,
-          },
-          output,
-        );
-      case 'doctor': {
-        const { env, config, configFile } = settings(values.config);
-        return await doctorCommand(
-          {
-            config,
-            configFile: configFile ?? null,
-            env,
-            paths,
-            reportsDir:
-              values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
-            json: values.json,
-          },
-          output,
-        );
-      }
-      case 'plan': {
-        const { config } = settings(values.config);
-        return planCommand(
-          {
-            paths,
-            config,
-            hosts: values.host,
-            shard: values.shard === undefined ? null : parseShard(values.shard),
-            json: values.json,
-            allowCustomCommands: values['allow-custom-commands'],
-          },
-          output,
-        );
-      }
-      case 'history': {
-        const { env, config } = settings(values.config);
-        return historyCommand(
-          {
-            reportsDir:
-              values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
-            scenario: values.scenario,
-            signal: values.signal[0],
-            json: values.json,
-            last: values.last === undefined ? 20 : parseLast(values.last),
-          },
-          output,
-        );
-      }
-      case 'report': {
-        if (paths[0] === 'merge') {
+          });
+        }
+        case 'cleanup': {
           const { env, config } = settings(values.config);
-          return await mergeCommand(
-            paths.slice(1),
+          return await cleanupCommand(
+            { marker: values.marker, config, env, hosts: values.host, secrets },
+            output,
             {
-              config,
-              reportsDir:
-                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
-              version: version(),
+              logger: output.logger,
+              clock: systemClock,
+              sleep: realSleep,
               secrets,
+              env,
+            },
+          );
+        }
+        case 'signals':
+          return signalsCommand(values.siem, values.json, output);
+        case 'validate':
+          return validateCommand(paths, output, {
+            allowCustomCommands: values['allow-custom-commands'],
+            json: values.json,
+          });
+        case 'render':
+          return renderCommand(paths, values.marker, output, {
+            allowCustomCommands: values['allow-custom-commands'],
+          });
+        case 'schema':
+          return schemaCommand(values.write, output);
+        case 'new':
+          return await newCommand(
+            {
+              id: paths[0],
+              title: values.title,
+              from: values.from,
+              template: values.template,
+              flags: values.flags,
+              signals: values.signal,
+              out: values.out,
+              force: values.force,
+              interactive: process.stdin.isTTY && !values.json && !values.quiet,
+            },
+            output,
+          );
+        case 'lab': {
+          if (paths[0] !== 'up')
+            throw new HarnessError('E_USAGE', `unknown lab command "${paths[0] ?? ''}"`, {
+              hint: 'purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE]',
+            });
+          const { env } = settings(values.config);
+          return await labUpCommand(
+            {
+              env,
+              dir: values.out ?? join('.purple-harness', 'lab-up'),
+              sshPort: values['ssh-port'] === undefined ? 0 : parsePort(values['ssh-port']),
+              hecPort: values['hec-port'] === undefined ? 0 : parsePort(values['hec-port']),
+              sensor: values['lab-sensor'],
+              secrets,
+              signal: controller.signal,
             },
             output,
           );
         }
-        return reportCommand(paths, { formats: values.format, out: values.out }, output);
+        case 'import-atomic':
+          return importAtomicCommand(
+            paths,
+            { out: values.out, force: values.force, json: values.json },
+            output,
+          );
+        case 'doctor': {
+          const { env, config, configFile } = settings(values.config);
+          return await doctorCommand(
+            {
+              config,
+              configFile: configFile ?? null,
+              env,
+              paths,
+              reportsDir:
+                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+              json: values.json,
+            },
+            output,
+          );
+        }
+        case 'plan': {
+          const { config } = settings(values.config);
+          return planCommand(
+            {
+              paths,
+              config,
+              hosts: values.host,
+              shard: values.shard === undefined ? null : parseShard(values.shard),
+              json: values.json,
+              allowCustomCommands: values['allow-custom-commands'],
+            },
+            output,
+          );
+        }
+        case 'history': {
+          const { env, config } = settings(values.config);
+          return historyCommand(
+            {
+              reportsDir:
+                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+              scenario: values.scenario,
+              signal: values.signal[0],
+              json: values.json,
+              last: values.last === undefined ? 20 : parseLast(values.last),
+            },
+            output,
+          );
+        }
+        case 'report': {
+          if (paths[0] === 'merge') {
+            const { env, config } = settings(values.config);
+            return await mergeCommand(
+              paths.slice(1),
+              {
+                config,
+                reportsDir:
+                  values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+                version: version(),
+                secrets,
+              },
+              output,
+            );
+          }
+          return reportCommand(paths, { formats: values.format, out: values.out }, output);
+        }
+        case 'verify':
+          return verifyCommand(
+            paths,
+            { publicKey: values['public-key'], chain: !values['no-chain'], json: values.json },
+            output,
+          );
+        case undefined:
+          output.out(usage);
+          return exitCodes.invalidInput;
+        default:
+          throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
+            hint: 'Commands: run, schedule, plan, new, import-atomic, doctor, lab up, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
+          });
       }
-      case 'verify':
-        return verifyCommand(paths, { publicKey: values['public-key'], chain: !values['no-chain'] }, output);
-      case undefined:
-        output.out(usage);
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        for (const issue of error.issues)
+          output.err(`${issue.file}:${issue.line}:${issue.col}: ${issue.message}`);
+        output.err(`Hint: ${error.hint ?? ''}`);
         return exitCodes.invalidInput;
-      default:
-        throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-          hint: 'Commands: run, schedule, plan, new, doctor, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
-        });
+      }
+      return printError(error, output, values.debug);
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
     }
-  } catch (error) {
-    if (error instanceof ValidationError) {
-      for (const issue of error.issues)
-        output.err(`${issue.file}:${issue.line}:${issue.col}: ${issue.message}`);
-      output.err(`Hint: ${error.hint ?? ''}`);
-      return exitCodes.invalidInput;
-    }
-    return printError(error, output, values.debug);
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
+  };
+  const code = await dispatch();
+  output.finish();
+  // --json on a command with no JSON of its own: its lines, as one document.
+  if (capture)
+    process.stdout.write(
+      `${JSON.stringify({ command, exitCode: code, output: output.captured() }, null, 2)}\n`,
+    );
+  return code;
 }
 
 // A reader that stops early (`| head`) is not an error.

@@ -22,7 +22,7 @@ export function resolveHosts(
       port: host.port,
       username: host.username,
       hostKeySha256: host.hostKeySha256 ?? knownHosts[host.name] ?? null,
-      simulated,
+      simulated: simulated || host.simulated === true,
     };
     const secret = (name: string, what: string): string => {
       const value = env[name];

@@ -24,6 +24,10 @@ export const InventoryHost = z
       }),
     lab: z.literal(true, 'set `lab: true` to confirm this host is a lab machine the harness may run on'),
     tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).default([]),
+    simulated: z.literal(true).optional().meta({
+      description:
+        'This host is the purple-harness lab simulator (purple-harness lab up): results from it are reported as SIMULATED.',
+    }),
     passwordEnv: envName.optional(),
     privateKeyFile: z.string().optional(),
     privateKeyEnv: envName
@@ -87,6 +91,20 @@ export const HarnessConfig = z
           .meta({ description: 'The name put in scriptlet URLs; lab hosts must resolve it to this server.' }),
       })
       .optional(),
+    defaults: z
+      .strictObject({
+        scenarios: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .meta({ description: 'Scenario files or folders to run when the command line names none.' }),
+        preflight: z
+          .enum(['strict', 'lenient'])
+          .optional()
+          .meta({ description: 'The default for --preflight.' }),
+      })
+      .optional()
+      .meta({ description: 'Defaults for run, schedule and plan; command-line flags override them.' }),
     controls: z.string().optional().meta({
       description:
         'A control-mapping file (see controls/default.yaml): which controls each run is evidence for. Default: the built-in NIST, ISO 27001, PCI DSS and SOC 2 mapping.',

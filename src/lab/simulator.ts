@@ -10,6 +10,8 @@ export interface LabSimulatorOptions {
   readonly username?: string;
   readonly password: string;
   readonly authorizedKey?: string;
+  /** The SSH server's loopback port; 0 or absent: any free one. */
+  readonly port?: number;
   /** The local SIEM's HEC endpoint, where the simulated host's forwarder sends events... */
   readonly hec?: HecTarget;
   /** ...or another sink: a real Splunk's HEC or Elasticsearch's _bulk (lab/shipper.ts). */
@@ -98,6 +100,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     username,
     password: options.password,
     ...(options.authorizedKey === undefined ? {} : { authorizedKey: options.authorizedKey }),
+    ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.hangOperations === undefined ? {} : { hangOperations: options.hangOperations }),
     ...(options.dropSessionOn === undefined ? {} : { dropSessionOn: options.dropSessionOn }),
     ...(options.omitExitStatusOn === undefined ? {} : { omitExitStatusOn: options.omitExitStatusOn }),

@@ -17,6 +17,8 @@ export interface SshServerOptions {
   readonly username: string;
   readonly password: string;
   readonly authorizedKey?: string;
+  /** The loopback port to listen on; 0 or absent: any free one. */
+  readonly port?: number;
   /** Fault knob: exec requests for these operations are accepted and then never answered. */
   readonly hangOperations?: readonly string[];
   /** Fault knob: for these operations the connection drops mid-exec, with no exit status sent. */
@@ -261,7 +263,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       resolve();
     });
   });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A loopback TCP port that counts every connection made to it: a target that must never be contacted. */
@@ -74,4 +74,23 @@ test('plan shows what would run where, the INF and the queries, and contacts no 
   t.is(planned.pairs.length, 6);
   t.true(planned.pairs.every((p) => p.shard === 2));
   t.is(hostA.hits() + hostB.hits() + siem.hits(), 0, 'plan contacted a target');
+});
+
+test("the config's defaults pick the scenarios when the command line names none; flags still win", async (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(
+    join(cwd, 'purple-harness.config.yaml'),
+    `defaults:\n  scenarios: [${join(repoRoot, 'scenarios', 'cmstp-all-users-au.yaml')}]\n  preflight: strict\n`,
+  );
+
+  const fromConfig = await runCli(['plan', '--json'], { cwd });
+  const fromFlag = await runCli(
+    ['plan', '--json', join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml')],
+    { cwd },
+  );
+
+  const ids = (text: string) =>
+    (JSON.parse(text) as { pairs: { scenario: string }[] }).pairs.map((p) => p.scenario);
+  t.deepEqual(ids(fromConfig.stdout), ['cmstp-all-users-au']);
+  t.deepEqual(ids(fromFlag.stdout), ['cmstp-local-inf-presetup']);
 });

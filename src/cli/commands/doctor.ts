@@ -9,7 +9,7 @@ import { errorMessage } from '../../core/index.js';
 import { readRunIndex } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { fingerprint } from '../../util/fingerprint.js';
-import { builtinScenariosDir } from '../../util/paths.js';
+import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { siemSecretNames } from './run.js';
@@ -107,7 +107,7 @@ export async function doctorCommand(
     `Node.js ${process.versions.node}`,
   );
   add('config', 'config', true, options.configFile ?? 'none: the embedded lab and local SIEM');
-  const scenarios = loadScenarios(options.paths.length > 0 ? options.paths : [builtinScenariosDir()]);
+  const scenarios = loadScenarios(scenarioPaths(options.paths, options.config));
   add(
     'config',
     'scenarios',

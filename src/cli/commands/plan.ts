@@ -8,7 +8,7 @@ import { placeholderPayloadBase, renderEmulation } from '../../render/render.js'
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { backends, exampleQuery, type Backend } from '../../signals/backends.js';
 import { signalCatalog } from '../../signals/catalog.js';
-import { builtinScenariosDir } from '../../util/paths.js';
+import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -39,7 +39,7 @@ export function planCommand(
   output: Output,
 ): ExitCode {
   const scenarios: readonly LoadedScenario[] = loadScenariosOrThrow(
-    options.paths.length > 0 ? options.paths : [builtinScenariosDir()],
+    scenarioPaths(options.paths, options.config),
     { allowCustomCommands: options.allowCustomCommands },
   );
   preflightRender(scenarios);

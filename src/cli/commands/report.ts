@@ -6,6 +6,7 @@ import { writeRendered } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { onePath } from '../args.js';
 
 function isFormat(name: string): name is ReporterId {
   return (reportFormats as readonly string[]).includes(name);
@@ -41,11 +42,7 @@ export function reportCommand(
   options: { readonly formats: readonly string[]; readonly out: string | undefined },
   output: Output,
 ): ExitCode {
-  const [runDir, ...rest] = paths;
-  if (runDir === undefined || rest.length > 0)
-    throw new HarnessError('E_USAGE', 'report takes one run folder', {
-      hint: 'purple-harness report reports/latest --format html',
-    });
+  const runDir = onePath(paths, 'report', 'purple-harness report reports/latest --format html');
   const unknown = options.formats.filter((f) => !isFormat(f));
   if (unknown.length > 0)
     throw new HarnessError('E_USAGE', `unknown report format ${unknown.join(', ')}`, {

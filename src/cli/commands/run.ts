@@ -31,7 +31,7 @@ import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { rateLimited } from '../../siem/rate-limit.js';
 import { siemConnectors } from '../../siem/registry.js';
-import { builtinScenariosDir } from '../../util/paths.js';
+import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { notifyRun, notifySettings, publishRun } from './publish.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   readonly concurrency: number | undefined;
   readonly trustNewHostKeys: boolean;
   readonly preflight: 'strict' | 'lenient';
+  /** Print one JSON document at the end instead of lines. */
+  readonly json?: boolean;
   /** `--shard i/n`: run only this slice of the scenario x host pairs. */
   readonly shard: Shard | null;
   /** Extra Sigma rule folders for the local SIEM (--rules), on top of the config's. */
@@ -99,10 +101,19 @@ function secret(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** Green for what passed, red for what failed, grey for what could not be judged. */
+function colourOf(status: string): 'green' | 'red' | 'gray' {
+  return status === 'pass' || status === 'passed'
+    ? 'green'
+    : status === 'fail' || status === 'failed' || status === 'error' || status === 'cleanup-failed'
+      ? 'red'
+      : 'gray';
+}
+
 /** Runs the scenarios; always writes whatever results exist before returning or throwing. */
 export async function runCommand(options: RunOptions, output: Output): Promise<ExitCode> {
   const { config, secrets } = options;
-  const scenarios = loadScenariosOrThrow(options.paths.length > 0 ? options.paths : [builtinScenariosDir()], {
+  const scenarios = loadScenariosOrThrow(scenarioPaths(options.paths, options.config), {
     allowCustomCommands: options.allowCustomCommands,
   });
   preflightRender(scenarios);
@@ -188,6 +199,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         false,
         readKnownHosts(knownHostsFile),
       );
+  // The lab simulator started with `lab up` is in the inventory like any host, and still reported as simulated.
+  const labKind: 'simulated' | 'real' =
+    embedded || (realHosts.length > 0 && realHosts.every((h) => h.simulated)) ? 'simulated' : 'real';
   const unpinned = realHosts.filter((h) => h.hostKeySha256 === null);
   if (unpinned.length > 0 && !options.trustNewHostKeys) {
     throw new HarnessError(
@@ -278,7 +292,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         hosts,
         executor,
         siem,
-        lab: embedded ? 'simulated' : 'real',
+        lab: labKind,
         schedule: polling.schedule,
         deadlines: polling,
         version: options.version,
@@ -300,7 +314,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     if (collected.length > 0 && siem) {
       const partial = summarizeRun(
         {
-          lab: embedded ? 'simulated' : 'real',
+          lab: labKind,
           version: options.version,
           siem,
           controls,
@@ -324,15 +338,47 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   }
 
   const written = write(result);
+  if (options.json) {
+    output.out(
+      JSON.stringify(
+        {
+          runId: result.runId,
+          status: result.status,
+          exitCode: exitCodeForRun(result.status, result.regressions.length),
+          lab: result.lab,
+          ...(result.lab === 'simulated'
+            ? {
+                notice: 'SIMULATED LAB: these results come from the embedded lab simulator, not a real host.',
+              }
+            : {}),
+          summary: result.summary,
+          regressions: result.regressions,
+          scenarios: result.results.map((r) => ({
+            scenario: r.scenario.id,
+            host: r.host.name,
+            status: r.status,
+            signals: r.signals.map((s) => ({ id: s.id, verdict: s.verdict, reason: s.reason })),
+          })),
+          reportDir: written.dir,
+        },
+        null,
+        2,
+      ),
+    );
+    await notifyRun(result, notify, written.dir, output);
+    return exitCodeForRun(result.status, result.regressions.length);
+  }
   if (result.lab === 'simulated')
     output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
   for (const scenario of result.results) {
     output.out(
-      `${scenario.status.toUpperCase().padEnd(12)} ${scenario.scenario.id} on ${scenario.host.name}`,
+      `${output.paint(scenario.status.toUpperCase().padEnd(12), colourOf(scenario.status))} ${scenario.scenario.id} on ${scenario.host.name}`,
     );
     if (scenario.error) output.out(`  error        ${scenario.error.code}: ${scenario.error.message}`);
     for (const signal of scenario.signals)
-      output.out(`  ${signal.verdict.padEnd(12)} ${signal.id}: ${signal.reason}`);
+      output.out(
+        `  ${output.paint(signal.verdict.padEnd(12), colourOf(signal.verdict))} ${signal.id}: ${signal.reason}`,
+      );
   }
   output.out(
     `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.late} late, ${result.summary.inconclusive} inconclusive)`,

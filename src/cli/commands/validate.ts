@@ -10,9 +10,28 @@ import type { Output } from '../output.js';
 export function validateCommand(
   paths: readonly string[],
   output: Output,
-  options: RuleOptions = {},
+  options: RuleOptions & { readonly json?: boolean } = {},
 ): ExitCode {
   const outcome = loadScenarios(paths.length > 0 ? paths : [builtinScenariosDir()], options);
+  if (options.json === true) {
+    if (outcome.issues.length === 0) preflightRender(outcome.scenarios);
+    output.out(
+      JSON.stringify(
+        {
+          ok: outcome.issues.length === 0,
+          scenarios: outcome.scenarios.map((s) => ({
+            file: s.file,
+            id: s.spec.id,
+            signals: s.spec.expect.length,
+          })),
+          issues: outcome.issues,
+        },
+        null,
+        2,
+      ),
+    );
+    return outcome.issues.length === 0 ? exitCodes.passed : exitCodes.invalidInput;
+  }
   for (const issue of outcome.issues) output.err(formatIssue(issue));
   if (outcome.issues.length > 0) {
     output.err(

@@ -4,18 +4,15 @@ import { HarnessError } from '../../core/index.js';
 import { verifyBundle } from '../../report/verify.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { onePath } from '../args.js';
 
 /** `verify <run-dir>`: 0 when the bundle is intact, 1 when any check fails (each problem names its file). */
 export function verifyCommand(
   paths: readonly string[],
-  options: { readonly publicKey: string | undefined; readonly chain: boolean },
+  options: { readonly publicKey: string | undefined; readonly chain: boolean; readonly json?: boolean },
   output: Output,
 ): ExitCode {
-  const [dir, ...rest] = paths;
-  if (dir === undefined || rest.length > 0)
-    throw new HarnessError('E_USAGE', 'verify takes one run folder', {
-      hint: 'purple-harness verify reports/<run-id> (or reports/latest)',
-    });
+  const dir = onePath(paths, 'verify', 'purple-harness verify reports/<run-id> (or reports/latest)');
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new HarnessError('E_USAGE', `${dir}: no such run folder`, {
       hint: 'Pass a folder under your reports folder, such as reports/latest.',
@@ -24,6 +21,10 @@ export function verifyCommand(
     chain: options.chain,
     ...(options.publicKey === undefined ? {} : { publicKey: publicKeyFile(options.publicKey) }),
   });
+  if (options.json === true) {
+    output.out(JSON.stringify({ dir, ...result }, null, 2));
+    return result.ok ? exitCodes.passed : exitCodes.assertionFailed;
+  }
   for (const problem of result.problems) output.err(`FAIL ${problem}`);
   const signature =
     result.signature === null

@@ -1,0 +1,123 @@
+/** `purple-harness <command> --help`: what the command does, its options, and examples to copy. */
+export const commandHelp: Readonly<Record<string, string>> = {
+  run: `purple-harness run [scenario files or folders] [options]
+
+Runs scenarios (default: the built-in ones) on the embedded lab, or on the lab in the config, polls the
+SIEM and writes reports and the evidence bundle.
+
+Options: --config FILE, --host NAME|tag:T (repeatable), --shard I/N, --reports-dir DIR, --concurrency N,
+  --preflight strict|lenient, --trust-new-host-keys, --allow-custom-commands, --rules DIR,
+  --lab-drop SIGNAL, --lab-sensor PROFILE (embedded lab only), --json, --quiet
+
+Examples:
+  purple-harness run
+  purple-harness run scenarios/cmstp-all-users-au.yaml --lab-drop child-process
+  purple-harness run --config purple-harness.config.yaml --host tag:win11 --preflight strict
+  purple-harness run --config purple-harness.config.yaml --shard 2/4 --json`,
+  schedule: `purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [--timezone ZONE] [run options]
+
+Starts a run at every trigger of a cron expression; a trigger that fires while a run is going is skipped
+and logged. Ctrl-C or SIGTERM stops it gracefully.
+
+Examples:
+  purple-harness schedule --cron "0 2 * * *" --jitter 10m --config purple-harness.config.yaml
+  purple-harness schedule --cron "*/30 * * * *" --max-runs 4`,
+  plan: `purple-harness plan [scenario files or folders] [--config FILE] [--host NAME] [--shard I/N] [--json]
+
+Shows what a run would do: each scenario x host pair, the INF, the cmstp command line and the query per
+signal for the configured SIEM. Reads no secrets and connects to nothing.
+
+Examples:
+  purple-harness plan
+  purple-harness plan --config purple-harness.config.yaml --shard 1/4 --json`,
+  new: `purple-harness new <id> [--title T] [--from BUILTIN] [--template inf/NAME.inf.hbs] [--flags "/s /ns"]
+                      [--signal SIGNAL]... [--out DIR] [--force]
+
+Scaffolds a scenario from a built-in one, validates it and writes <out>/<id>.yaml (default scenarios/).
+On a terminal it asks for what the flags leave out.
+
+Examples:
+  purple-harness new my-cmstp-variant --title "CMSTP install with /ni" --flags "/s /ns /ni"
+  purple-harness new my-au-variant --from cmstp-all-users-au --signal com-elevation --signal cmstp-exec`,
+  lab: `purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--out DIR]
+
+Starts the embedded lab as long-lived services (the simulated Windows host's SSH server and the local
+SIEM with its HEC endpoint) until Ctrl-C, and writes a config for run --config. Credentials go to .env
+(PURPLE_HARNESS_LAB_PASSWORD, PURPLE_HARNESS_HEC_TOKEN), never to the terminal. Results are SIMULATED.
+
+Examples:
+  purple-harness lab up --ssh-port 2222
+  purple-harness run --config .purple-harness/lab-up/purple-harness.config.yaml`,
+  'import-atomic': `purple-harness import-atomic <T1218.003.yaml> [--out DIR] [--force] [--json]
+
+Turns Atomic Red Team's CMSTP tests into scenarios on generated, marker-only payloads.
+
+Example:
+  purple-harness import-atomic atomic-red-team/atomics/T1218.003/T1218.003.yaml`,
+  doctor: `purple-harness doctor [--config FILE] [--json]
+
+Checks the config, the scenarios, every variable the config names (set or not), the reports folder, and
+that each host (its SSH key against the pin) and the SIEM answer. Authenticates nowhere, runs nothing.
+Exit 0 all good, 2 a config or environment problem, 3 a connectivity problem.
+
+Example:
+  purple-harness doctor --config purple-harness.config.yaml`,
+  validate: `purple-harness validate [scenario files or folders] [--json]
+
+Checks scenarios and prints every problem as file:line:col: message (exit 2 if any).
+
+Example:
+  purple-harness validate scenarios/`,
+  render: `purple-harness render <scenario file> [--marker MARKER] [--json]
+
+Prints the INF (and scriptlet) a run would stage, without connecting anywhere.
+
+Example:
+  purple-harness render scenarios/cmstp-local-inf-presetup.yaml`,
+  signals: `purple-harness signals --siem local|splunk|sentinel|elastic [--json]
+
+Prints each AN0932 signal's telemetry query for that SIEM.
+
+Example:
+  purple-harness signals --siem splunk`,
+  ingest: `purple-harness ingest <files...> [--rules DIR]... [--json]
+
+Replays recorded telemetry (JSON lines, Windows XML or ECS; zipped or not) into the local SIEM and
+reports the alerts our rules raise.
+
+Example:
+  purple-harness ingest ../shared/research/datasets/psh_cmstp_execution_bypassuac.zip`,
+  report: `purple-harness report <run-dir> [--format FORMAT]... [--out DIR] [--json]
+purple-harness report merge <run-dir>... [--reports-dir DIR]
+
+Re-renders reports from run.json alone (json, markdown, html, junit, navigator, attire), or merges the
+shards of a run into one run and one evidence bundle.
+
+Examples:
+  purple-harness report reports/latest --format html --out /tmp/report
+  purple-harness report merge shard-1/reports/latest shard-2/reports/latest --reports-dir reports`,
+  verify: `purple-harness verify <run-dir> [--public-key FILE] [--no-chain] [--json]
+
+Checks an evidence bundle: every file's SHA-256 against manifest.json, nothing added, the signature,
+and the hash chain through earlier runs. Exit 0 intact, 1 not.
+
+Examples:
+  purple-harness verify reports/latest
+  purple-harness verify reports/20261124T010654Z-32z8g3 --public-key signing-key.pub`,
+  history: `purple-harness history [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N] [--json]
+
+Each scenario x host x signal over time: verdicts, pass rate and latency trends.
+
+Example:
+  purple-harness history --signal child-process --last 30`,
+  cleanup: `purple-harness cleanup --marker MARKER --config FILE [--host NAME]... [--json]
+
+Removes what an interrupted run left on the lab hosts (files, registry, profile, processes, its lock)
+and verifies it.
+
+Example:
+  purple-harness cleanup --marker ph0123456789ab --config purple-harness.config.yaml`,
+  schema: `purple-harness schema [--write]
+
+Prints the scenario JSON Schema, or writes every JSON Schema (scenario, config, controls, run.json) to schema/.`,
+};
