@@ -4,7 +4,11 @@
  * the HEC endpoint receives them, and reports events/s against the target (>= 50k events/s on 2 cores).
  * Figures are printed, never asserted in tests.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { readEvents } from '../src/ingest/read.js';
+import { packageRoot } from '../src/util/paths.js';
 import { silentLogger, realSleep, systemClock } from '../src/core/index.js';
 import { openLocalSiem } from '../src/siem/local/index.js';
 import { LocalSiemOptions } from '../src/siem/local/schema.js';
@@ -124,6 +128,56 @@ const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 siem.closeStore();
 
 const rate = total / seconds;
+// The OTRF CMSTP recording (../shared, beside the repository) replayed the way `ingest` does it.
+const recording = join(
+  packageRoot(),
+  '..',
+  'shared',
+  'research',
+  'datasets',
+  'otrf_psh_cmstp_execution_bypassuac.zip',
+);
+let replay: { events: number; seconds: number; alerts: number } | null = null;
+if (existsSync(recording)) {
+  const replayStarted = process.hrtime.bigint();
+  const batch = readEvents([recording]);
+  const { siem: replaySiem } = openLocalSiem(LocalSiemOptions.parse({ database: ':memory:' }), {
+    logger: silentLogger,
+    clock: systemClock,
+    sleep: realSleep,
+    secrets: new Set(),
+    env: {},
+  });
+  const raised = replaySiem.store(
+    batch.events.map((e) => ({
+      time: e.time,
+      host: String(e.fields.Computer),
+      sourcetype: 'bench',
+      meta: {},
+      fields: e.fields,
+    })),
+  );
+  replay = {
+    events: batch.events.length,
+    seconds: Number(process.hrtime.bigint() - replayStarted) / 1e9,
+    alerts: [...raised.values()].reduce((n, a) => n + a.count, 0),
+  };
+  replaySiem.closeStore();
+}
+if (process.env.BENCH_CHILD === '1') {
+  console.log(
+    `BENCH_RESULT ${JSON.stringify({
+      events: total,
+      rules: rules.rules.length,
+      alerts,
+      seconds,
+      eventsPerSecond: rate,
+      replay,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    })}`,
+  );
+  process.exit(0);
+}
 console.log('purple-harness bench: local SIEM ingest + Sigma evaluation');
 console.log(`  machine           ${availableParallelism()} cores, node ${process.version}`);
 console.log(`  events            ${total} (batches of ${batchSize}, SQLite in memory)`);

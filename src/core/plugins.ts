@@ -131,6 +131,12 @@ export type IngestEndpoint =
 
 export interface SiemConnector {
   readonly id: string;
+  /**
+   * True when rules run in the same step that makes an event searchable (the local SIEM evaluates Sigma
+   * in its insert transaction): once an event is found, every alert it will ever get can be found too, so
+   * "no alert" is proven by one detections query rather than by waiting out the deadline.
+   */
+  readonly alertsAtIngest?: boolean;
   /** Printed in reports: which SIEM answered. Never includes credentials. */
   describe(): string;
   findTelemetry(

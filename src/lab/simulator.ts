@@ -1,3 +1,4 @@
+import type { HostTarget } from '../core/index.js';
 import { httpGet } from './http-get.js';
 import { LabShipper, type HecTarget, type LabSink, type ShipperStats } from './shipper.js';
 import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
@@ -121,5 +122,37 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
       await ssh.close();
       await shipper.drain({ discardHeld: true });
     },
+  };
+}
+
+/** The simulator as an inventory host: what `lab up` writes into its config, and what tests point runs at. */
+export function simulatorInventoryYaml(
+  lab: Pick<LabSimulator, 'address' | 'port' | 'username' | 'hostKeySha256'>,
+  options: { readonly name?: string; readonly passwordEnv: string },
+): string[] {
+  return [
+    'lab:',
+    '  hosts:',
+    `    - name: ${options.name ?? 'WIN10-LAB-01'}`,
+    `      address: ${lab.address}`,
+    `      port: ${String(lab.port)}`,
+    `      username: ${lab.username}`,
+    `      hostKeySha256: "${lab.hostKeySha256}"`,
+    `      passwordEnv: ${options.passwordEnv}`,
+    '      lab: true',
+    '      simulated: true',
+  ];
+}
+
+/** The simulator as a run target, with the password it was started with. */
+export function simulatorTarget(lab: LabSimulator, password: string, name = 'WIN10-LAB-01'): HostTarget {
+  return {
+    name,
+    address: lab.address,
+    port: lab.port,
+    username: lab.username,
+    hostKeySha256: lab.hostKeySha256,
+    auth: { password },
+    simulated: true,
   };
 }

@@ -201,3 +201,31 @@ test('N pending signals, M poll rounds: exactly M telemetry queries, each coveri
   t.is(queries.filter((q) => q.kind === 'telemetry').length, rounds);
   t.true(queries.every((q) => q.text === 'fake query' && q.probes.length === 3 && q.hits === 0));
 });
+
+test('an alert that must not fire: waited out to the deadline, unless the SIEM runs its rules at ingest', async (t) => {
+  const waited = fakeClock();
+  const atIngest = fakeClock();
+  const slow = scripted([[event]]);
+  const fast = { ...scripted([[event]]), alertsAtIngest: true };
+
+  const a = await pollSignals(plan(slow, false), ctx(waited));
+  const b = await pollSignals(plan(fast, false), ctx(atIngest));
+
+  // Without the guarantee, absence needs the whole detection window; with it, one detections query proves it.
+  t.true(waited.slept.reduce((x, y) => x + y, 0) >= 30_000);
+  t.true(atIngest.slept.reduce((x, y) => x + y, 0) < 10_000);
+  t.deepEqual(a.signals.get('cmstp-exec')?.alerts, []);
+  t.deepEqual(b.signals.get('cmstp-exec')?.alerts, []);
+  t.is(b.signals.get('cmstp-exec')?.error, null);
+});
+
+test('rules at ingest never cut short an alert that must fire', async (t) => {
+  const clock = fakeClock();
+  const connector = { ...scripted([[event]]), alertsAtIngest: true };
+
+  const { signals } = await pollSignals(plan(connector, true), ctx(clock));
+
+  // No alert arrives: the poll still waits out the detection deadline before calling it missing.
+  t.true(clock.slept.reduce((x, y) => x + y, 0) >= 30_000);
+  t.deepEqual(signals.get('cmstp-exec')?.alerts, []);
+});

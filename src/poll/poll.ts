@@ -87,6 +87,8 @@ interface State {
   error: string | null;
   capturedLate: boolean;
   detectedLate: boolean;
+  /** A detections query covered every event of this signal seen so far (see SiemConnector.alertsAtIngest). */
+  alertsChecked: boolean;
 }
 
 /**
@@ -124,6 +126,7 @@ export async function pollSignals(
         error: null,
         capturedLate: false,
         detectedLate: false,
+        alertsChecked: false,
       },
     ]),
   );
@@ -135,11 +138,14 @@ export async function pollSignals(
 
   const captureOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
     now <= captureDeadline && (!expectation.captured || state(id).events.size === 0);
+  // An alert that must not fire is proven absent only by waiting, unless the SIEM's rules run at ingest.
+  const absenceProven = (id: SignalId): boolean =>
+    plan.connector.alertsAtIngest === true && state(id).alertsChecked;
   const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
     expectation.detected !== undefined &&
     state(id).events.size > 0 &&
     now <= detectDeadline(id) &&
-    (!expectation.detected || !hasAlert(id, expectation));
+    (expectation.detected ? !hasAlert(id, expectation) : !absenceProven(id));
   const hasAlert = (id: SignalId, expectation: Expectation): boolean =>
     [...state(id).alerts.values()].some(
       (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
@@ -244,8 +250,10 @@ export async function pollSignals(
         };
         const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
         log('detections', plan.connector.detectionText?.(detectionQuery) ?? null, alerts.length, null);
-        for (const { definition } of telemetry) {
+        for (const { definition, expectation } of telemetry) {
           const s = state(definition.id);
+          // This query asked about every event the signal has so far.
+          if (expectation.detected !== undefined && s.events.size > 0) s.alertsChecked = true;
           for (const alert of alerts) {
             if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
             if (!s.alerts.has(alert.ref)) {

@@ -20,6 +20,7 @@ export function rateLimited(
   };
   return {
     id: connector.id,
+    ...(connector.alertsAtIngest === true ? { alertsAtIngest: true } : {}),
     describe: () => connector.describe(),
     queryText: (query) => connector.queryText(query),
     ...(connector.detectionText ? { detectionText: (query) => connector.detectionText?.(query) ?? '' } : {}),

@@ -2,7 +2,7 @@ import test from 'ava';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLabSimulator } from '../../src/lab/simulator.js';
+import { simulatorInventoryYaml, startLabSimulator } from '../../src/lab/simulator.js';
 import { quickScenarios, repoRoot, runCli } from '../helpers/cli.js';
 import { startBridgeReceiver } from '../helpers/http-fake.js';
 import { reportTexts, tempDir } from '../helpers/tmp.js';
@@ -33,15 +33,7 @@ test('planted secrets never reach any report, bundle file or output, even when t
   writeFileSync(
     join(cwd, 'harness.yaml'),
     [
-      'lab:',
-      '  hosts:',
-      '    - name: WIN10-LAB-01',
-      '      address: 127.0.0.1',
-      `      port: ${String(lab.port)}`,
-      `      username: ${lab.username}`,
-      `      hostKeySha256: "${lab.hostKeySha256}"`,
-      '      passwordEnv: LAB_PASSWORD',
-      '      lab: true',
+      ...simulatorInventoryYaml(lab, { passwordEnv: 'LAB_PASSWORD' }),
       'siem:',
       '  type: command',
       `  command: ["${process.execPath}", "${join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')}"]`,
@@ -71,7 +63,31 @@ test('planted secrets never reach any report, bundle file or output, even when t
   // The bridge alerts only on cmstp.exe starts, so the run fails honestly (exit 1); what matters is where
   // the secrets went.
   t.true([0, 1].includes(result.exitCode), result.stderr);
-  const texts = [result.stdout, result.stderr, ...reportTexts(join(cwd, 'out'))];
+  // Every other command, with the same environment, in the same folder.
+  const env = { FAKE_SIEM_FILE: events, FAKE_SIEM_MODE: 'echo-secret' };
+  const others = [
+    ['plan', '--config', 'harness.yaml'],
+    ['plan', '--config', 'harness.yaml', '--json'],
+    ['doctor', '--config', 'harness.yaml', '--json'],
+    ['history', '--reports-dir', 'out'],
+    ['verify', join('out', 'latest'), '--json'],
+    ['report', join('out', 'latest'), '--out', 'rerendered'],
+    ['validate', scenario ?? ''],
+    ['render', scenario ?? ''],
+    ['signals', '--siem', 'splunk'],
+  ];
+  const outputs: string[] = [];
+  for (const args of others) {
+    const other = await runCli(args, { cwd, env });
+    outputs.push(other.stdout, other.stderr);
+  }
+  const texts = [
+    result.stdout,
+    result.stderr,
+    ...outputs,
+    ...reportTexts(join(cwd, 'out')),
+    ...reportTexts(join(cwd, 'rerendered')),
+  ];
   t.true(texts.length >= 15, `only ${String(texts.length)} outputs and files were read`);
   // The hostile SIEM's echo did reach the bundle, redacted: the test would see a leak if there were one.
   t.true(texts.some((text) => text.includes('queried as [REDACTED]')));

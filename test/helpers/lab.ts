@@ -6,7 +6,12 @@ import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
 import { runHarness, type HarnessRun } from '../../src/pipeline/run-harness.js';
 import { localSchedule } from '../../src/poll/poll.js';
 import { silentLogger, systemClock, realSleep } from '../../src/core/index.js';
-import { startLabSimulator, type LabSimulator, type LabSimulatorOptions } from '../../src/lab/simulator.js';
+import {
+  simulatorTarget,
+  startLabSimulator,
+  type LabSimulator,
+  type LabSimulatorOptions,
+} from '../../src/lab/simulator.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
 import { siemConnectors } from '../../src/siem/registry.js';
 import type { SiemConnector } from '../../src/core/index.js';
@@ -31,17 +36,7 @@ export async function startTestSiem(): Promise<{
 }
 
 /** A simulated lab host as an inventory entry. */
-export function hostOf(lab: LabSimulator, password: string, name = 'WIN10-LAB-01'): HostTarget {
-  return {
-    name,
-    address: lab.address,
-    port: lab.port,
-    username: lab.username,
-    hostKeySha256: lab.hostKeySha256,
-    auth: { password },
-    simulated: true,
-  };
-}
+export const hostOf = simulatorTarget;
 
 /** runHarness with the test defaults: the ssh executor, the local schedule, a context that never aborts. */
 export function runOnLab(

@@ -5,7 +5,7 @@ import type { Env } from '../../config/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { siemConnectors } from '../../siem/registry.js';
 import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
-import { startLabSimulator } from '../../lab/simulator.js';
+import { simulatorInventoryYaml, startLabSimulator } from '../../lab/simulator.js';
 import { HarnessError, realSleep, systemClock, newRunId } from '../../core/index.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -85,16 +85,7 @@ export async function labUpCommand(
     config,
     [
       '# Written by purple-harness lab up: the embedded lab as services. Results from it are SIMULATED.',
-      'lab:',
-      '  hosts:',
-      `    - name: ${name}`,
-      `      address: ${lab.address}`,
-      `      port: ${String(lab.port)}`,
-      `      username: ${lab.username}`,
-      `      hostKeySha256: "${lab.hostKeySha256}"`,
-      `      passwordEnv: ${passwordEnv}`,
-      '      lab: true',
-      '      simulated: true',
+      ...simulatorInventoryYaml(lab, { name, passwordEnv }),
       'siem:',
       '  type: local',
       `  database: ${database}`,

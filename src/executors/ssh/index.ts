@@ -60,6 +60,9 @@ async function connect(
   };
   return new Promise<{ client: SshClient; presented: string }>((resolve, reject) => {
     client.once('ready', () => {
+      // Each remote step is a small request and a small answer: Nagle's algorithm with delayed ACKs
+      // would add ~40 ms to every one of them.
+      client.setNoDelay(true);
       resolve({ client, presented: presented ?? 'unknown' });
     });
     client.once('error', (error: Error & { level?: string }) => {

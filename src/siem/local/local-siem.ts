@@ -48,6 +48,8 @@ function eventTime(envelope: HecEnvelope, fields: Record<string, unknown>, now: 
 /** The embedded SIEM: HEC ingest into SQLite, Sigma rules evaluated as events arrive. */
 export class LocalSiem implements SiemConnector {
   readonly id = 'local';
+  // store() evaluates every rule in the transaction that inserts the event (see store below).
+  readonly alertsAtIngest = true;
   readonly #store: EventStore;
   readonly #rules: readonly CompiledRule[];
   readonly #hec: HecServer | null;

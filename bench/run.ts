@@ -1,0 +1,108 @@
+/**
+ * npm run bench: every performance figure, each measured in its own child process (so peak RSS is its
+ * own), printed as a table with targets and ratios and written to bench/results/<time>.json to compare
+ * runs over time. Figures are reported, never asserted: a missed target says NOT MET.
+ */
+import { execa } from 'execa';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+
+async function child(script: string, args: readonly string[] = []): Promise<Record<string, unknown>> {
+  const result = await execa('node', [join(here, script), ...args], {
+    env: { BENCH_CHILD: '1' },
+    reject: false,
+    timeout: 150_000,
+  });
+  const line = result.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (line === undefined)
+    throw new Error(`${script} ${args.join(' ')} gave no result:\n${result.stdout}\n${result.stderr}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as Record<string, unknown>;
+}
+
+const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
+const fmt = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
+
+const started = Date.now();
+const p1 = await child('harness-bench.js', ['P1']);
+const p2 = await child('harness-bench.js', ['P2']);
+const p4 = await child('ingest-throughput.js');
+const p3 = p2.searchableToRecordedMs as {
+  median: number | null;
+  p95: number | null;
+  samples: number;
+  pollIntervalInEffectMedian: number | null;
+};
+const replay = p4.replay as { events: number; seconds: number; alerts: number } | null;
+
+const rows: [string, string, string, string][] = [
+  [
+    'P1 built-in suite x 1 host',
+    `${fmt(num(p1.totalSeconds))} s total, ${fmt(num(p1.perScenarioHostMs), 0)} ms per scenario-host (${String(p1.scenarios)} scenarios, ${String(p1.status)})`,
+    '<= 5 s, <= 500 ms',
+    verdict(num(p1.totalSeconds) <= 5 && num(p1.perScenarioHostMs) <= 500),
+  ],
+  [
+    'P2 16 hosts vs 1 host (3 s ingest delay)',
+    `${fmt(num(p2.sixteenHostsSeconds))} s vs ${fmt(num(p2.oneHostSeconds))} s: ${fmt(num(p2.ratioSixteenToOne))}x`,
+    '<= 1.5x',
+    verdict(num(p2.ratioSixteenToOne) <= 1.5),
+  ],
+  [
+    'P2 16 hosts vs sequential',
+    `${fmt(num(p2.sixteenHostsSeconds))} s vs ${fmt(num(p2.sixteenHostsSequentialSeconds))} s: ${fmt(num(p2.speedupOverSequential), 1)}x faster`,
+    '>= 10x',
+    verdict(num(p2.speedupOverSequential) >= 10),
+  ],
+  [
+    'P3 searchable -> recorded',
+    `median ${fmt(num(p3.median), 0)} ms, p95 ${fmt(num(p3.p95), 0)} ms (${String(p3.samples)} signals); poll interval then ${fmt(num(p3.pollIntervalInEffectMedian), 0)} ms`,
+    'median <= 1 poll interval',
+    verdict(num(p3.median) <= num(p3.pollIntervalInEffectMedian)),
+  ],
+  [
+    'P3 telemetry queries per host per round',
+    fmt(num(p2.telemetryQueriesPerHostPerRound), 0),
+    '1',
+    verdict(num(p2.telemetryQueriesPerHostPerRound) === 1),
+  ],
+  [
+    'P4 ingest + evaluation',
+    `${fmt(num(p4.eventsPerSecond), 0)} events/s (${String(p4.events)} events, ${String(p4.rules)} rules)`,
+    '>= 50,000 events/s',
+    verdict(num(p4.eventsPerSecond) >= 50_000),
+  ],
+  [
+    'P4 OTRF replay',
+    replay === null
+      ? 'recording not found beside the repository'
+      : `${fmt(replay.seconds, 3)} s (${String(replay.events)} events, ${String(replay.alerts)} alerts)`,
+    '< 1 s',
+    replay === null ? 'n/a' : verdict(replay.seconds < 1),
+  ],
+  [
+    'peak RSS P1 / P2 / P4',
+    `${fmt(num(p1.peakRssMb), 0)} / ${fmt(num(p2.peakRssMb), 0)} / ${fmt(num(p4.peakRssMb), 0)} MB`,
+    '',
+    '',
+  ],
+];
+const machine = `${String(availableParallelism())} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}`;
+console.log('purple-harness bench');
+console.log(`  machine: ${machine}`);
+const width = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+for (const row of rows) console.log(`  ${row.map((cell, i) => cell.padEnd(width[i] ?? 0)).join('  ')}`);
+console.log(`  bench took ${fmt((Date.now() - started) / 1000, 0)} s`);
+const results = join(repo, 'bench', 'results');
+mkdirSync(results, { recursive: true });
+const file = join(results, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4 }, null, 2)}\n`,
+);
+console.log(`  written to ${file}`);
