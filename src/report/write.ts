@@ -1,4 +1,7 @@
 import {
+  closeSync,
+  openSync,
+  statSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -10,11 +13,11 @@ import {
 } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ReportArtifact, RunIndex } from '../core/index.js';
+import type { ReportArtifact, RunIndex, RunIndexEntry } from '../core/index.js';
 import { HarnessError, RunIndexRecord, errorMessage } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { redact } from '../util/redact.js';
-import { emptyIndex } from './history.js';
+import { emptyIndex, withRun } from './history.js';
 import { buildManifest, manifestFile, signManifest, signatureFile, type Manifest } from './manifest.js';
 
 export interface WriteOptions {
@@ -141,15 +144,52 @@ export function readRunIndex(reportsDir: string): RunIndex {
   }
 }
 
-/** Replaces the run index and the history dashboard together, each atomically. */
-export function writeRunIndex(reportsDir: string, index: RunIndex, dashboard: string): string[] {
+const lockStaleMs = 30_000;
+const lockWaitMs = 10_000;
+
+/** Holds reports/index.lock while `work` runs, so two runs finishing together both keep their entry. */
+function withIndexLock<T>(root: string, work: () => T): T {
+  const lock = join(root, 'index.lock');
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock left by a killed process is taken over once it is clearly stale.
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > lockStaleMs) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another run`, { cause: error });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Adds a run to reports/index.json and regenerates the dashboard from the result, under a lock: the index
+ * is read again here, so a run that finished meanwhile in the same folder keeps its entry.
+ */
+export function updateRunIndex(
+  reportsDir: string,
+  entry: RunIndexEntry,
+  dashboard: (index: RunIndex) => string,
+): string[] {
   const root = resolve(reportsDir);
   try {
     mkdirSync(root, { recursive: true });
-    return [
-      putFile(root, indexFile, `${JSON.stringify(index, null, 2)}\n`),
-      putFile(root, dashboardFile, dashboard),
-    ];
+    return withIndexLock(root, () => {
+      const index = withRun(readRunIndex(root), entry);
+      return [
+        putFile(root, indexFile, `${JSON.stringify(index, null, 2)}\n`),
+        putFile(root, dashboardFile, dashboard(index)),
+      ];
+    });
   } catch (error) {
     throw new HarnessError(
       'E_REPORT_WRITE',

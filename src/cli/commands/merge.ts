@@ -71,7 +71,6 @@ export async function mergeCommand(
     evidence,
     secrets: options.secrets,
     signingKey: signingKeyFrom(env, options.secrets),
-    history,
   });
   if (merged.lab === 'simulated')
     output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');

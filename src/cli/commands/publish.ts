@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { ReportArtifact, RunIndex, RunResult } from '../../core/index.js';
+import type { ReportArtifact, RunResult } from '../../core/index.js';
 import { renderDashboard } from '../../report/dashboard.js';
-import { indexEntry, withRun } from '../../report/history.js';
-import { writeReports, writeRunIndex } from '../../report/write.js';
+import { indexEntry } from '../../report/history.js';
+import { updateRunIndex, writeReports } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { notifyReasons, sendWebhook, webhookBody } from '../../notify/webhook.js';
@@ -27,7 +27,6 @@ export function publishRun(
     readonly evidence: readonly ReportArtifact[];
     readonly secrets: ReadonlySet<string>;
     readonly signingKey: KeyObject | null;
-    readonly history: RunIndex;
   },
 ): Published {
   const reports = options.formats.flatMap((format) => reporters[format].create({}).render(run));
@@ -41,14 +40,11 @@ export function publishRun(
       signingKey: options.signingKey,
     },
   );
-  const index = withRun(
-    options.history,
-    indexEntry(run, {
-      manifestSha256: written.manifestSha256,
-      report: options.formats.includes('html') ? `${run.runId}/report.html` : null,
-    }),
-  );
-  return { ...written, indexFiles: writeRunIndex(options.reportsDir, index, renderDashboard(index)) };
+  const entry = indexEntry(run, {
+    manifestSha256: written.manifestSha256,
+    report: options.formats.includes('html') ? `${run.runId}/report.html` : null,
+  });
+  return { ...written, indexFiles: updateRunIndex(options.reportsDir, entry, renderDashboard) };
 }
 
 /** The webhook settings: the config's `notify`, or the defaults when only PURPLE_HARNESS_WEBHOOK_URL is set. */

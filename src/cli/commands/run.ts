@@ -223,8 +223,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
   const notify = notifySettings(config, env, secrets);
-  const write = (run: RunResult) =>
-    publishRun(run, { reportsDir, formats, evidence, secrets, signingKey, history });
+  const write = (run: RunResult) => publishRun(run, { reportsDir, formats, evidence, secrets, signingKey });
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
