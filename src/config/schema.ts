@@ -54,6 +54,18 @@ export const SiemConfig = z.discriminatedUnion('type', [
   CommandSiemOptions.extend({ type: z.literal('command') }),
 ]);
 
+/** The webhook after a run; with only PURPLE_HARNESS_WEBHOOK_URL set, these defaults apply. */
+export const NotifyConfig = z.strictObject({
+  urlEnv: envName.default('PURPLE_HARNESS_WEBHOOK_URL').meta({
+    description: 'The variable holding the webhook URL (a secret: it is redacted everywhere).',
+  }),
+  format: z.enum(['json', 'slack', 'teams']).default('json'),
+  on: z
+    .array(z.enum(['fail', 'regression', 'inconclusive']))
+    .min(1)
+    .default(['fail', 'regression', 'inconclusive']),
+});
+
 /** Every report format; all are written unless the config picks some. */
 export const reportFormats = ['json', 'markdown', 'html', 'junit', 'navigator', 'attire'] as const;
 
@@ -109,19 +121,9 @@ export const HarnessConfig = z
       description:
         'A control-mapping file (see controls/default.yaml): which controls each run is evidence for. Default: the built-in NIST, ISO 27001, PCI DSS and SOC 2 mapping.',
     }),
-    notify: z
-      .strictObject({
-        urlEnv: envName.default('PURPLE_HARNESS_WEBHOOK_URL').meta({
-          description: 'The variable holding the webhook URL (a secret: it is redacted everywhere).',
-        }),
-        format: z.enum(['json', 'slack', 'teams']).default('json'),
-        on: z
-          .array(z.enum(['fail', 'regression', 'inconclusive']))
-          .min(1)
-          .default(['fail', 'regression', 'inconclusive']),
-      })
-      .optional()
-      .meta({ description: 'A webhook called after a run that failed, regressed or could not be judged.' }),
+    notify: NotifyConfig.optional().meta({
+      description: 'A webhook called after a run that failed, regressed or could not be judged.',
+    }),
     reports: z
       .strictObject({
         dir: z.string().default('reports'),

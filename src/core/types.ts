@@ -401,10 +401,16 @@ export interface RunResult {
   readonly regressions: readonly Regression[];
 }
 
-function mean(values: readonly (number | null)[]): number | null {
+/** The mean of the known values; null when none is known. */
+export function mean(values: readonly (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null);
-  return known.length === 0 ? null : Math.round(known.reduce((a, b) => a + b, 0) / known.length);
+  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0) / known.length;
 }
+
+const roundedMean = (values: readonly (number | null)[]): number | null => {
+  const m = mean(values);
+  return m === null ? null : Math.round(m);
+};
 
 /** `1.2 s`, `45 s`, or `n/a`: latencies as people read them in reports. */
 export function formatMs(ms: number | null): string {
@@ -433,8 +439,10 @@ export function summarizeSignals(signals: readonly SignalResult[]): ResultSummar
       telemetry: count((s) => s.outcome.tier === 'telemetry'),
       none: count((s) => s.outcome.tier === 'none'),
     },
-    mttdMs: mean(signals.filter((s) => s.outcome.tier === 'alert').map((s) => s.observed.detectionLatencyMs)),
-    meanCaptureLatencyMs: mean(
+    mttdMs: roundedMean(
+      signals.filter((s) => s.outcome.tier === 'alert').map((s) => s.observed.detectionLatencyMs),
+    ),
+    meanCaptureLatencyMs: roundedMean(
       signals.filter((s) => s.outcome.tier !== 'none').map((s) => s.observed.latencyMs),
     ),
   };

@@ -2,14 +2,9 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunIndex, RunIndexEntry } from '../core/index.js';
-import { formatMs, signalIds } from '../core/index.js';
+import { formatMs, mean, signalIds } from '../core/index.js';
 import { templatesDir } from '../util/paths.js';
 import { lineChart } from './svg-chart.js';
-
-const mean = (values: readonly (number | null)[]): number | null => {
-  const known = values.filter((v): v is number => v !== null);
-  return known.length === 0 ? null : known.reduce((a, b) => a + b, 0) / known.length;
-};
 
 /** `11-24 00:29`: short enough for an axis label. */
 const shortTime = (iso: string): string => iso.slice(5, 16).replace('T', ' ');

@@ -1,4 +1,4 @@
-import { formatMs } from '../../core/index.js';
+import { formatMs, mean } from '../../core/index.js';
 import { historyRows, type HistoryRow } from '../../report/history.js';
 import { readRunIndex } from '../../report/write.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -12,8 +12,7 @@ function trend(values: readonly (number | null)[]): string {
   const first = known[0];
   const last = known.at(-1);
   if (first === undefined || last === undefined) return 'n/a';
-  const mean = known.reduce((a, b) => a + b, 0) / known.length;
-  return `${formatMs(first)} → ${formatMs(last)} (mean ${formatMs(Math.round(mean))})`;
+  return `${formatMs(first)} → ${formatMs(last)} (mean ${formatMs(Math.round(mean(known) ?? 0))})`;
 }
 
 function line(row: HistoryRow, last: number): string {

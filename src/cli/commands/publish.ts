@@ -4,7 +4,7 @@ import { renderDashboard } from '../../report/dashboard.js';
 import { indexEntry } from '../../report/history.js';
 import { updateRunIndex, writeReports } from '../../report/write.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
-import type { HarnessConfig } from '../../config/schema.js';
+import { NotifyConfig, type HarnessConfig } from '../../config/schema.js';
 import { notifyReasons, sendWebhook, webhookBody } from '../../notify/webhook.js';
 import type { Output } from '../output.js';
 
@@ -53,11 +53,7 @@ export function notifySettings(
   env: Readonly<Record<string, string | undefined>>,
   secrets: Set<string>,
 ): (NonNullable<HarnessConfig['notify']> & { readonly url: string }) | null {
-  const settings = config.notify ?? {
-    urlEnv: 'PURPLE_HARNESS_WEBHOOK_URL',
-    format: 'json' as const,
-    on: ['fail', 'regression', 'inconclusive'] as ('fail' | 'regression' | 'inconclusive')[],
-  };
+  const settings = config.notify ?? NotifyConfig.parse({});
   const url = env[settings.urlEnv];
   if (url === undefined || url === '') return null;
   // Webhook URLs carry their own credential (Slack, Teams): redacted like any secret.

@@ -34,7 +34,7 @@ import { siemConnectors } from '../../siem/registry.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { notifyRun, notifySettings, publishRun } from './publish.js';
+import { notifyRun, notifySettings, publishRun, type Published } from './publish.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -364,9 +364,13 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         2,
       ),
     );
-    await notifyRun(result, notify, written.dir, output);
-    return exitCodeForRun(result.status, result.regressions.length);
-  }
+  } else printRun(result, written, output);
+  await notifyRun(result, notify, written.dir, output);
+  return exitCodeForRun(result.status, result.regressions.length);
+}
+
+/** The run as lines for people: each scenario and signal, the report files and any regression. */
+function printRun(result: RunResult, written: Published, output: Output): void {
   if (result.lab === 'simulated')
     output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
   for (const scenario of result.results) {
@@ -392,8 +396,6 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     output.out(
       `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
     );
-  await notifyRun(result, notify, written.dir, output);
-  return exitCodeForRun(result.status, result.regressions.length);
 }
 
 /** The configured SIEM connector; the config was validated by its schema already. */
