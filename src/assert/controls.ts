@@ -5,6 +5,16 @@ import type {
   ScenarioResult,
   SignalResult,
 } from '../core/index.js';
+import { signalIds } from '../core/index.js';
+
+/**
+ * Whether a signal's expectation can show what a control of this basis states: a detection control needs an
+ * alert that was expected (a negative control's silence shows no monitoring), a logging control needs records
+ * that were expected (expected-absent telemetry shows no logging).
+ */
+function bearsOn(basis: ControlDefinition['basis'], signal: SignalResult): boolean {
+  return basis === 'detection' ? signal.expected.detected === true : signal.expected.captured;
+}
 
 /** One signal's bearing on a control of the given basis. */
 function signalStatus(basis: ControlDefinition['basis'], signal: SignalResult): ControlStatus {
@@ -15,9 +25,10 @@ function signalStatus(basis: ControlDefinition['basis'], signal: SignalResult): 
 }
 
 /**
- * Which controls this run is evidence for, and whether each was met. Any covered signal not met makes the
- * control not met; otherwise anything not evaluated leaves it not evaluated. A control that covers nothing
- * in this run is not evaluated, never met. Pure.
+ * Which controls this run is evidence for, and whether each was met. Only signals whose expectation can show
+ * the control's statement count (see bearsOn). Any covered signal not met makes the control not met;
+ * otherwise anything not evaluated leaves it not evaluated, and so does a signal missing from an
+ * `each-signal` control. A control that covers nothing in this run is not evaluated, never met. Pure.
  */
 export function assessControls(
   controls: readonly ControlDefinition[],
@@ -29,6 +40,7 @@ export function assessControls(
       .flatMap((r) =>
         r.signals
           .filter((s) => control.signals === null || control.signals.includes(s.id))
+          .filter((s) => bearsOn(control.basis, s))
           .map((s) => ({
             scenario: r.scenario.id,
             host: r.host.name,
@@ -36,11 +48,17 @@ export function assessControls(
             status: signalStatus(control.basis, s),
           })),
       );
+    // A control stated "for each signal" is shown only by met evidence for every signal in its scope.
+    const metSignals = new Set(evidence.filter((e) => e.status === 'met').map((e) => e.signal));
+    const missing =
+      control.coverage === 'each-signal'
+        ? (control.signals ?? signalIds).filter((id) => !metSignals.has(id))
+        : [];
     const status: ControlStatus = evidence.some((e) => e.status === 'not-met')
       ? 'not-met'
-      : evidence.length === 0 || evidence.some((e) => e.status === 'not-evaluated')
+      : evidence.length === 0 || evidence.some((e) => e.status === 'not-evaluated') || missing.length > 0
         ? 'not-evaluated'
         : 'met';
-    return { ...control, status, evidence };
+    return { ...control, status, evidence, missing };
   });
 }

@@ -60,6 +60,8 @@ function observation(partial: Partial<SignalObservation> = {}): SignalObservatio
     error: null,
     capturedLate: false,
     detectedLate: false,
+    // The poll ran to its deadline and its last queries succeeded: absence, where there is any, was observed.
+    absence: { telemetry: true, alerts: true },
     ...partial,
   };
 }
@@ -179,7 +181,7 @@ test(
   'SIEM unreachable: inconclusive',
   macro,
   expectBoth,
-  observation({ error: 'HTTP 503' }),
+  observation({ error: 'HTTP 503', absence: { telemetry: false, alerts: false } }),
   execution(),
   'inconclusive',
   /not judged: HTTP 503/,
@@ -188,7 +190,7 @@ test(
   'alerts unreachable after capture: inconclusive',
   macro,
   expectBoth,
-  observation({ events: [event], error: 'HTTP 503' }),
+  observation({ events: [event], error: 'HTTP 503', absence: { telemetry: false, alerts: false } }),
   execution(),
   'inconclusive',
   /detection not judged: HTTP 503/,
@@ -309,3 +311,95 @@ test('evaluateSignal carries the outcome: captured and detected by a Technique-t
   t.is(result.outcome.attackEvaluation?.category, 'Technique');
   t.is(result.outcome.vectr, 'Alerted');
 });
+
+// #14 item 1: absence that was not observed is inconclusive, never pass (nor fail).
+const unobserved = { telemetry: false, alerts: false } as const;
+test(
+  '#14.1 a negative control is inconclusive, not pass, when the alert search failed (403)',
+  macro,
+  { ...expectBoth, detected: false },
+  observation({ events: [event], error: 'SIEM query failed: HTTP 403', absence: unobserved }),
+  execution(),
+  'inconclusive',
+  /detection not judged: SIEM query failed: HTTP 403/,
+);
+test(
+  '#14.1 a negative control is inconclusive when polling was interrupted before the deadline',
+  macro,
+  { ...expectBoth, detected: false },
+  observation({ events: [event], error: 'polling was interrupted before the deadline', absence: unobserved }),
+  execution(),
+  'inconclusive',
+  /interrupted/,
+);
+test(
+  '#14.1 no alert seen but no detections query after the deadline succeeded: inconclusive, not "not detected"',
+  macro,
+  expectBoth,
+  observation({ events: [event], absence: unobserved }),
+  execution(),
+  'inconclusive',
+  /no detections query after the 30 s deadline succeeded/,
+);
+test(
+  '#14.1 no telemetry and no successful query after the deadline: inconclusive, not "not captured"',
+  macro,
+  expectBoth,
+  observation({ absence: unobserved }),
+  execution(),
+  'inconclusive',
+  /absence was not observed/,
+);
+
+// #14 item 6: expected-absent telemetry passes only over a proven pipeline, on a sensor not marked blind.
+const absentMacro = test.macro(
+  (t, readiness: 'ready' | 'blind', pipeline: 'proven' | 'unknown', verdict: Verdict, reason: RegExp) => {
+    const result = evaluateSignal({
+      expectation: { signal: 'child-process', captured: false },
+      definition,
+      execution: execution(),
+      observation: observation(),
+      captureTimeoutMs: 30_000,
+      detectTimeoutMs: 30_000,
+      readiness,
+      pipeline,
+    });
+    t.is(result.verdict, verdict);
+    t.regex(result.reason, reason);
+  },
+);
+test(
+  '#14.6 captured: false is inconclusive when the forwarder was down and the canary unwritten',
+  absentMacro,
+  'ready',
+  'unknown',
+  'inconclusive',
+  /nothing showed that this host's events reach the SIEM/,
+);
+test(
+  '#14.6 captured: false is inconclusive when preflight marked the sensor blind',
+  absentMacro,
+  'blind',
+  'proven',
+  'inconclusive',
+  /cannot record/,
+);
+test(
+  '#14.6 captured: false passes over a proven pipeline and a ready sensor',
+  absentMacro,
+  'ready',
+  'proven',
+  'pass',
+  /as expected/,
+);
+
+// Found by the fault fuzzer: another signal's failed alert search must not hide a gap this signal proved.
+test(
+  'no telemetry, proven absent by the sweep, while the poll also recorded an alert-search error: fail, not inconclusive',
+  macro,
+  expectBoth,
+  observation({ error: 'SIEM query failed: HTTP 503', absence: { telemetry: true, alerts: false } }),
+  execution(),
+  'fail',
+  /not captured/,
+);

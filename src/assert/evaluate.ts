@@ -125,11 +125,14 @@ export function outcomeOf(input: {
 }
 
 /**
- * Expectation + observation -> verdict. Pure. The rules, in order:
+ * Expectation + observation -> verdict. Pure. One rule: a verdict rests only on what was observed.
  * 1. If the emulation never got far enough to produce the signal, the verdict is `inconclusive`.
  * 2. If the SIEM could not be asked, `inconclusive`.
- * 3. Telemetry present/absent must match `captured`; then alerts must match `detected`.
- * `pass` is only ever given for what was observed.
+ * 3. Presence is what was seen. Absence (no event, no alert) counts only when it was observed: a query that
+ *    succeeded after the deadline (or, for alerts, at ingest) over every event, never after an interrupt;
+ *    expected-absent telemetry also needs a pipeline proven live and a sensor not found blind. Otherwise the
+ *    verdict is `inconclusive`, neither `pass` nor `fail`.
+ * 4. Telemetry present/absent must match `captured`; then alerts must match `detected`.
  */
 export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
   const { expectation, definition, execution, observation } = input;
@@ -182,16 +185,25 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
     return result('inconclusive', `cannot judge ${definition.id}: ${why}`);
   }
   if (!observation) return result('inconclusive', 'the SIEM was not polled for this signal');
-  if (observation.error !== null && events.length === 0) {
-    return result('inconclusive', `not judged: ${observation.error}`);
-  }
 
   const telemetry = telemetryLabel(definition);
+  const absence = observation.absence ?? { telemetry: false, alerts: false };
+  const unseen = `no ${telemetry} event arrived`;
+  // A SIEM that never answered after the deadline is the first thing to say (not the canary it could not show).
+  if (events.length === 0 && !absence.telemetry && observation.error !== null)
+    return result('inconclusive', `not judged: ${observation.error}`);
   // Absence means nothing while nothing from this host reaches the SIEM: a broken pipeline is not a gap.
   if (events.length === 0 && input.pipeline === 'unproven') {
     return result(
       'inconclusive',
-      `not judged: no ${telemetry} event arrived, but neither did the pipeline canary the host wrote before the run, so events from this host are not reaching the SIEM (forwarder, index or ingest delay over ${formatMs(input.captureTimeoutMs)})`,
+      `not judged: ${unseen}, but neither did the pipeline canary the host wrote before the run, so events from this host are not reaching the SIEM (forwarder, index or ingest delay over ${formatMs(input.captureTimeoutMs)})`,
+    );
+  }
+  // "Nothing arrived" is a finding only when a query after the deadline succeeded and saw nothing.
+  if (events.length === 0 && !absence.telemetry) {
+    return result(
+      'inconclusive',
+      `not judged: ${unseen}, but no query after the ${formatMs(input.captureTimeoutMs)} deadline succeeded, so absence was not observed${observation.error === null ? '' : ` (${observation.error})`}`,
     );
   }
   if (expectation.captured && events.length === 0) {
@@ -211,6 +223,19 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
       `captured ${events.length} event(s), but the scenario expects this telemetry to be absent`,
     );
   }
+  if (!expectation.captured) {
+    // Expected absent: only absence seen over a live pipeline, by a sensor able to see it, proves anything.
+    if (readiness === 'blind')
+      return result(
+        'inconclusive',
+        `not judged: ${unseen}, as expected, but preflight found the host's sensors cannot record ${telemetry}, so their silence proves nothing`,
+      );
+    if (input.pipeline !== 'proven')
+      return result(
+        'inconclusive',
+        `not judged: ${unseen}, as expected, but nothing showed that this host's events reach the SIEM (${input.pipeline ?? 'unknown'} pipeline), so absence was not observed`,
+      );
+  }
   if (expectation.captured && observation.capturedLate) {
     return result(
       'fail',
@@ -223,10 +248,15 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
 
   if (expectation.detected === undefined) return result('pass', `${capturedText}; detection not asserted`);
   const ruleText = expectation.rule === undefined ? 'an alert' : `rule ${expectation.rule}`;
+  // With no alert seen, "not detected" or "no false positive" is a finding only once absence was observed.
+  if (alerts.length === 0 && events.length > 0 && !absence.alerts) {
+    const why =
+      observation.error ??
+      `no detections query after the ${formatMs(input.detectTimeoutMs)} deadline succeeded over all ${events.length} event(s)`;
+    return result('inconclusive', `${capturedText}; detection not judged: ${why}`);
+  }
   if (expectation.detected) {
     if (alerts.length === 0) {
-      if (observation.error !== null)
-        return result('inconclusive', `${capturedText}; detection not judged: ${observation.error}`);
       return result(
         'fail',
         `${capturedText}; not detected: ${ruleText} did not fire on those events within ${formatMs(input.detectTimeoutMs)}`,

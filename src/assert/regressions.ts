@@ -1,4 +1,4 @@
-import type { Regression, RunIndexEntry, ScenarioResult } from '../core/index.js';
+import type { LabKind, Regression, RunIndexEntry, ScenarioResult } from '../core/index.js';
 
 const key = (scenario: string, host: string, signal: string): string =>
   `${scenario}\u0000${host}\u0000${signal}`;
@@ -11,7 +11,7 @@ const key = (scenario: string, host: string, signal: string): string =>
 export function findRegressions(
   previous: readonly RunIndexEntry[],
   results: readonly ScenarioResult[],
-  comparable: { readonly lab: 'simulated' | 'real'; readonly siem: string },
+  comparable: { readonly lab: LabKind; readonly siem: string },
 ): Regression[] {
   const last = new Map<string, { runId: string; verdict: 'pass' | 'fail' }>();
   for (const run of previous) {

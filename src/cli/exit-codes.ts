@@ -20,6 +20,7 @@ export function exitCodeForRun(status: RunStatus, regressions = 0): ExitCode {
     case 'failed':
       return exitCodes.assertionFailed;
     case 'inconclusive':
+    case 'incomplete':
     case 'error':
     case 'cleanup-failed':
       return exitCodes.infrastructure;

@@ -2,7 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createPublicKey } from 'node:crypto';
 import { loadConfigFile, loadEnv, type Env } from '../config/load.js';
+import { signingKeyFrom } from '../config/signing-key.js';
 import { HarnessConfig } from '../config/schema.js';
 import {
   errorMessage,
@@ -448,12 +450,20 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           }
           return reportCommand(paths, { formats: values.format, out: values.out }, output);
         }
-        case 'verify':
+        case 'verify': {
+          // With a signing key configured, an unsigned or otherwise-signed bundle is not accepted.
+          const signingKey = signingKeyFrom(loadEnv(process.cwd(), process.env), new Set());
           return verifyCommand(
             paths,
-            { publicKey: values['public-key'], chain: !values['no-chain'], json: values.json },
+            {
+              publicKey: values['public-key'],
+              configuredKey: signingKey === null ? null : createPublicKey(signingKey),
+              chain: !values['no-chain'],
+              json: values.json,
+            },
             output,
           );
+        }
         case undefined:
           output.out(usage);
           return exitCodes.invalidInput;

@@ -34,6 +34,10 @@ export const ControlMapping = z
             .meta({ description: 'What a met control shows, in the words of your audit.' }),
           signals: z.array(SignalId).min(1).optional(),
           scenarios: z.array(z.string().min(1)).min(1).optional(),
+          coverage: z.enum(['any', 'each-signal']).optional().meta({
+            description:
+              'each-signal: met only when every signal in scope (all seven when `signals` is left out) was met in the run; any (default): the signals the run covered.',
+          }),
         }),
       )
       .min(1),
@@ -71,5 +75,6 @@ export function loadControls(file: string = defaultControlsFile()): ControlDefin
     statement: c.statement,
     signals: c.signals ?? null,
     scenarios: c.scenarios ?? null,
+    coverage: c.coverage ?? 'any',
   }));
 }

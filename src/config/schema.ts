@@ -10,7 +10,14 @@ import { SplunkSiemOptions } from '../siem/splunk/schema.js';
 /** A lab host. Credentials are never values here: the config names the variables that hold them. */
 export const InventoryHost = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/),
+    // A host name is also a folder name in every report: DNS labels joined by single dots, so never `..`.
+    name: z
+      .string()
+      .max(253)
+      .regex(
+        /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+        'a host name: letters, digits and hyphens, in dot-separated parts (no "..", no leading or trailing dot or hyphen)',
+      ),
     address: z.string().min(1),
     port: z.number().int().min(1).max(65535).default(22),
     username: z.string().min(1),
@@ -81,6 +88,31 @@ export const HarnessConfig = z
           .max(64)
           .default(4)
           .meta({ description: 'How many hosts run at once.' }),
+      })
+      .superRefine((lab, ctx) => {
+        // One name, or one address and port, twice would merge or hide one host's results.
+        const names = new Map<string, number>();
+        const endpoints = new Map<string, number>();
+        lab.hosts.forEach((host, i) => {
+          const name = host.name.toLowerCase();
+          const endpoint = `${host.address.toLowerCase()}:${String(host.port)}`;
+          const first = names.get(name);
+          if (first !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['hosts', i, 'name'],
+              message: `host name "${host.name}" is already used by hosts[${String(first)}] (names are compared without case); give each host its own name`,
+            });
+          else names.set(name, i);
+          const same = endpoints.get(endpoint);
+          if (same !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['hosts', i, 'address'],
+              message: `${host.address} port ${String(host.port)} is already hosts[${String(same)}]: one machine listed twice would be run on and credited twice`,
+            });
+          else endpoints.set(endpoint, i);
+        });
       })
       .optional(),
     stopFile: z

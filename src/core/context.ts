@@ -45,6 +45,14 @@ export function newMarker(): string {
   return `ph${token(12)}`;
 }
 
+/** Exactly the shape newMarker makes: `ph` and 12 lower-case letters or digits. */
+export const markerShape = /^ph[a-z0-9]{12}$/;
+
+/** Is this a marker the harness could have made? Anything else (`system32`) would match what is not ours. */
+export function isMarker(value: string): boolean {
+  return markerShape.test(value);
+}
+
 export function newRunId(now: Date): string {
   const stamp = now
     .toISOString()

@@ -112,6 +112,8 @@ export interface DetectionQuery {
   readonly until: Date;
   /** Alerts are kept only when they reference one of these events (the marker-correlated evidence). */
   readonly eventRefs: readonly string[];
+  /** The run's marker: for SIEMs whose alerts carry no event ids, an alert naming it is about this run. */
+  readonly marker?: string;
 }
 
 /**

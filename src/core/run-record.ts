@@ -128,7 +128,15 @@ const Regression = z.strictObject({
   verdict: z.literal('fail'),
 });
 const ControlStatus = z.enum(['met', 'not-met', 'not-evaluated']);
-const RunStatus = z.enum(['passed', 'failed', 'inconclusive', 'error', 'cleanup-failed', 'interrupted']);
+const RunStatus = z.enum([
+  'passed',
+  'failed',
+  'inconclusive',
+  'error',
+  'cleanup-failed',
+  'interrupted',
+  'incomplete',
+]);
 
 const SignalResult = z.strictObject({
   id: SignalId,
@@ -215,13 +223,16 @@ export const RunRecord = z
     harness: z.strictObject({ name: z.literal('purple-harness'), version: z.string() }),
     startedAt: iso,
     finishedAt: iso,
-    lab: z.enum(['simulated', 'real']),
+    lab: z.enum(['simulated', 'real', 'mixed']),
     siem: z.strictObject({ id: z.string(), description: z.string() }),
     shard: z.strictObject({ index: z.number(), count: z.number() }).nullable(),
     mergedFrom: z.array(z.string()).nullable(),
     status: RunStatus,
     summary: ResultSummary.extend({ scenarios: z.number() }),
     results: z.array(ScenarioResult),
+    notRun: z
+      .array(z.strictObject({ scenario: z.string(), host: z.string(), reason: z.string() }))
+      .default([]),
     controls: z.array(
       z.strictObject({
         framework: z.string(),
@@ -231,10 +242,12 @@ export const RunRecord = z
         statement: z.string(),
         signals: z.array(SignalId).nullable(),
         scenarios: z.array(z.string()).nullable(),
+        coverage: z.enum(['any', 'each-signal']).default('any'),
         status: ControlStatus,
         evidence: z.array(
           z.strictObject({ scenario: z.string(), host: z.string(), signal: SignalId, status: ControlStatus }),
         ),
+        missing: z.array(SignalId).default([]),
       }),
     ),
     regressions: z.array(Regression),
@@ -254,7 +267,7 @@ export const RunIndexRecord = z.strictObject({
       startedAt: iso,
       finishedAt: iso,
       status: RunStatus,
-      lab: z.enum(['simulated', 'real']),
+      lab: z.enum(['simulated', 'real', 'mixed']),
       siem: z.string(),
       summary: ResultSummary.pick({
         signals: true,

@@ -146,6 +146,12 @@ export interface SignalObservation {
   /** Events / alerts were first seen only in the final sweep, after their deadline. */
   readonly capturedLate: boolean;
   readonly detectedLate: boolean;
+  /**
+   * Whether absence could be observed, not just unseen: `telemetry`, a query covering this signal succeeded
+   * after the capture deadline and found nothing; `alerts`, a detections query that succeeded covered every
+   * event of the signal (after the deadline, or at ingest for a SIEM whose rules run there). Absent: neither.
+   */
+  readonly absence?: { readonly telemetry: boolean; readonly alerts: boolean };
   /** The events and alerts as the connector returned them, every field: they go to the evidence bundle. */
   readonly raw?: { readonly events: readonly SiemEvent[]; readonly alerts: readonly SiemAlert[] };
 }
@@ -321,6 +327,8 @@ export interface ControlDefinition {
   /** null: every signal / scenario. */
   readonly signals: readonly SignalId[] | null;
   readonly scenarios: readonly string[] | null;
+  /** each-signal: met only when every signal in scope was met in this run ("for each AN0932 signal"). */
+  readonly coverage: 'any' | 'each-signal';
 }
 
 export type ControlStatus = 'met' | 'not-met' | 'not-evaluated';
@@ -334,6 +342,8 @@ export interface ControlResult extends ControlDefinition {
     readonly signal: SignalId;
     readonly status: ControlStatus;
   }[];
+  /** For an each-signal control: the signals in scope with no met evidence in this run. */
+  readonly missing: readonly SignalId[];
 }
 
 /** A signal that passed in the previous comparable run (same lab kind and SIEM) and fails now. */
@@ -352,7 +362,7 @@ export interface RunIndexEntry {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly status: RunStatus;
-  readonly lab: 'simulated' | 'real';
+  readonly lab: LabKind;
   readonly siem: string;
   readonly summary: Pick<ResultSummary, 'signals' | 'pass' | 'fail' | 'late' | 'inconclusive' | 'mttdMs'>;
   readonly regressions: readonly Regression[];
@@ -377,7 +387,18 @@ export interface RunIndex {
   readonly runs: readonly RunIndexEntry[];
 }
 
-export type RunStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed' | 'interrupted';
+export type RunStatus =
+  'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed' | 'interrupted' | 'incomplete';
+
+/** What the run's hosts were: all simulated, all real, or some of each (each result says which). */
+export type LabKind = 'simulated' | 'real' | 'mixed';
+
+/** A planned scenario x host pair that never ran, and why: a run that has any is not PASSED. */
+export interface NotRunPair {
+  readonly scenario: string;
+  readonly host: string;
+  readonly reason: string;
+}
 
 export interface RunResult {
   /** run.json's format (schema/run.schema.json); bumped on any incompatible change. */
@@ -386,7 +407,7 @@ export interface RunResult {
   readonly harness: { readonly name: 'purple-harness'; readonly version: string };
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly lab: 'simulated' | 'real';
+  readonly lab: LabKind;
   readonly siem: { readonly id: string; readonly description: string };
   /** The slice of the plan this run covered (`--shard i/n`); null for the whole plan. */
   readonly shard: { readonly index: number; readonly count: number } | null;
@@ -395,10 +416,34 @@ export interface RunResult {
   readonly status: RunStatus;
   readonly summary: ResultSummary & { readonly scenarios: number };
   readonly results: readonly ScenarioResult[];
+  /** Planned pairs that never ran (stop file, interrupt, crash, a crashed shard); empty when all ran. */
+  readonly notRun: readonly NotRunPair[];
   /** The controls this run is evidence for, each met, not met or not evaluated. */
   readonly controls: readonly ControlResult[];
   /** Signals that passed in the previous comparable run and fail now (exit code 4). */
   readonly regressions: readonly Regression[];
+}
+
+/** The kind of lab a set of hosts makes. */
+export function labKindOf(hosts: readonly { readonly simulated: boolean }[]): LabKind {
+  const simulated = hosts.filter((h) => h.simulated).length;
+  return simulated === 0 ? 'real' : simulated === hosts.length ? 'simulated' : 'mixed';
+}
+
+/** The banner every output carries when any result comes from the simulator; null for a real lab. */
+export function labNotice(run: Pick<RunResult, 'lab' | 'results'>): string | null {
+  if (run.lab === 'simulated')
+    return 'SIMULATED LAB: every result comes from the embedded lab simulator and local SIEM, not from a real Windows host or a production SIEM. It demonstrates the harness, not your detection coverage.';
+  if (run.lab === 'mixed') {
+    const names = [...new Set(run.results.filter((r) => r.host.simulated).map((r) => r.host.name))];
+    return `SIMULATED HOSTS IN THIS RUN: the results for ${names.length > 0 ? names.join(', ') : 'some hosts'} come from the embedded lab simulator, not a real host; only the other hosts' results show your detection coverage.`;
+  }
+  return null;
+}
+
+/** A short tag for titles: ` (SIMULATED LAB)`, ` (SIMULATED HOSTS)` for a mixed lab, or nothing. */
+export function labTag(lab: LabKind): string {
+  return lab === 'simulated' ? ' (SIMULATED LAB)' : lab === 'mixed' ? ' (SIMULATED HOSTS)' : '';
 }
 
 /** The mean of the known values; null when none is known. */
@@ -464,11 +509,18 @@ export function scenarioStatus(
   return 'passed';
 }
 
-/** Severity order for a run: an infrastructure gap outranks a failed assertion (exit 3 > 1). */
-export function runStatus(results: readonly ScenarioResult[], interrupted: boolean): RunStatus {
-  if (interrupted) return 'interrupted';
+/**
+ * Severity order for a run: an infrastructure gap outranks a failed assertion (exit 3 > 1). A run that did
+ * not evaluate its whole plan (pairs not run, or nothing planned at all) is never passed.
+ */
+export function runStatus(
+  results: readonly ScenarioResult[],
+  run: { readonly interrupted: boolean; readonly crashed?: boolean; readonly notRun: readonly NotRunPair[] },
+): RunStatus {
+  if (run.interrupted) return 'interrupted';
   if (results.some((r) => r.status === 'cleanup-failed')) return 'cleanup-failed';
-  if (results.some((r) => r.status === 'error')) return 'error';
+  if (run.crashed === true || results.some((r) => r.status === 'error')) return 'error';
+  if (run.notRun.length > 0 || results.length === 0) return 'incomplete';
   if (results.some((r) => r.status === 'inconclusive')) return 'inconclusive';
   if (results.some((r) => r.status === 'failed')) return 'failed';
   return 'passed';

@@ -162,7 +162,7 @@ export async function runEmulation(
             forwarders: pre.sensors.forwarders,
             freeDiskBytes: pre.sensors.freeDiskBytes,
             // The host read its clock somewhere between asking and answering; the midpoint errs by RTT/2 at most.
-            clockSkewMs: Date.parse(pre.sensors.utcNow) - Math.round((asked + answered) / 2),
+            clockSkewMs: skewOf(pre.sensors.utcNow, Math.round((asked + answered) / 2), ctx),
           }
         : null,
     };
@@ -275,6 +275,31 @@ export async function runEmulation(
   };
 }
 
+/** The host clock's offset from ours; a clock string that does not parse counts as no skew, and says so. */
+function skewOf(hostUtc: string, ours: number, ctx: Pick<Context, 'logger'>): number {
+  const skew = Date.parse(hostUtc) - ours;
+  if (Number.isFinite(skew)) return skew;
+  ctx.logger.warn(`the host's clock reading "${hostUtc}" does not parse as a time: clock skew taken as 0`);
+  return 0;
+}
+
+/** Runs one clean-up step; a failure is noted and the steps after it still run. */
+async function attempt<T>(
+  what: string,
+  step: () => Promise<T>,
+  notes: string[],
+  ctx: Pick<Context, 'logger'>,
+): Promise<T | null> {
+  try {
+    return await step();
+  } catch (error) {
+    const note = `${what} did not complete: ${errorMessage(error)}`;
+    ctx.logger.warn(note);
+    notes.push(note);
+    return null;
+  }
+}
+
 async function cleanUp(
   rendered: RenderedEmulation,
   before: readonly string[],
@@ -283,57 +308,60 @@ async function cleanUp(
   ctx: Pick<Context, 'logger' | 'clock'>,
 ): Promise<CleanupRecord> {
   const baseline = new Set(before);
+  const notes: string[] = [];
+  // Every step is attempted whatever failed before it: a failed snapshot or an odd host clock never leaves
+  // the INF, the marker file or the profile behind untried. The final snapshot alone judges what is left.
+  const after = await attempt(
+    'the snapshot after the run',
+    async () => (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items,
+    notes,
+    ctx,
+  );
+  const created = (after ?? []).filter((item) => !baseline.has(item));
+  // Keys that existed before the run belong to someone else and stay; with no snapshot, none is removed.
+  const createdKeys = created.filter((item) => item.startsWith('key:')).map((item) => item.slice(4));
   // If clean-up never reports its start, the moment it was sent (on the target's clock, as far as preflight's
   // skew tells) stands in, so its own events are still kept out of the evidence.
-  let sentAt: string | null = null;
-  let created: string[] = [];
-  try {
-    const after = (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items;
-    created = after.filter((item) => !baseline.has(item));
-    // Keys that existed before the run belong to someone else and stay.
-    const createdKeys = after
-      .filter((item) => item.startsWith('key:') && !baseline.has(item))
-      .map((item) => item.slice(4));
-    sentAt = new Date(ctx.clock.now().getTime() + skewMs).toISOString();
-    // The profile goes the supported way first (cmstp /s /u, while the INF is still there); if that step
-    // fails, the removals below still run and the final snapshot judges what is left.
-    let uninstall: CleanupRecord['uninstall'] = null;
-    let startedAt: string | null = null;
-    try {
-      const un = await operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame);
-      uninstall = un.uninstall;
-      startedAt = un.startUtc;
-    } catch (error) {
-      ctx.logger.warn(`profile uninstall did not complete: ${errorMessage(error)}`);
-    }
-    const done = await operate('cleanup', rendered.operations.cleanup(createdKeys), CleanupFrame);
-    const final = (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame))
-      .items;
-    const residue = final.filter((item) => item.includes(rendered.marker) || !baseline.has(item));
-    if (uninstall !== null && (uninstall.timedOut || uninstall.exitCode !== 0)) {
-      residue.push(
-        `profile uninstall (cmstp /s /u ${uninstall.inf}) ${uninstall.timedOut ? 'timed out' : `exited ${String(uninstall.exitCode)}`}`,
-      );
-    }
-    return {
-      ran: true,
-      verified: done.ok && residue.length === 0,
-      created,
-      removed: [...(uninstall?.exitCode === 0 ? [`profile:${uninstall.inf}`] : []), ...done.removed],
-      residue,
-      startedAt: startedAt ?? done.startUtc ?? sentAt,
-      uninstall,
-    };
-  } catch (error) {
-    ctx.logger.warn(`clean-up did not complete: ${errorMessage(error)}`);
-    return {
-      ran: true,
-      verified: false,
-      created,
-      removed: [],
-      residue: [`clean-up did not complete: ${errorMessage(error)}`],
-      startedAt: sentAt,
-      uninstall: null,
-    };
+  const sent = ctx.clock.now().getTime() + (Number.isFinite(skewMs) ? skewMs : 0);
+  const sentAt = new Date(Number.isFinite(sent) ? sent : Date.now()).toISOString();
+  // The profile goes the supported way first (cmstp /s /u, while the INF is still there); if that step
+  // fails, the removals below still run and the final snapshot judges what is left.
+  const un = await attempt(
+    'profile uninstall',
+    () => operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame),
+    notes,
+    ctx,
+  );
+  const uninstall = un?.uninstall ?? null;
+  const done = await attempt(
+    'clean-up',
+    () => operate('cleanup', rendered.operations.cleanup(createdKeys), CleanupFrame),
+    notes,
+    ctx,
+  );
+  const final = await attempt(
+    'the snapshot after clean-up',
+    async () => (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame)).items,
+    notes,
+    ctx,
+  );
+  const residue =
+    final === null
+      ? ['nothing proves the host is clean: the snapshot after clean-up did not complete']
+      : final.filter((item) => item.includes(rendered.marker) || !baseline.has(item));
+  if (uninstall !== null && (uninstall.timedOut || uninstall.exitCode !== 0)) {
+    residue.push(
+      `profile uninstall (cmstp /s /u ${uninstall.inf}) ${uninstall.timedOut ? 'timed out' : `exited ${String(uninstall.exitCode)}`}`,
+    );
   }
+  if (done === null || !done.ok) residue.push(...notes.filter((n) => n.startsWith('clean-up')));
+  return {
+    ran: true,
+    verified: done?.ok === true && residue.length === 0,
+    created,
+    removed: [...(uninstall?.exitCode === 0 ? [`profile:${uninstall.inf}`] : []), ...(done?.removed ?? [])],
+    residue,
+    startedAt: un?.startUtc ?? done?.startUtc ?? sentAt,
+    uninstall,
+  };
 }

@@ -72,7 +72,7 @@ export async function runOperation(
               security4688CommandLine: host.sensor.security4688 === 'command-line',
               forwarders: ['purple-harness-hec'],
               freeDiskBytes: 64 * 1024 ** 3,
-              utcNow: new Date().toISOString(),
+              utcNow: host.clockReading ?? new Date().toISOString(),
             },
           },
           0,

@@ -23,6 +23,8 @@ export interface LabSimulatorOptions {
   readonly dns?: Readonly<Record<string, string>>;
   /** Fault knob: the log forwarder is down, so nothing the host records reaches the SIEM. */
   readonly forwarderDown?: boolean;
+  /** Fault knob: the host's answer when preflight reads its clock (e.g. a string that does not parse). */
+  readonly clockReading?: string;
   /** Fault knob: events recording these AN0932 signals (or `canary`) are never shipped. */
   readonly dropSignals?: readonly string[];
   /** Fault knob: events recording these signals are held back this many ms before shipping. */
@@ -75,6 +77,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     computer,
     username,
     sensor: sensorProfiles[sensorProfile],
+    ...(options.clockReading === undefined ? {} : { clockReading: options.clockReading }),
     network: {
       resolve: (hostname) => dns.get(hostname.toLowerCase()) ?? null,
       // A real HTTP request, so the payload server records the fetch exactly as it would from a VM.

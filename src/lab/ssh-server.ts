@@ -19,6 +19,10 @@ export interface SshServerOptions {
   readonly authorizedKey?: string;
   /** The loopback port to listen on; 0 or absent: any free one. */
   readonly port?: number;
+  /*
+   * The fault knobs below name operations (`snapshot`), or one call of an operation (`snapshot#2`: the
+   * second snapshot this server is asked for).
+   */
   /** Fault knob: exec requests for these operations are accepted and then never answered. */
   readonly hangOperations?: readonly string[];
   /** Fault knob: for these operations the connection drops mid-exec, with no exit status sent. */
@@ -182,6 +186,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
   const hostKeySha256 = fingerprint(parse(hostKey.public).getPublicSSH());
   const authorized = options.authorizedKey === undefined ? undefined : parse(options.authorizedKey);
   const connections = new Set<Connection>();
+  const calls = new Map<string, number>();
 
   const server = new Server({ hostKeys: [hostKey.private], ident: 'OpenSSH_for_Windows_9.5' }, (client) => {
     connections.add(client);
@@ -226,16 +231,22 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
         channelSession.on('exec', (acceptExec, _reject, info) => {
           const channel = acceptExec();
           const operation = host.operationOf(info.command);
-          if (operation !== undefined && options.hangOperations?.includes(operation)) return;
+          const call = operation === undefined ? 0 : (calls.get(operation) ?? 0) + 1;
+          if (operation !== undefined) calls.set(operation, call);
+          const faulty = (knob: readonly string[] | undefined): boolean =>
+            operation !== undefined &&
+            knob !== undefined &&
+            (knob.includes(operation) || knob.includes(`${operation}#${String(call)}`));
+          if (faulty(options.hangOperations)) return;
           void host
             .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))
             .then(async (outcome) => {
               // Fault knob: the session ends mid-exec, after the work happened but before any exit status.
-              if (operation !== undefined && options.dropSessionOn?.includes(operation)) {
+              if (faulty(options.dropSessionOn)) {
                 client.end();
                 return;
               }
-              if (operation !== undefined && options.slowOutputOn?.includes(operation) === true) {
+              if (faulty(options.slowOutputOn)) {
                 // Fault knob: output trickles out a few bytes at a time, as over a slow or busy link.
                 for (let i = 0; i < outcome.stdout.length; i += 7) {
                   channel.write(outcome.stdout.slice(i, i + 7));
@@ -243,7 +254,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
                 }
               } else if (outcome.stdout !== '') channel.write(outcome.stdout);
               if (outcome.stderr !== '') channel.stderr.write(outcome.stderr);
-              if (operation === undefined || options.omitExitStatusOn?.includes(operation) !== true) {
+              if (!faulty(options.omitExitStatusOn)) {
                 channel.exit(outcome.exitCode);
               }
               channel.end();

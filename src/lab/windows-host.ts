@@ -41,6 +41,8 @@ export interface HostOptions {
   readonly emit: (event: LabEvent) => void;
   readonly sensor?: SensorProfile;
   readonly network?: HostNetwork;
+  /** Fault knob: what the host answers when asked the time (a string that may not parse); null: the time. */
+  readonly clockReading?: string;
 }
 
 export type OperationRunner = (
@@ -90,6 +92,7 @@ export class SimulatedWindowsHost {
   readonly user: string;
   readonly profileDir: string;
   readonly sensor: SensorProfile;
+  readonly clockReading: string | null;
   /** Every remote operation the host carried out, with its run marker and times: the host's own log. */
   readonly activity: { operation: string; marker: string | null; start: number; end: number }[] = [];
   readonly #emit: (event: LabEvent) => void;
@@ -112,6 +115,7 @@ export class SimulatedWindowsHost {
     this.drive.mkdirp(`${this.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections`);
     this.drive.mkdirp(`${this.profileDir}\\AppData\\Local\\Microsoft\\Windows\\INetCache\\IE\\Q7W2K1ZD`);
     this.sensor = options.sensor ?? sensorProfiles.full;
+    this.clockReading = options.clockReading ?? null;
     this.#emit = options.emit;
     this.#network = options.network;
     this.#sshd = this.processes.system(

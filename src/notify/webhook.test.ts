@@ -36,7 +36,7 @@ test('the Slack body is text plus blocks; the Teams body an Adaptive Card; the J
     text: string;
     blocks: { type: string }[];
   };
-  t.regex(slack.text, /^purple-harness 20261123T120000Z-abcdef: FAILED \(fail\) \[SIMULATED LAB\]$/);
+  t.regex(slack.text, /^purple-harness 20261123T120000Z-abcdef: FAILED \(fail\) \(SIMULATED LAB\)$/);
   t.deepEqual(
     slack.blocks.map((b) => b.type),
     ['header', 'section', 'context'],

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { RunResult } from '../core/index.js';
-import { errorMessage, formatMs } from '../core/index.js';
+import { errorMessage, formatMs, labTag } from '../core/index.js';
 
 export type WebhookFormat = 'json' | 'slack' | 'teams';
 export type NotifyOn = 'fail' | 'regression' | 'inconclusive';
@@ -12,14 +12,14 @@ export function notifyReasons(run: RunResult, on: readonly NotifyOn[]): NotifyOn
   if (on.includes('fail') && run.summary.fail > 0) reasons.push('fail');
   if (
     on.includes('inconclusive') &&
-    ['inconclusive', 'error', 'cleanup-failed', 'interrupted'].includes(run.status)
+    ['inconclusive', 'incomplete', 'error', 'cleanup-failed', 'interrupted'].includes(run.status)
   )
     reasons.push('inconclusive');
   return reasons;
 }
 
 function headline(run: RunResult, reasons: readonly NotifyOn[]): string {
-  const simulated = run.lab === 'simulated' ? ' [SIMULATED LAB]' : '';
+  const simulated = labTag(run.lab);
   const regressions = run.regressions.length > 0 ? `, ${String(run.regressions.length)} REGRESSION(S)` : '';
   return `purple-harness ${run.runId}: ${run.status.toUpperCase()}${regressions} (${reasons.join(', ')})${simulated}`;
 }

@@ -56,9 +56,12 @@ export function mergeRuns(
     return x < y ? -1 : x > y ? 1 : 0;
   });
   const definitions = first.controls.map(
-    ({ status: _status, evidence: _evidence, ...definition }) => definition,
+    ({ status: _status, evidence: _evidence, missing: _missing, ...definition }) => definition,
   );
   const all = results.flatMap((r) => r.signals);
+  const notRun = parts.flatMap((p) =>
+    p.notRun.map((pair) => ({ ...pair, reason: `${pair.reason} (shard run ${p.runId})` })),
+  );
   return {
     schemaVersion: 2,
     runId: merged.runId,
@@ -73,12 +76,15 @@ export function mergeRuns(
     siem: first.siem,
     shard: null,
     mergedFrom: parts.map((p) => p.runId),
-    status: runStatus(
-      results,
-      parts.some((p) => p.status === 'interrupted'),
-    ),
+    // A shard that crashed, was interrupted or left pairs unrun makes the merged run say so: never PASSED.
+    status: runStatus(results, {
+      interrupted: parts.some((p) => p.status === 'interrupted'),
+      crashed: parts.some((p) => p.status === 'error'),
+      notRun,
+    }),
     summary: { ...summarizeSignals(all), scenarios: results.length },
     results,
+    notRun,
     controls: assessControls(definitions, results),
     regressions: findRegressions(merged.history, results, { lab: first.lab, siem: first.siem.id }),
   };

@@ -4,6 +4,8 @@ import { findRegressions } from '../assert/regressions.js';
 import type {
   ControlDefinition,
   Executor,
+  LabKind,
+  NotRunPair,
   RunIndexEntry,
   ExecutionRecord,
   Expectation,
@@ -51,7 +53,7 @@ export interface HarnessRun {
   readonly hosts: readonly HostTarget[];
   readonly executor: Executor;
   readonly siem: SiemConnector;
-  readonly lab: 'simulated' | 'real';
+  readonly lab: LabKind;
   readonly schedule: PollSchedule;
   /** Deadlines for scenarios that set none: the connector's own (`polling` in its definition). */
   readonly deadlines?: { readonly captureTimeoutMs: number; readonly detectTimeoutMs: number };
@@ -122,11 +124,32 @@ export function preflightRender(scenarios: readonly LoadedScenario[]): void {
   }
 }
 
+/**
+ * The computer names the run's hosts reported, each claimed by the first inventory host that reports it. Two
+ * hosts reporting one name (a cloned VM) would share every event tied to the host by name and time, so the
+ * second is refused before anything is staged on it: its results could be credited with the other's events.
+ */
+function computerNameClaims(): (host: HostTarget, facts: HostFacts) => string | null {
+  const owners = new Map<string, string>();
+  return (host, facts) => {
+    const name = (facts.hostname.split('.')[0] ?? facts.hostname).toLowerCase();
+    const owner = owners.get(name);
+    if (owner === undefined) {
+      owners.set(name, host.name);
+      return null;
+    }
+    return owner === host.name
+      ? null
+      : `this host reports the computer name ${facts.hostname}, as host ${owner} of this run does (a cloned VM?): the SIEM could not tell their events apart, so it does not run here; give each VM its own computer name`;
+  };
+}
+
 async function runPair(
   run: HarnessRun,
   scenario: LoadedScenario,
   host: HostTarget,
   ctx: RunContext,
+  claimName: (host: HostTarget, facts: HostFacts) => string | null = () => null,
 ): Promise<ScenarioResult> {
   const marker = newMarker();
   const signals = definitionsOf(scenario);
@@ -171,6 +194,7 @@ async function runPair(
       execution = await runEmulation(executor, host, rendered, {
         ...ctx,
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
+        afterPreflight: (facts: HostFacts) => claimName(host, facts),
         ...(run.preflight === 'strict'
           ? {
               // Strict: the pipeline is proven before anything is staged, or the scenario does not run.
@@ -193,6 +217,8 @@ async function runPair(
                   : null;
               },
               afterPreflight: (facts: HostFacts) => {
+                const clone = claimName(host, facts);
+                if (clone !== null) return clone;
                 const blind = signals.filter(
                   ({ definition }) => signalReadiness(definition, facts.sensors) === 'blind',
                 );
@@ -362,9 +388,10 @@ export function summarizeRun(
   results: readonly ScenarioResult[],
   times: { readonly startedAt: string; readonly finishedAt: string },
   ctx: Pick<RunContext, 'runId' | 'signal'>,
-  crashed = false,
+  options: { readonly crashed?: boolean; readonly notRun?: readonly NotRunPair[] } = {},
 ): RunResult {
   const all = results.flatMap((r) => r.signals);
+  const notRun = options.notRun ?? [];
   return {
     schemaVersion: 2,
     runId: ctx.runId,
@@ -374,9 +401,14 @@ export function summarizeRun(
     siem: { id: run.siem.id, description: run.siem.describe() },
     shard: run.shard ?? null,
     mergedFrom: null,
-    status: crashed ? 'error' : runStatus(results, ctx.signal.aborted),
+    status: runStatus(results, {
+      interrupted: ctx.signal.aborted,
+      crashed: options.crashed === true,
+      notRun,
+    }),
     summary: { ...summarizeSignals(all), scenarios: results.length },
     results: [...results],
+    notRun: [...notRun],
     controls: assessControls(run.controls ?? [], results),
     regressions: findRegressions(run.history ?? [], results, { lab: run.lab, siem: run.siem.id }),
   };
@@ -409,13 +441,24 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
   const byPair = new Map<string, ScenarioResult>();
   const planned = pairKeys(planPairs(run.scenarios, run.hosts, run.shard ?? null));
   const hosts = run.hosts.filter((h) => run.scenarios.some((s) => planned.has(keyOf(s.spec.id, h.name))));
+  const skipped = new Map<string, string>();
+  const claimName = computerNameClaims();
   await withConcurrency(hosts, run.concurrency ?? 1, async (host) => {
     const release = await (run.lockHost ?? noLock)(host);
     try {
       for (const scenario of run.scenarios) {
-        if (!planned.has(keyOf(scenario.spec.id, host.name))) continue;
-        if (ctx.signal.aborted || run.shouldStop?.() === true) break;
-        const result = await runPair(run, scenario, host, ctx);
+        const key = keyOf(scenario.spec.id, host.name);
+        if (!planned.has(key)) continue;
+        const stop = ctx.signal.aborted
+          ? 'the run was interrupted before it started'
+          : run.shouldStop?.() === true
+            ? "the operator's stop file was present before it started"
+            : null;
+        if (stop !== null) {
+          skipped.set(key, stop);
+          continue;
+        }
+        const result = await runPair(run, scenario, host, ctx, claimName);
         byPair.set(keyOf(scenario.spec.id, host.name), result);
         run.onResult?.(result);
       }
@@ -426,5 +469,25 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
   const results = run.scenarios.flatMap((scenario) =>
     run.hosts.flatMap((host) => byPair.get(keyOf(scenario.spec.id, host.name)) ?? []),
   );
-  return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx);
+  const notRun = notRunPairs(run, results, (key) => skipped.get(key) ?? 'it never started');
+  return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx, {
+    notRun,
+  });
+}
+
+/** Every planned pair with no result, in plan order, with why it did not run. */
+export function notRunPairs(
+  run: Pick<HarnessRun, 'scenarios' | 'hosts' | 'shard'>,
+  results: readonly ScenarioResult[],
+  reason: (key: string) => string,
+): NotRunPair[] {
+  const planned = pairKeys(planPairs(run.scenarios, run.hosts, run.shard ?? null));
+  const ran = new Set(results.map((r) => keyOf(r.scenario.id, r.host.name)));
+  return run.scenarios.flatMap((scenario) =>
+    run.hosts.flatMap((host) => {
+      const key = keyOf(scenario.spec.id, host.name);
+      if (!planned.has(key) || ran.has(key)) return [];
+      return [{ scenario: scenario.spec.id, host: host.name, reason: reason(key) }];
+    }),
+  );
 }

@@ -110,7 +110,8 @@ test('a retryable SIEM error is retried; a late success clears it', async (t) =>
   t.is(observations.get('cmstp-exec')?.error, null);
 });
 
-test('an interrupt stops polling, keeps what was seen, and marks unsettled signals', async (t) => {
+/** A poll context whose operator presses Ctrl-C during the second wait. */
+function interruptedCtx() {
   const controller = new AbortController();
   const clock = fakeClock();
   const sleep = (ms: number) => {
@@ -118,14 +119,13 @@ test('an interrupt stops polling, keeps what was seen, and marks unsettled signa
     if (controller.signal.aborted) return Promise.reject(new Error('aborted'));
     return clock.sleep(ms);
   };
+  return { ...clock, sleep, signal: controller.signal, logger: silentLogger };
+}
+
+test('an interrupt stops polling, keeps what was seen, and marks unsettled signals', async (t) => {
   const connector = scripted([[event]]);
 
-  const { signals: observations } = await pollSignals(plan(connector, true), {
-    ...clock,
-    sleep,
-    signal: controller.signal,
-    logger: silentLogger,
-  });
+  const { signals: observations } = await pollSignals(plan(connector, true), interruptedCtx());
 
   t.is(observations.get('cmstp-exec')?.events.length, 1);
   t.regex(observations.get('cmstp-exec')?.error ?? '', /interrupted before the deadline/);
@@ -140,16 +140,18 @@ test('a fatal SIEM error stops polling and is recorded on the signal', async (t)
   t.regex(observations.get('cmstp-exec')?.error ?? '', /401/);
 });
 
+const alertOnEvent: SiemAlert = {
+  ref: 'a1',
+  ruleId: 'r',
+  title: 'R',
+  level: 'high',
+  host: 'h',
+  time: 't',
+  eventRefs: ['e1'],
+};
+
 test('keeps polling for the alert after the telemetry arrives', async (t) => {
-  const alert: SiemAlert = {
-    ref: 'a1',
-    ruleId: 'r',
-    title: 'R',
-    level: 'high',
-    host: 'h',
-    time: 't',
-    eventRefs: ['e1'],
-  };
+  const alert = alertOnEvent;
   const unrelated: SiemAlert = { ...alert, ref: 'a2', eventRefs: ['other'] };
   const connector = scripted([[event]], [unrelated, alert]);
 
@@ -228,4 +230,79 @@ test('rules at ingest never cut short an alert that must fire', async (t) => {
   // No alert arrives: the poll still waits out the detection deadline before calling it missing.
   t.true(clock.slept.reduce((x, y) => x + y, 0) >= 30_000);
   t.deepEqual(signals.get('cmstp-exec')?.alerts, []);
+});
+
+test('#14.1 absence of alerts is observed only when a detections query succeeded after the deadline', async (t) => {
+  const ok = await pollSignals(plan(scripted([[event]]), false), ctx(fakeClock()));
+  t.deepEqual(ok.signals.get('cmstp-exec')?.absence, { telemetry: false, alerts: true });
+
+  // The alert search refused (403): the events are there, but whether an alert fired was never seen.
+  const refused = {
+    ...scripted([[event]]),
+    findDetections: () => Promise.reject(new SiemError('E_SIEM_AUTH', 'HTTP 403')),
+  };
+  const denied = await pollSignals(plan(refused, false), ctx(fakeClock()));
+  t.is(denied.signals.get('cmstp-exec')?.absence?.alerts, false);
+  t.regex(denied.signals.get('cmstp-exec')?.error ?? '', /403/);
+
+  // 503 throughout, the final sweep included: still not observed.
+  const unavailable = {
+    ...scripted([[event]]),
+    findDetections: () =>
+      Promise.reject(new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503', { retryable: true })),
+  };
+  const down = await pollSignals(plan(unavailable, false), ctx(fakeClock()));
+  t.is(down.signals.get('cmstp-exec')?.absence?.alerts, false);
+});
+
+test('#14.1 an interrupt during polling never leaves absence observed', async (t) => {
+  const { signals } = await pollSignals(plan(scripted([[event]]), false), interruptedCtx());
+  t.deepEqual(signals.get('cmstp-exec')?.absence, { telemetry: false, alerts: false });
+});
+
+test('#14.1 absence of telemetry is observed by the sweep after the deadline, not by a failed one', async (t) => {
+  const clean = await pollSignals(plan(scripted([[]])), ctx(fakeClock()));
+  t.is(clean.signals.get('cmstp-exec')?.absence?.telemetry, true);
+
+  const failing = await pollSignals(
+    plan(scripted([[], new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503', { retryable: true })])),
+    ctx(fakeClock()),
+  );
+  t.is(failing.signals.get('cmstp-exec')?.absence?.telemetry, false);
+});
+
+test('#14.9 a 503 on the on-demand rule dispatch is retried; the alert that follows is found', async (t) => {
+  let dispatches = 0;
+  const alert = alertOnEvent;
+  const connector = {
+    ...scripted([[event]]),
+    triggerRules: () => {
+      dispatches += 1;
+      return dispatches === 1
+        ? Promise.reject(new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503 on dispatch'))
+        : Promise.resolve(['dispatched']);
+    },
+    findDetections: () => Promise.resolve(dispatches >= 2 ? [alert] : []),
+  };
+
+  const { signals } = await pollSignals(plan(connector, true), ctx(fakeClock()));
+
+  t.is(dispatches, 2);
+  t.deepEqual(
+    signals.get('cmstp-exec')?.alerts.map((a) => a.ref),
+    ['a1'],
+  );
+  t.is(signals.get('cmstp-exec')?.error, null);
+});
+
+test('#14.9 a dispatch that never succeeds leaves detection unobserved (inconclusive), never "not detected"', async (t) => {
+  const connector = {
+    ...scripted([[event]]),
+    triggerRules: () => Promise.reject(new SiemError('E_SIEM_UNAVAILABLE', 'HTTP 503 on dispatch')),
+  };
+
+  const { signals } = await pollSignals(plan(connector, true), ctx(fakeClock()));
+
+  t.is(signals.get('cmstp-exec')?.absence?.alerts, false);
+  t.regex(signals.get('cmstp-exec')?.error ?? '', /503 on dispatch/);
 });

@@ -87,8 +87,12 @@ interface State {
   error: string | null;
   capturedLate: boolean;
   detectedLate: boolean;
-  /** A detections query covered every event of this signal seen so far (see SiemConnector.alertsAtIngest). */
-  alertsChecked: boolean;
+  /** How many of this signal's events the last successful detections query covered (alertsAtIngest). */
+  alertsCheckedFor: number;
+  /** The final sweep's telemetry query, after the capture deadline, succeeded for this signal. */
+  telemetrySwept: boolean;
+  /** The final sweep's detections query, after the detect deadline, succeeded over all its events. */
+  alertsSwept: boolean;
 }
 
 /**
@@ -126,7 +130,9 @@ export async function pollSignals(
         error: null,
         capturedLate: false,
         detectedLate: false,
-        alertsChecked: false,
+        alertsCheckedFor: 0,
+        telemetrySwept: false,
+        alertsSwept: false,
       },
     ]),
   );
@@ -140,7 +146,7 @@ export async function pollSignals(
     now <= captureDeadline && (!expectation.captured || state(id).events.size === 0);
   // An alert that must not fire is proven absent only by waiting, unless the SIEM's rules run at ingest.
   const absenceProven = (id: SignalId): boolean =>
-    plan.connector.alertsAtIngest === true && state(id).alertsChecked;
+    plan.connector.alertsAtIngest === true && state(id).alertsCheckedFor === state(id).events.size;
   const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
     expectation.detected !== undefined &&
     state(id).events.size > 0 &&
@@ -214,6 +220,8 @@ export async function pollSignals(
       for (const { definition } of telemetry) {
         const s = state(definition.id);
         s.polls += 1;
+        // Absence is only ever shown by a query that succeeded after the deadline: the final sweep.
+        if (final) s.telemetrySwept = true;
         for (const event of found.get(definition.id) ?? []) {
           if (!s.events.has(event.ref)) {
             s.events.set(event.ref, evidence(event));
@@ -230,14 +238,15 @@ export async function pollSignals(
       const refs = telemetry.flatMap(({ definition, expectation }) =>
         expectation.detected === undefined ? [] : [...state(definition.id).events.keys()],
       );
-      // Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once.
+      // Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds:
+      // a failed dispatch (503) is retried on the next poll, never taken as "the rules found nothing".
       if (refs.length > 0 && !triggered && plan.connector.triggerRules) {
-        triggered = true;
         stage = 'trigger';
         const started = await plan.connector.triggerRules(
           { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },
           ctx.signal,
         );
+        triggered = true;
         log('trigger', started.join('\n'), started.length, null);
         stage = 'detections';
       }
@@ -247,13 +256,19 @@ export async function pollSignals(
           since: plan.since,
           until: new Date(nowMs + 120_000),
           eventRefs: refs,
+          marker: plan.marker,
         };
         const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
         log('detections', plan.connector.detectionText?.(detectionQuery) ?? null, alerts.length, null);
         for (const { definition, expectation } of telemetry) {
           const s = state(definition.id);
           // This query asked about every event the signal has so far.
-          if (expectation.detected !== undefined && s.events.size > 0) s.alertsChecked = true;
+          // With on-demand rules, only a search after they were dispatched can show they found nothing.
+          const rulesRan = triggered || !plan.connector.triggerRules;
+          if (expectation.detected !== undefined && s.events.size > 0 && rulesRan) {
+            s.alertsCheckedFor = s.events.size;
+            if (final) s.alertsSwept = true;
+          }
           for (const alert of alerts) {
             if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
             if (!s.alerts.has(alert.ref)) {
@@ -336,6 +351,13 @@ export async function pollSignals(
         error: settled(id, expectation) ? null : error,
         capturedLate: state(id).capturedLate,
         detectedLate: state(id).detectedLate,
+        absence: {
+          // No event: proven only by the sweep after the capture deadline, and never after an interrupt.
+          telemetry: state(id).events.size === 0 && state(id).telemetrySwept && !ctx.signal.aborted,
+          // No alert: proven at ingest over every event (local SIEM), or by the sweep after the deadline.
+          alerts:
+            state(id).events.size > 0 && (absenceProven(id) || state(id).alertsSwept) && !ctx.signal.aborted,
+        },
         raw: { events: [...state(id).rawEvents.values()], alerts: [...state(id).rawAlerts.values()] },
       },
     ]),

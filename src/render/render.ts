@@ -1,5 +1,5 @@
 import type { LoadedScenario, PayloadAction, RenderedEmulation, RemoteOperation } from '../core/index.js';
-import { HarnessError, canaryText, errorMessage } from '../core/index.js';
+import { HarnessError, canaryText, errorMessage, isMarker } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { checkInfContext, compileStrict, createCommandEngine, readTemplate } from './engine.js';
 
@@ -232,8 +232,16 @@ export function renderHousekeeping(marker: string): {
   /** Releases the target-side host lock if the interrupted run still holds it. */
   unlock: RemoteOperation;
 } {
-  if (!/^[a-z0-9]{8,32}$/.test(marker)) {
-    throw new HarnessError('E_USAGE', `run marker must be 8-32 lower-case letters or digits: ${marker}`);
+  // Clean-up removes files, keys and processes whose names contain the marker: only the exact shape the
+  // harness generates may be used, so a word like `system32` can never select Windows' own processes.
+  if (!isMarker(marker)) {
+    throw new HarnessError(
+      'E_USAGE',
+      `"${marker}" is not a purple-harness run marker: a marker is "ph" and 12 lower-case letters or digits`,
+      {
+        hint: 'Copy the marker from run.json (results[].marker) or the run folder name, e.g. ph0123456789ab.',
+      },
+    );
   }
   const engine = createCommandEngine();
   const op = (name: string, runDir: string, extra: Record<string, unknown> = {}): RemoteOperation => ({

@@ -63,7 +63,7 @@ export function renderDashboard(index: RunIndex): string {
   return template({
     latest,
     count: runs.length,
-    simulated: runs.some((r) => r.lab === 'simulated'),
+    simulated: runs.some((r) => r.lab !== 'real'),
     regressions: latest?.regressions ?? [],
     runs: runs
       .slice()

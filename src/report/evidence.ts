@@ -126,6 +126,8 @@ export function scenarioEvidence(
       error: o?.error ?? null,
       capturedLate: o?.capturedLate ?? false,
       detectedLate: o?.detectedLate ?? false,
+      // Whether absence was observed (a query after the deadline succeeded): what "not seen" verdicts rest on.
+      absence: o?.absence ?? { telemetry: false, alerts: false },
       events: o?.raw?.events ?? [],
       alerts: o?.raw?.alerts ?? [],
     };

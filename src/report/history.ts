@@ -1,4 +1,4 @@
-import type { RunIndex, RunIndexEntry, RunResult, SignalId, Verdict } from '../core/index.js';
+import type { LabKind, RunIndex, RunIndexEntry, RunResult, SignalId, Verdict } from '../core/index.js';
 
 /** What the run index keeps of a finished run. Pure. */
 export function indexEntry(
@@ -46,7 +46,7 @@ export interface HistoryRow {
   readonly signal: SignalId;
   readonly runs: readonly {
     readonly runId: string;
-    readonly lab: 'simulated' | 'real';
+    readonly lab: LabKind;
     readonly verdict: Verdict;
     readonly late: boolean;
     readonly latencyMs: number | null;

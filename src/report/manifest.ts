@@ -20,6 +20,11 @@ export const Manifest = z.strictObject({
   files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), bytes: z.number() })),
   /** The run written before this one in the same reports folder; null for the first. */
   previous: z.strictObject({ runId: z.string(), sha256: z.string() }).nullable(),
+  /**
+   * The run index (index.json) as this run found it: its first `entries` runs hash to `sha256` (the index only
+   * ever appends), so a later edit of any earlier run's entry shows. Null when there was no index yet.
+   */
+  index: z.strictObject({ entries: z.number(), sha256: z.string() }).nullable().default(null),
 });
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -32,12 +37,18 @@ export const Signature = z.strictObject({
 });
 export type Signature = z.infer<typeof Signature>;
 
+/** The hash of the index's first `entries` runs, as the manifest records and verify recomputes it. */
+export function indexPrefixSha256(runs: readonly unknown[], entries: number): string {
+  return sha256(JSON.stringify(runs.slice(0, entries)));
+}
+
 export function buildManifest(
   runId: string,
   harness: string,
   files: readonly { path: string; content: string }[],
   previous: Manifest['previous'],
   createdAt: Date,
+  index: Manifest['index'] = null,
 ): string {
   const manifest: Manifest = {
     manifestVersion: 1,
@@ -49,6 +60,7 @@ export function buildManifest(
       .map((f) => ({ path: f.path, sha256: sha256(f.content), bytes: Buffer.byteLength(f.content) }))
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     previous,
+    index,
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }

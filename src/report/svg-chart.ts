@@ -1,12 +1,4 @@
-/** Escapes text for SVG/HTML. */
-export function escapeXml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
+import { escapeXml } from '../util/escape.js';
 
 export interface Series {
   readonly name: string;

@@ -1,9 +1,18 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { RunRecord } from '../core/index.js';
+import { RunIndexRecord, RunRecord, type RunIndex, type RunResult } from '../core/index.js';
+import { indexEntry } from './history.js';
 import { sha256 } from '../util/hash.js';
-import { keyId, Manifest, manifestFile, Signature, signatureFile, signatureValid } from './manifest.js';
+import {
+  indexPrefixSha256,
+  keyId,
+  Manifest,
+  manifestFile,
+  Signature,
+  signatureFile,
+  signatureValid,
+} from './manifest.js';
 
 export interface VerifyResult {
   readonly ok: boolean;
@@ -22,10 +31,15 @@ export interface VerifyOptions {
   readonly chain?: boolean;
 }
 
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'));
+function listFiles(dir: string): { files: string[]; links: string[] } {
+  const entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  const path = (entry: (typeof entries)[number]): string =>
+    relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/');
+  return {
+    files: entries.filter((entry) => entry.isFile()).map(path),
+    // The writer never makes a link inside a bundle: one there points the reader at bytes nobody hashed.
+    links: entries.filter((entry) => entry.isSymbolicLink()).map(path),
+  };
 }
 
 function readManifest(dir: string, problems: string[]): { text: string; manifest: Manifest } | null {
@@ -66,17 +80,21 @@ export function verifyBundle(runDir: string, options: VerifyOptions = {}): Verif
     if (actual !== entry.sha256)
       problems.push(`${entry.path}: changed (sha256 ${actual}, the manifest says ${entry.sha256})`);
   }
-  for (const path of listFiles(dir)) {
+  const found = listFiles(dir);
+  for (const path of found.files) {
     if (path === manifestFile || path === signatureFile) continue;
     if (!listed.has(path)) problems.push(`${path}: not in the manifest (added after the run)`);
   }
+  for (const path of found.links)
+    problems.push(`${path}: a symbolic link, which no evidence bundle contains (added after the run)`);
 
   // run.json's own evidence index must agree with the manifest: the report and the bundle are one record.
   const runJson = listed.get('run.json');
+  let run: RunResult | null = null;
   if (runJson === undefined) problems.push('run.json: not in the manifest');
   else if (existsSync(join(dir, 'run.json'))) {
     try {
-      const run = RunRecord.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
+      run = RunRecord.parse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
       if (run.runId !== manifest.runId)
         problems.push(`run.json: run ${run.runId}, but the manifest is for run ${manifest.runId}`);
       for (const entry of run.results.flatMap((r) => r.evidence)) {
@@ -113,6 +131,8 @@ export function verifyBundle(runDir: string, options: VerifyOptions = {}): Verif
   let chainLength = 0;
   if (options.chain !== false) {
     const root = dirname(dir);
+    problems.push(...againstIndex(root, manifest, sha256(text), run));
+    problems.push(...againstSuccessors(root, manifest.runId, sha256(text)));
     const seen = new Set([manifest.runId]);
     for (let link = manifest.previous; link !== null;) {
       const file = join(root, link.runId, manifestFile);
@@ -142,4 +162,71 @@ export function verifyBundle(runDir: string, options: VerifyOptions = {}): Verif
     }
   }
   return { ok: problems.length === 0, problems, files: manifest.files.length, signature, chainLength };
+}
+
+/**
+ * The run index (reports/index.json) decides regressions, so it must agree with the bundle: the run's entry
+ * names this manifest and says what run.json says, and the entries that existed when the run was written
+ * still hash to what its manifest recorded.
+ */
+function againstIndex(
+  root: string,
+  manifest: Manifest,
+  manifestSha256: string,
+  run: RunResult | null,
+): string[] {
+  const file = join(root, 'index.json');
+  if (!existsSync(file))
+    return [
+      `${file}: missing, so the run cannot be checked against the run index (pass --no-chain to check this run alone)`,
+    ];
+  let runs: RunIndex['runs'];
+  try {
+    runs = RunIndexRecord.parse(JSON.parse(readFileSync(file, 'utf8'))).runs;
+  } catch {
+    return [`${file}: not a purple-harness run index`];
+  }
+  const problems: string[] = [];
+  const entry = runs.find((r) => r.runId === manifest.runId);
+  if (entry === undefined) problems.push(`${file}: has no entry for run ${manifest.runId}`);
+  else {
+    if (entry.manifestSha256 !== manifestSha256)
+      problems.push(
+        `${file}: records manifest sha256 ${String(entry.manifestSha256)} for run ${manifest.runId}, but its manifest.json hashes to ${manifestSha256} (the run was rewritten)`,
+      );
+    if (run !== null) {
+      const expected = indexEntry(run, { manifestSha256: entry.manifestSha256, report: entry.report });
+      if (JSON.stringify(expected) !== JSON.stringify(entry))
+        problems.push(
+          `${file}: the entry for run ${manifest.runId} does not say what its run.json says (edited)`,
+        );
+    }
+  }
+  const recorded = manifest.index;
+  if (recorded !== null && indexPrefixSha256(runs, recorded.entries) !== recorded.sha256)
+    problems.push(
+      `${file}: the ${String(recorded.entries)} run(s) indexed before run ${manifest.runId} were changed since it was written`,
+    );
+  return problems;
+}
+
+/** Every later run in the folder that chained to this one must still find the manifest it hashed. */
+function againstSuccessors(root: string, runId: string, manifestSha256: string): string[] {
+  const problems: string[] = [];
+  for (const folder of readdirSync(root, { withFileTypes: true })) {
+    if (!folder.isDirectory() || folder.name === runId) continue;
+    const file = join(root, folder.name, manifestFile);
+    if (!existsSync(file)) continue;
+    let previous: Manifest['previous'];
+    try {
+      previous = Manifest.parse(JSON.parse(readFileSync(file, 'utf8'))).previous;
+    } catch {
+      continue;
+    }
+    if (previous?.runId === runId && previous.sha256 !== manifestSha256)
+      problems.push(
+        `${manifestFile}: run ${folder.name}, written after this one, chained to a manifest with sha256 ${previous.sha256}; this one hashes to ${manifestSha256} (the run was rewritten)`,
+      );
+  }
+  return problems;
 }

@@ -18,7 +18,14 @@ import { HarnessError, RunIndexRecord, errorMessage } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { redact } from '../util/redact.js';
 import { emptyIndex, withRun } from './history.js';
-import { buildManifest, manifestFile, signManifest, signatureFile, type Manifest } from './manifest.js';
+import {
+  buildManifest,
+  indexPrefixSha256,
+  manifestFile,
+  signManifest,
+  signatureFile,
+  type Manifest,
+} from './manifest.js';
 
 export interface WriteOptions {
   /** `purple-harness <version>`, recorded in the manifest. */
@@ -78,6 +85,17 @@ export function writeRendered(
   }
 }
 
+/** The run index as this run finds it, hashed into its manifest; null when there is none (or it is unreadable). */
+function indexAsFound(root: string): Manifest['index'] {
+  if (!existsSync(join(root, indexFile))) return null;
+  try {
+    const runs = readRunIndex(root).runs;
+    return { entries: runs.length, sha256: indexPrefixSha256(runs, runs.length) };
+  } catch {
+    return null;
+  }
+}
+
 /** The manifest of the run `latest` points at, as the chain's previous link; null for a first run. */
 function previousLink(reportsDir: string, runId: string): Manifest['previous'] {
   const latest = join(reportsDir, 'latest');
@@ -109,6 +127,7 @@ export function writeReports(
       written,
       previousLink(root, runId),
       options.now ?? new Date(),
+      indexAsFound(root),
     );
     files.push(putFile(dir, manifestFile, manifest));
     if (options.signingKey)

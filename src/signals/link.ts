@@ -1,28 +1,57 @@
 import type { SiemEvent } from '../core/index.js';
 
-/** Values that single out one event: an alert that repeats one of them is about that event. */
-const identityFields = [
-  'ProcessGuid',
-  'CommandLine',
-  'TargetFilename',
-  'TargetObject',
-  'QueryName',
-  'ImageLoaded',
-];
+/**
+ * Values that belong to one process instance: a ProcessGuid is new for every process, so an alert repeating
+ * it is about that process (and not an earlier run's), though not yet about which of its events.
+ */
+const instanceFields = ['ProcessGuid', 'SourceProcessGUID', 'SourceProcessGuid'];
 
 /**
- * For SIEMs whose alerts carry no event ids (Splunk notables, Sentinel SecurityAlert): the refs of the
- * events whose identifying values the alert's text repeats. A short or shared value never links.
+ * Per event kind, the fields that say what the event itself recorded: the process's command line for a
+ * process start, the loaded module for an image load, the query for DNS. An alert about another event of the
+ * same process (cmstp's DNS query, say) does not repeat cmstp's command line, so it never detects cmstp-exec.
  */
-export function eventsNamedIn(text: string, events: readonly SiemEvent[]): string[] {
+const kindFields: Readonly<Record<number, readonly string[]>> = {
+  1: ['CommandLine'],
+  4688: ['CommandLine'],
+  3: ['DestinationIp', 'DestinationHostname'],
+  7: ['ImageLoaded'],
+  10: ['TargetImage'],
+  11: ['TargetFilename'],
+  12: ['TargetObject'],
+  13: ['TargetObject'],
+  14: ['TargetObject'],
+  22: ['QueryName'],
+};
+
+const valueOf = (event: SiemEvent, name: string): string | null => {
+  const value = event.fields[name];
+  return typeof value === 'string' && value.length > 0 ? value.toLowerCase() : null;
+};
+
+/**
+ * For SIEMs whose alerts carry no event ids (Splunk notables, Sentinel SecurityAlert): the refs of the events
+ * the alert's text is about. Shared values alone never link: the alert must name this run (the event's own
+ * process instance, ProcessGuid, or the run's marker) and repeat what that very event recorded (its kind's
+ * field). A constant such as scrobj.dll's path or the payload host ties an alert to nothing by itself.
+ */
+export function eventsNamedIn(text: string, events: readonly SiemEvent[], marker?: string): string[] {
   const haystack = text.toLowerCase();
+  const namesRun = marker !== undefined && marker.length >= 8 && haystack.includes(marker.toLowerCase());
   return events
-    .filter((event) =>
-      identityFields.some((name) => {
-        const value = event.fields[name];
-        return typeof value === 'string' && value.length >= 8 && haystack.includes(value.toLowerCase());
-      }),
-    )
+    .filter((event) => {
+      const instance =
+        namesRun ||
+        instanceFields.some((name) => {
+          const value = valueOf(event, name);
+          return value !== null && value.length >= 8 && haystack.includes(value);
+        });
+      const kind = (kindFields[event.eventId] ?? []).some((name) => {
+        const value = valueOf(event, name);
+        return value !== null && value.length >= 3 && haystack.includes(value);
+      });
+      return instance && kind;
+    })
     .map((event) => event.ref);
 }
 

@@ -89,6 +89,7 @@ export function testSiemConnector(name: string, setup: () => Promise<SiemFixture
       since: query().since,
       until: query().until,
       eventRefs: refs,
+      marker,
     });
 
     t.true(alerts.length >= 1);
@@ -159,5 +160,6 @@ export function alertsFor(
     since: query.since,
     until: query.until,
     eventRefs: events.map((e) => e.ref),
+    marker: query.marker,
   });
 }

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort } from '../helpers/ports.js';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { RunRecord, signalIds } from '../../src/core/index.js';
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { execa } from 'execa';
+import ssh2 from 'ssh2';
 import { cliPath, quickScenarios, runCli, repoRoot } from '../helpers/cli.js';
 import { reportTexts, tempDir } from '../helpers/tmp.js';
 
@@ -356,7 +357,8 @@ test('signals --siem X --json prints a query for all 7 signals, for each of the 
   t.is((await runCli(['signals', '--siem', 'qradar'], { cwd: tempDir(t) })).exitCode, 2);
 });
 
-test('cleanup --marker removes what an interrupted run left behind, and verifies it', async (t) => {
+/** A simulated lab host (its events go nowhere) and a harness.yaml in a fresh folder naming it. */
+async function labWithConfig(t: ExecutionContext) {
   const cwd = tempDir(t);
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const port = await freePort();
@@ -365,6 +367,15 @@ test('cleanup --marker removes what an interrupted run left behind, and verifies
     hec: { url: `http://127.0.0.1:${port}`, token: 'unused-token-0123456789' },
   });
   t.teardown(() => lab.close());
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${lab.hostKeySha256}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\n`,
+  );
+  return { cwd, password, lab };
+}
+
+test('cleanup --marker removes what an interrupted run left behind, and verifies it', async (t) => {
+  const { cwd, password, lab } = await labWithConfig(t);
   const marker = 'phleftover0001';
   const runDir = `C:\\ProgramData\\purple-harness\\runs\\${marker}`;
   // What a run killed mid-way leaves: its folder and INF, a profile mapping, and a process still running.
@@ -383,10 +394,6 @@ test('cleanup --marker removes what an interrupted run left behind, and verifies
     integrityLevel: 'High',
     currentDirectory: 'C:\\',
   });
-  writeFileSync(
-    join(cwd, 'harness.yaml'),
-    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${lab.port}\n      username: ${lab.username}\n      hostKeySha256: "${lab.hostKeySha256}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\n`,
-  );
 
   const result = await runCli(['cleanup', '--marker', marker, '--config', 'harness.yaml'], {
     cwd,
@@ -404,6 +411,22 @@ test('cleanup --marker removes what an interrupted run left behind, and verifies
   t.false(lab.host.drive.exists(runDir));
   t.false(lab.host.processes.running().some((p) => p.commandLine.includes(marker)));
   t.false(result.stdout.includes(password));
+});
+
+test('#14.14 cleanup --marker takes only a marker the harness made: `system32` is refused (exit 2) before any host is touched', async (t) => {
+  const { cwd, password, lab } = await labWithConfig(t);
+  const running = lab.host.processes.running().length;
+
+  for (const word of ['system32', 'phTOOSHORT', 'ph0123456789abc', 'svchost']) {
+    const result = await runCli(['cleanup', '--marker', word, '--config', 'harness.yaml'], {
+      cwd,
+      env: { LAB_PASSWORD: password },
+    });
+    t.is(result.exitCode, 2, word);
+    t.regex(result.stderr, /is not a purple-harness run marker/);
+  }
+  t.deepEqual(lab.host.activity, [], 'no connection was made');
+  t.is(lab.host.processes.running().length, running, 'no process was killed');
 });
 
 test('a wrong host key is refused with exit 3 and a message naming both fingerprints', async (t) => {
@@ -453,6 +476,7 @@ test('a host without a pinned key is refused (exit 2) unless --trust-new-host-ke
     ['run', builtin, '--config', 'harness.yaml', '--trust-new-host-keys', '--host', 'tag:win10'],
     { cwd, env },
   );
+  const activityAfterTrust = lab.host.activity.length;
   const pinnedNow = await runCli(['run', builtin, '--config', 'harness.yaml', '--host', 'tag:win10'], {
     cwd,
     env,
@@ -465,8 +489,11 @@ test('a host without a pinned key is refused (exit 2) unless --trust-new-host-ke
   t.is(refused.exitCode, 2);
   t.regex(refused.stderr, /no pinned host key for WIN10-LAB-01/);
   t.is(activityAfterRefusal, 0, 'nothing ran before the key was trusted');
-  t.is(trusted.exitCode, 0, trusted.stderr);
+  // A password host: its key is recorded without authenticating, and it runs only from the next run on.
+  t.is(trusted.exitCode, 2, trusted.stderr);
   t.true(trusted.stderr.includes(`recorded host key ${lab.hostKeySha256}`));
+  t.regex(trusted.stderr, /a password is only ever sent to a host pinned before the run/);
+  t.is(activityAfterTrust, 0, 'nothing ran on the host while its key was being recorded');
   t.is(
     (
       JSON.parse(readFileSync(join(cwd, '.purple-harness', 'known-hosts.json'), 'utf8')) as Record<
@@ -478,6 +505,49 @@ test('a host without a pinned key is refused (exit 2) unless --trust-new-host-ke
   );
   t.is(pinnedNow.exitCode, 0, pinnedNow.stderr);
   t.is(badTag.exitCode, 2);
+});
+
+test('#14.16 --trust-new-host-keys never sends the lab password to an unverified host (a loopback impostor)', async (t) => {
+  const cwd = tempDir(t);
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  // The impostor: an SSH server on loopback that records every credential it is offered.
+  const offered: string[] = [];
+  const impostor = new ssh2.Server(
+    { hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').private] },
+    (client) => {
+      client.on('authentication', (ctx) => {
+        offered.push(ctx.method === 'password' ? ctx.password : ctx.method);
+        ctx.reject(['password']);
+      });
+      client.on('error', () => {});
+    },
+  );
+  await new Promise<void>((done) => impostor.listen(0, '127.0.0.1', done));
+  t.teardown(
+    () =>
+      new Promise<void>((done) =>
+        impostor.close(() => {
+          done();
+        }),
+      ),
+  );
+  const port = (impostor.address() as { port: number }).port;
+  writeFileSync(
+    join(cwd, 'harness.yaml'),
+    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${String(port)}\n      username: labadmin\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\n`,
+  );
+
+  const result = await runCli(['run', builtin, '--config', 'harness.yaml', '--trust-new-host-keys'], {
+    cwd,
+    env: { LAB_PASSWORD: password, PURPLE_HARNESS_HEC_TOKEN: 't'.repeat(20) },
+  });
+
+  t.is(result.exitCode, 2, result.stderr);
+  t.false(offered.includes(password), 'the impostor never received the password');
+  t.deepEqual(
+    offered.filter((o) => o !== 'none'),
+    [],
+  );
 });
 
 test('--preflight strict skips a scenario whose expected signals the host cannot record, before staging anything', async (t) => {

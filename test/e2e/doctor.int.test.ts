@@ -15,12 +15,17 @@ test('doctor checks config, variables and connectivity (host keys included) and 
     password,
     hec: { url: `http://127.0.0.1:${String(closedHec)}`, token: 'unused-token-0123' },
   });
-  t.teardown(() => lab.close());
+  // A second host whose key is not the one pinned for it (one machine may not be listed twice).
+  const other = await startLabSimulator({
+    password,
+    hec: { url: `http://127.0.0.1:${String(closedHec)}`, token: 'unused-token-0123' },
+  });
+  t.teardown(() => Promise.all([lab.close(), other.close()]));
   const closedPort = await freePort();
-  const host = (name: string, pin: string) => [
+  const host = (name: string, pin: string, port = lab.port) => [
     `    - name: ${name}`,
     '      address: 127.0.0.1',
-    `      port: ${String(lab.port)}`,
+    `      port: ${String(port)}`,
     `      username: ${lab.username}`,
     `      hostKeySha256: "${pin}"`,
     '      passwordEnv: LAB_PASSWORD',
@@ -32,7 +37,7 @@ test('doctor checks config, variables and connectivity (host keys included) and 
       'lab:',
       '  hosts:',
       ...host('WIN10-LAB-01', lab.hostKeySha256),
-      ...host('WIN10-LAB-02', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+      ...host('WIN10-LAB-02', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', other.port),
       'siem:',
       '  type: splunk',
       `  url: https://127.0.0.1:${String(closedPort)}`,
@@ -57,7 +62,7 @@ test('doctor checks config, variables and connectivity (host keys included) and 
   );
   t.true(
     result.stdout.includes(
-      `FAIL  connectivity WIN10-LAB-02 ssh: host key ${lab.hostKeySha256} is not the pinned`,
+      `FAIL  connectivity WIN10-LAB-02 ssh: host key ${other.hostKeySha256} is not the pinned`,
     ),
   );
   t.regex(result.stdout, /^FAIL {2}connectivity +siem splunk: /m);
@@ -68,4 +73,5 @@ test('doctor checks config, variables and connectivity (host keys included) and 
   }
   // Nothing ran on the host: doctor stops at the SSH handshake.
   t.deepEqual(lab.host.activity, []);
+  t.deepEqual(other.host.activity, []);
 });

@@ -207,6 +207,7 @@ test("the verdicts re-derived from the bundle's raw SIEM events equal run.json's
               error: file.error,
               capturedLate: file.capturedLate,
               detectedLate: file.detectedLate,
+              ...(file.absence === undefined ? {} : { absence: file.absence }),
             }
           : undefined,
         captureTimeoutMs: plan.captureTimeoutMs,

@@ -40,7 +40,7 @@ test('a failed run calls the Slack webhook; the webhook URL, a secret, appears n
   t.is(hook.bodies.length, 1);
   t.is(hook.bodies[0]?.path, `/services/${token}`);
   const body = hook.bodies[0]?.body as { text: string; blocks: { type: string }[] };
-  t.regex(body.text, /: FAILED \(fail\) \[SIMULATED LAB\]$/);
+  t.regex(body.text, /: FAILED \(fail\) \(SIMULATED LAB\)$/);
   t.regex(result.stderr, /notified the webhook \(slack\): fail/);
   for (const text of [result.stdout, result.stderr, ...reportTexts(join(cwd, 'reports'))])
     t.false(text.includes(token), 'the webhook URL leaked');

@@ -17,8 +17,13 @@ test('planted secrets never reach any report, bundle file or output, even when t
   const cwd = tempDir(t);
   const events = join(cwd, 'bridge-events.jsonl');
   const { url, close } = await startBridgeReceiver(events);
-  const labPassword = `lab-${randomBytes(12).toString('hex')}`;
-  const siemPassword = `siem-${randomBytes(12).toString('hex')}`;
+  // Made of the characters each output escapes its own way (JSON, HTML, XML, Markdown, URL), ending like a
+  // base64 key. The random core survives every escaping unchanged, so finding it anywhere is a leak in
+  // whatever encoding it took.
+  const labCore = randomBytes(12).toString('hex');
+  const siemCore = randomBytes(12).toString('hex');
+  const labPassword = `lab-"\\<>&'=${labCore}==`;
+  const siemPassword = `siem-"\\<>&'=|\`${siemCore}==`;
   const lab = await startLabSimulator({
     password: labPassword,
     hec: { url, token: 'bridge-token-0123456789' },
@@ -46,25 +51,24 @@ test('planted secrets never reach any report, bundle file or output, even when t
   );
   writeFileSync(
     join(cwd, '.env'),
-    [
-      `LAB_PASSWORD=${labPassword}`,
-      `FAKE_SIEM_PASSWORD=${siemPassword}`,
-      `PURPLE_HARNESS_SIGNING_KEY="${pem.replaceAll('\n', '\\n')}"`,
-      '',
-    ].join('\n'),
+    [`PURPLE_HARNESS_SIGNING_KEY="${pem.replaceAll('\n', '\\n')}"`, ''].join('\n'),
   );
   const [scenario] = quickScenarios(cwd, ['cmstp-local-inf-presetup.yaml']);
 
-  const result = await runCli(['run', scenario ?? '', '--config', 'harness.yaml', '--debug'], {
-    cwd,
-    env: { FAKE_SIEM_FILE: events, FAKE_SIEM_MODE: 'echo-secret' },
-  });
+  // The passwords come from the environment (the signing key from .env): dotenv has no quoting for a value
+  // holding both quote characters and a backslash.
+  const env = {
+    FAKE_SIEM_FILE: events,
+    FAKE_SIEM_MODE: 'echo-secret',
+    LAB_PASSWORD: labPassword,
+    FAKE_SIEM_PASSWORD: siemPassword,
+  };
+  const result = await runCli(['run', scenario ?? '', '--config', 'harness.yaml', '--debug'], { cwd, env });
 
   // The bridge alerts only on cmstp.exe starts, so the run fails honestly (exit 1); what matters is where
   // the secrets went.
   t.true([0, 1].includes(result.exitCode), result.stderr);
   // Every other command, with the same environment, in the same folder.
-  const env = { FAKE_SIEM_FILE: events, FAKE_SIEM_MODE: 'echo-secret' };
   const others = [
     ['plan', '--config', 'harness.yaml'],
     ['plan', '--config', 'harness.yaml', '--json'],
@@ -91,9 +95,14 @@ test('planted secrets never reach any report, bundle file or output, even when t
   t.true(texts.length >= 15, `only ${String(texts.length)} outputs and files were read`);
   // The hostile SIEM's echo did reach the bundle, redacted: the test would see a leak if there were one.
   t.true(texts.some((text) => text.includes('queried as [REDACTED]')));
+  const base64 = (s: string) => Buffer.from(s).toString('base64').replace(/=+$/, '');
   for (const text of texts) {
-    t.false(text.includes(labPassword), 'lab password leaked');
-    t.false(text.includes(siemPassword), 'SIEM credential leaked');
+    t.false(text.includes(labCore), 'lab password leaked (in some encoding)');
+    t.false(text.includes(siemCore), 'SIEM credential leaked (in some encoding)');
+    t.false(
+      text.includes(base64(labPassword)) || text.includes(base64(siemPassword)),
+      'a password leaked as base64',
+    );
     t.false(text.includes(keyBody), 'signing key leaked');
   }
   t.regex(readFileSync(join(cwd, 'out', 'latest', 'manifest.sig.json'), 'utf8'), /"algorithm": "Ed25519"/);

@@ -143,7 +143,8 @@ test('the stop file: no new step starts, clean-up still runs, nothing passes', a
   });
 
   t.is(run.results.length, 0, 'no scenario starts once the stop file is present');
-  t.is(run.status, 'passed', 'an empty run has nothing to fail');
+  t.is(run.status, 'incomplete', 'a run that evaluated nothing is never passed');
+  t.regex(run.notRun[0]?.reason ?? '', /stop file/);
 });
 
 test('the stop file appearing mid-run stops the remaining steps but runs clean-up', async (t) => {
@@ -223,4 +224,32 @@ test('a process carrying the marker that outlives cmstp is recorded with the run
   t.true(execution.cleanup.removed.includes(`process:${String(lingering.pid)}:notepad.exe`));
   t.false(lingering.running);
   t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+});
+
+test('#14.15 a failed snapshot after the run still leaves uninstall and removal attempted: the INF and marker file are gone', async (t) => {
+  // The second snapshot (after the run, before clean-up) never sends its exit status.
+  const { lab, rendered, execution } = await emulate(t, { omitExitStatusOn: ['snapshot#2'] });
+
+  const steps = execution.steps.map((s) => `${s.step}:${String(s.ok)}`);
+  t.true(steps.includes('snapshot-after-run:false'), steps.join(' '));
+  t.true(steps.includes('uninstall-profile:true'), steps.join(' '));
+  t.true(steps.includes('cleanup:true'), steps.join(' '));
+  t.true(steps.includes('snapshot-after-cleanup:true'), steps.join(' '));
+  t.false(lab.lab.host.drive.exists(rendered.runDir), 'the run folder (INF, marker file) was removed');
+  t.false(
+    lab.lab.host.processes.running().some((p) => p.commandLine.includes(rendered.marker)),
+    'no marker process left',
+  );
+  // Whatever could not be removed without the snapshot's list is reported, never called clean.
+  if (!execution.cleanup.verified) t.true(execution.cleanup.residue.length > 0);
+});
+
+test('#14.15 a host clock reading that does not parse never skips clean-up', async (t) => {
+  const { lab, rendered, execution } = await emulate(t, { clockReading: 'Thursday, sometime' });
+
+  t.true(execution.cleanup.ran);
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+  t.truthy(execution.cleanup.startedAt);
+  t.false(lab.lab.host.drive.exists(rendered.runDir));
+  t.is(execution.facts?.sensors?.clockSkewMs, 0);
 });

@@ -248,18 +248,32 @@ export async function startFakeElastic(options: {
         )
           return;
         const patterns = decodeURIComponent(search[1]).split(',');
-        const q = body as { query?: unknown; size?: number };
-        const hits = docs
+        const q = body as {
+          query?: unknown;
+          size?: number;
+          from?: number;
+          track_total_hits?: number | boolean;
+        };
+        const matched = docs
           .filter((d) => patterns.some((p) => like(d.index, p, false)))
-          .filter((d) => matches(q.query, d.source))
-          .slice(0, q.size ?? 10)
+          .filter((d) => matches(q.query, d.source));
+        // Search API: `hits.total` counts every match, not the page (accurately up to track_total_hits,
+        // 10,000 by default, then `relation: gte`); `from` + `size` pick the page (size defaults to 10).
+        const from = q.from ?? 0;
+        const hits = matched
+          .slice(from, from + (q.size ?? 10))
           .map((d) => ({ _index: d.index, _id: d.id, _score: null, _source: d.source }));
+        const tracked = typeof q.track_total_hits === 'number' ? q.track_total_hits : 10_000;
+        const total =
+          matched.length > tracked
+            ? { value: tracked, relation: 'gte' }
+            : { value: matched.length, relation: 'eq' };
         const shardsFailed = fault !== undefined && 'shardsFailed' in fault ? fault.shardsFailed : 0;
         send(response, 200, {
           took: 2,
           timed_out: false,
           _shards: { total: 3, successful: 3 - shardsFailed, skipped: 0, failed: shardsFailed },
-          hits: { total: { value: hits.length, relation: 'eq' }, max_score: null, hits },
+          hits: { total, max_score: null, hits },
         });
         return;
       }

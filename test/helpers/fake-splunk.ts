@@ -36,7 +36,13 @@ export interface FakeSplunk {
   close(): Promise<void>;
 }
 
-export type SplunkFault = HttpFault | { readonly fatal: string };
+/**
+ * `truncated`: the stream stops after the result rows, before the row marked `lastrow` (a dropped proxy
+ * connection at a line boundary). `warn`: complete rows, with a WARN message saying they may be incomplete,
+ * as a search head reports a search peer that did not answer.
+ */
+export type SplunkFault =
+  HttpFault | { readonly fatal: string } | { readonly truncated: true } | { readonly warn: string };
 
 interface Stored {
   time: Date;
@@ -237,8 +243,11 @@ export async function startFakeSplunk(options: {
           send(response, 401, '{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}');
           return;
         }
-        const fault = faults.shift();
-        if (fault !== undefined) {
+        const shifted = faults.shift();
+        const partial =
+          shifted !== undefined && ('truncated' in shifted || 'warn' in shifted) ? shifted : null;
+        const fault = partial === null ? shifted : undefined;
+        if (fault !== undefined && !('truncated' in fault) && !('warn' in fault)) {
           if ('fatal' in fault) {
             send(
               response,
@@ -284,7 +293,10 @@ export async function startFakeSplunk(options: {
           );
         // A transforming search may stream a preview first; the connector must ignore it.
         const body = [JSON.stringify({ preview: true, offset: 0, result: { _raw: 'preview' } }), ...rows];
-        body.push(JSON.stringify({ preview: false, lastrow: true }));
+        if (partial !== null && 'warn' in partial)
+          body.push(JSON.stringify({ preview: false, messages: [{ type: 'WARN', text: partial.warn }] }));
+        if (partial === null || !('truncated' in partial))
+          body.push(JSON.stringify({ preview: false, lastrow: true }));
         send(response, 200, `${body.join('\n')}\n`);
         return;
       }

@@ -1,4 +1,10 @@
-import { HarnessError, errorMessage, type HostTarget, type PluginContext } from '../../core/index.js';
+import {
+  HarnessError,
+  errorMessage,
+  isMarker,
+  type HostTarget,
+  type PluginContext,
+} from '../../core/index.js';
 import { resolveHosts, selectInventory } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
@@ -33,6 +39,14 @@ export async function cleanupCommand(
     throw new HarnessError('E_USAGE', 'cleanup needs --marker', {
       hint: 'The marker is in run.json (results[].marker) and in the run folder name.',
     });
+  if (!isMarker(marker))
+    throw new HarnessError(
+      'E_USAGE',
+      `--marker "${marker}" is not a purple-harness run marker ("ph" and 12 lower-case letters or digits); nothing was touched`,
+      {
+        hint: 'Copy the marker from run.json (results[].marker) or the run folder name, e.g. ph0123456789ab.',
+      },
+    );
   if (!options.config.lab) {
     throw new HarnessError(
       'E_USAGE',

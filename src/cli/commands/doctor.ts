@@ -1,14 +1,13 @@
 import { constants, accessSync, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
-import { Client } from 'ssh2';
 import type { Env } from '../../config/load.js';
-import type { HarnessConfig, InventoryHost } from '../../config/schema.js';
+import type { HarnessConfig } from '../../config/schema.js';
 import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
 import { errorMessage } from '../../core/index.js';
 import { readRunIndex } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
-import { fingerprint } from '../../util/fingerprint.js';
+import { probeHostKey } from '../../executors/ssh/index.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -19,36 +18,6 @@ interface Check {
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
-}
-
-/** The SSH host key a host presents, without authenticating or running anything (the handshake only). */
-function presentedHostKey(host: InventoryHost, timeoutMs: number): Promise<string> {
-  return new Promise((resolveKey, reject) => {
-    const client = new Client();
-    let key: string | null = null;
-    const done = (error: Error | null): void => {
-      client.end();
-      if (key !== null) resolveKey(key);
-      else reject(error ?? new Error('no host key was presented'));
-    };
-    client.on('error', (error) => {
-      done(error);
-    });
-    client.connect({
-      host: host.address,
-      port: host.port,
-      username: 'purple-harness-doctor',
-      readyTimeout: timeoutMs,
-      // Take the key and refuse the session: nothing is authenticated, nothing runs.
-      hostVerifier: (blob: Buffer) => {
-        key = fingerprint(blob);
-        setImmediate(() => {
-          done(null);
-        });
-        return false;
-      },
-    });
-  });
 }
 
 function tcpReachable(host: string, port: number, timeoutMs: number): Promise<string | null> {
@@ -153,7 +122,7 @@ export async function doctorCommand(
 
   for (const host of hosts) {
     try {
-      const presented = await presentedHostKey(host, timeoutMs);
+      const presented = await probeHostKey(host.address, host.port, timeoutMs);
       const pinned = host.hostKeySha256;
       add(
         'connectivity',

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { loadEnv } from '../../config/load.js';
 import { reportFormats } from '../../config/schema.js';
 import { signingKeyFrom } from '../../config/signing-key.js';
-import { HarnessError, newRunId, type ReportArtifact } from '../../core/index.js';
+import { HarnessError, labNotice, newRunId, type ReportArtifact } from '../../core/index.js';
 import { mergeRuns } from '../../pipeline/merge.js';
 import { manifestFile, signatureFile } from '../../report/manifest.js';
 import { verifyBundle } from '../../report/verify.js';
@@ -72,8 +72,10 @@ export async function mergeCommand(
     secrets: options.secrets,
     signingKey: signingKeyFrom(env, options.secrets),
   });
-  if (merged.lab === 'simulated')
-    output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
+  const notice = labNotice(merged);
+  if (notice !== null) output.out(notice);
+  for (const pair of merged.notRun)
+    output.out(`NOT RUN      ${pair.scenario} on ${pair.host}: ${pair.reason}`);
   output.out(
     `merged ${String(parts.length)} run(s) (${merged.mergedFrom?.join(', ') ?? ''}) into run ${merged.runId}: ${merged.status} (${String(merged.summary.pass)} pass, ${String(merged.summary.fail)} fail, ${String(merged.summary.inconclusive)} inconclusive)`,
   );

@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { localHostLock } from '../../pipeline/host-lock.js';
 import { join, resolve, sep } from 'node:path';
 import type {
-  Executor,
   HostTarget,
   PluginContext,
   ReportArtifact,
@@ -13,7 +12,16 @@ import type {
   ScenarioResult,
   SiemConnector,
 } from '../../core/index.js';
-import { HarnessError, newRunId, realSleep, systemClock } from '../../core/index.js';
+import {
+  HarnessError,
+  errorMessage,
+  labKindOf,
+  labNotice,
+  newRunId,
+  realSleep,
+  systemClock,
+} from '../../core/index.js';
+import { redact } from '../../util/redact.js';
 import { resolveHosts, selectHosts, selectInventory, type KnownHosts } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import { signingKeyFrom } from '../../config/signing-key.js';
@@ -21,11 +29,12 @@ import { loadControls } from '../../config/controls.js';
 import { reportFormats, type HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { executors } from '../../executors/registry.js';
+import { probeHostKey } from '../../executors/ssh/index.js';
 import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import type { Shard } from '../../pipeline/plan.js';
-import { preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
+import { notRunPairs, preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
 import { readRunIndex } from '../../report/write.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
@@ -69,31 +78,41 @@ function readKnownHosts(file: string): KnownHosts {
  * --trust-new-host-keys: connect once to each host with no pinned key, record the key it presents in
  * .purple-harness/known-hosts.json (said loudly, to be checked out of band), then pin it for the run.
  */
-async function pinHostKeys(
-  hosts: HostTarget[],
-  executor: Executor,
-  trust: boolean,
-  output: Output,
-): Promise<HostTarget[]> {
+/**
+ * --trust-new-host-keys: reads each unpinned host's key without authenticating (probeHostKey) and records it.
+ * A host that authenticates by key or agent then runs, pinned to that key. A password is sent only to a host
+ * pinned before this run started: a password host is recorded here and refused until the next run, so an
+ * impostor answering now can learn its key is recorded, never the password.
+ */
+async function pinHostKeys(hosts: HostTarget[], trust: boolean, output: Output): Promise<HostTarget[]> {
   if (!trust || hosts.every((h) => h.hostKeySha256 !== null)) return hosts;
   const file = resolve('.purple-harness', 'known-hosts.json');
   const known: Record<string, string> = { ...readKnownHosts(file) };
   const pinned: HostTarget[] = [];
+  const waiting: string[] = [];
   for (const host of hosts) {
     if (host.hostKeySha256 !== null) {
       pinned.push(host);
       continue;
     }
-    const session = await executor.open(host);
-    await session.close();
-    known[host.name] = session.hostKeySha256;
+    const key = await probeHostKey(host.address, host.port, 15_000);
+    known[host.name] = key;
     output.logger.warn(
-      `recorded host key ${session.hostKeySha256} for ${host.name} in ${file}: verify it on the host (docs/lab-setup.md)`,
+      `recorded host key ${key} for ${host.name} in ${file}, without authenticating: verify it on the host (docs/lab-setup.md)`,
     );
-    pinned.push({ ...host, hostKeySha256: session.hostKeySha256 });
+    if ('password' in host.auth) waiting.push(host.name);
+    else pinned.push({ ...host, hostKeySha256: key });
   }
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(known, null, 2)}\n`);
+  if (waiting.length > 0)
+    throw new HarnessError(
+      'E_CONFIG_INVALID',
+      `recorded the host keys of ${waiting.join(', ')}, which authenticate with a password: a password is only ever sent to a host pinned before the run, so nothing ran on them`,
+      {
+        hint: `Check each recorded key on the host (docs/lab-setup.md), then run again: the keys in ${file} are used from now on. Hosts with key or agent authentication run in the same run.`,
+      },
+    );
   return pinned;
 }
 
@@ -199,9 +218,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         false,
         readKnownHosts(knownHostsFile),
       );
-  // The lab simulator started with `lab up` is in the inventory like any host, and still reported as simulated.
-  const labKind: 'simulated' | 'real' =
-    embedded || (realHosts.length > 0 && realHosts.every((h) => h.simulated)) ? 'simulated' : 'real';
+  // The lab simulator started with `lab up` is in the inventory like any host, and still reported as simulated;
+  // a run with both kinds is `mixed`, and every output names the simulated hosts.
+  const labKind = embedded ? 'simulated' : labKindOf(realHosts);
   const unpinned = realHosts.filter((h) => h.hostKeySha256 === null);
   if (unpinned.length > 0 && !options.trustNewHostKeys) {
     throw new HarnessError(
@@ -219,6 +238,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   let lab: LabSimulator | null = null;
   let payloadServer: PayloadServer | null = null;
   let result: RunResult;
+  let hosts: HostTarget[] = realHosts;
   const collected: ScenarioResult[] = [];
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
@@ -235,7 +255,6 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
       payloadServer = await startPayloadServer({ bind, port, advertisedHost });
       output.logger.info(`payload server: ${payloadServer.baseUrl} (listening on ${bind})`);
     }
-    let hosts: HostTarget[];
     if (embedded) {
       const endpoint = siem.ingestEndpoint();
       if (!endpoint)
@@ -272,8 +291,6 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         },
       ];
       hosts = selectHosts(hosts, options.hosts);
-    } else {
-      hosts = realHosts;
     }
     output.logger.info(`SIEM: ${siem.describe()}`);
     if ('tls' in siemConfig && siemConfig.tls.insecure)
@@ -284,7 +301,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     const polling = siemConnectors[siemConfig.type].polling;
     if (polling.maxQueriesPerSecond !== null) siem = rateLimited(siem, polling.maxQueriesPerSecond, ctx);
 
-    hosts = await pinHostKeys(hosts, executor, options.trustNewHostKeys, output);
+    hosts = await pinHostKeys(hosts, options.trustNewHostKeys, output);
     result = await runHarness(
       {
         scenarios,
@@ -323,7 +340,14 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         collected,
         { startedAt: now.toISOString(), finishedAt: systemClock.now().toISOString() },
         ctx,
-        true,
+        {
+          crashed: true,
+          notRun: notRunPairs(
+            { scenarios, hosts, shard: options.shard },
+            collected,
+            () => `the run stopped with an error first: ${redact(errorMessage(error), secrets)}`,
+          ),
+        },
       );
       const written = write(partial);
       output.err(`[purple-harness] partial results written to ${written.dir}`);
@@ -345,12 +369,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
           status: result.status,
           exitCode: exitCodeForRun(result.status, result.regressions.length),
           lab: result.lab,
-          ...(result.lab === 'simulated'
-            ? {
-                notice: 'SIMULATED LAB: these results come from the embedded lab simulator, not a real host.',
-              }
-            : {}),
+          ...(labNotice(result) === null ? {} : { notice: labNotice(result) }),
           summary: result.summary,
+          notRun: result.notRun,
           regressions: result.regressions,
           scenarios: result.results.map((r) => ({
             scenario: r.scenario.id,
@@ -371,8 +392,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
 
 /** The run as lines for people: each scenario and signal, the report files and any regression. */
 function printRun(result: RunResult, written: Published, output: Output): void {
-  if (result.lab === 'simulated')
-    output.out('SIMULATED LAB: these results come from the embedded lab simulator, not a real host.');
+  const notice = labNotice(result);
+  if (notice !== null) output.out(notice);
   for (const scenario of result.results) {
     output.out(
       `${output.paint(scenario.status.toUpperCase().padEnd(12), colourOf(scenario.status))} ${scenario.scenario.id} on ${scenario.host.name}`,
@@ -383,6 +404,14 @@ function printRun(result: RunResult, written: Published, output: Output): void {
         `  ${output.paint(signal.verdict.padEnd(12), colourOf(signal.verdict))} ${signal.id}: ${signal.reason}`,
       );
   }
+  for (const pair of result.notRun)
+    output.out(
+      `${output.paint('NOT RUN'.padEnd(12), 'yellow')} ${pair.scenario} on ${pair.host}: ${pair.reason}`,
+    );
+  if (result.results.length === 0 && result.notRun.length === 0)
+    output.out(
+      'nothing was planned: no scenario x host pair in this run (check the scenarios, --host and --shard)',
+    );
   output.out(
     `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.late} late, ${result.summary.inconclusive} inconclusive)`,
   );

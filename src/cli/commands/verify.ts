@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { publicKeyFile } from '../../config/signing-key.js';
 import { HarnessError } from '../../core/index.js';
@@ -9,7 +10,13 @@ import { onePath } from '../args.js';
 /** `verify <run-dir>`: 0 when the bundle is intact, 1 when any check fails (each problem names its file). */
 export function verifyCommand(
   paths: readonly string[],
-  options: { readonly publicKey: string | undefined; readonly chain: boolean; readonly json?: boolean },
+  options: {
+    readonly publicKey: string | undefined;
+    /** The public half of PURPLE_HARNESS_SIGNING_KEY, when set: a signature by it is then required. */
+    readonly configuredKey?: KeyObject | null;
+    readonly chain: boolean;
+    readonly json?: boolean;
+  },
   output: Output,
 ): ExitCode {
   const dir = onePath(paths, 'verify', 'purple-harness verify reports/<run-id> (or reports/latest)');
@@ -17,9 +24,11 @@ export function verifyCommand(
     throw new HarnessError('E_USAGE', `${dir}: no such run folder`, {
       hint: 'Pass a folder under your reports folder, such as reports/latest.',
     });
+  const required =
+    options.publicKey === undefined ? (options.configuredKey ?? undefined) : publicKeyFile(options.publicKey);
   const result = verifyBundle(dir, {
     chain: options.chain,
-    ...(options.publicKey === undefined ? {} : { publicKey: publicKeyFile(options.publicKey) }),
+    ...(required === undefined ? {} : { publicKey: required }),
   });
   if (options.json === true) {
     output.out(JSON.stringify({ dir, ...result }, null, 2));

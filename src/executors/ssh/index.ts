@@ -43,11 +43,11 @@ async function connect(
     readyTimeout: options.readyTimeoutMs,
     keepaliveInterval: options.keepaliveIntervalMs,
     keepaliveCountMax: 3,
-    // Without a verifier ssh2 accepts any host key; we accept only the inventory's pinned fingerprint.
+    // Without a verifier ssh2 accepts any host key; we accept only the inventory's pinned fingerprint. An
+    // unpinned host is never authenticated to: its key is read by probeHostKey, which sends no credential.
     hostVerifier: (key: Buffer) => {
       presented = fingerprint(key);
-      // null is the one-off --trust-new-host-keys probe: accept, and report what was presented.
-      return host.hostKeySha256 === null || presented === host.hostKeySha256;
+      return host.hostKeySha256 !== null && presented === host.hostKeySha256;
     },
     ...('password' in host.auth
       ? { password: host.auth.password }
@@ -97,6 +97,38 @@ async function connect(
       );
     });
     client.connect(config);
+  });
+}
+
+/**
+ * The SSH host key a host presents, read during the key exchange and then refused: the handshake stops
+ * before user authentication, so no user name that matters, password or key signature is ever sent.
+ */
+export function probeHostKey(address: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolveKey, reject) => {
+    const client = new Client();
+    let key: string | null = null;
+    const done = (error: Error | null): void => {
+      client.end();
+      if (key !== null) resolveKey(key);
+      else reject(error ?? new Error('no host key was presented'));
+    };
+    client.on('error', (error) => {
+      done(error);
+    });
+    client.connect({
+      host: address,
+      port,
+      username: 'purple-harness-probe',
+      readyTimeout: timeoutMs,
+      hostVerifier: (blob: Buffer) => {
+        key = fingerprint(blob);
+        setImmediate(() => {
+          done(null);
+        });
+        return false;
+      },
+    });
   });
 }
 

@@ -5,7 +5,7 @@ import { ExecError, type HostTarget, type RemoteOperation } from '../../core/ind
 import { testExecutor } from '../../../test/contracts/executor.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { realSshdUnavailable, startRealSshd, type RealSshd } from '../../../test/helpers/real-sshd.js';
-import { sshExecutor } from './index.js';
+import { probeHostKey, sshExecutor } from './index.js';
 import { cmdLineLimit, scriptsDir } from './powershell.js';
 import { SshExecutorOptions } from './schema.js';
 
@@ -114,10 +114,13 @@ if (unavailable !== null && !required) {
     t.true(error.message.includes(sshd.hostKeySha256));
   });
 
-  test('real sshd: the one-off trust probe learns the key sshd presents', async (t) => {
-    const session = await executor().open(target(sshd, { hostKeySha256: null }));
-    t.teardown(() => session.close());
-    t.is(session.hostKeySha256, sshd.hostKeySha256);
+  test('real sshd: the trust probe learns the key sshd presents, without authenticating', async (t) => {
+    const host = target(sshd);
+    t.is(await probeHostKey(host.address, host.port, 10_000), sshd.hostKeySha256);
+  });
+
+  test('real sshd: an unpinned host is never authenticated to', async (t) => {
+    await t.throwsAsync(executor().open(target(sshd, { hostKeySha256: null })));
   });
 
   test('real sshd: exit codes come back as the process set them', async (t) => {

@@ -1,5 +1,5 @@
 import type { RunResult, ScenarioResult } from '../../core/index.js';
-import { defineReporter, evalsLabel } from '../../core/index.js';
+import { defineReporter, evalsLabel, labTag } from '../../core/index.js';
 import { sha256 } from '../../util/hash.js';
 import { AttireReporterOptions } from './schema.js';
 
@@ -67,7 +67,7 @@ export function renderAttire(run: RunResult, host: string): Record<string, unkno
     'execution-data': {
       'execution-command': `purple-harness run (${String(results.length)} scenario(s))`,
       'execution-id': run.runId,
-      'execution-source': `purple-harness ${run.harness.version}${run.lab === 'simulated' ? ' (SIMULATED LAB)' : ''}`,
+      'execution-source': `purple-harness ${run.harness.version}${labTag(run.lab)}`,
       'execution-category': { name: 'purple-harness', abbreviation: 'PH' },
       target: {
         host,

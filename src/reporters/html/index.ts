@@ -2,7 +2,7 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult, ScenarioResult, SignalId, SignalResult } from '../../core/index.js';
-import { defineReporter, evalsLabel, formatMs, signalIds } from '../../core/index.js';
+import { defineReporter, evalsLabel, formatMs, labNotice, labTag, signalIds } from '../../core/index.js';
 import { templatesDir } from '../../util/paths.js';
 import { HtmlReporterOptions } from './schema.js';
 
@@ -38,7 +38,8 @@ export function htmlView(run: RunResult) {
   const signals = run.results.flatMap((r) => r.signals.map((s) => ({ pair: pairName(r), signal: s })));
   return {
     run,
-    simulated: run.lab === 'simulated',
+    notice: labNotice(run),
+    tag: labTag(run.lab),
     columns,
     rows,
     figures: {

@@ -1,6 +1,6 @@
 import XMLBuilder from 'fast-xml-builder';
 import type { RunResult, ScenarioResult, SignalResult } from '../../core/index.js';
-import { defineReporter, evalsLabel } from '../../core/index.js';
+import { defineReporter, evalsLabel, labTag } from '../../core/index.js';
 import { JunitReporterOptions } from './schema.js';
 
 const builder = new XMLBuilder({
@@ -71,7 +71,7 @@ export function renderJunit(run: RunResult): string {
   const document = {
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     testsuites: {
-      '@name': `purple-harness ${run.runId}${run.lab === 'simulated' ? ' (SIMULATED LAB)' : ''}`,
+      '@name': `purple-harness ${run.runId}${labTag(run.lab)}`,
       '@tests': String(all.length),
       '@failures': String(all.filter((s) => s.verdict === 'fail').length),
       '@errors': String(all.filter((s) => s.verdict === 'inconclusive').length),

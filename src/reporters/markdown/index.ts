@@ -1,18 +1,35 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineReporter, evalsLabel, formatMs, type Outcome, type RunResult } from '../../core/index.js';
+import {
+  defineReporter,
+  evalsLabel,
+  formatMs,
+  labNotice,
+  type Outcome,
+  type RunResult,
+} from '../../core/index.js';
+import { markdownText } from '../../util/escape.js';
 import { templatesDir } from '../../util/paths.js';
+
 import { MarkdownReporterOptions } from './schema.js';
 
-/** Markdown table cells: no pipes or line breaks, and no HTML. */
-function cell(value: unknown): string {
-  const text =
-    typeof value === 'string' ? value : value === null || value === undefined ? '' : JSON.stringify(value);
-  return text.replace(/\r?\n/g, ' ').replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+/** The whole run with every string made inert, so no field can reach the page raw, whatever the template. */
+function inert<T>(value: T): T {
+  if (typeof value === 'string') return markdownText(value) as T;
+  if (Array.isArray(value)) return value.map(inert) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [markdownText(key), inert(v)])) as T;
+  return value;
 }
 
-function createTemplate(): (context: { run: RunResult; simulated: boolean }) => string {
+/** Markdown table cells: the values are inert already (see inert); objects are shown as JSON. */
+function cell(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return value === null || value === undefined ? '' : markdownText(JSON.stringify(value));
+}
+
+function createTemplate(): (context: { run: RunResult; notice: string | null }) => string {
   const engine = Handlebars.create();
   engine.registerHelper('cell', cell);
   // run.json keeps every field whole; the human report clips long values such as encoded command lines.
@@ -40,7 +57,7 @@ export const markdownReporter = defineReporter({
     const template = createTemplate();
     return {
       render: (run) => [
-        { path: 'report.md', content: template({ run, simulated: run.lab === 'simulated' }) },
+        { path: 'report.md', content: template({ run: inert(run), notice: labNotice(run) }) },
       ],
     };
   },

@@ -25,3 +25,38 @@ test('table cells escape pipes so a reason cannot break the table', (t) => {
 test('the report matches its snapshot', (t) => {
   t.snapshot(render('simulated'));
 });
+
+test('#14.12 SIEM- and host-supplied fields cannot forge a heading, raw HTML or leave a code span', (t) => {
+  const run = sampleRun('real');
+  const forged = '\n\n# PASSED\n<img src=x onerror=alert(1)>`**PASSED**`';
+  const hostile = {
+    ...run,
+    results: run.results.map((r) => ({
+      ...r,
+      host: { ...r.host, name: `WIN${forged}` },
+      signals: r.signals.map((s) => ({
+        ...s,
+        reason: `ok${forged}`,
+        observed: {
+          ...s.observed,
+          events: s.observed.events.map((e) => ({
+            ...e,
+            ref: `e${forged}`,
+            summary: { [`K${forged}`]: forged },
+          })),
+          alerts: s.observed.alerts.map((a) => ({ ...a, title: forged, ruleId: forged, level: forged })),
+        },
+      })),
+    })),
+  };
+
+  const content = markdownReporter.create({}).render(hostile)[0]?.content ?? '';
+
+  t.false(
+    content.split('\n').some((line) => /^#+ PASSED/.test(line)),
+    'no forged heading',
+  );
+  t.false(content.includes('<img'), 'no raw HTML');
+  t.false(content.includes('`**PASSED**`'), 'no code span broken out of');
+  t.true(content.includes('&lt;img src=x onerror=alert(1)&gt;'), 'the value is still shown, inert');
+});

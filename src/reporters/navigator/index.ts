@@ -1,5 +1,5 @@
 import type { RunResult, SignalResult } from '../../core/index.js';
-import { defineReporter, evalsLabel } from '../../core/index.js';
+import { defineReporter, evalsLabel, labTag } from '../../core/index.js';
 import { NavigatorReporterOptions } from './schema.js';
 
 /** Outcome colours, from "every expected signal alerted" to "nothing seen"; grey when nothing could be judged. */
@@ -30,7 +30,7 @@ export function renderLayer(run: RunResult): Record<string, unknown> {
   const signals = run.results.flatMap((r) => r.signals);
   const outcome = outcomeOf(signals);
   const passed = signals.filter((s) => s.verdict === 'pass').length;
-  const simulated = run.lab === 'simulated' ? ' (SIMULATED LAB)' : '';
+  const simulated = labTag(run.lab);
   return {
     name: `purple-harness ${run.runId}${simulated}`,
     versions: { layer: '4.5', navigator: '5.1.0', attack: '17' },

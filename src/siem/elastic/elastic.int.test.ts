@@ -160,3 +160,18 @@ test('OpenSearch: Security Analytics findings name the documents they matched', 
     [['sigma-rule-1', [`${sysmonIndex}/${id}`]]],
   );
 });
+
+test('#14 Elastic: more matches than one page returns are read page by page (hits.total), never cut at `size`', async (t) => {
+  const { fake, connector } = await setup(t, { size: 2 });
+  for (let i = 0; i < 5; i += 1)
+    seedInto(fake, 'win10-lab-01.lab.local', new Date(at.getTime() + i * 10), {
+      ...cmstp,
+      ProcessId: 4000 + i,
+    });
+
+  const found = await connector.findTelemetry(query);
+
+  t.is(found.get('cmstp-exec')?.length, 5);
+  const alerts = await alertsFor(connector, query, found.get('cmstp-exec') ?? []);
+  t.is(alerts.length, 5);
+});

@@ -20,11 +20,18 @@ import { ElasticSiemOptions } from './schema.js';
 
 const plugin = 'elastic';
 
+/** index.max_result_window's default: from + size may not pass it. */
+const maxResultWindow = 10_000;
+
 /** `_search` answers, read loosely: only what the harness uses is checked. */
 const SearchResponse = z.looseObject({
   timed_out: z.boolean().optional(),
   _shards: z.looseObject({ failed: z.number().default(0) }).optional(),
   hits: z.looseObject({
+    /** Elasticsearch 7+: `{value, relation}`; `gte` when counting stopped (track_total_hits). */
+    total: z
+      .union([z.number(), z.looseObject({ value: z.number(), relation: z.string().optional() })])
+      .optional(),
     hits: z.array(
       z.looseObject({ _index: z.string(), _id: z.string(), _source: z.record(z.string(), z.unknown()) }),
     ),
@@ -109,25 +116,73 @@ class ElasticSiem implements SiemConnector {
     return `POST /${this.#options.indices.join(',')}/_search ${JSON.stringify(this.#body(query))}`;
   }
 
+  /**
+   * Every hit of a search, page by page (`from`), or an error: failed shards or a timed-out search are partial
+   * answers (retryable), and so is a page that returns fewer hits than `hits.total` says matched. A total
+   * past the result window, or only counted as a lower bound (`gte`), cannot be read whole: a query error.
+   */
+  async #searchAll(
+    path: string,
+    body: Record<string, unknown>,
+    pageSize: number,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<z.infer<typeof SearchResponse>['hits']['hits']> {
+    const hits: z.infer<typeof SearchResponse>['hits']['hits'] = [];
+    for (let from = 0; ; from += pageSize) {
+      const response = await this.#http.send(
+        'POST',
+        path,
+        {
+          query: { ignore_unavailable: 'true', allow_no_indices: 'true' },
+          json: {
+            ...body,
+            size: pageSize,
+            ...(from === 0 ? {} : { from }),
+            track_total_hits: maxResultWindow,
+          },
+        },
+        signal,
+      );
+      const data = parseAs(plugin, SearchResponse, response, what);
+      // Partial results could hide the very event we look for: not an answer, so the poll tries again.
+      const failed = data._shards?.failed ?? 0;
+      if (failed > 0 || data.timed_out === true)
+        throw new SiemError(
+          'E_SIEM_UNAVAILABLE',
+          `[siem:${plugin}] partial results: ${failed > 0 ? `${String(failed)} shard(s) failed` : 'the search timed out'}`,
+          { retryable: true },
+        );
+      hits.push(...data.hits.hits);
+      const total = data.hits.total;
+      const matched = typeof total === 'number' ? total : (total?.value ?? hits.length);
+      if ((typeof total === 'object' && total.relation === 'gte') || matched > maxResultWindow)
+        throw new SiemError(
+          'E_SIEM_QUERY',
+          `[siem:${plugin}] ${what}: more than ${String(maxResultWindow)} documents matched, more than one search can return`,
+          { hint: 'Narrow `indices` in the SIEM config to the indices that hold Windows events.' },
+        );
+      if (hits.length >= matched) return hits;
+      if (data.hits.hits.length === 0)
+        throw new SiemError(
+          'E_SIEM_UNAVAILABLE',
+          `[siem:${plugin}] ${what}: ${String(matched)} documents matched but only ${String(hits.length)} came back`,
+          { retryable: true },
+        );
+    }
+  }
+
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
-    const body = this.#body(query);
-    const response = await this.#http.send(
-      'POST',
+    const { size, ...body } = this.#body(query);
+    const found = await this.#searchAll(
       `/${this.#options.indices.map(encodeURIComponent).join(',')}/_search`,
-      { query: { ignore_unavailable: 'true', allow_no_indices: 'true' }, json: body },
+      body,
+      Number(size),
+      '_search',
       signal,
     );
-    const data = parseAs(plugin, SearchResponse, response, '_search');
-    // Partial results could hide the very event we look for: not an answer, so the poll tries again.
-    const failed = data._shards?.failed ?? 0;
-    if (failed > 0 || data.timed_out === true)
-      throw new SiemError(
-        'E_SIEM_UNAVAILABLE',
-        `[siem:${plugin}] partial results: ${failed > 0 ? `${String(failed)} shard(s) failed` : 'the search timed out'}`,
-        { retryable: true },
-      );
     const events: SiemEvent[] = [];
-    for (const hit of data.hits.hits) {
+    for (const hit of found) {
       const outcome = fromEcs(hit._source);
       if (!('event' in outcome)) continue;
       const { fields, time } = outcome.event;
@@ -150,14 +205,16 @@ class ElasticSiem implements SiemConnector {
     if (query.eventRefs.length === 0) return [];
     const ids = new Map(query.eventRefs.map((ref) => [idOfRef(ref), ref]));
     if (this.#options.flavor === 'opensearch') return this.#findings(ids, query.host, signal);
-    const response = await this.#http.send(
-      'POST',
+    const { size, ...body } = this.#alertsBody(query);
+    // An alert search that missed shards could hide the alert: partial, never "no alert".
+    const found = await this.#searchAll(
       `/${encodeURIComponent(this.#options.alertsIndex)}/_search`,
-      { query: { ignore_unavailable: 'true', allow_no_indices: 'true' }, json: this.#alertsBody(query) },
+      body,
+      Number(size),
+      'alerts',
       signal,
     );
-    const data = parseAs(plugin, SearchResponse, response, 'alerts');
-    return data.hits.hits.flatMap((hit): SiemAlert[] => {
+    return found.flatMap((hit): SiemAlert[] => {
       const source = hit._source;
       const ancestors = read(source, 'kibana.alert.ancestors');
       const refs = (Array.isArray(ancestors) ? ancestors : [ancestors])

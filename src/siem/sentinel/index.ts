@@ -243,6 +243,7 @@ class SentinelSiem implements SiemConnector {
       const refs = eventsNamedIn(
         [...jsonStrings(row.Entities), ...jsonStrings(row.ExtendedProperties)].join('\n'),
         events,
+        query.marker,
       );
       if (refs.length === 0) return [];
       let ruleId = text(row.AlertName);

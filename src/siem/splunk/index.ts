@@ -48,6 +48,10 @@ const ExportRow = z.looseObject({
 });
 type Row = Readonly<Record<string, string | readonly string[]>>;
 
+/** WARN messages Splunk sends when some search peers did not answer or a limit cut the results short. */
+const incompleteWarning =
+  /incomplete|partial|ended prematurely|unable to distribute|unreachable|down|timed? ?out|truncat|limit/i;
+
 function one(value: string | readonly string[] | undefined): string {
   if (value === undefined) return '';
   return typeof value === 'string' ? value : (value[0] ?? '');
@@ -127,6 +131,7 @@ class SplunkSiem implements SiemConnector {
     );
     if (response.status === 204 || response.text.trim() === '') return [];
     const rows: Row[] = [];
+    let lastRow = false;
     for (const line of response.text.split('\n')) {
       if (line.trim() === '') continue;
       let parsed;
@@ -144,9 +149,25 @@ class SplunkSiem implements SiemConnector {
       if (!parsed.success) continue;
       const fatal = parsed.data.messages?.find((m) => m.type === 'FATAL' || m.type === 'ERROR');
       if (fatal) throw new SiemError('E_SIEM_QUERY', `[siem:${plugin}] search failed: ${fatal.text}`);
+      // A search head that could not reach every peer still answers, with a warning: partial, not "none".
+      const partial = parsed.data.messages?.find((m) => m.type === 'WARN' && incompleteWarning.test(m.text));
+      if (partial)
+        throw new SiemError(
+          'E_SIEM_UNAVAILABLE',
+          `[siem:${plugin}] the results may be incomplete: ${partial.text}`,
+          { retryable: true },
+        );
+      if (parsed.data.lastrow === true) lastRow = true;
       // Transforming searches may stream preview rows first; only final rows are results.
       if (parsed.data.preview !== true && parsed.data.result) rows.push(parsed.data.result);
     }
+    // The export stream marks its last row (`lastrow`); rows without it were cut off on the way.
+    if (rows.length > 0 && !lastRow)
+      throw new SiemError(
+        'E_SIEM_UNAVAILABLE',
+        `[siem:${plugin}] the export stream ended before its last row: ${String(rows.length)} row(s) of a partial answer`,
+        { retryable: true },
+      );
     return rows;
   }
 
@@ -180,7 +201,7 @@ class SplunkSiem implements SiemConnector {
     return [
       ...fired,
       ...rows.flatMap((row): SiemAlert[] => {
-        const refs = eventsNamedIn(Object.values(row).flat().join('\n'), events);
+        const refs = eventsNamedIn(Object.values(row).flat().join('\n'), events, query.marker);
         if (refs.length === 0) return [];
         const name = one(row.search_name) || one(row.rule_name) || one(row.source);
         return [
@@ -240,6 +261,7 @@ class SplunkSiem implements SiemConnector {
         const refs = eventsNamedIn(
           rows.map((row) => Object.values(row).flat().join('\n')).join('\n'),
           events,
+          query.marker,
         );
         if (refs.length === 0) continue;
         alerts.push({

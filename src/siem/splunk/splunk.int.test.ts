@@ -100,6 +100,33 @@ test('the quota answer (503) is retried later; 401 is an auth error; a FATAL mes
   t.true(broken.retryable);
 });
 
+test('#14 Splunk partial results: a stream cut before its last row, or a WARN that results may be incomplete, is retried, never read as complete', async (t) => {
+  const { fake, connector } = await setup(t);
+  const at = new Date('2026-11-23T12:00:00Z');
+  seedInto(fake, 'WIN10-LAB-01', at, {
+    EventID: 1,
+    Image: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: 'cmstp.exe /s /ns C:\\ProgramData\\purple-harness\\runs\\phsplunkpart01\\phsplunkpart01.inf',
+  });
+  const partialQuery = everySignalQuery('phsplunkpart01', at);
+
+  fake.fail({ truncated: true });
+  const cut = await t.throwsAsync(connector.findTelemetry(partialQuery), { instanceOf: SiemError });
+  t.true(cut.retryable);
+  t.regex(cut.message, /ended before its last row/);
+
+  fake.fail({
+    warn: 'Search results might be incomplete: the search process on the peer:idx2 ended prematurely.',
+  });
+  const warned = await t.throwsAsync(connector.findTelemetry(partialQuery), { instanceOf: SiemError });
+  t.true(warned.retryable);
+  t.regex(warned.message, /may be incomplete: Search results might be incomplete/);
+
+  // The same search, complete, is read.
+  const found = await connector.findTelemetry(partialQuery);
+  t.is(found.get('cmstp-exec')?.length, 1);
+});
+
 test('basic auth from two variables; a missing variable is refused naming it', async (t) => {
   const error = await t.throwsAsync(
     splunkSiem.create(

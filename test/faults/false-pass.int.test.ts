@@ -1,0 +1,150 @@
+import test from 'ava';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunRecord, labKindOf, labNotice, type RunResult } from '../../src/core/index.js';
+import { startLabSimulator } from '../../src/lab/simulator.js';
+import { mergeRuns } from '../../src/pipeline/merge.js';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { builtinScenariosDir } from '../../src/util/paths.js';
+import { hostOf, runOnLab, startTestSiem } from '../helpers/lab.js';
+import { quickScenarios, runCli } from '../helpers/cli.js';
+
+/* #14: runs that did not evaluate their whole plan, or whose hosts were not what the label says, never pass. */
+
+function workspace(): string {
+  const root = mkdtempSync(join(tmpdir(), 'purple-harness-false-pass-'));
+  mkdirSync(join(root, 'scenarios'));
+  quickScenarios(join(root, 'scenarios'), ['cmstp-local-inf-presetup.yaml', 'cmstp-all-users-au.yaml']);
+  return root;
+}
+
+const readRun = (reports: string): RunResult =>
+  RunRecord.parse(JSON.parse(readFileSync(join(reports, 'latest', 'run.json'), 'utf8')));
+
+test('#14.3 a stop file present at start: nothing runs, the run is incomplete (exit 3) and lists every pair not run', async (t) => {
+  const root = workspace();
+  mkdirSync(join(root, '.purple-harness'));
+  writeFileSync(join(root, '.purple-harness', 'STOP'), '');
+
+  const result = await runCli(['run', 'scenarios', '--reports-dir', 'reports'], { cwd: root });
+
+  t.is(result.exitCode, 3, result.stdout + result.stderr);
+  const run = readRun(join(root, 'reports'));
+  t.is(run.status, 'incomplete');
+  t.is(run.results.length, 0);
+  t.deepEqual(
+    run.notRun.map((p) => p.scenario),
+    ['cmstp-all-users-au', 'cmstp-local-inf-presetup'],
+  );
+  t.regex(result.stdout, /NOT RUN\s+cmstp-all-users-au on WIN10-LAB-01: the operator's stop file/);
+});
+
+test('#14.3 an empty shard (--shard 3/3 of two pairs) evaluates nothing and is not passed', async (t) => {
+  const root = workspace();
+
+  const result = await runCli(['run', 'scenarios', '--reports-dir', 'reports', '--shard', '3/3'], {
+    cwd: root,
+  });
+
+  t.is(result.exitCode, 3, result.stdout + result.stderr);
+  const run = readRun(join(root, 'reports'));
+  t.is(run.status, 'incomplete');
+  t.is(run.summary.scenarios, 0);
+  t.regex(result.stdout, /nothing was planned/);
+});
+
+test('#14.8 report merge never turns a crashed shard into a passed run', (t) => {
+  const part = (index: number, status: RunResult['status'], notRun: RunResult['notRun']): RunResult => ({
+    schemaVersion: 2,
+    runId: `run-${String(index)}`,
+    harness: { name: 'purple-harness', version: 'test' },
+    startedAt: '2026-12-01T00:00:00.000Z',
+    finishedAt: '2026-12-01T00:01:00.000Z',
+    lab: 'simulated',
+    siem: { id: 'local', description: 'local' },
+    shard: { index, count: 2 },
+    mergedFrom: null,
+    status,
+    summary: {
+      signals: 0,
+      pass: 0,
+      fail: 0,
+      late: 0,
+      inconclusive: 0,
+      tiers: { alert: 0, telemetry: 0, none: 0 },
+      mttdMs: null,
+      meanCaptureLatencyMs: null,
+      scenarios: 0,
+    },
+    results: [],
+    notRun,
+    controls: [],
+    regressions: [],
+  });
+  const crashedOld = mergeRuns([part(1, 'passed', []), part(2, 'error', [])], {
+    runId: 'm',
+    version: 'test',
+    history: [],
+  });
+  t.is(crashedOld.status, 'error');
+  const crashed = mergeRuns(
+    [part(1, 'passed', []), part(2, 'error', [{ scenario: 's', host: 'h', reason: 'the run stopped' }])],
+    { runId: 'm', version: 'test', history: [] },
+  );
+  t.is(crashed.status, 'error');
+  t.deepEqual(crashed.notRun, [{ scenario: 's', host: 'h', reason: 'the run stopped (shard run run-2)' }]);
+});
+
+test('#14.17 a run mixing simulated and real hosts is labelled mixed and names the simulated ones', (t) => {
+  t.is(labKindOf([{ simulated: true }, { simulated: false }]), 'mixed');
+  t.is(labKindOf([{ simulated: false }]), 'real');
+  t.is(labKindOf([{ simulated: true }]), 'simulated');
+  const notice = labNotice({
+    lab: 'mixed',
+    results: [
+      { host: { name: 'SIM-01', address: '127.0.0.1', simulated: true } },
+      { host: { name: 'WIN-REAL', address: '10.0.0.5', simulated: false } },
+    ] as unknown as RunResult['results'],
+  });
+  t.regex(
+    notice ?? '',
+    /SIMULATED HOSTS IN THIS RUN: the results for SIM-01 come from the embedded lab simulator/,
+  );
+  t.notRegex(notice ?? '', /WIN-REAL/);
+});
+
+test('#14.5 cloned hosts (one computer name, run in parallel) never credit each other: the clone is refused before staging', async (t) => {
+  const { siem, endpoint } = await startTestSiem();
+  t.teardown(() => siem.dispose());
+  const labs = await Promise.all(
+    [[], ['cmstp-exec', 'payload-file', 'child-process', 'profile-registry']].map((drop) =>
+      startLabSimulator({
+        computer: 'WIN10-CLONE.lab.local',
+        password: 'clone-password-1',
+        hec: endpoint,
+        dropSignals: drop,
+      }),
+    ),
+  );
+  t.teardown(async () => {
+    for (const lab of labs) await lab.close();
+  });
+  const hosts = labs.map((lab, i) => hostOf(lab, 'clone-password-1', `CLONE-${String(i + 1)}`));
+  const scenarios = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
+
+  const run = await runOnLab({ scenarios, hosts, siem, concurrency: 2 });
+
+  const verdicts = run.results.map((r) => ({
+    host: r.host.name,
+    passed: r.signals.filter((s) => s.verdict === 'pass').length,
+  }));
+  const refused = run.results.filter((r) => /a cloned VM/.test(r.execution?.reason ?? ''));
+  t.is(refused.length, 1, JSON.stringify(verdicts));
+  t.true(refused.every((r) => r.signals.every((s) => s.verdict === 'inconclusive')));
+  t.false(refused[0]?.execution?.progress.staged ?? true, 'nothing was staged on the clone');
+  // The host that drops everything never passes on the other's events.
+  const blind = run.results.find((r) => r.host.name === 'CLONE-2');
+  t.false(blind?.signals.some((s) => s.verdict === 'pass') ?? true);
+  t.not(run.status, 'passed');
+});
