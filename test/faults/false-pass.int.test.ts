@@ -1,4 +1,5 @@
 import test from 'ava';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { mergeRuns } from '../../src/pipeline/merge.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import { hostOf, runOnLab, startTestSiem } from '../helpers/lab.js';
+import { freePort } from '../helpers/ports.js';
 import { quickScenarios, runCli } from '../helpers/cli.js';
 
 /* #14: runs that did not evaluate their whole plan, or whose hosts were not what the label says, never pass. */
@@ -147,4 +149,80 @@ test('#14.5 cloned hosts (one computer name, run in parallel) never credit each 
   const blind = run.results.find((r) => r.host.name === 'CLONE-2');
   t.false(blind?.signals.some((s) => s.verdict === 'pass') ?? true);
   t.not(run.status, 'passed');
+});
+
+test('#14.17 a run with a simulated host and a real one is labelled mixed everywhere, naming the simulated host', async (t) => {
+  const root = workspace();
+  const port = await freePort();
+  const token = 'tk-mixed-0123456789abcdef';
+  const password = 'mixed-lab-password-1';
+  const labs = await Promise.all(
+    ['SIM-01.lab.local', 'WIN-REAL.lab.local'].map((computer) =>
+      startLabSimulator({ computer, password, hec: { url: `http://127.0.0.1:${String(port)}`, token } }),
+    ),
+  );
+  t.teardown(async () => {
+    for (const lab of labs) await lab.close();
+  });
+  const [sim, real] = labs;
+  if (sim === undefined || real === undefined) throw new Error('two labs');
+  const host = (name: string, lab: typeof sim, simulated: boolean) =>
+    [
+      `    - name: ${name}`,
+      `      address: ${lab.address}`,
+      `      port: ${String(lab.port)}`,
+      `      username: ${lab.username}`,
+      `      hostKeySha256: "${lab.hostKeySha256}"`,
+      '      passwordEnv: LAB_PASSWORD',
+      '      lab: true',
+      ...(simulated ? ['      simulated: true'] : []),
+    ].join('\n');
+  writeFileSync(
+    join(root, 'harness.yaml'),
+    `lab:\n  hosts:\n${host('SIM-01', sim, true)}\n${host('WIN-REAL', real, false)}\nsiem:\n  type: local\n  database: siem.sqlite\n  hec:\n    port: ${String(port)}\n    tokenEnv: HEC_TOKEN\n`,
+  );
+
+  const result = await runCli(
+    [
+      'run',
+      join('scenarios', 'cmstp-local-inf-presetup.yaml'),
+      '--config',
+      'harness.yaml',
+      '--reports-dir',
+      'reports',
+    ],
+    { cwd: root, env: { LAB_PASSWORD: password, HEC_TOKEN: token } },
+  );
+
+  const run = readRun(join(root, 'reports'));
+  t.is(run.lab, 'mixed', result.stdout + result.stderr);
+  t.regex(
+    result.stdout,
+    /SIMULATED HOSTS IN THIS RUN: the results for SIM-01 come from the embedded lab simulator/,
+  );
+  const report = readFileSync(join(root, 'reports', 'latest', 'report.md'), 'utf8');
+  t.regex(report.split('\n').slice(0, 5).join('\n'), /SIMULATED HOSTS IN THIS RUN/);
+  t.regex(readFileSync(join(root, 'reports', 'latest', 'junit.xml'), 'utf8'), /\(SIMULATED HOSTS\)/);
+});
+
+test('#14.10 with a signing key configured, verify requires a signature by it: an unsigned run fails', async (t) => {
+  const root = workspace();
+  const ran = await runCli(
+    ['run', join('scenarios', 'cmstp-local-inf-presetup.yaml'), '--reports-dir', 'reports'],
+    {
+      cwd: root,
+    },
+  );
+  t.is(ran.exitCode, 0, ran.stderr);
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+  const plain = await runCli(['verify', join('reports', 'latest')], { cwd: root });
+  const keyed = await runCli(['verify', join('reports', 'latest')], {
+    cwd: root,
+    env: { PURPLE_HARNESS_SIGNING_KEY: pem },
+  });
+
+  t.is(plain.exitCode, 0, plain.stderr);
+  t.is(keyed.exitCode, 1, keyed.stdout);
+  t.regex(keyed.stderr, /manifest\.sig\.json: missing, but a signature by SHA256:\S+ is required/);
 });
