@@ -57,7 +57,30 @@ function testcase(result: ScenarioResult, signal: SignalResult): Record<string, 
   };
 }
 
+/**
+ * Planned pairs that never ran, as errors (a run with nothing planned is one): a CI system reading only
+ * junit.xml must not see a partial run as green.
+ */
+function notRunCases(run: RunResult): Record<string, unknown>[] {
+  const pairs =
+    run.notRun.length > 0 || run.results.length > 0
+      ? run.notRun.map((p) => ({ name: `${p.scenario} on ${p.host}`, reason: `not run: ${p.reason}` }))
+      : [
+          {
+            name: 'the plan',
+            reason: 'not run: nothing was planned (check the scenarios, --host and --shard)',
+          },
+        ];
+  return pairs.map((pair) => ({
+    '@classname': 'purple-harness.not-run',
+    '@name': pair.name,
+    '@time': '0.000',
+    error: { '@message': pair.reason, '@type': 'not-run', '#text': pair.reason },
+  }));
+}
+
 export function renderJunit(run: RunResult): string {
+  const notRun = notRunCases(run);
   const suites = run.results.map((result) => ({
     '@name': `${result.scenario.id} on ${result.host.name}`,
     '@tests': String(result.signals.length),
@@ -72,12 +95,27 @@ export function renderJunit(run: RunResult): string {
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     testsuites: {
       '@name': `purple-harness ${run.runId}${labTag(run.lab)}`,
-      '@tests': String(all.length),
+      '@tests': String(all.length + notRun.length),
       '@failures': String(all.filter((s) => s.verdict === 'fail').length),
-      '@errors': String(all.filter((s) => s.verdict === 'inconclusive').length),
+      '@errors': String(all.filter((s) => s.verdict === 'inconclusive').length + notRun.length),
       '@time': seconds(Date.parse(run.finishedAt) - Date.parse(run.startedAt)),
       '@timestamp': run.startedAt,
-      testsuite: suites,
+      testsuite: [
+        ...suites,
+        ...(notRun.length === 0
+          ? []
+          : [
+              {
+                '@name': 'not run',
+                '@tests': String(notRun.length),
+                '@failures': '0',
+                '@errors': String(notRun.length),
+                '@skipped': '0',
+                '@timestamp': run.startedAt,
+                testcase: notRun,
+              },
+            ]),
+      ],
     },
   };
   return builder.build(document);

@@ -96,3 +96,25 @@ test('a standard JUnit consumer (test-results-parser, as used by TestBeats) read
     ['payload-file', 'FAIL'],
   ]);
 });
+
+test('#14.3 pairs that never ran are errors in junit.xml, and so is a run with nothing planned: a partial run never reads as green', (t) => {
+  const run = sampleRun();
+  const partial = {
+    ...run,
+    notRun: [{ scenario: 'cmstp-all-users-au', host: 'WIN10-LAB-01', reason: 'the stop file was present' }],
+  };
+  const empty = { ...run, results: [], notRun: [] };
+
+  const withPairs = parse(junitReporter.create({}).render(partial)[0]?.content ?? '').testsuites;
+  const nothing = parse(junitReporter.create({}).render(empty)[0]?.content ?? '').testsuites;
+
+  t.is(withPairs.tests, '4');
+  t.is(withPairs.errors, '2');
+  const notRun = withPairs.testsuite.find((s) => s.name === 'not run')?.testcase ?? [];
+  t.deepEqual(
+    notRun.map((c) => [c.name, c.error?.type]),
+    [['cmstp-all-users-au on WIN10-LAB-01', 'not-run']],
+  );
+  t.is(nothing.tests, '1');
+  t.is(nothing.errors, '1');
+});
