@@ -283,20 +283,18 @@ function skewOf(hostUtc: string, ours: number, ctx: Pick<Context, 'logger'>): nu
   return 0;
 }
 
-/** Runs one clean-up step; a failure is noted and the steps after it still run. */
+/** Runs one clean-up step; a failure is logged and returned as a note, and the steps after it still run. */
 async function attempt<T>(
   what: string,
   step: () => Promise<T>,
-  notes: string[],
   ctx: Pick<Context, 'logger'>,
-): Promise<T | null> {
+): Promise<{ readonly value: T; readonly note: null } | { readonly value: null; readonly note: string }> {
   try {
-    return await step();
+    return { value: await step(), note: null };
   } catch (error) {
     const note = `${what} did not complete: ${errorMessage(error)}`;
     ctx.logger.warn(note);
-    notes.push(note);
-    return null;
+    return { value: null, note };
   }
 }
 
@@ -308,43 +306,43 @@ async function cleanUp(
   ctx: Pick<Context, 'logger' | 'clock'>,
 ): Promise<CleanupRecord> {
   const baseline = new Set(before);
-  const notes: string[] = [];
   // Every step is attempted whatever failed before it: a failed snapshot or an odd host clock never leaves
   // the INF, the marker file or the profile behind untried. The final snapshot alone judges what is left.
   const after = await attempt(
     'the snapshot after the run',
     async () => (await operate('snapshot-after-run', rendered.operations.snapshot, SnapshotFrame)).items,
-    notes,
     ctx,
   );
-  const created = (after ?? []).filter((item) => !baseline.has(item));
+  const created = (after.value ?? []).filter((item) => !baseline.has(item));
   // Keys that existed before the run belong to someone else and stay; with no snapshot, none is removed.
   const createdKeys = created.filter((item) => item.startsWith('key:')).map((item) => item.slice(4));
   // If clean-up never reports its start, the moment it was sent (on the target's clock, as far as preflight's
   // skew tells) stands in, so its own events are still kept out of the evidence.
-  const sent = ctx.clock.now().getTime() + (Number.isFinite(skewMs) ? skewMs : 0);
-  const sentAt = new Date(Number.isFinite(sent) ? sent : Date.now()).toISOString();
+  const sentAt = new Date(ctx.clock.now().getTime() + skewMs).toISOString();
   // The profile goes the supported way first (cmstp /s /u, while the INF is still there); if that step
   // fails, the removals below still run and the final snapshot judges what is left.
-  const un = await attempt(
-    'profile uninstall',
-    () => operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame),
-    notes,
-    ctx,
-  );
+  const un = (
+    await attempt(
+      'profile uninstall',
+      () => operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame),
+      ctx,
+    )
+  ).value;
   const uninstall = un?.uninstall ?? null;
-  const done = await attempt(
+  const cleaned = await attempt(
     'clean-up',
     () => operate('cleanup', rendered.operations.cleanup(createdKeys), CleanupFrame),
-    notes,
     ctx,
   );
-  const final = await attempt(
-    'the snapshot after clean-up',
-    async () => (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame)).items,
-    notes,
-    ctx,
-  );
+  const done = cleaned.value;
+  const final = (
+    await attempt(
+      'the snapshot after clean-up',
+      async () =>
+        (await operate('snapshot-after-cleanup', rendered.operations.snapshot, SnapshotFrame)).items,
+      ctx,
+    )
+  ).value;
   const residue =
     final === null
       ? ['nothing proves the host is clean: the snapshot after clean-up did not complete']
@@ -354,7 +352,7 @@ async function cleanUp(
       `profile uninstall (cmstp /s /u ${uninstall.inf}) ${uninstall.timedOut ? 'timed out' : `exited ${String(uninstall.exitCode)}`}`,
     );
   }
-  if (done === null || !done.ok) residue.push(...notes.filter((n) => n.startsWith('clean-up')));
+  if (cleaned.note !== null) residue.push(cleaned.note);
   return {
     ran: true,
     verified: done?.ok === true && residue.length === 0,

@@ -144,12 +144,23 @@ function computerNameClaims(): (host: HostTarget, facts: HostFacts) => string | 
   };
 }
 
+/** `--preflight strict`: why a host whose sensors cannot record an expected signal does not run; null if none. */
+function blindTo(
+  signals: readonly { readonly definition: SignalDefinition }[],
+  facts: HostFacts,
+): string | null {
+  const blind = signals.filter(({ definition }) => signalReadiness(definition, facts.sensors) === 'blind');
+  return blind.length === 0
+    ? null
+    : `the host's sensors cannot record ${blind.map((s) => s.definition.id).join(', ')} (--preflight strict)`;
+}
+
 async function runPair(
   run: HarnessRun,
   scenario: LoadedScenario,
   host: HostTarget,
   ctx: RunContext,
-  claimName: (host: HostTarget, facts: HostFacts) => string | null = () => null,
+  claimName: (host: HostTarget, facts: HostFacts) => string | null,
 ): Promise<ScenarioResult> {
   const marker = newMarker();
   const signals = definitionsOf(scenario);
@@ -194,7 +205,9 @@ async function runPair(
       execution = await runEmulation(executor, host, rendered, {
         ...ctx,
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
-        afterPreflight: (facts: HostFacts) => claimName(host, facts),
+        // A cloned host is refused first; with --preflight strict, so is a host blind to an expected signal.
+        afterPreflight: (facts: HostFacts) =>
+          claimName(host, facts) ?? (run.preflight === 'strict' ? blindTo(signals, facts) : null),
         ...(run.preflight === 'strict'
           ? {
               // Strict: the pipeline is proven before anything is staged, or the scenario does not run.
@@ -215,16 +228,6 @@ async function runPair(
                 return seen === null
                   ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(captureTimeoutMs / 1000)} s (--preflight strict)`
                   : null;
-              },
-              afterPreflight: (facts: HostFacts) => {
-                const clone = claimName(host, facts);
-                if (clone !== null) return clone;
-                const blind = signals.filter(
-                  ({ definition }) => signalReadiness(definition, facts.sensors) === 'blind',
-                );
-                return blind.length === 0
-                  ? null
-                  : `the host's sensors cannot record ${blind.map((s) => s.definition.id).join(', ')} (--preflight strict)`;
               },
             }
           : {}),
@@ -459,7 +462,7 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
           continue;
         }
         const result = await runPair(run, scenario, host, ctx, claimName);
-        byPair.set(keyOf(scenario.spec.id, host.name), result);
+        byPair.set(key, result);
         run.onResult?.(result);
       }
     } finally {

@@ -239,7 +239,8 @@ export async function pollSignals(
         expectation.detected === undefined ? [] : [...state(definition.id).events.keys()],
       );
       // Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds:
-      // a failed dispatch (503) is retried on the next poll, never taken as "the rules found nothing".
+      // a failed dispatch (503) ends this poll before the alert search, so "the rules found nothing" is only
+      // ever read from a search after a dispatch that succeeded; the next poll dispatches again.
       if (refs.length > 0 && !triggered && plan.connector.triggerRules) {
         stage = 'trigger';
         const started = await plan.connector.triggerRules(
@@ -263,9 +264,7 @@ export async function pollSignals(
         for (const { definition, expectation } of telemetry) {
           const s = state(definition.id);
           // This query asked about every event the signal has so far.
-          // With on-demand rules, only a search after they were dispatched can show they found nothing.
-          const rulesRan = triggered || !plan.connector.triggerRules;
-          if (expectation.detected !== undefined && s.events.size > 0 && rulesRan) {
+          if (expectation.detected !== undefined && s.events.size > 0) {
             s.alertsCheckedFor = s.events.size;
             if (final) s.alertsSwept = true;
           }

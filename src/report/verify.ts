@@ -1,8 +1,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { RunIndexRecord, RunRecord, type RunIndex, type RunResult } from '../core/index.js';
+import { RunRecord, type RunIndex, type RunResult } from '../core/index.js';
 import { indexEntry } from './history.js';
+import { indexFile, readRunIndex } from './write.js';
 import { sha256 } from '../util/hash.js';
 import {
   indexPrefixSha256,
@@ -131,8 +132,9 @@ export function verifyBundle(runDir: string, options: VerifyOptions = {}): Verif
   let chainLength = 0;
   if (options.chain !== false) {
     const root = dirname(dir);
-    problems.push(...againstIndex(root, manifest, sha256(text), run));
-    problems.push(...againstSuccessors(root, manifest.runId, sha256(text)));
+    const manifestSha256 = sha256(text);
+    problems.push(...againstIndex(root, manifest, manifestSha256, run));
+    problems.push(...againstSuccessors(root, manifest.runId, manifestSha256));
     const seen = new Set([manifest.runId]);
     for (let link = manifest.previous; link !== null;) {
       const file = join(root, link.runId, manifestFile);
@@ -175,14 +177,14 @@ function againstIndex(
   manifestSha256: string,
   run: RunResult | null,
 ): string[] {
-  const file = join(root, 'index.json');
+  const file = join(root, indexFile);
   if (!existsSync(file))
     return [
       `${file}: missing, so the run cannot be checked against the run index (pass --no-chain to check this run alone)`,
     ];
   let runs: RunIndex['runs'];
   try {
-    runs = RunIndexRecord.parse(JSON.parse(readFileSync(file, 'utf8'))).runs;
+    runs = readRunIndex(root).runs;
   } catch {
     return [`${file}: not a purple-harness run index`];
   }

@@ -24,6 +24,7 @@ import type {
 } from '../../src/core/index.js';
 import { SiemError, ValidationError, silentLogger } from '../../src/core/index.js';
 import { exitCodeForRun } from '../../src/cli/exit-codes.js';
+import { sensorProfiles } from '../../src/lab/sensor-profiles.js';
 import { mergeRuns } from '../../src/pipeline/merge.js';
 import { notRunPairs, runHarness, summarizeRun, type HarnessRun } from '../../src/pipeline/run-harness.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
@@ -232,9 +233,12 @@ function fakeExecutor(c: Case, world: World): Executor {
     open: (host: HostTarget) => {
       const computer = c.hosts.find((h) => h.name === host.name)?.computer ?? host.name;
       let marker = 'phunknown00000';
+      // The staged INF's hash: run-cmstp reports it back, as a real host would.
+      let payloadSha256 = '';
       const session: ExecSession = {
         hostKeySha256: host.hostKeySha256 ?? '',
-        upload: () => {
+        upload: (_path, content) => {
+          payloadSha256 = createHash('sha256').update(content).digest('hex');
           // Writing the INF is what payload-file records.
           const truth = c.signals.find((s) => s.signal === 'payload-file');
           if (truth) emit(computer, marker, 'payload-file', shipped(truth));
@@ -261,15 +265,10 @@ function fakeExecutor(c: Case, world: World): Executor {
                   cmstpPresent: true,
                   sensors: {
                     sysmonRunning: true,
-                    sysmonEventTypes: [
-                      'ProcessCreate',
-                      'NetworkConnect',
-                      'ImageLoad',
-                      'ProcessAccess',
-                      'FileCreate',
-                      'RegistryEvent',
-                      'DnsQuery',
-                    ].filter((type) => c.lab.blind === null || type !== sysmonType[c.lab.blind]),
+                    // The embedded lab's full sensor, less the event type the case made it blind to.
+                    sysmonEventTypes: sensorProfiles.full.sysmonEventTypes.filter(
+                      (type) => c.lab.blind === null || type !== sysmonType[c.lab.blind],
+                    ),
                     security4688: true,
                     security4688CommandLine: true,
                     forwarders: ['fake'],
@@ -298,7 +297,7 @@ function fakeExecutor(c: Case, world: World): Executor {
                   timedOut: c.lab.cmstpHang,
                   startUtc: iso,
                   endUtc: new Date(world.now + 100).toISOString(),
-                  payloadSha256: payloadHash.get(marker) ?? '',
+                  payloadSha256,
                   markerFound: !c.lab.cmstpHang,
                   markerProcesses: [],
                 }),
@@ -320,9 +319,6 @@ function fakeExecutor(c: Case, world: World): Executor {
     },
   };
 }
-
-/** The staged INF's hash, by marker: run-cmstp reports it back as a real host would. */
-const payloadHash = new Map<string, string>();
 
 /** A SIEM holding what the lab shipped, failing its queries as the case says. */
 function fakeSiem(c: Case, world: World): SiemConnector {
@@ -408,27 +404,11 @@ async function play(
     stopChecks: 0,
   };
   const clock = { now: () => new Date(world.now) };
-  const executor = fakeExecutor(c, world);
-  const wrapped: Executor = {
-    open: async (host) => {
-      const session = await executor.open(host);
-      return {
-        ...session,
-        hostKeySha256: session.hostKeySha256,
-        upload: (path, content) => {
-          const marker = /ph[a-z0-9]{12}/.exec(path)?.[0];
-          if (marker !== undefined)
-            payloadHash.set(marker, createHash('sha256').update(content).digest('hex'));
-          return session.upload(path, content);
-        },
-      };
-    },
-  };
   return runHarness(
     {
       scenarios: [scenarioOf(c)],
       hosts,
-      executor: wrapped,
+      executor: fakeExecutor(c, world),
       siem: fakeSiem(c, world),
       lab: 'simulated',
       schedule: {

@@ -361,6 +361,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   }
 
   const written = write(result);
+  const notice = labNotice(result);
   if (options.json) {
     output.out(
       JSON.stringify(
@@ -369,7 +370,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
           status: result.status,
           exitCode: exitCodeForRun(result.status, result.regressions.length),
           lab: result.lab,
-          ...(labNotice(result) === null ? {} : { notice: labNotice(result) }),
+          ...(notice === null ? {} : { notice }),
           summary: result.summary,
           notRun: result.notRun,
           regressions: result.regressions,
