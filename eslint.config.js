@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'reports/', '.purple-harness/', 'node_modules/', 'scripts/', 'eslint.config.js'] },
+  {
+    ignores: [
+      'dist/',
+      'reports/',
+      '.purple-harness/',
+      'node_modules/',
+      'scripts/',
+      'lab-leaves/',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

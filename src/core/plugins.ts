@@ -96,7 +96,7 @@ export interface SiemAlert {
 export interface TelemetryQuery {
   readonly host: string;
   readonly marker: string;
-  /** Values for the placeholders in signal definitions: `marker`, `payloadFile`, `cmstpPid`, `payloadHost`. */
+  /** Values for the placeholders in signal definitions (core/signal-model.ts lists them). */
   readonly bindings: Readonly<Record<string, string>>;
   /** Event-time window around cmstp's own run, for signals correlated by `window`. */
   readonly processWindow: { readonly since: Date; readonly until: Date };
@@ -264,6 +264,11 @@ export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
 /** Hands out each run's scriptlet over HTTP and remembers who fetched it (src/payload-server/). */
 export interface PayloadPublisher {
   readonly baseUrl: string;
+  /**
+   * The IPv4 address hosts connect to for the scriptlet, when known: an IP-literal advertised host, or the
+   * address the server is bound to. Sysmon 3 is keyed on it, as its DestinationHostname may be empty.
+   */
+  readonly address: string | null;
   publish(path: string, content: string, contentType: string): void;
   withdraw(path: string): void;
   fetches(prefix: string): PayloadFetch[];

@@ -3,8 +3,8 @@ import type { ExecutionProgress } from './types.js';
 
 /**
  * A field test in a signal's telemetry definition. Values may hold placeholders bound per run:
- * `{{marker}}`, `{{payloadFile}}` (the payload's file name on the target), `{{cmstpPid}}` and
- * `{{payloadHost}}` (the host serving a remote scriptlet).
+ * `{{marker}}`, `{{payloadFile}}` (the payload's file name on the target), `{{cmstpPid}}`, and for a remote
+ * scriptlet `{{payloadHost}}` (the host in its URL), `{{payloadIp}}` and `{{payloadPort}}` (where hosts connect).
  */
 export interface FieldMatch {
   readonly op: 'equals' | 'contains' | 'startswith' | 'endswith';
@@ -73,4 +73,22 @@ export function telemetryLabel(definition: SignalDefinition): string {
   ]
     .filter(Boolean)
     .join(' or ');
+}
+
+/**
+ * The remote scriptlet's placeholders. `address`: the IPv4 address hosts reach the payload server at, when
+ * known (PayloadPublisher.address); an IP-literal URL host is its own. Unknown values bind to `none`.
+ */
+export function scriptletBindings(
+  scriptlet: { readonly url: string } | null,
+  address: string | null,
+): { payloadHost: string; payloadIp: string; payloadPort: string } {
+  if (scriptlet === null) return { payloadHost: 'none', payloadIp: 'none', payloadPort: 'none' };
+  const url = new URL(scriptlet.url);
+  const literal = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(url.hostname);
+  return {
+    payloadHost: url.hostname,
+    payloadIp: literal ? url.hostname : (address ?? 'none'),
+    payloadPort: url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80',
+  };
 }

@@ -321,13 +321,12 @@ async function cleanUp(
   const sentAt = new Date(ctx.clock.now().getTime() + skewMs).toISOString();
   // The profile goes the supported way first (cmstp /s /u, while the INF is still there); if that step
   // fails, the removals below still run and the final snapshot judges what is left.
-  const un = (
-    await attempt(
-      'profile uninstall',
-      () => operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame),
-      ctx,
-    )
-  ).value;
+  const uninstalled = await attempt(
+    'profile uninstall',
+    () => operate('uninstall-profile', rendered.operations.uninstall, UninstallFrame),
+    ctx,
+  );
+  const un = uninstalled.value;
   const uninstall = un?.uninstall ?? null;
   const cleaned = await attempt(
     'clean-up',
@@ -352,6 +351,9 @@ async function cleanUp(
       `profile uninstall (cmstp /s /u ${uninstall.inf}) ${uninstall.timedOut ? 'timed out' : `exited ${String(uninstall.exitCode)}`}`,
     );
   }
+  // A profile uninstall that never reported is as unproven as one that failed: cmstp's own removal may not
+  // have happened, and the snapshot does not see everything it would remove.
+  if (uninstalled.note !== null) residue.push(uninstalled.note);
   if (cleaned.note !== null) residue.push(cleaned.note);
   return {
     ran: true,

@@ -2,6 +2,7 @@ import type { HostTarget } from '../core/index.js';
 import { httpGet } from './http-get.js';
 import { LabShipper, type HecTarget, type LabSink, type ShipperStats } from './shipper.js';
 import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
+import { scriptLabDrive, startScriptLab, type ScriptLab } from './script-lab.js';
 import { startSshServer } from './ssh-server.js';
 import type { Behaviour } from './sysmon.js';
 import { SimulatedWindowsHost } from './windows-host.js';
@@ -40,6 +41,11 @@ export interface LabSimulatorOptions {
   /** Forwarder latency for every batch, plus up to `ingestJitterMs` at random. */
   readonly ingestDelayMs?: number;
   readonly ingestJitterMs?: number;
+  /**
+   * A PowerShell 7 to run the remote scripts in, for real (the script-executing target, lab/script-lab.ts);
+   * absent: the model carries out each operation (lab/operations.ts), with no dependency.
+   */
+  readonly pwsh?: string;
 }
 
 export interface LabSimulator {
@@ -73,7 +79,9 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     jitterMs: options.ingestJitterMs ?? 0,
   });
   const dns = new Map(Object.entries(options.dns ?? {}).map(([name, ip]) => [name.toLowerCase(), ip]));
+  const drive = options.pwsh === undefined ? undefined : scriptLabDrive();
   const host = new SimulatedWindowsHost({
+    ...(drive === undefined ? {} : { drive }),
     computer,
     username,
     sensor: sensorProfiles[sensorProfile],
@@ -99,8 +107,13 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
       shipper.ship(event, options.delaySignals?.[event.behaviour] ?? 0);
     },
   });
+  const scripts: ScriptLab | null =
+    drive === undefined || options.pwsh === undefined
+      ? null
+      : await startScriptLab(host, drive, options.pwsh);
   const ssh = await startSshServer({
     host,
+    ...(scripts === null ? {} : { runner: scripts.runner }),
     username,
     password: options.password,
     ...(options.authorizedKey === undefined ? {} : { authorizedKey: options.authorizedKey }),
@@ -123,6 +136,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     flush: () => shipper.drain(),
     close: async () => {
       await ssh.close();
+      await scripts?.close();
       await shipper.drain({ discardHeld: true });
     },
   };

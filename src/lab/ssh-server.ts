@@ -6,7 +6,7 @@ import type { Connection, ParsedKey, SFTPWrapper } from 'ssh2';
 import { fingerprint } from '../util/fingerprint.js';
 import { fromSftpPath } from '../util/winpath.js';
 import { runOperation } from './operations.js';
-import type { SimulatedWindowsHost } from './windows-host.js';
+import type { OperationCall, OperationRunner, SimulatedWindowsHost } from './windows-host.js';
 import { parentDir, type WindowsProcess } from './windows-model.js';
 
 const { Server, utils } = ssh2;
@@ -17,6 +17,11 @@ export interface SshServerOptions {
   readonly username: string;
   readonly password: string;
   readonly authorizedKey?: string;
+  /**
+   * Who carries out each remote operation: by default the model (lab/operations.ts); the script-executing
+   * target runs the script itself in PowerShell (lab/script-lab/).
+   */
+  readonly runner?: (call: OperationCall) => OperationRunner;
   /** The loopback port to listen on; 0 or absent: any free one. */
   readonly port?: number;
   /*
@@ -239,7 +244,12 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
             (knob.includes(operation) || knob.includes(`${operation}#${String(call)}`));
           if (faulty(options.hangOperations)) return;
           void host
-            .exec(sessionProcess, info.command, (op, params, shell) => runOperation(host, op, params, shell))
+            .exec(
+              sessionProcess,
+              info.command,
+              options.runner ??
+                ((call) => ({ run: (shell) => runOperation(host, call.operation, call.params, shell) })),
+            )
             .then(async (outcome) => {
               // Fault knob: the session ends mid-exec, after the work happened but before any exit status.
               if (faulty(options.dropSessionOn)) {

@@ -260,7 +260,8 @@ export function networkConnect(
     Protocol: 'tcp',
     Initiated: 'true',
     SourceIsIpv6: 'false',
-    SourceIp: '10.20.0.15',
+    // A connection to loopback leaves from loopback; anything else from the lab VM's address.
+    SourceIp: destination.ip.startsWith('127.') ? '127.0.0.1' : '10.20.0.15',
     SourceHostname: host.computer,
     SourcePort: 49_152 + Math.floor(Math.random() * 16_000),
     SourcePortName: '-',

@@ -299,9 +299,9 @@ test('a malformed INF makes cmstp fail with no child; a missing one with file-no
 test('exec is wrapped by cmd.exe; a non-PowerShell command fails like cmd would', async (t) => {
   const { host, session, events } = setup();
 
-  const outcome = await host.exec(session, 'whoami', () =>
-    Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }),
-  );
+  const outcome = await host.exec(session, 'whoami', () => ({
+    run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }),
+  }));
 
   t.is(outcome.exitCode, 1);
   t.regex(outcome.stderr, /'whoami' is not recognized/);
@@ -317,10 +317,14 @@ test('an encoded helper is decoded and its $Ph parameters parsed', async (t) => 
   const encoded = Buffer.from(script, 'utf16le').toString('base64');
   let seen: { operation: string; params: ReadonlyMap<string, string> } | null = null;
 
-  await host.exec(session, `powershell.exe -NoProfile -EncodedCommand ${encoded}`, (operation, params) => {
-    seen = { operation, params };
-    return Promise.resolve({ stdout: '', stderr: '', exitCode: 0 });
-  });
+  await host.exec(
+    session,
+    `powershell.exe -NoProfile -EncodedCommand ${encoded}`,
+    ({ operation, params }) => {
+      seen = { operation, params };
+      return { run: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) };
+    },
+  );
 
   t.deepEqual(seen, {
     operation: 'snapshot',

@@ -20,6 +20,7 @@ import {
   ProcessTable,
   Registry,
   VirtualDrive,
+  type Drive,
   type WindowsProcess,
 } from './windows-model.js';
 
@@ -43,13 +44,37 @@ export interface HostOptions {
   readonly network?: HostNetwork;
   /** Fault knob: what the host answers when asked the time (a string that may not parse); null: the time. */
   readonly clockReading?: string;
+  /** The C: drive; default: in memory. The script-executing target passes a folder on disk. */
+  readonly drive?: Drive;
 }
 
-export type OperationRunner = (
-  operation: string,
-  params: ReadonlyMap<string, string>,
-  shell: WindowsProcess,
-) => Promise<ExecOutcome>;
+/** One remote operation as sshd hands it to PowerShell: the script and how it arrived. */
+export interface OperationCall {
+  readonly operation: string;
+  /** The script's `$PhName = '...'` assignments. */
+  readonly params: ReadonlyMap<string, string>;
+  readonly script: string;
+  /** The `-File` path when the script came as a file, else null (`-EncodedCommand`). */
+  readonly file: string | null;
+}
+
+/**
+ * Carries out a remote operation. `pid` is set when a real process runs it (the script-executing target):
+ * the model's powershell.exe then takes that process's id, so what the script sees as $PID is the model's.
+ */
+export interface OperationRunner {
+  readonly pid?: number;
+  run(shell: WindowsProcess): Promise<ExecOutcome>;
+}
+
+/** The Sysmon service, and the forwarder that ships what it records, as Get-Service sees them. */
+export const labServices = [
+  { name: 'Sysmon64', displayName: 'Sysmon64' },
+  { name: 'SplunkForwarder', displayName: 'SplunkForwarder' },
+] as const;
+
+/** Where Windows records whether 4688 carries the command line (ProcessCreationIncludeCmdLine_Enabled). */
+export const auditPolicyKey = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\Audit';
 
 const system32 = 'C:\\Windows\\System32';
 export const cmstpLuaClsid = '{3E5FC7F9-9A51-4367-9063-A120244FBEC7}';
@@ -85,7 +110,7 @@ export function splitArguments(text: string): string[] {
  * helpers sent with -EncodedCommand, a C: drive, a registry, processes, and Sysmon watching all of it.
  */
 export class SimulatedWindowsHost {
-  readonly drive = new VirtualDrive([system32, 'C:\\ProgramData', 'C:\\Program Files', 'C:\\Users']);
+  readonly drive: Drive;
   readonly processes = new ProcessTable();
   readonly registry = new Registry();
   readonly identity: HostIdentity;
@@ -111,10 +136,15 @@ export class SimulatedWindowsHost {
       logonId: '0x3e7a1c',
     };
     this.user = `${domain}\\${options.username}`;
+    const roots = [system32, 'C:\\ProgramData', 'C:\\Program Files', 'C:\\Users'];
+    this.drive = options.drive ?? new VirtualDrive(roots);
+    for (const root of roots) this.drive.mkdirp(root);
     this.profileDir = `C:\\Users\\${options.username}`;
     this.drive.mkdirp(`${this.profileDir}\\AppData\\Roaming\\Microsoft\\Network\\Connections`);
     this.drive.mkdirp(`${this.profileDir}\\AppData\\Local\\Microsoft\\Windows\\INetCache\\IE\\Q7W2K1ZD`);
     this.sensor = options.sensor ?? sensorProfiles.full;
+    if (this.sensor.security4688 === 'command-line')
+      this.registry.setValue(auditPolicyKey, 'ProcessCreationIncludeCmdLine_Enabled', '1');
     this.clockReading = options.clockReading ?? null;
     this.#emit = options.emit;
     this.#network = options.network;
@@ -139,8 +169,10 @@ export class SimulatedWindowsHost {
     parent: WindowsProcess,
     behaviour: Behaviour,
     integrity?: WindowsProcess['integrityLevel'],
+    pid?: number,
   ): WindowsProcess {
     const process = this.processes.spawn({
+      ...(pid === undefined ? {} : { pid }),
       image,
       commandLine,
       parent,
@@ -213,8 +245,9 @@ export class SimulatedWindowsHost {
     image: string,
     commandLine: string,
     behaviour: Behaviour,
+    pid?: number,
   ): WindowsProcess {
-    const process = this.#spawn(image, commandLine, parent, behaviour);
+    const process = this.#spawn(image, commandLine, parent, behaviour, undefined, pid);
     this.processes.exit(process);
     return process;
   }
@@ -227,7 +260,11 @@ export class SimulatedWindowsHost {
   }
 
   /** An exec request: sshd wraps the string as `cmd.exe /c "<string>"` (windows-remote.md 1.1). */
-  async exec(session: WindowsProcess, command: string, run: OperationRunner): Promise<ExecOutcome> {
+  async exec(
+    session: WindowsProcess,
+    command: string,
+    runner: (call: OperationCall) => OperationRunner,
+  ): Promise<ExecOutcome> {
     const cmd = this.#spawn(
       `${system32}\\cmd.exe`,
       `"c:\\windows\\system32\\cmd.exe" /c "${command}"`,
@@ -244,40 +281,40 @@ export class SimulatedWindowsHost {
           exitCode: 1,
         };
       }
+      const source = this.#scriptOf(ps[1] ?? '');
+      if (source === undefined)
+        return {
+          stdout: '',
+          stderr: 'purple-harness lab: only -EncodedCommand and -File helpers are modelled\r\n',
+          exitCode: 1,
+        };
+      const operation = operationHeader.exec(source.script)?.[1];
+      if (operation === undefined) {
+        return {
+          stdout: '',
+          stderr:
+            '#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">The script is not a purple-harness remote operation._x000D__x000A_</S></Objs>',
+          exitCode: 1,
+        };
+      }
+      const params = new Map<string, string>();
+      for (const match of source.script.matchAll(/^\$Ph(\w+) = '((?:[^']|'')*)'\r?$/gm)) {
+        params.set(match[1] ?? '', (match[2] ?? '').replaceAll("''", "'"));
+      }
+      const run = runner({ operation, params, ...source });
       const powershell = this.#spawn(
         `${system32}\\WindowsPowerShell\\v1.0\\powershell.exe`,
         command.trim(),
         cmd,
         'scaffolding',
+        undefined,
+        run.pid,
       );
+      const start = Date.now();
       try {
-        const script = this.#scriptOf(ps[1] ?? '');
-        if (script === undefined)
-          return {
-            stdout: '',
-            stderr: 'purple-harness lab: only -EncodedCommand and -File helpers are modelled\r\n',
-            exitCode: 1,
-          };
-        const operation = operationHeader.exec(script)?.[1];
-        if (operation === undefined) {
-          return {
-            stdout: '',
-            stderr:
-              '#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">The script is not a purple-harness remote operation._x000D__x000A_</S></Objs>',
-            exitCode: 1,
-          };
-        }
-        const params = new Map<string, string>();
-        for (const match of script.matchAll(/^\$Ph(\w+) = '((?:[^']|'')*)'\r?$/gm)) {
-          params.set(match[1] ?? '', (match[2] ?? '').replaceAll("''", "'"));
-        }
-        const start = Date.now();
-        try {
-          return await run(operation, params, powershell);
-        } finally {
-          this.activity.push({ operation, marker: params.get('Marker') ?? null, start, end: Date.now() });
-        }
+        return await run.run(powershell);
       } finally {
+        this.activity.push({ operation, marker: params.get('Marker') ?? null, start, end: Date.now() });
         this.processes.exit(powershell);
       }
     } finally {
@@ -285,22 +322,25 @@ export class SimulatedWindowsHost {
     }
   }
 
-  /** The script a PowerShell command line runs: -EncodedCommand (UTF-16LE base64) or -File (a .ps1 on disk). */
   /** The purple-harness operation an exec string carries, if it is one of our helpers. */
   operationOf(command: string): string | undefined {
     const ps = /^powershell(?:\.exe)?\s+(.*)$/i.exec(command.trim());
-    const script = ps ? this.#scriptOf(ps[1] ?? '') : undefined;
-    return script === undefined ? undefined : operationHeader.exec(script)?.[1];
+    const source = ps ? this.#scriptOf(ps[1] ?? '') : undefined;
+    return source === undefined ? undefined : operationHeader.exec(source.script)?.[1];
   }
 
-  #scriptOf(argumentsText: string): string | undefined {
+  /** The script a PowerShell command line runs: -EncodedCommand (UTF-16LE base64) or -File (a .ps1 on disk). */
+  #scriptOf(argumentsText: string): { script: string; file: string | null } | undefined {
     const encoded = /(?:^|\s)-(?:EncodedCommand|enc|ec|e)\s+([A-Za-z0-9+/=]+)/i.exec(argumentsText)?.[1];
-    if (encoded !== undefined) return Buffer.from(encoded, 'base64').toString('utf16le');
+    if (encoded !== undefined)
+      return { script: Buffer.from(encoded, 'base64').toString('utf16le'), file: null };
     const file = /(?:^|\s)-File\s+(?:"([^"]+)"|(\S+))/i.exec(argumentsText);
     const path = file?.[1] ?? file?.[2];
     if (path === undefined) return undefined;
     const content = this.drive.get(path)?.content;
-    return content?.toString('utf8').replace(/^\uFEFF/, '');
+    return content === undefined
+      ? undefined
+      : { script: content.toString('utf8').replace(/^\uFEFF/, ''), file: path };
   }
 
   /**
@@ -311,12 +351,15 @@ export class SimulatedWindowsHost {
   async runCmstp(
     parent: WindowsProcess,
     argumentsText: string,
+    pid?: number,
   ): Promise<{ process: WindowsProcess; exitCode: number }> {
     const cmstp = this.#spawn(
       `${system32}\\cmstp.exe`,
       `"${system32}\\cmstp.exe" ${argumentsText}`,
       parent,
       'cmstp-exec',
+      undefined,
+      pid,
     );
     try {
       const tokens = splitArguments(argumentsText);
@@ -495,7 +538,8 @@ export class SimulatedWindowsHost {
     if (!literal) this.#record(dnsQuery(this.identity, cmstp, hostname, ip));
     if (ip === null || !this.#network) return null;
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    this.#record(networkConnect(this.identity, cmstp, { hostname, ip, port }));
+    // Sysmon names the destination by a reverse lookup; for an IP-literal URL it has none to give (empty).
+    this.#record(networkConnect(this.identity, cmstp, { hostname: literal ? '' : hostname, ip, port }));
     try {
       const response = await this.#network.fetch(url, ip);
       if (response.status !== 200) return null;

@@ -1,4 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 
 /** Windows paths compare case-insensitively; the model keys everything by the lower-cased path. */
 function key(path: string): string {
@@ -18,8 +29,21 @@ export interface FileEntry {
   created: Date;
 }
 
-/** A small virtual C: drive. */
-export class VirtualDrive {
+/** The host's C: drive, as the model reads and writes it. */
+export interface Drive {
+  get(path: string): FileEntry | undefined;
+  exists(path: string): boolean;
+  isDir(path: string): boolean;
+  mkdir(path: string): void;
+  mkdirp(path: string): void;
+  writeFile(path: string, content: Buffer): void;
+  remove(path: string): void;
+  removeTree(path: string): string[];
+  list(dir: string): FileEntry[];
+}
+
+/** A small virtual C: drive, in memory. */
+export class VirtualDrive implements Drive {
   readonly #entries = new Map<string, FileEntry>();
 
   constructor(dirs: readonly string[]) {
@@ -80,6 +104,102 @@ export class VirtualDrive {
   }
 }
 
+/**
+ * The C: drive as a real folder (`<root>/Windows/System32/...`), for the script-executing lab target: the
+ * remote scripts' own cmdlets and the model then see the same files. Windows compares names without case,
+ * so each path segment is matched case-insensitively against what is already on disk.
+ */
+export class DiskDrive implements Drive {
+  readonly root: string;
+
+  constructor(root: string, dirs: readonly string[]) {
+    this.root = root;
+    mkdirSync(root, { recursive: true });
+    for (const dir of dirs) this.mkdirp(dir);
+  }
+
+  /** The Linux path of a `C:\...` path, following existing names whatever their case. */
+  local(path: string): string {
+    const segments = path
+      .replaceAll('/', '\\')
+      .replace(/^[A-Za-z]:/, '')
+      .split('\\')
+      .filter(Boolean);
+    let current = this.root;
+    for (const segment of segments) {
+      const exact = join(current, segment);
+      if (existsSync(exact)) {
+        current = exact;
+        continue;
+      }
+      const lower = segment.toLowerCase();
+      const found = existsSync(current)
+        ? readdirSync(current).find((name) => name.toLowerCase() === lower)
+        : undefined;
+      current = join(current, found ?? segment);
+    }
+    return current;
+  }
+
+  /** The `C:\...` form of a Linux path under the root (what a script's `.FullName` gives here). */
+  windows(localPath: string): string | null {
+    if (localPath !== this.root && !localPath.startsWith(`${this.root}/`)) return null;
+    return `C:\\${localPath.slice(this.root.length + 1).replaceAll('/', '\\')}`;
+  }
+
+  get(path: string): FileEntry | undefined {
+    const local = this.local(path);
+    if (!existsSync(local)) return undefined;
+    const stats = statSync(local);
+    const dir = stats.isDirectory();
+    return { path, dir, content: dir ? Buffer.alloc(0) : readFileSync(local), created: stats.birthtime };
+  }
+
+  exists(path: string): boolean {
+    return existsSync(this.local(path));
+  }
+
+  isDir(path: string): boolean {
+    const local = this.local(path);
+    return existsSync(local) && statSync(local).isDirectory();
+  }
+
+  mkdir(path: string): void {
+    mkdirSync(this.local(path));
+  }
+
+  mkdirp(path: string): void {
+    mkdirSync(this.local(path), { recursive: true });
+  }
+
+  writeFile(path: string, content: Buffer): void {
+    writeFileSync(this.local(path), content);
+  }
+
+  remove(path: string): void {
+    const local = this.local(path);
+    if (existsSync(local)) unlinkSync(local);
+  }
+
+  removeTree(path: string): string[] {
+    const local = this.local(path);
+    if (!existsSync(local)) return [];
+    const removed = [path];
+    if (statSync(local).isDirectory())
+      for (const entry of readdirSync(local, { recursive: true }))
+        removed.push(`${path}\\${String(entry).replaceAll('/', '\\')}`);
+    rmSync(local, { recursive: true, force: true });
+    return removed;
+  }
+
+  list(dir: string): FileEntry[] {
+    const local = this.local(dir);
+    if (!existsSync(local) || !statSync(local).isDirectory()) return [];
+    const base = dir.replace(/\\+$/, '');
+    return readdirSync(local).flatMap((name) => this.get(`${base}\\${name}`) ?? []);
+  }
+}
+
 export interface WindowsProcess {
   readonly pid: number;
   readonly guid: string;
@@ -102,13 +222,18 @@ export class ProcessTable {
   readonly #processes = new Map<number, WindowsProcess>();
   #nextPid = 4000;
 
+  /** `pid`: a real process's own id (the script-executing target's PowerShell and leaf programs). */
   spawn(
-    init: Omit<WindowsProcess, 'pid' | 'guid' | 'running' | 'started'> & { started?: Date },
+    init: Omit<WindowsProcess, 'pid' | 'guid' | 'running' | 'started'> & { started?: Date; pid?: number },
   ): WindowsProcess {
-    this.#nextPid += 4 + Math.floor(Math.random() * 60) * 4;
+    let pid = init.pid;
+    while (pid === undefined || (init.pid === undefined && this.#processes.has(pid))) {
+      this.#nextPid += 4 + Math.floor(Math.random() * 60) * 4;
+      pid = this.#nextPid;
+    }
     const process: WindowsProcess = {
       ...init,
-      pid: this.#nextPid,
+      pid,
       guid: newGuid(),
       running: true,
       started: init.started ?? new Date(),
@@ -120,6 +245,10 @@ export class ProcessTable {
   exit(process: WindowsProcess): void {
     process.running = false;
     this.#processes.delete(process.pid);
+  }
+
+  byPid(pid: number): WindowsProcess | undefined {
+    return this.#processes.get(pid);
   }
 
   running(): WindowsProcess[] {

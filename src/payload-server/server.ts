@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import type { PayloadFetch, PayloadPublisher } from '../core/index.js';
 import { HarnessError, errorMessage } from '../core/index.js';
 
@@ -58,9 +58,16 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const ipv4 = (text: string): boolean => isIPv4(text);
   return {
     baseUrl: `http://${options.advertisedHost}:${port}`,
     advertisedHost: options.advertisedHost,
+    // An unspecified bind (0.0.0.0) says nothing about the address hosts use; no DNS is asked here.
+    address: ipv4(options.advertisedHost)
+      ? options.advertisedHost
+      : ipv4(options.bind) && options.bind !== '0.0.0.0'
+        ? options.bind
+        : null,
     publish: (path, content, contentType) => {
       published.set(path, { content, contentType });
     },

@@ -29,6 +29,7 @@ import type {
 } from '../core/index.js';
 import {
   HarnessError,
+  scriptletBindings,
   localSiemPolling,
   newMarker,
   prerequisiteMet,
@@ -256,7 +257,7 @@ async function runPair(
         marker,
         payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
         cmstpPid: String(execution.cmstp?.pid ?? 'none'),
-        payloadHost: rendered.scriptlet?.host ?? 'none',
+        ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
       },
       processWindow: processWindow(execution),
       evidenceUntil: evidenceUntil(execution),

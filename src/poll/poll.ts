@@ -15,6 +15,7 @@ import type {
   SiemEvent,
 } from '../core/index.js';
 import { SiemError, errorMessage, localSiemPolling } from '../core/index.js';
+import { namesAnotherRun } from '../signals/link.js';
 
 export type { PollSchedule } from '../core/index.js';
 
@@ -223,6 +224,7 @@ export async function pollSignals(
         // Absence is only ever shown by a query that succeeded after the deadline: the final sweep.
         if (final) s.telemetrySwept = true;
         for (const event of found.get(definition.id) ?? []) {
+          if (namesAnotherRun(event, plan.marker)) continue;
           if (!s.events.has(event.ref)) {
             s.events.set(event.ref, evidence(event));
             s.rawEvents.set(event.ref, event);

@@ -158,5 +158,12 @@ test('the direct ICMLuaUtil call stages nothing and runs the marker command thro
     rendered.operations.run.script,
     /Elevation:Administrator!new:\{3E5FC7F9-9A51-4367-9063-A120244FBEC7\}/,
   );
+  // As public code binds it (#15): CoGetObject with BIND_OPTS3 asking for a local server (CLSCTX_LOCAL_SERVER = 4).
+  t.regex(
+    rendered.operations.run.script,
+    /static extern void CoGetObject\(string name, ref PhBindOpts3 options/,
+  );
+  t.regex(rendered.operations.run.script, /options\.dwClassContext = 4;/);
+  t.notRegex(rendered.operations.run.script, /BindToMoniker/);
   t.true(fitsCmdLine(encodeCommand(rendered.operations.run.script)));
 });

@@ -26,6 +26,8 @@ export function exampleQuery(): TelemetryQuery {
       payloadFile: 'ph0123456789ab.inf',
       cmstpPid: '4242',
       payloadHost: 'payload.lab.test',
+      payloadIp: '10.20.0.5',
+      payloadPort: '8080',
     },
     processWindow: {
       since: new Date(cmstpStart.getTime() - 500),

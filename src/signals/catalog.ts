@@ -86,11 +86,14 @@ export const signalCatalog = {
     requires: 'started',
     correlation: 'window',
     telemetry: [
+      // Keyed on the address and port: Sysmon fills DestinationHostname from a reverse lookup that may not
+      // have finished (it is then empty), and for an IP-literal URL there is no name at all.
       {
         eventIds: [3],
         match: {
           Image: { op: 'endswith', value: '\\cmstp.exe' },
-          DestinationHostname: { op: 'equals', value: '{{payloadHost}}' },
+          DestinationIp: { op: 'equals', value: '{{payloadIp}}' },
+          DestinationPort: { op: 'equals', value: '{{payloadPort}}' },
         },
       },
       {

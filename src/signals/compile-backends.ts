@@ -1,5 +1,13 @@
 import type { FieldMatch, TelemetryProbe, TelemetryPattern, TelemetryQuery } from '../core/index.js';
-import { defenderTables, ecsField, splunkSecurity4688, sysmonNameFor4688 } from './field-map.js';
+import { isIP } from 'node:net';
+import {
+  defenderNumericColumns,
+  defenderTables,
+  ecsField,
+  ecsFieldType,
+  splunkSecurity4688,
+  sysmonNameFor4688,
+} from './field-map.js';
 import { resolveValue } from './match.js';
 
 /** One signal compiled for one backend. `skipped` lists patterns the backend cannot express, with why. */
@@ -80,7 +88,18 @@ function kqlString(value: string): string {
   return `@"${value.replaceAll('"', '""')}"`;
 }
 
-function kqlTest(column: string, test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
+function kqlTest(
+  column: string,
+  test: FieldMatch,
+  bindings: Readonly<Record<string, string>>,
+  defender = false,
+): string {
+  if (defender && defenderNumericColumns.has(column)) {
+    // A number column: compared as a number; a value that is no number (an unbound `none`) matches nothing.
+    if (test.op !== 'equals') throw new Error(`${column} is a number column: only equals compiles`);
+    const number = resolveValue(test.value, bindings);
+    return /^\d+$/.test(number) ? `${column} == ${number}` : 'false';
+  }
   const value = kqlString(resolveValue(test.value, bindings));
   const op = { equals: '=~', contains: 'contains', startswith: 'startswith', endswith: 'endswith' }[test.op];
   return `${column} ${op} ${value}`;
@@ -116,8 +135,8 @@ function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: strin
   for (const pattern of signal.telemetry) {
     const window = windowFor(pattern, signal, query);
     const time = window ? kqlTime(window.since, window.until) : kqlTime(query.since, query.until);
-    const tests = (map: (name: string) => string) =>
-      Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings));
+    const tests = (map: (name: string) => string, defender = false) =>
+      Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, defender));
     if (isSecurity(pattern)) {
       parts.push(
         `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n).join(' and ')}`,
@@ -139,7 +158,7 @@ function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: strin
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
       // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n).join(' and ')} | extend PhEventId = ${String(eventId)}`,
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, true).join(' and ')} | extend PhEventId = ${String(eventId)}`,
       );
     }
   }
@@ -153,6 +172,22 @@ function wildcardValue(test: FieldMatch, bindings: Readonly<Record<string, strin
   return { equals: escaped, contains: `*${escaped}*`, startswith: `${escaped}*`, endswith: `*${escaped}` }[
     test.op
   ];
+}
+
+/** Matches no document: what an unbound or malformed value on a typed field compiles to (never a 400). */
+const esNothing = { bool: { must_not: [{ match_all: {} }] } };
+
+/** `ip` and `long` fields take exact terms only; Elasticsearch would reject a wildcard (HTTP 400). */
+function esTypedTerm(
+  field: string,
+  type: 'ip' | 'long',
+  test: FieldMatch,
+  bindings: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  if (test.op !== 'equals') throw new Error(`${field} is an ECS ${type} field: only equals compiles`);
+  const value = resolveValue(test.value, bindings);
+  const valid = type === 'ip' ? isIP(value) !== 0 : /^\d+$/.test(value);
+  return valid ? { term: { [field]: value } } : esNothing;
 }
 
 function range(since: Date, until: Date): Record<string, unknown> {
@@ -185,9 +220,12 @@ function esShould(signal: TelemetryProbe, query: TelemetryQuery): Record<string,
         throw new Error(
           `no ECS field for ${name} (Sysmon ${pattern.eventIds.join('/')}) in src/signals/field-map.ts`,
         );
-      filters.push({
-        wildcard: { [field]: { value: wildcardValue(test, query.bindings), case_insensitive: true } },
-      });
+      const type = ecsFieldType(sysmon, isSecurity(pattern) ? 1 : (pattern.eventIds[0] ?? 0));
+      filters.push(
+        type === undefined
+          ? { wildcard: { [field]: { value: wildcardValue(test, query.bindings), case_insensitive: true } } }
+          : esTypedTerm(field, type, test, query.bindings),
+      );
     }
     return { bool: { filter: filters } };
   });

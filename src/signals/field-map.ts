@@ -9,6 +9,12 @@ export interface FieldMapping {
   readonly defender?: string;
   readonly security4688?: string;
   readonly eventIds?: readonly number[];
+  /**
+   * The ECS field's mapping type when it is not a keyword: Elasticsearch refuses wildcard queries on `ip`
+   * and `long` fields (HTTP 400), so those compile to `term` (ECS field reference: destination.ip is ip,
+   * destination.port and process.pid are long).
+   */
+  readonly ecsType?: 'ip' | 'long';
 }
 
 export const fieldMap: readonly FieldMapping[] = [
@@ -42,7 +48,13 @@ export const fieldMap: readonly FieldMapping[] = [
     ecs: 'process.pe.original_file_name',
     defender: 'ProcessVersionInfoOriginalFileName',
   },
-  { sysmon: 'ProcessId', ecs: 'process.pid', defender: 'ProcessId', security4688: 'NewProcessId' },
+  {
+    sysmon: 'ProcessId',
+    ecs: 'process.pid',
+    defender: 'ProcessId',
+    security4688: 'NewProcessId',
+    ecsType: 'long',
+  },
   { sysmon: 'ProcessGuid', ecs: 'process.entity_id' },
   { sysmon: 'ParentProcessGuid', ecs: 'process.parent.entity_id' },
   { sysmon: 'IntegrityLevel', ecs: 'winlog.event_data.IntegrityLevel', defender: 'ProcessIntegrityLevel' },
@@ -51,8 +63,8 @@ export const fieldMap: readonly FieldMapping[] = [
   { sysmon: 'ImageLoaded', ecs: 'file.path', defender: 'FolderPath', eventIds: [7] },
   { sysmon: 'TargetObject', ecs: 'registry.path', defender: 'RegistryKey' },
   { sysmon: 'Details', ecs: 'registry.data.strings', defender: 'RegistryValueData' },
-  { sysmon: 'DestinationIp', ecs: 'destination.ip', defender: 'RemoteIP' },
-  { sysmon: 'DestinationPort', ecs: 'destination.port', defender: 'RemotePort' },
+  { sysmon: 'DestinationIp', ecs: 'destination.ip', defender: 'RemoteIP', ecsType: 'ip' },
+  { sysmon: 'DestinationPort', ecs: 'destination.port', defender: 'RemotePort', ecsType: 'long' },
   { sysmon: 'DestinationHostname', ecs: 'destination.domain', defender: 'RemoteUrl' },
   { sysmon: 'QueryName', ecs: 'dns.question.name' },
   { sysmon: 'SourceImage', ecs: 'process.executable', eventIds: [10] },
@@ -61,12 +73,32 @@ export const fieldMap: readonly FieldMapping[] = [
   { sysmon: 'Initiated', ecs: 'network.direction' },
 ];
 
-/** The ECS field that holds a Sysmon field for an event id, if any. */
-export function ecsField(sysmon: string, eventId: number): string | undefined {
+function ecsMapping(sysmon: string, eventId: number): FieldMapping | undefined {
   return fieldMap.find(
     (m) => m.sysmon === sysmon && (m.eventIds === undefined || m.eventIds.includes(eventId)),
-  )?.ecs;
+  );
 }
+
+/** The ECS field that holds a Sysmon field for an event id, if any. */
+export function ecsField(sysmon: string, eventId: number): string | undefined {
+  return ecsMapping(sysmon, eventId)?.ecs;
+}
+
+/** The ECS field's type when it is not a keyword (see FieldMapping.ecsType). */
+export function ecsFieldType(sysmon: string, eventId: number): 'ip' | 'long' | undefined {
+  return ecsMapping(sysmon, eventId)?.ecsType;
+}
+
+/**
+ * Defender advanced-hunting columns of type long/int (learn.microsoft.com, the Device* table schemas):
+ * compared as numbers, since `=~` with a string is a type error in Kusto.
+ */
+export const defenderNumericColumns: ReadonlySet<string> = new Set([
+  'ProcessId',
+  'InitiatingProcessId',
+  'RemotePort',
+  'LocalPort',
+]);
 
 /** Security 4688 names (as our patterns use them) -> Sysmon names, for backends that read Sysmon/ECS names. */
 export function sysmonNameFor4688(securityName: string): string {
@@ -105,6 +137,7 @@ export const defenderTables: Readonly<
       Image: 'InitiatingProcessFolderPath',
       DestinationHostname: 'RemoteUrl',
       DestinationIp: 'RemoteIP',
+      DestinationPort: 'RemotePort',
       ProcessId: 'InitiatingProcessId',
     },
   },

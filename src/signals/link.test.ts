@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { SiemEvent } from '../core/index.js';
-import { eventsNamedIn } from './link.js';
+import { eventsNamedIn, namesAnotherRun } from './link.js';
 
 const marker = 'phabc123def456';
 const cmstpGuid = '{5770385f-c22a-43e0-bf4c-06f5698ffbd9}';
@@ -58,4 +58,17 @@ test('#14.2 an alert that names the run (its marker) and what the event recorded
     eventsNamedIn('file written: C:\\ProgramData\\purple-harness\\phzzzzzzzzzzzz.txt', [file], marker),
     [],
   );
+});
+
+test('#15 an event that names another run belongs to it; one that names this run, or no run, may be ours', (t) => {
+  const other = 'ph999999999999';
+  const child = (commandLine: string) =>
+    event('child', 1, { CommandLine: commandLine, ParentImage: 'DllHost.exe' });
+
+  t.true(namesAnotherRun(child(`cmd.exe /c echo ${other}> C:\\ProgramData\\x\\${other}.txt`), marker));
+  t.false(namesAnotherRun(child(`cmd.exe /c echo ${marker}> C:\\x\\${marker}.txt`), marker));
+  t.false(namesAnotherRun(child('C:\\Windows\\system32\\DllHost.exe /Processid:{3E5FC7F9}'), marker));
+  // Marker-shaped text inside a longer word is not a marker.
+  t.false(namesAnotherRun(child('C:\\x\\graphabcdefabcdef12.log'), marker));
+  t.false(namesAnotherRun(event('n', 3, { DestinationPort: '80' }), marker));
 });

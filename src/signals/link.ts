@@ -70,3 +70,23 @@ export class SeenEvents {
     return refs.flatMap((ref) => this.#byRef.get(ref) ?? []);
   }
 }
+
+/** A run marker as it appears inside a command line or path (core/context.ts markerShape, unanchored). */
+const markerInText = /(?<![A-Za-z0-9])ph[a-z0-9]{12}(?![A-Za-z0-9])/g;
+
+/**
+ * True when the event names another run's marker and not this one's: it belongs to that run. A pattern
+ * correlated by time alone (the all-users child of the COM surrogate, say) would otherwise take the child of
+ * the run just before, when the two fall in the same window.
+ */
+export function namesAnotherRun(event: SiemEvent, marker: string): boolean {
+  let other = false;
+  for (const value of Object.values(event.fields)) {
+    if (typeof value !== 'string') continue;
+    for (const found of value.matchAll(markerInText)) {
+      if (found[0] === marker) return false;
+      other = true;
+    }
+  }
+  return other;
+}

@@ -26,7 +26,14 @@ function query(overrides: Partial<TelemetryQuery> = {}): TelemetryQuery {
   return {
     host: 'WIN10-LAB-01',
     marker,
-    bindings: { marker, payloadFile: `${marker}.inf`, cmstpPid: '1234', payloadHost: 'payload.lab.test' },
+    bindings: {
+      marker,
+      payloadFile: `${marker}.inf`,
+      cmstpPid: '1234',
+      payloadHost: 'payload.lab.test',
+      payloadIp: '127.0.0.1',
+      payloadPort: '80',
+    },
     processWindow: { since: new Date('2026-11-23T11:59:59Z'), until: new Date('2026-11-23T12:00:05Z') },
     since: new Date('2026-11-23T11:55:00Z'),
     until: new Date('2026-11-23T12:10:00Z'),
@@ -141,7 +148,14 @@ export function everySignalQuery(marker: string, at: Date): TelemetryQuery {
   return {
     host: 'WIN10-LAB-01',
     marker,
-    bindings: { marker, payloadFile: `${marker}.inf`, cmstpPid: '1', payloadHost: 'none' },
+    bindings: {
+      marker,
+      payloadFile: `${marker}.inf`,
+      cmstpPid: '1',
+      payloadHost: 'none',
+      payloadIp: 'none',
+      payloadPort: 'none',
+    },
     processWindow: { since: new Date(at.getTime() - 500), until: new Date(at.getTime() + 1500) },
     since: new Date(at.getTime() - 300_000),
     until: new Date(at.getTime() + 600_000),

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { startPayloadServer } from '../../src/payload-server/server.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { elasticSiem } from '../../src/siem/elastic/index.js';
 import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
@@ -162,4 +163,28 @@ test('closeAlerts: after the verdicts, the Security alerts this test raised are 
   t.is(closed.length, raised);
   for (const a of closed)
     t.is(a['kibana.alert.workflow_reason'], `purple-harness test run, marker ${marker}`);
+});
+
+test('#15 remote scriptlet from an IP-literal host: remote-fetch matches Sysmon 3 on address and port (its DestinationHostname is empty), and typed ECS fields take term queries Elasticsearch accepts', async (t) => {
+  const payloadServer = await startPayloadServer({ bind: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
+  t.teardown(() => payloadServer.close());
+  const { fake, siem, host } = await elasticLab(t);
+
+  const run = await runOnLab({
+    scenarios: scenario('cmstp-remote-scriptlet'),
+    hosts: [host],
+    siem,
+    payloadServer,
+  });
+
+  const [result] = run.results;
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
+  const fetch = result?.signals.find((s) => s.id === 'remote-fetch');
+  t.is(fetch?.verdict, 'pass');
+  const connection = fake
+    .documents('logs-windows.sysmon_operational-purpleharness')
+    .find((d) => (d.event as { code?: string } | undefined)?.code === '3');
+  t.is((connection?.destination as { domain?: string } | undefined)?.domain ?? '', '');
+  // No search was refused (the fake answers 400 to a wildcard on an ip or long field, as Elasticsearch does).
+  t.deepEqual(fake.refused, []);
 });

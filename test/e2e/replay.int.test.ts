@@ -77,6 +77,8 @@ test('the compiled local signal queries find the recorded all-users chain, and o
       payloadFile: 'T1218.003_uacbypass.inf',
       cmstpPid: String(cmstpStart.fields.ProcessId),
       payloadHost: 'none',
+      payloadIp: 'none',
+      payloadPort: 'none',
     },
     processWindow: { since: new Date(start - 500), until: new Date(start + 5000) },
     since: new Date(start - 60_000),

@@ -8,7 +8,7 @@ import { startLabSimulator } from '../../src/lab/simulator.js';
 import { mergeRuns } from '../../src/pipeline/merge.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
-import { hostOf, runOnLab, startTestSiem } from '../helpers/lab.js';
+import { hostOf, runOnLab, startTestLab, startTestSiem } from '../helpers/lab.js';
 import { freePort } from '../helpers/ports.js';
 import { quickScenarios, runCli } from '../helpers/cli.js';
 
@@ -225,4 +225,27 @@ test('#14.10 with a signing key configured, verify requires a signature by it: a
   t.is(plain.exitCode, 0, plain.stderr);
   t.is(keyed.exitCode, 1, keyed.stdout);
   t.regex(keyed.stderr, /manifest\.sig\.json: missing, but a signature by SHA256:\S+ is required/);
+});
+
+test("#15 a time-correlated pattern never takes the run just before: the all-users surrogate child of an ICMLuaUtil run is not the next run's child-process", async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const scenarios = loadScenariosOrThrow(
+    ['cmstp-com-elevation-icmluautil', 'cmstp-local-inf-presetup'].map((name) =>
+      join(builtinScenariosDir(), `${name}.yaml`),
+    ),
+  );
+
+  const run = await runOnLab({ scenarios, hosts: [lab.host], siem: lab.siem });
+
+  const [com, local] = run.results;
+  const comChild = com?.signals.find((s) => s.id === 'child-process');
+  const localChild = local?.signals.find((s) => s.id === 'child-process');
+  t.true((comChild?.observed.events.length ?? 0) > 0);
+  const taken = new Set(comChild?.observed.events.map((e) => e.ref));
+  t.deepEqual(
+    localChild?.observed.events.filter((e) => taken.has(e.ref)).map((e) => e.ref),
+    [],
+  );
+  t.false(localChild?.observed.alerts.some((a) => a.ruleId.startsWith('c2b7d95e')) ?? true);
 });

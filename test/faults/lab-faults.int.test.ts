@@ -66,6 +66,8 @@ test('a delayed signal arrives late but within its deadline, and its latency sho
         payloadFile: `${marker}.inf`,
         cmstpPid: String(execution.cmstp?.pid),
         payloadHost: 'none',
+        payloadIp: 'none',
+        payloadPort: 'none',
       },
       processWindow: { since: new Date(start - 500), until: new Date(start + 5000) },
       since: new Date(start - 60_000),

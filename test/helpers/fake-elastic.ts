@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { fromEcs } from '../../src/ingest/normalize.js';
 import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
@@ -12,6 +13,8 @@ import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './htt
 export interface FakeElastic {
   readonly url: string;
   readonly requests: { method: string; path: string; body: unknown; authorization: string | undefined }[];
+  /** Why each search answered 400 was refused (see rejection). */
+  readonly refused: string[];
   index(index: string, doc: Record<string, unknown>, id?: string): string;
   /** Puts a Security alert (dotted keys, as Kibana writes them) on documents, like a detection rule would. */
   alert(
@@ -78,6 +81,52 @@ function spec(clause: unknown): [string, Record<string, unknown>] {
   ];
 }
 
+/**
+ * ECS fields that are not keywords in the Elastic/Winlogbeat templates (ECS reference: process.pid and
+ * destination.port are long, destination.ip is ip). Elasticsearch refuses wildcard and prefix queries on them
+ * ("Can only use wildcard queries on keyword and text fields"), and a term that does not parse as the type.
+ */
+const typedFields: Readonly<Record<string, 'long' | 'ip'>> = {
+  'process.pid': 'long',
+  'process.parent.pid': 'long',
+  'destination.port': 'long',
+  'source.port': 'long',
+  'destination.ip': 'ip',
+  'source.ip': 'ip',
+};
+
+/** Why Elasticsearch would refuse this query with HTTP 400, or null. */
+export function rejection(query: unknown): string | null {
+  if (query === null || typeof query !== 'object') return null;
+  for (const [kind, body] of Object.entries(query as Record<string, unknown>)) {
+    if (kind === 'wildcard' || kind === 'prefix') {
+      const [field] = spec(body);
+      const type = typedFields[field];
+      if (type !== undefined)
+        return `Can only use ${kind} queries on keyword and text fields - not on [${field}] which is of type [${type}]`;
+    }
+    if (kind === 'term') {
+      const [field, s] = spec(body);
+      const type = typedFields[field];
+      const value = String(s.value);
+      if (type === 'long' && !/^-?\d+$/.test(value))
+        return `failed to create query: For input string: "${value}"`;
+      if (type === 'ip' && isIP(value) === 0)
+        return `failed to create query: '${value}' is not an IP string literal.`;
+    }
+    const nested = Array.isArray(body)
+      ? body
+      : typeof body === 'object' && body !== null
+        ? Object.values(body)
+        : [];
+    for (const child of nested.flat()) {
+      const why = kind === 'bool' || Array.isArray(body) ? rejection(child) : null;
+      if (why !== null) return why;
+    }
+  }
+  return null;
+}
+
 export function matches(query: unknown, source: Record<string, unknown>): boolean {
   if (query === undefined) return true;
   const [kind = '', body] = Object.entries(query as Record<string, unknown>)[0] ?? [];
@@ -91,6 +140,7 @@ export function matches(query: unknown, source: Record<string, unknown>): boolea
         ...((b.must as unknown[] | undefined) ?? []),
       ];
       if (!all.every((q) => matches(q, source))) return false;
+      if (((b.must_not as unknown[] | undefined) ?? []).some((q) => matches(q, source))) return false;
       const should = (b.should as unknown[] | undefined) ?? [];
       const min =
         (b.minimum_should_match as number | undefined) ?? (all.length === 0 && should.length > 0 ? 1 : 0);
@@ -143,6 +193,7 @@ export async function startFakeElastic(options: {
 }): Promise<FakeElastic> {
   const docs: Doc[] = [];
   const requests: FakeElastic['requests'] = [];
+  const refusedSearches: string[] = [];
   const faults: Fault[] = [];
   let next = 1;
   const add = (index: string, source: Record<string, unknown>, id?: string): string => {
@@ -247,6 +298,19 @@ export async function startFakeElastic(options: {
           })
         )
           return;
+        const refused = rejection((body as { query?: unknown }).query);
+        if (refused !== null) {
+          refusedSearches.push(refused);
+          send(response, 400, {
+            error: {
+              root_cause: [{ type: 'query_shard_exception', reason: refused }],
+              type: 'search_phase_execution_exception',
+              reason: 'all shards failed',
+            },
+            status: 400,
+          });
+          return;
+        }
         const patterns = decodeURIComponent(search[1]).split(',');
         const q = body as {
           query?: unknown;
@@ -284,6 +348,7 @@ export async function startFakeElastic(options: {
   return {
     url,
     requests,
+    refused: refusedSearches,
     index: add,
     alert: alertOn,
     documents: (index) => docs.filter((d) => d.index === index).map((d) => d.source),

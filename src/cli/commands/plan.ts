@@ -1,6 +1,6 @@
 import type { HarnessConfig } from '../../config/schema.js';
 import { selectInventory } from '../../config/inventory.js';
-import type { LoadedScenario, TelemetryQuery } from '../../core/index.js';
+import { scriptletBindings, type LoadedScenario, type TelemetryQuery } from '../../core/index.js';
 import type { Shard } from '../../pipeline/plan.js';
 import { planPairs } from '../../pipeline/plan.js';
 import { preflightRender } from '../../pipeline/run-harness.js';
@@ -65,7 +65,7 @@ export function planCommand(
         marker: planMarker,
         payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
         cmstpPid: '<pid>',
-        payloadHost: rendered.scriptlet?.host ?? 'none',
+        ...scriptletBindings(rendered.scriptlet, null),
       },
     };
     return {
