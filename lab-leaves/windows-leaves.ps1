@@ -4,8 +4,9 @@
 #   - the C: drive (a folder on disk, shared with the model), HKLM:/HKCU: (the model's registry),
 #   - Get-CimInstance Win32_Process and Get-Service (the model's processes and services),
 #   - Stop-Process -Id (a model process, or a real leaf program),
-#   - [Security.Principal.WindowsIdentity]::GetCurrent() (the session's user).
-# cmstp.exe, eventcreate.exe, Sysmon64.exe, whoami and auditpol are real programs on disk (lab-leaves/leaf.mjs).
+#   - [Security.Principal.WindowsIdentity]::GetCurrent() (the session's user and SID),
+#   - Get-Acl of a folder (its owner and DACL as SDDL, from the model).
+# cmstp.exe, eventcreate.exe, Sysmon64.exe, whoami, auditpol, wevtutil and icacls are real programs on disk (lab-leaves/leaf.mjs).
 # A leaf this file does not model fails loudly, never quietly: a script that needs one must fail its test.
 $ErrorActionPreference = 'Stop'
 $PSStyle.OutputRendering = 'PlainText'
@@ -195,6 +196,36 @@ function global:Get-Service {
   }
 }
 
+# Get-Acl is Windows-only in PowerShell 7; parameters as documented for Windows PowerShell 5.1. A folder's
+# security comes from the model (its owner and DACL as SDDL); anything else is not modelled and says so.
+function global:Get-Acl {
+  [CmdletBinding(DefaultParameterSetName = 'ByPath')]
+  param(
+    [Parameter(ParameterSetName = 'ByPath', Position = 0, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)] [string[]]$Path,
+    [Parameter(ParameterSetName = 'ByInputObject', Mandatory = $true)] [psobject]$InputObject,
+    [Parameter(ParameterSetName = 'ByLiteralPath', ValueFromPipelineByPropertyName = $true)] [Alias('PSPath')] [string[]]$LiteralPath,
+    [switch]$Audit,
+    [switch]$AllCentralAccessPolicies,
+    [string]$Filter,
+    [string[]]$Include,
+    [string[]]$Exclude
+  )
+  process {
+    if ($PSCmdlet.ParameterSetName -eq 'ByInputObject' -or $Audit -or $AllCentralAccessPolicies -or $Filter -or $Include -or $Exclude) {
+      throw 'purple-harness lab: Get-Acl is modelled for -Path or -LiteralPath of a folder only'
+    }
+    foreach ($item in @(@($LiteralPath) + @($Path) | Where-Object { $_ })) {
+      $security = Invoke-PhLeaf 'acl' @{ path = [string]$item }
+      [pscustomobject]@{
+        PSTypeName = 'System.Security.AccessControl.DirectorySecurity'
+        Path = "Microsoft.PowerShell.Core\FileSystem::$item"
+        Owner = $security.owner
+        Sddl = $security.sddl
+      }
+    }
+  }
+}
+
 # COM does not exist off Windows. Add-Type compiles the script's C# for real; a compiled class that reaches
 # ICMLuaUtil (the interface's IID) through a static Run(string file, string parameters) is then answered by the
 # model's CMSTPLUA surrogate instead (PowerShell resolves the class's name to this leaf from then on). The
@@ -230,11 +261,17 @@ end {
 Set-Item -LiteralPath 'function:global:Add-Type' -Value ([scriptblock]::Create($body))
 
 # Windows identities do not exist off Windows: the session's user, as sshd logged it on.
+class PhSecurityIdentifier {
+  [string]$Value
+  [string] ToString() { return $this.Value }
+}
 class PhWindowsIdentity {
   [string]$Name
+  [PhSecurityIdentifier]$User
   static [PhWindowsIdentity] GetCurrent() {
     $identity = [PhWindowsIdentity]::new()
     $identity.Name = "$env:USERDOMAIN\$env:USERNAME"
+    $identity.User = [PhSecurityIdentifier]@{ Value = $env:PH_USER_SID }
     return $identity
   }
 }

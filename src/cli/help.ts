@@ -39,14 +39,25 @@ On a terminal it asks for what the flags leave out.
 Examples:
   purple-harness new my-cmstp-variant --title "CMSTP install with /ni" --flags "/s /ns /ni"
   purple-harness new my-au-variant --from cmstp-all-users-au --signal com-elevation --signal cmstp-exec`,
-  lab: `purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--out DIR]
+  lab: `purple-harness lab smoke --config FILE --host NAME [--out DIR]
+purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH] [--out DIR]
 
-Starts the embedded lab as long-lived services (the simulated Windows host's SSH server and the local
-SIEM with its HEC endpoint) until Ctrl-C, and writes a config for run --config. Credentials go to .env
-(PURPLE_HARNESS_LAB_PASSWORD, PURPLE_HARNESS_HEC_TOKEN), never to the terminal. Results are SIMULATED.
+lab smoke: the first thing to run on a new lab host. In order: preflight alone (and whether anything
+reached stderr), scripts sent with -EncodedCommand and with -File (language mode, edition, exit codes),
+the host lock and the pipeline canary in the SIEM, each cmstp path (/s /ns, /su, /au with and without
+CustomDestination, remote scriptlet by host name and by IP literal, the negative control, ICMLuaUtil),
+cmstp /s /u, and a registry/file diff after clean-up. Writes one bundle (default reports/smoke/<run-id>)
+with every fact seen and the host's own event logs after each step. Exit 0 when every step held.
+
+lab up: starts the embedded lab as long-lived services (the simulated Windows host's SSH server and the
+local SIEM with its HEC endpoint) until Ctrl-C, and writes a config for run --config. Credentials go to
+.env (PURPLE_HARNESS_LAB_PASSWORD, PURPLE_HARNESS_HEC_TOKEN), never to the terminal. Results are
+SIMULATED. With --pwsh, the remote scripts run for real in that PowerShell 7.
 
 Examples:
-  purple-harness lab up --ssh-port 2222
+  purple-harness lab smoke --config lab.yaml --host WIN10-LAB-01
+  purple-harness lab up --ssh-port 2222 --pwsh pwsh
+  purple-harness lab smoke --config .purple-harness/lab-up/purple-harness.config.yaml --host WIN10-LAB-01
   purple-harness run --config .purple-harness/lab-up/purple-harness.config.yaml`,
   'import-atomic': `purple-harness import-atomic <T1218.003.yaml> [--out DIR] [--force] [--json]
 

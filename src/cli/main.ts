@@ -31,6 +31,7 @@ import { newCommand } from './commands/new.js';
 import { doctorCommand } from './commands/doctor.js';
 import { importAtomicCommand } from './commands/import-atomic.js';
 import { labUpCommand } from './commands/lab-up.js';
+import { labSmokeCommand } from './commands/lab-smoke.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { parseShard } from '../pipeline/plan.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
@@ -43,7 +44,8 @@ Usage:
   purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
   purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [run options]
   purple-harness doctor [--config FILE] [--json]
-  purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--out DIR]
+  purple-harness lab smoke --config FILE --host NAME [--out DIR]
+  purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH] [--out DIR]
   purple-harness import-atomic <T1218.003.yaml> [--out DIR] [--force] [--json]
   purple-harness plan [scenario files or folders] [--config FILE] [--host NAME]... [--shard I/N] [--json]
   purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
@@ -95,7 +97,10 @@ Options:
   --scenario ID, --signal ID
                        history: only this scenario / signal
   --format FORMAT      report: json, markdown, html, junit, navigator or attire (repeatable; default all)
-  --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>)
+  --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>); lab smoke:
+                       where its bundle goes (default reports/smoke/<run-id>)
+  --pwsh PATH          lab up: run the remote scripts for real in this PowerShell 7 (the script-executing
+                       target) instead of having the simulator carry them out
   --last N             history: how many recent runs to show per signal (default 20)
   --debug              print stack traces
   --quiet              print only results
@@ -230,6 +235,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         timezone: { type: 'string' },
         'ssh-port': { type: 'string' },
         'hec-port': { type: 'string' },
+        pwsh: { type: 'string' },
         debug: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -366,9 +372,25 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             output,
           );
         case 'lab': {
+          if (paths[0] === 'smoke') {
+            const { env, config, configFile } = settings(values.config);
+            return await labSmokeCommand(
+              {
+                config,
+                configFile,
+                env,
+                hosts: values.host,
+                out: values.out,
+                version: version(),
+                secrets,
+                signal: controller.signal,
+              },
+              output,
+            );
+          }
           if (paths[0] !== 'up')
             throw new HarnessError('E_USAGE', `unknown lab command "${paths[0] ?? ''}"`, {
-              hint: 'purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE]',
+              hint: 'purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH], or purple-harness lab smoke --config FILE --host NAME',
             });
           const { env } = settings(values.config);
           return await labUpCommand(
@@ -378,6 +400,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               sshPort: values['ssh-port'] === undefined ? 0 : parsePort(values['ssh-port']),
               hecPort: values['hec-port'] === undefined ? 0 : parsePort(values['hec-port']),
               sensor: values['lab-sensor'],
+              pwsh: values.pwsh,
               secrets,
               signal: controller.signal,
             },
@@ -469,7 +492,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           return exitCodes.invalidInput;
         default:
           throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-            hint: 'Commands: run, schedule, plan, new, import-atomic, doctor, lab up, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
+            hint: 'Commands: run, schedule, plan, new, import-atomic, doctor, lab smoke, lab up, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
           });
       }
     } catch (error) {

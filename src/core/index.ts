@@ -8,3 +8,4 @@ export * from './types.js';
 export * from './canary.js';
 export * from './env.js';
 export * from './run-record.js';
+export * from './smoke-record.js';

@@ -547,6 +547,11 @@ export interface RenderedEmulation {
   /** How the harness proves the payload ran: the marker file exists, cmstp exited 0, or there is no payload. */
   readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none';
   readonly operations: {
+    /**
+     * Makes the working folder (C:\\ProgramData\\purple-harness) administrators-only, or refuses one someone
+     * else created: the first operation, so nothing is uploaded to a folder others can write.
+     */
+    readonly secureFolder: RemoteOperation;
     readonly preflight: RemoteOperation;
     /** Writes the pipeline canary (core/canary.ts) to the host's event log. */
     readonly canary: RemoteOperation;

@@ -27,6 +27,11 @@ export const RunFrame = z.looseObject({
     .default([]),
 });
 
+export const SecureFolderFrame = z.looseObject({
+  ok: z.literal(true),
+  workingFolder: z.looseObject({ path: z.string(), sddl: z.string(), changed: z.boolean() }),
+});
+
 export const CanaryFrame = z.looseObject({ ok: z.literal(true), writtenUtc: z.string() });
 
 export const LockFrame = z.looseObject({
@@ -52,3 +57,29 @@ export const CleanupFrame = z.looseObject({
   removed: z.array(z.string()),
   errors: z.array(z.string()),
 });
+
+/** `lab smoke`'s probe: how scripts run on the host. */
+export const ProbeFrame = z.looseObject({
+  ok: z.literal(true),
+  languageMode: z.string(),
+  psVersion: z.string(),
+  psEdition: z.string(),
+  scriptPath: z.string(),
+  utcNow: z.string(),
+});
+
+/** `lab smoke`'s event export: each log's wevtutil output, gzip'd and base64'd. */
+export const ExportEventsFrame = z.looseObject({
+  ok: z.literal(true),
+  logs: z.array(
+    z.looseObject({
+      log: z.string(),
+      exitCode: z.number().nullable(),
+      error: z.string(),
+      xmlGzipBase64: z.string(),
+    }),
+  ),
+});
+
+/** The same shape as a snapshot: one string per item. */
+export const HostStateFrame = SnapshotFrame;

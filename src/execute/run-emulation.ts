@@ -21,6 +21,7 @@ import {
   LockFrame,
   PreflightFrame,
   RunFrame,
+  SecureFolderFrame,
   SnapshotFrame,
   UninstallFrame,
   UnlockFrame,
@@ -133,6 +134,9 @@ export async function runEmulation(
     const opened = ctx.clock.now();
     session = await executor.open(host, ctx.signal);
     record('connect', true, opened, `${host.address}:${host.port} host key ${host.hostKeySha256}`);
+
+    // Scripts and payloads uploaded to the working folder run elevated: it is the administrators' alone first.
+    await operate('secure-folder', rendered.operations.secureFolder, SecureFolderFrame);
 
     const lock = await operate('lock-host', rendered.operations.lock, LockFrame);
     if (!lock.acquired) {

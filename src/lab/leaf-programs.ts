@@ -1,3 +1,4 @@
+import { sysmonChannel, toWindowsXml } from './sysmon.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
 import type { WindowsProcess } from './windows-model.js';
 
@@ -114,6 +115,77 @@ function auditpol({ host, argv }: LeafProgramCall): ExecOutcome {
   );
 }
 
+/**
+ * `wevtutil qe LOG /q:XPATH /f:xml /c:N [/rd:false]` (learn.microsoft.com, "wevtutil"): the log's events as
+ * XML, oldest first, one per line. The query may be `*` or a lower bound on System/TimeCreated/@SystemTime,
+ * the one shape the harness sends; any other is refused as the real tool refuses a query it cannot parse.
+ */
+function wevtutil({ host, argv }: LeafProgramCall): ExecOutcome {
+  const [verb, log, ...rest] = argv;
+  const failed = (code: number, text: string): ExecOutcome => ({
+    stdout: '',
+    stderr: `${text}\r\n`,
+    exitCode: code,
+  });
+  if (verb?.toLowerCase() !== 'qe' || log === undefined) return failed(87, 'The parameter is incorrect.');
+  const options = new Map<string, string>();
+  for (const option of rest) {
+    const match = /^\/(q|f|c|rd|e):(.*)$/is.exec(option);
+    if (match?.[1] === undefined || match[2] === undefined) return failed(87, 'The parameter is incorrect.');
+    options.set(match[1].toLowerCase(), match[2]);
+  }
+  if (options.get('f')?.toLowerCase() !== 'xml')
+    return failed(1, 'purple-harness lab: wevtutil qe is modelled for /f:xml only');
+  const count = Number(options.get('c') ?? Infinity);
+  if (!(count > 0)) return failed(87, 'The parameter is incorrect.');
+  const query = options.get('q') ?? '*';
+  const bound = /^\*\[System\[TimeCreated\[@SystemTime>='([^']+)'\]\]\]$/.exec(query);
+  const since = bound?.[1] === undefined ? null : Date.parse(bound[1]);
+  if (query !== '*' && (since === null || !Number.isFinite(since)))
+    return failed(15001, 'Failed to read events. The specified query is invalid.');
+  const channels = new Set([sysmonChannel, 'Security', 'Application', 'System']);
+  const channel = [...channels].find((c) => c.toLowerCase() === log.toLowerCase());
+  if (channel === undefined)
+    return failed(15007, 'Failed to read events. The specified channel could not be found.');
+  const events = host.eventLog
+    .filter((e) => e.fields.Channel === channel && (since === null || e.time.getTime() >= since))
+    .slice(0, count);
+  return ok(events.map((e) => `${toWindowsXml(e)}\r\n`).join(''));
+}
+
+/**
+ * icacls PATH /inheritance:r /grant:r *SID:(OI)(CI)F ... (learn.microsoft.com, "icacls"): the one form the
+ * harness uses; any other switch or permission is not modelled, and fails loudly.
+ */
+function icacls({ host, argv }: LeafProgramCall): ExecOutcome {
+  const [path, ...rest] = argv;
+  const invalid = (what: string): ExecOutcome => ({
+    stdout: '',
+    stderr: `Invalid parameter "${what}"\r\n`,
+    exitCode: 87,
+  });
+  if (path === undefined) return invalid('');
+  let removeInherited = false;
+  const fullControl: string[] = [];
+  for (let i = 0; i < rest.length; i += 1) {
+    const option = rest[i]?.toLowerCase() ?? '';
+    if (option === '/inheritance:r') removeInherited = true;
+    else if (option === '/grant:r') {
+      for (; /^\*S-[0-9-]+:\(OI\)\(CI\)F$/i.test(rest[i + 1] ?? ''); i += 1)
+        fullControl.push((rest[i + 1] ?? '').slice(1).split(':')[0] ?? '');
+      if (fullControl.length === 0) return invalid(rest[i + 1] ?? option);
+    } else return invalid(rest[i] ?? '');
+  }
+  if (host.securityOf(path) === null)
+    return {
+      stdout: `${path}: The system cannot find the file specified.\r\nSuccessfully processed 0 files; Failed processing 1 files\r\n`,
+      stderr: '',
+      exitCode: 2,
+    };
+  host.applyIcacls(path, { removeInherited, fullControl });
+  return ok(`processed file: ${path}\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n`);
+}
+
 async function cmstp({ host, parent, argv, pid }: LeafProgramCall): Promise<ExecOutcome> {
   const { exitCode } = await host.runCmstp(parent, argumentsOf(argv), pid);
   return { stdout: '', stderr: '', exitCode };
@@ -125,6 +197,8 @@ export const leafPrograms = {
   'Sysmon64.exe': sysmon,
   whoami,
   auditpol,
+  wevtutil,
+  icacls,
 } as const satisfies Record<string, (call: LeafProgramCall) => ExecOutcome | Promise<ExecOutcome>>;
 
 export type LeafProgram = keyof typeof leafPrograms;
@@ -136,4 +210,6 @@ export const leafProgramPaths: Record<LeafProgram, string | null> = {
   'Sysmon64.exe': 'C:\\Windows\\Sysmon64.exe',
   whoami: null,
   auditpol: null,
+  wevtutil: null,
+  icacls: null,
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorMessage } from '../core/index.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
-import { allUsersProfileRoot, mappingsKey, sha256Hex } from './windows-host.js';
+import { allUsersProfileRoot, mappingsKey, sddlSid, sha256Hex } from './windows-host.js';
 import type { WindowsProcess } from './windows-model.js';
 
 /** Frames a result the way templates/remote/_prelude.ps1.hbs does: `PHRESULT:` + base64 of UTF-8 JSON. */
@@ -150,6 +150,34 @@ export async function runOperation(
           'canary',
         );
         return frame({ ok: true, writtenUtc }, 0);
+      }
+      case 'secure-folder': {
+        // templates/remote/secure-folder.ps1.hbs: refuse a folder another account made; else protect it.
+        const root = need(params, 'WorkingFolder');
+        host.drive.mkdirp(root);
+        const trusted = new Set(['BA', 'SY', sddlSid(host.identity.userSid)]);
+        const owner = sddlSid(host.securityOf(root)?.owner ?? '');
+        if (!trusted.has(owner))
+          return frame(
+            {
+              ok: false,
+              error: `${root} is owned by ${owner}, not by an administrator, SYSTEM or this account: someone else created it, so nothing in it can be trusted. Check what it holds, remove it, and run again.`,
+            },
+            13,
+          );
+        const adminOnly = (): boolean => {
+          const security = host.securityOf(root);
+          return (
+            security?.protected === true &&
+            security.aces.every(
+              (ace) => !ace.startsWith('(A;') || trusted.has(ace.slice(1, -1).split(';')[5] ?? ''),
+            )
+          );
+        };
+        const changed = !adminOnly();
+        if (changed)
+          host.applyIcacls(root, { removeInherited: true, fullControl: ['S-1-5-32-544', 'S-1-5-18'] });
+        return frame({ ok: true, workingFolder: { path: root, sddl: host.sddlOf(root), changed } }, 0);
       }
       case 'lock-host': {
         const marker = need(params, 'Marker');

@@ -72,6 +72,7 @@ const RegistryRequest = z.object({
   name: z.string().optional(),
 });
 const StopRequest = z.object({ id: z.number().int() });
+const AclRequest = z.object({ path: z.string() });
 const ComRequest = z.object({ file: z.string(), parameters: z.string(), ppid: z.number().int() });
 const ProgramRequest = z.object({
   program: z.string(),
@@ -170,6 +171,13 @@ export async function startScriptLab(
       host.comShellExec(caller, `${file}${parameters === '' ? '' : ` ${parameters}`}`);
       return 0;
     },
+    acl: (body) => {
+      const path = AclRequest.parse(body).path;
+      const windows = drive.windows(path) ?? path;
+      const security = host.securityOf(windows);
+      if (security === null) throw new Error(`Cannot find path '${path}' because it does not exist.`);
+      return { owner: security.owner, sddl: host.sddlOf(windows) };
+    },
     services: () => labServices.map((s) => ({ Name: s.name, DisplayName: s.displayName, Status: 'Running' })),
     program: async (body) => {
       const request = ProgramRequest.parse(body);
@@ -220,6 +228,7 @@ export async function startScriptLab(
     TEMP: `${host.profileDir}\\AppData\\Local\\Temp`,
     USERNAME: host.identity.userName,
     USERDOMAIN: host.identity.domain,
+    PH_USER_SID: host.identity.userSid,
     COMPUTERNAME: host.identity.domain,
   };
   drive.mkdirp(windowsEnv.TEMP);

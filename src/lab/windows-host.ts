@@ -109,6 +109,41 @@ export function splitArguments(text: string): string[] {
  * A Windows host as far as the harness can tell over SSH: cmd.exe as sshd's default shell, PowerShell
  * helpers sent with -EncodedCommand, a C: drive, a registry, processes, and Sysmon watching all of it.
  */
+/**
+ * A folder's security descriptor, as SDDL pieces: the owner's SID, whether the DACL is protected (inherits
+ * nothing), and its ACEs (inherited ones carry ID in their flags). The group is not modelled.
+ */
+export interface FolderSecurity {
+  readonly owner: string;
+  readonly protected: boolean;
+  readonly aces: readonly string[];
+}
+
+/** The SDDL aliases Windows prints for the well-known SIDs the lab uses. */
+const sidAliases: Record<string, string> = {
+  'S-1-5-32-544': 'BA',
+  'S-1-5-18': 'SY',
+  'S-1-5-32-545': 'BU',
+  'S-1-3-0': 'CO',
+};
+export const sddlSid = (sid: string): string => sidAliases[sid] ?? sid;
+
+/**
+ * What a folder made under C:\ProgramData inherits (icacls C:\ProgramData on Windows 10/11): SYSTEM and
+ * Administrators full control, CREATOR OWNER full control of what it creates, Users read and execute, and
+ * Users may also create files and folders (WD, AD, WEA, WA). The last is why the working folder needs its own.
+ */
+export const programDataAces = [
+  '(A;OICIID;FA;;;SY)',
+  '(A;OICIID;FA;;;BA)',
+  '(A;OICIIOID;FA;;;CO)',
+  '(A;OICIID;0x1200a9;;;BU)',
+  '(A;CIID;0x116;;;BU)',
+] as const;
+
+/** How many events the host's logs keep, all channels together. */
+const eventLogCapacity = 20_000;
+
 export class SimulatedWindowsHost {
   readonly drive: Drive;
   readonly processes = new ProcessTable();
@@ -120,6 +155,13 @@ export class SimulatedWindowsHost {
   readonly clockReading: string | null;
   /** Every remote operation the host carried out, with its run marker and times: the host's own log. */
   readonly activity: { operation: string; marker: string | null; start: number; end: number }[] = [];
+  /**
+   * The host's own event logs: what its sensors recorded, oldest first, before any forwarder (so events the
+   * lab drops on their way to the SIEM are still here, as on a real host). `wevtutil qe` reads it.
+   */
+  readonly eventLog: LabEvent[] = [];
+  /** Folders whose security differs from what they inherit (Windows paths, lower-cased). */
+  readonly #folderSecurity = new Map<string, FolderSecurity>();
   readonly #emit: (event: LabEvent) => void;
   readonly #network: HostNetwork | undefined;
   readonly #sshd: WindowsProcess;
@@ -160,7 +202,12 @@ export class SimulatedWindowsHost {
 
   /** Everything the host records passes the sensor profile first, as a Sysmon config filters on the host. */
   #record(event: LabEvent): void {
-    if (!this.sensor.excludes(event)) this.#emit(event);
+    if (this.sensor.excludes(event)) return;
+    this.eventLog.push(event);
+    // A log has a maximum size; the oldest events go first, as Windows overwrites them.
+    if (this.eventLog.length > eventLogCapacity)
+      this.eventLog.splice(0, this.eventLog.length - eventLogCapacity);
+    this.#emit(event);
   }
 
   #spawn(
@@ -240,6 +287,56 @@ export class SimulatedWindowsHost {
   }
 
   /** A program that starts and exits at once (eventcreate.exe for the canary), recorded like any other. */
+  /**
+   * A folder's security; null when there is no such folder. Unless set, a folder is owned by the account that
+   * made it (Windows' default owner for an elevated administrator's objects is the account itself) and
+   * inherits ProgramData's entries.
+   */
+  securityOf(path: string): FolderSecurity | null {
+    if (!this.drive.isDir(path)) return null;
+    return (
+      this.#folderSecurity.get(path.toLowerCase()) ?? {
+        owner: this.identity.userSid,
+        protected: false,
+        aces: [...programDataAces],
+      }
+    );
+  }
+
+  /** Sets a folder's security (icacls, or a test planting a folder another account made). */
+  setSecurity(path: string, security: FolderSecurity): void {
+    this.#folderSecurity.set(path.toLowerCase(), security);
+  }
+
+  /**
+   * icacls PATH [/inheritance:r] [/grant:r SID:(OI)(CI)F ...]: drops the inherited entries and protects the
+   * DACL, then replaces each named SID's explicit entries with full control (learn.microsoft.com, "icacls").
+   */
+  applyIcacls(
+    path: string,
+    change: { readonly removeInherited: boolean; readonly fullControl: readonly string[] },
+  ): void {
+    const security = this.securityOf(path);
+    if (security === null) throw new Error(`no folder ${path}`);
+    const granted = new Set(change.fullControl.map(sddlSid));
+    const kept = security.aces.filter((ace) => {
+      const [, flags = '', , , , sid = ''] = ace.slice(1, -1).split(';');
+      return !(change.removeInherited && flags.includes('ID')) && !granted.has(sid);
+    });
+    this.setSecurity(path, {
+      owner: security.owner,
+      protected: security.protected || change.removeInherited,
+      aces: [...kept, ...[...granted].map((sid) => `(A;OICI;FA;;;${sid})`)],
+    });
+  }
+
+  /** The folder's security as Get-Acl's Sddl property prints it. */
+  sddlOf(path: string): string | null {
+    const security = this.securityOf(path);
+    if (security === null) return null;
+    return `O:${sddlSid(security.owner)}G:SYD:${security.protected ? 'PAI' : 'AI'}${security.aces.join('')}`;
+  }
+
   runProgram(
     parent: WindowsProcess,
     image: string,

@@ -12,6 +12,9 @@ export const remoteRoots = {
 /** The target-side half of the per-host lock (the local half is pipeline/host-lock.ts). */
 export const targetLockPath = 'C:\\ProgramData\\purple-harness\\host.lock';
 
+/** The harness's working folder on the target: run folders, uploaded scripts and the lock live under it. */
+export const workingFolder = 'C:\\ProgramData\\purple-harness';
+
 /** Stands in for the payload server's address when rendering without one (validate, render). */
 export const placeholderPayloadBase = 'http://payload.invalid:80';
 
@@ -114,6 +117,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     markerPath,
     payloadEvidence: payloadEvidence[spec.emulation.payload.action],
     operations: {
+      secureFolder: op('secure-folder', 30_000, { workingFolder }),
       preflight: op('preflight', 30_000),
       canary: op('canary', 30_000, { canaryText: canaryText(marker) }),
       snapshot: op('snapshot', 30_000),
@@ -261,5 +265,41 @@ export function renderHousekeeping(marker: string): {
       };
     }),
     unlock: op('unlock-host', '', { lockPath: targetLockPath }),
+  };
+}
+
+/** The operations `lab smoke` adds to a scenario's own: a probe, the host's state, and its event logs. */
+export interface SmokeOperations {
+  /** Reports the language mode, edition and delivery; exits with `exitCode`, so a lost exit code shows. */
+  probe(options: { readonly exitCode: number; readonly viaFile: boolean }): RemoteOperation;
+  hostState: RemoteOperation;
+  /** Makes the working folder administrators-only before anything is uploaded to it (the -File probe). */
+  secureFolder: RemoteOperation;
+  /** The host's Sysmon, Security and Application logs since `sinceUtc` (host clock), at most `maxEvents` each. */
+  exportEvents(sinceUtc: string, maxEvents: number): RemoteOperation;
+  preflight: RemoteOperation;
+}
+
+/** A comment line that makes the probe long enough to go by -File, as every over-long script does. */
+const fileDeliveryPadding = `# padding: this copy of the probe is long enough to be sent with -File${' .'.repeat(30)}\n`;
+
+export function renderSmokeOperations(marker: string): SmokeOperations {
+  const engine = createCommandEngine();
+  const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
+    name,
+    timeoutMs,
+    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, ...extra }),
+  });
+  return {
+    probe: ({ exitCode, viaFile }) => {
+      const probe = op('probe', 45_000, { exitCode: String(exitCode) });
+      // cmd.exe's line holds about 3,000 characters of script once encoded; 60 lines of padding pass it.
+      return viaFile ? { ...probe, script: probe.script + fileDeliveryPadding.repeat(60) } : probe;
+    },
+    hostState: op('host-state', 60_000),
+    secureFolder: op('secure-folder', 30_000, { workingFolder }),
+    exportEvents: (sinceUtc, maxEvents) =>
+      op('export-events', 120_000, { sinceUtc, maxEvents: String(maxEvents) }),
+    preflight: op('preflight', 30_000),
   };
 }

@@ -14,6 +14,11 @@ export function builtinScenariosDir(): string {
   return join(packageRoot(), 'scenarios');
 }
 
+/** Scenarios only `lab smoke` runs (beside the built-ins it reuses). */
+export function smokeScenariosDir(): string {
+  return join(packageRoot(), 'smoke');
+}
+
 export function detectionsDir(): string {
   return join(packageRoot(), 'detections');
 }

@@ -578,6 +578,6 @@ test('--preflight strict skips a scenario whose expected signals the host cannot
   t.false(run?.execution?.cleanup.ran);
   t.deepEqual(
     run?.execution?.steps.map((s) => s.step),
-    ['connect', 'lock-host', 'preflight', 'unlock-host'],
+    ['connect', 'secure-folder', 'lock-host', 'preflight', 'unlock-host'],
   );
 });

@@ -1,33 +1,13 @@
 import test from 'ava';
-import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath, quickScenarios, runCli } from '../helpers/cli.js';
+import { quickScenarios, runCli, startLabUp } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('lab up serves the embedded lab until stopped; a run against it passes and says SIMULATED', async (t) => {
   const cwd = tempDir(t);
-  const lab = execa('node', [cliPath, 'lab', 'up'], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '' },
-    extendEnv: false,
-    reject: false,
-  });
-  t.teardown(() => {
-    lab.kill('SIGKILL');
-  });
-  // Wait for the line that says where the config is.
-  const config = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    lab.stdout.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /^config: (.+)$/m.exec(seen);
-      if (match?.[1]) resolve(match[1].trim());
-    });
-    void lab.then(() => {
-      reject(new Error(`lab up ended early:\n${seen}`));
-    });
-  });
+  const { lab, config: configFile } = startLabUp(t, cwd);
+  const config = await configFile;
   const env = readFileSync(join(cwd, '.env'), 'utf8');
   const password = /^PURPLE_HARNESS_LAB_PASSWORD=(.+)$/m.exec(env)?.[1] ?? '';
   t.true(password.length > 10);

@@ -124,7 +124,7 @@ test("a host locked on the target by another machine's run is refused before any
   t.false(result?.execution?.progress.staged);
   t.deepEqual(
     result?.execution?.steps.map((s) => s.step),
-    ['connect', 'lock-host'],
+    ['connect', 'secure-folder', 'lock-host'],
   );
   t.true(result?.signals.every((s) => s.verdict === 'inconclusive'));
   t.regex(lab.lab.host.drive.get(lockFile)?.content.toString('utf8') ?? '', /phothermachine01/);
@@ -139,7 +139,7 @@ test('an expired target lock (a crashed run) is taken over, and a finished run r
 
   t.is(run.status, 'passed');
   const steps = run.results[0]?.execution?.steps.map((s) => s.step) ?? [];
-  t.is(steps[1], 'lock-host');
+  t.is(steps[2], 'lock-host');
   t.is(steps.at(-1), 'unlock-host');
   t.false(lab.lab.host.drive.exists(lockFile));
 });

@@ -248,6 +248,13 @@ function fakeExecutor(c: Case, world: World): Executor {
           marker = markerOf(op);
           const iso = new Date(world.now).toISOString();
           switch (op.name) {
+            case 'secure-folder':
+              return Promise.resolve(
+                frame(op.name, {
+                  ok: true,
+                  workingFolder: { path: 'C:\\ProgramData\\purple-harness', sddl: '', changed: false },
+                }),
+              );
             case 'lock-host':
               return Promise.resolve(frame(op.name, { ok: true, acquired: true, holder: null }));
             case 'unlock-host':

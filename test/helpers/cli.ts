@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
 
 /** The repository root, from dist/test/helpers/. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -41,4 +42,32 @@ export function quickScenarios(dir: string, names?: readonly string[]): string[]
     writeFileSync(join(dir, name), quick);
     return join(dir, name);
   });
+}
+
+/**
+ * Starts `purple-harness lab up` in `cwd` (killed when the test ends): the process, and the config it wrote,
+ * once it prints where that is.
+ */
+export function startLabUp(t: ExecutionContext, cwd: string, args: readonly string[] = []) {
+  const lab = execa('node', [cliPath, 'lab', 'up', ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '' },
+    extendEnv: false,
+    reject: false,
+  });
+  t.teardown(() => {
+    lab.kill('SIGKILL');
+  });
+  const config = new Promise<string>((resolve, reject) => {
+    let seen = '';
+    lab.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /^config: (.+)$/m.exec(seen);
+      if (match?.[1]) resolve(match[1].trim());
+    });
+    void lab.then(() => {
+      reject(new Error(`lab up ended early:\n${seen}`));
+    });
+  });
+  return { lab, config };
 }

@@ -4,9 +4,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RemoteOperation } from '../../src/core/index.js';
-import { placeholderPayloadBase, renderEmulation, renderHousekeeping } from '../../src/render/render.js';
+import {
+  placeholderPayloadBase,
+  renderEmulation,
+  renderHousekeeping,
+  renderSmokeOperations,
+} from '../../src/render/render.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
-import { builtinScenariosDir } from '../../src/util/paths.js';
+import { builtinScenariosDir, smokeScenariosDir } from '../../src/util/paths.js';
 import { repoRoot } from '../helpers/cli.js';
 import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
 
@@ -24,7 +29,7 @@ interface GateReport {
 
 const pwsh = pwshPath();
 
-/** Every operation of every built-in scenario, plus the clean-up after a crash, as named script files. */
+/** Every operation of every built-in and smoke scenario, lab smoke's own, plus the clean-up after a crash, as named script files. */
 function renderAll(dir: string): string[] {
   const files: string[] = [];
   const put = (name: string, op: RemoteOperation): void => {
@@ -33,9 +38,11 @@ function renderAll(dir: string): string[] {
     files.push(file);
   };
   const scenarios = loadScenariosOrThrow(
-    readdirSync(builtinScenariosDir())
-      .filter((name) => name.endsWith('.yaml'))
-      .map((name) => join(builtinScenariosDir(), name)),
+    [builtinScenariosDir(), smokeScenariosDir()].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((name) => name.endsWith('.yaml'))
+        .map((name) => join(dir, name)),
+    ),
   );
   for (const scenario of scenarios) {
     const rendered = renderEmulation(scenario, {
@@ -62,6 +69,12 @@ function renderAll(dir: string): string[] {
     put(`housekeeping-${String(i)}-cleanup`, place.cleanup);
   });
   put('housekeeping-unlock', housekeeping.unlock);
+  // lab smoke's own operations.
+  const smoke = renderSmokeOperations('ph0123456789ab');
+  put('smoke-probe', smoke.probe({ exitCode: 3, viaFile: false }));
+  put('smoke-probe-file', smoke.probe({ exitCode: 4, viaFile: true }));
+  put('smoke-host-state', smoke.hostState);
+  put('smoke-export-events', smoke.exportEvents('2026-12-04T00:00:00.000Z', 2000));
   return files;
 }
 

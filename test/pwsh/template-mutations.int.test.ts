@@ -44,6 +44,7 @@ const inTurn = limiter(2);
  * own, so unlock-host's breakage shows as its failed step (and a warning).
  */
 const operations = {
+  'secure-folder': { scenario: 'cmstp-local-inf-presetup', field: 'workingFolder' },
   'lock-host': { scenario: 'cmstp-local-inf-presetup', field: 'acquired' },
   preflight: { scenario: 'cmstp-local-inf-presetup', field: 'cmstpPresent' },
   canary: { scenario: 'cmstp-local-inf-presetup', field: 'writtenUtc' },

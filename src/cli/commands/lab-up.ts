@@ -26,6 +26,8 @@ export async function labUpCommand(
     readonly sshPort: number;
     readonly hecPort: number;
     readonly sensor: string | undefined;
+    /** A PowerShell 7 to run the remote scripts in (the script-executing target); absent: the in-process model. */
+    readonly pwsh: string | undefined;
     readonly secrets: Set<string>;
     readonly signal: AbortSignal;
   },
@@ -75,6 +77,7 @@ export async function labUpCommand(
     sink: endpoint,
     port: options.sshPort,
     dns: { 'payload.lab.test': '127.0.0.1' },
+    ...(options.pwsh === undefined ? {} : { pwsh: options.pwsh }),
     ...(options.sensor !== undefined && isSensorProfileName(options.sensor)
       ? { sensorProfile: options.sensor }
       : {}),

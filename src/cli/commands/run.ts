@@ -68,7 +68,7 @@ export interface RunOptions {
   readonly signal: AbortSignal;
 }
 
-function readKnownHosts(file: string): KnownHosts {
+export function readKnownHosts(file: string): KnownHosts {
   if (!existsSync(file)) return {};
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
   return typeof parsed === 'object' && parsed !== null ? (parsed as KnownHosts) : {};
@@ -114,6 +114,32 @@ async function pinHostKeys(hosts: HostTarget[], trust: boolean, output: Output):
       },
     );
   return pinned;
+}
+
+/** A command's context on the real clock: a new run id, the output's logger, Ctrl-C and the secrets. */
+export function commandContext(
+  now: Date,
+  output: Output,
+  signal: AbortSignal,
+  secrets: Set<string>,
+): RunContext {
+  return {
+    runId: newRunId(now),
+    clock: systemClock,
+    sleep: realSleep,
+    logger: output.logger,
+    signal,
+    secrets,
+  };
+}
+
+/** Where the payload server listens and the name hosts use for it (loopback and payload.lab.test by default). */
+export function payloadServerSettings(config: HarnessConfig): {
+  bind: string;
+  port: number;
+  advertisedHost: string;
+} {
+  return config.payloadServer ?? { bind: '127.0.0.1', port: 0, advertisedHost: 'payload.lab.test' };
 }
 
 function secret(): string {
@@ -180,14 +206,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   }
 
   const now = systemClock.now();
-  const ctx: RunContext = {
-    runId: newRunId(now),
-    clock: systemClock,
-    sleep: realSleep,
-    logger: output.logger,
-    signal: options.signal,
-    secrets,
-  };
+  const ctx = commandContext(now, output, options.signal, secrets);
   const pluginContext = { ...ctx, env };
   const stopFile = resolve(config.stopFile);
   if (existsSync(stopFile))
@@ -247,12 +266,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
-      const { bind, port, advertisedHost } = config.payloadServer ?? {
-        bind: '127.0.0.1',
-        port: 0,
-        advertisedHost: 'payload.lab.test',
-      };
-      payloadServer = await startPayloadServer({ bind, port, advertisedHost });
+      const { bind } = payloadServerSettings(config);
+      payloadServer = await startPayloadServer(payloadServerSettings(config));
       output.logger.info(`payload server: ${payloadServer.baseUrl} (listening on ${bind})`);
     }
     if (embedded) {
@@ -429,7 +444,7 @@ function printRun(result: RunResult, written: Published, output: Output): void {
 }
 
 /** The configured SIEM connector; the config was validated by its schema already. */
-async function createSiem(
+export async function createSiem(
   config: NonNullable<HarnessConfig['siem']> | { readonly type: 'local' },
   local: LocalSiemOptions | null,
   ctx: PluginContext,
