@@ -219,22 +219,26 @@ export async function runEmulation(
       rendered.payloadEvidence === 'marker-file'
         ? run.markerFound
         : rendered.payloadEvidence === 'exit-code' && cleanExit;
+    const killed = 'cmstp.exe did not exit on its own within the execute timeout and was killed';
     if (rendered.payloadEvidence === 'none') {
       status = cleanExit ? 'executed' : 'failed';
       reason = cleanExit
         ? 'cmstp ran and exited 0 (no payload command, by design)'
-        : `cmstp.exe exited with ${String(run.exitCode)}`;
+        : run.timedOut
+          ? killed
+          : `cmstp.exe exited with ${String(run.exitCode)}`;
     } else if (!progress.payloadRan) {
       status = 'failed';
       reason = run.timedOut
-        ? 'cmstp.exe did not finish in time and was killed'
+        ? killed
         : rendered.payloadEvidence === 'marker-file'
           ? `the payload's marker file was not written (cmstp exit code ${String(run.exitCode)})`
           : `cmstp.exe exited with ${String(run.exitCode)}`;
     } else {
+      // The marker proves the payload ran whatever cmstp did next; how cmstp ended is said, not hidden.
       reason =
         rendered.payloadEvidence === 'marker-file'
-          ? 'cmstp ran and the payload wrote its marker file'
+          ? `cmstp ran and the payload wrote its marker file${run.timedOut ? `; ${killed}` : run.exitCode === 0 ? '' : `; cmstp.exe then exited with ${String(run.exitCode)}`}`
           : 'cmstp ran and exited 0';
     }
   } catch (error) {

@@ -101,13 +101,32 @@ export async function runOperation(
         if (!payload || payload.dir)
           return frame({ ok: false, error: `payload missing before run: ${payloadPath}` }, 11);
         const startUtc = new Date().toISOString();
-        const { process, exitCode } = await host.runCmstp(shell, need(params, 'Arguments'));
+        // As the template does: wait up to $PhTimeoutMs, then kill cmstp (a dialog nobody can see never closes).
+        let started: WindowsProcess | undefined;
+        const finished = host.runCmstp(shell, need(params, 'Arguments'), undefined, (p) => {
+          started = p;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<null>((resolve) => {
+          timer = setTimeout(
+            () => {
+              resolve(null);
+            },
+            Number(need(params, 'TimeoutMs')),
+          );
+        });
+        const outcome = await Promise.race([finished, deadline]);
+        clearTimeout(timer);
+        if (outcome === null && started !== undefined) {
+          host.kill(started.pid);
+          await finished;
+        }
         return frame(
           {
             ok: true,
-            pid: process.pid,
-            exitCode,
-            timedOut: false,
+            pid: outcome?.process.pid ?? started?.pid ?? 0,
+            exitCode: outcome === null ? null : outcome.exitCode,
+            timedOut: outcome === null,
             startUtc,
             endUtc: new Date().toISOString(),
             payloadSha256: sha256Hex(payload.content),

@@ -130,7 +130,8 @@ export async function startScriptLab(
   /** Processes that exist for real (PowerShell, leaf programs): Stop-Process kills them for real too. */
   const realPids = new Set<number>();
 
-  const leaves: Record<string, (body: unknown) => unknown> = {
+  /** `closed` aborts when the caller hangs up first: a leaf program killed while it waits. */
+  const leaves: Record<string, (body: unknown, closed: AbortSignal) => unknown> = {
     registry: (body) => {
       const { op, path, name } = RegistryRequest.parse(body);
       switch (op) {
@@ -161,7 +162,7 @@ export async function startScriptLab(
           // Already gone.
         }
       }
-      host.processes.exit(target);
+      host.kill(target.pid);
       return true;
     },
     'com-shellexec': (body) => {
@@ -179,7 +180,7 @@ export async function startScriptLab(
       return { owner: security.owner, sddl: host.sddlOf(windows) };
     },
     services: () => labServices.map((s) => ({ Name: s.name, DisplayName: s.displayName, Status: 'Running' })),
-    program: async (body) => {
+    program: async (body, closed) => {
       const request = ProgramRequest.parse(body);
       const program = request.program;
       if (!Object.hasOwn(leafPrograms, program)) throw new Error(`no program ${program} is modelled`);
@@ -190,6 +191,10 @@ export async function startScriptLab(
       const argv = request.argv.map((a) => drive.windows(a) ?? a);
       realPids.add(request.pid);
       try {
+        // A program killed for real (Process.Kill, Stop-Process) hangs up: the model's process ends too.
+        closed.addEventListener('abort', () => {
+          host.kill(request.pid);
+        });
         return await leafPrograms[program as LeafProgram]({ host, parent, argv, pid: request.pid });
       } finally {
         realPids.delete(request.pid);
@@ -205,11 +210,15 @@ export async function startScriptLab(
       return;
     }
     const name = (request.url ?? '').slice(1);
+    const hungUp = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) hungUp.abort();
+    });
     void readJson(request)
       .then(async (body) => {
         const leaf = leaves[name];
         if (leaf === undefined) throw new Error(`no leaf ${name}`);
-        answer(response, 200, { result: await leaf(body) });
+        answer(response, 200, { result: await leaf(body, hungUp.signal) });
       })
       .catch((error: unknown) => {
         answer(response, 200, { error: errorMessage(error) });

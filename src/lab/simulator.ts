@@ -5,7 +5,7 @@ import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
 import { scriptLabDrive, startScriptLab, type ScriptLab } from './script-lab.js';
 import { startSshServer } from './ssh-server.js';
 import type { Behaviour } from './sysmon.js';
-import { SimulatedWindowsHost } from './windows-host.js';
+import { SimulatedWindowsHost, type CmstpKnobs } from './windows-host.js';
 
 export interface LabSimulatorOptions {
   readonly computer?: string;
@@ -46,6 +46,8 @@ export interface LabSimulatorOptions {
    * absent: the model carries out each operation (lab/operations.ts), with no dependency.
    */
   readonly pwsh?: string;
+  /** Fault knobs for cmstp itself: a non-zero install, an install that never exits, a failing `/u`. */
+  readonly cmstp?: CmstpKnobs;
 }
 
 export interface LabSimulator {
@@ -86,6 +88,7 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     username,
     sensor: sensorProfiles[sensorProfile],
     ...(options.clockReading === undefined ? {} : { clockReading: options.clockReading }),
+    ...(options.cmstp === undefined ? {} : { cmstp: options.cmstp }),
     network: {
       resolve: (hostname) => dns.get(hostname.toLowerCase()) ?? null,
       // A real HTTP request, so the payload server records the fetch exactly as it would from a VM.

@@ -45,7 +45,6 @@ const versionInfo: Readonly<Record<string, { OriginalFileName: string; Descripti
   'powershell.exe': { OriginalFileName: 'PowerShell.EXE', Description: 'Windows PowerShell' },
   'dllhost.exe': { OriginalFileName: 'dllhost.exe', Description: 'COM Surrogate' },
   'sftp-server.exe': { OriginalFileName: 'sftp-server.exe', Description: 'OpenSSH SFTP Server' },
-  'sshd-session.exe': { OriginalFileName: 'sshd-session.exe', Description: 'OpenSSH SSH Server Session' },
   'scrobj.dll': { OriginalFileName: 'scrobj.dll', Description: 'Windows \u00ae Script Component Runtime' },
   'cmlua.dll': { OriginalFileName: 'CMLUA.DLL', Description: 'Connection Manager Admin API Helper' },
   'cmstplua.dll': {
@@ -289,7 +288,8 @@ export function processAccess(
     TargetProcessGUID: target.guid,
     TargetProcessId: target.pid,
     TargetImage: target.image,
-    GrantedAccess: '0x1FFFFF',
+    // As Sysmon prints it (OTRF: 0x1fffff).
+    GrantedAccess: '0x1fffff',
     CallTrace: callTrace,
     SourceUser: source.user,
     TargetUser: target.user,

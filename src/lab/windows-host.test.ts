@@ -142,8 +142,8 @@ test('/au: com-elevation, child-process and profile-registry follow the OTRF rec
 
   const [surrogate] = find('com-elevation', 1);
   t.like(surrogate?.fields, {
-    Image: 'C:\\Windows\\System32\\DllHost.exe',
-    CommandLine: 'C:\\Windows\\system32\\DllHost.exe /Processid:{3E5FC7F9-9A51-4367-9063-A120244FBEC7}',
+    Image: 'C:\\Windows\\System32\\dllhost.exe',
+    CommandLine: 'C:\\windows\\system32\\DllHost.exe /Processid:{3E5FC7F9-9A51-4367-9063-A120244FBEC7}',
     ParentCommandLine: 'C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p',
     IntegrityLevel: 'High',
   });
@@ -153,21 +153,21 @@ test('/au: com-elevation, child-process and profile-registry follow the OTRF rec
     e.fields.OriginalFileName,
   ]);
   t.deepEqual(loads, [
-    ['C:\\Windows\\System32\\DllHost.exe', 'C:\\Windows\\System32\\cmstplua.dll', 'CMSTPLUA.DLL'],
-    ['C:\\Windows\\System32\\DllHost.exe', 'C:\\Windows\\System32\\cmlua.dll', 'CMLUA.DLL'],
+    ['C:\\Windows\\System32\\dllhost.exe', 'C:\\Windows\\System32\\cmstplua.dll', 'CMSTPLUA.DLL'],
+    ['C:\\Windows\\System32\\dllhost.exe', 'C:\\Windows\\System32\\cmlua.dll', 'CMLUA.DLL'],
   ]);
   const [child] = find('child-process', 1);
   t.like(child?.fields, {
-    ParentImage: 'C:\\Windows\\System32\\DllHost.exe',
+    ParentImage: 'C:\\Windows\\System32\\dllhost.exe',
     ParentProcessGuid: surrogate?.fields.ProcessGuid,
     IntegrityLevel: 'High',
   });
   const [access] = find('com-elevation', 10);
   t.like(access?.fields, {
-    SourceImage: 'C:\\Windows\\System32\\DllHost.exe',
+    SourceImage: 'C:\\Windows\\System32\\dllhost.exe',
     TargetImage: 'C:\\Windows\\System32\\cmd.exe',
     TargetProcessGUID: child?.fields.ProcessGuid,
-    GrantedAccess: '0x1FFFFF',
+    GrantedAccess: '0x1fffff',
   });
   t.regex(String(access?.fields.CallTrace), /advpack\.dll\+9c80\|.*\\cmlua\.dll\+24b4/);
   const registry = find('profile-registry', 12)
@@ -178,13 +178,13 @@ test('/au: com-elevation, child-process and profile-registry follow the OTRF rec
       'CreateKey',
       'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe',
       null,
-      'C:\\Windows\\System32\\DllHost.exe',
+      'C:\\Windows\\System32\\dllhost.exe',
     ],
     [
       'SetValue',
       'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe\\ProfileInstallPath',
       'C:\\ProgramData\\Microsoft\\Network\\Connections\\Cm',
-      'C:\\Windows\\System32\\DllHost.exe',
+      'C:\\Windows\\System32\\dllhost.exe',
     ],
   ]);
   t.true(host.drive.exists(`C:\\ProgramData\\Microsoft\\Network\\Connections\\Cm\\${marker}`));

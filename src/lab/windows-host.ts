@@ -46,6 +46,19 @@ export interface HostOptions {
   readonly clockReading?: string;
   /** The C: drive; default: in memory. The script-executing target passes a folder on disk. */
   readonly drive?: Drive;
+  /** Fault knobs for cmstp's own behaviour, which no one has observed on every Windows build. */
+  readonly cmstp?: CmstpKnobs;
+}
+
+/**
+ * What cmstp does that the lab cannot know (windows-review.md W4-W6): an install that returns non-zero, an
+ * install that never exits (a dialog on the invisible session-0 desktop) until it is killed, and a `/u` that
+ * fails and removes nothing.
+ */
+export interface CmstpKnobs {
+  readonly installExitCode?: number;
+  readonly hang?: boolean;
+  readonly uninstallExitCode?: number;
 }
 
 /** One remote operation as sshd hands it to PowerShell: the script and how it arrived. */
@@ -141,6 +154,26 @@ export const programDataAces = [
   '(A;CIID;0x116;;;BU)',
 ] as const;
 
+/** Where cmstp.exe's RAS tracing defaults go, and what they are (OTRF recording: value, Sysmon's Details). */
+export const tracingKey = 'HKLM:\\SOFTWARE\\Microsoft\\Tracing\\CMSTP';
+const tracingDefaults = [
+  ['EnableFileTracing', '0', 'DWORD (0x00000000)'],
+  ['EnableAutoFileTracing', '0', 'DWORD (0x00000000)'],
+  ['EnableConsoleTracing', '0', 'DWORD (0x00000000)'],
+  ['FileTracingMask', String(0xffff0000), 'DWORD (0xffff0000)'],
+  ['ConsoleTracingMask', String(0xffff0000), 'DWORD (0xffff0000)'],
+  ['MaxFileSize', String(0x00100000), 'DWORD (0x00100000)'],
+  ['FileDirectory', '%windir%\\tracing', '%%windir%%\\tracing'],
+] as const;
+export const phonebookDir = 'C:\\ProgramData\\Microsoft\\Network\\Connections\\Pbk';
+
+/** A process started by DcomLaunch, or by a process that was, runs in System32. */
+function inheritsSystem32(parent: WindowsProcess): boolean {
+  for (let p: WindowsProcess | null = parent; p !== null; p = p.parent)
+    if (/\\svchost\.exe$/i.test(p.image) || /\\dllhost\.exe$/i.test(p.image)) return true;
+  return false;
+}
+
 /** How many events the host's logs keep, all channels together. */
 const eventLogCapacity = 20_000;
 
@@ -163,6 +196,9 @@ export class SimulatedWindowsHost {
   /** Folders whose security differs from what they inherit (Windows paths, lower-cased). */
   readonly #folderSecurity = new Map<string, FolderSecurity>();
   readonly #emit: (event: LabEvent) => void;
+  readonly #cmstp: CmstpKnobs;
+  /** Processes that hang until killed, with what ends them. */
+  readonly #hung = new Map<number, () => void>();
   readonly #network: HostNetwork | undefined;
   readonly #sshd: WindowsProcess;
   readonly #dcomLaunch: WindowsProcess;
@@ -189,6 +225,7 @@ export class SimulatedWindowsHost {
       this.registry.setValue(auditPolicyKey, 'ProcessCreationIncludeCmdLine_Enabled', '1');
     this.clockReading = options.clockReading ?? null;
     this.#emit = options.emit;
+    this.#cmstp = options.cmstp ?? {};
     this.#network = options.network;
     this.#sshd = this.processes.system(
       'C:\\Windows\\System32\\OpenSSH\\sshd.exe',
@@ -225,7 +262,9 @@ export class SimulatedWindowsHost {
       parent,
       user: this.user,
       integrityLevel: integrity ?? 'High',
-      currentDirectory: `${this.profileDir}\\`,
+      // DcomLaunch starts the surrogate in System32, and its children inherit that (OTRF and the public EVTX
+      // recordings); everything else starts where the SSH session does, the profile folder.
+      currentDirectory: inheritsSystem32(parent) ? 'C:\\windows\\system32\\' : `${this.profileDir}\\`,
     });
     this.#record(processCreate(this.identity, process, behaviour));
     if (this.sensor.security4688 !== 'off') {
@@ -241,7 +280,15 @@ export class SimulatedWindowsHost {
     return path.replace(/^HKLM:\\/i, 'HKLM\\').replace(/^HKCU:\\/i, `HKU\\${this.identity.userSid}\\`);
   }
 
-  #setValue(process: WindowsProcess, key: string, name: string, data: string, behaviour: Behaviour): void {
+  /** Sets a value and records it; `details` is Sysmon's rendering of the data when it differs (DWORD (0x...)). */
+  #setValue(
+    process: WindowsProcess,
+    key: string,
+    name: string,
+    data: string,
+    behaviour: Behaviour,
+    details = data,
+  ): void {
     if (this.registry.createKey(key))
       this.#record(
         registryEvent(
@@ -256,17 +303,21 @@ export class SimulatedWindowsHost {
       registryEvent(
         this.identity,
         process,
-        { kind: 'SetValue', targetObject: `${this.#sysmonKey(key)}\\${name}`, details: data },
+        { kind: 'SetValue', targetObject: `${this.#sysmonKey(key)}\\${name}`, details },
         behaviour,
       ),
     );
   }
 
-  /** One SSH connection: Win32-OpenSSH 9.8+ runs it in its own sshd-session.exe. */
+  /**
+   * One SSH connection. The lab is Win32-OpenSSH 9.5 (its ident and preflight's version), which, like the
+   * in-box 7.7 and 8.x, serves each connection in a child sshd.exe running as the user (Win32-OpenSSH #1023);
+   * sshd-session.exe exists only from 9.8. The child's own switches are not modelled.
+   */
   openSession(): WindowsProcess {
     return this.#spawn(
-      'C:\\Windows\\System32\\OpenSSH\\sshd-session.exe',
-      '"C:\\Windows\\System32\\OpenSSH\\sshd-session.exe" -R',
+      'C:\\Windows\\System32\\OpenSSH\\sshd.exe',
+      '"C:\\Windows\\System32\\OpenSSH\\sshd.exe"',
       this.#sshd,
       'scaffolding',
     );
@@ -287,6 +338,33 @@ export class SimulatedWindowsHost {
   }
 
   /** A program that starts and exits at once (eventcreate.exe for the canary), recorded like any other. */
+  /**
+   * cmstp.exe's own RAS set-up, as the OTRF /au recording shows cmstp.exe (not the surrogate) doing it: the
+   * tracing defaults under HKLM\\SOFTWARE\\Microsoft\\Tracing\\CMSTP (Sysmon 12/13) and the all-users phonebook
+   * Pbk\\rasphone.pbk (Sysmon 11). Both are machine-wide and stay after the profile is gone. Written once per
+   * host; that the single-user path does the same is an inference (cmstp.exe writes them, not the surrogate).
+   */
+  #rasSetUp(cmstp: WindowsProcess): void {
+    if (!this.registry.exists(tracingKey))
+      for (const [name, value, details] of tracingDefaults)
+        this.#setValue(cmstp, tracingKey, name, value, 'scaffolding', details);
+    if (!this.drive.exists(phonebookDir)) {
+      this.drive.mkdirp(phonebookDir);
+      this.#record(fileCreate(this.identity, cmstp, phonebookDir, new Date(), 'scaffolding'));
+    }
+    const phonebook = `${phonebookDir}\\rasphone.pbk`;
+    if (!this.drive.exists(phonebook)) this.writeFileAs(cmstp, phonebook, Buffer.alloc(0), 'scaffolding');
+  }
+
+  /** Ends a process (TerminateProcess): one that hangs stops hanging; any other just ends. */
+  kill(pid: number): void {
+    const release = this.#hung.get(pid);
+    this.#hung.delete(pid);
+    release?.();
+    const process = this.processes.byPid(pid);
+    if (process !== undefined) this.processes.exit(process);
+  }
+
   /**
    * A folder's security; null when there is no such folder. Unless set, a folder is owned by the account that
    * made it (Windows' default owner for an elevated administrator's objects is the account itself) and
@@ -449,6 +527,7 @@ export class SimulatedWindowsHost {
     parent: WindowsProcess,
     argumentsText: string,
     pid?: number,
+    onStart?: (cmstp: WindowsProcess) => void,
   ): Promise<{ process: WindowsProcess; exitCode: number }> {
     const cmstp = this.#spawn(
       `${system32}\\cmstp.exe`,
@@ -458,6 +537,7 @@ export class SimulatedWindowsHost {
       undefined,
       pid,
     );
+    onStart?.(cmstp);
     try {
       const tokens = splitArguments(argumentsText);
       const flags = tokens.filter((t) => t.startsWith('/')).map((t) => t.toLowerCase());
@@ -466,7 +546,11 @@ export class SimulatedWindowsHost {
       const file = this.drive.get(infPath);
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
       const allUsers = flags.includes('/au');
-      if (flags.includes('/u')) return { process: cmstp, exitCode: this.#uninstall(cmstp, file.content) };
+      if (flags.includes('/u'))
+        return {
+          process: cmstp,
+          exitCode: this.#cmstp.uninstallExitCode ?? this.#uninstall(cmstp, file.content),
+        };
       let plan: InstallPlan;
       try {
         plan = planInstall(parseInf(file.content.toString('latin1')), allUsers);
@@ -476,6 +560,7 @@ export class SimulatedWindowsHost {
       }
       for (const dll of ['cmutil.dll', 'cmcfg32.dll', 'rasapi32.dll'])
         this.#record(imageLoad(this.identity, cmstp, `${system32}\\${dll}`, 'scaffolding'));
+      this.#rasSetUp(cmstp);
       const installer = allUsers ? this.#elevate(cmstp, plan) : cmstp;
       for (const write of plan.addReg) {
         const root = write.root === 'HKLM' ? 'HKLM:' : write.root === 'HKCU' ? 'HKCU:' : null;
@@ -491,7 +576,12 @@ export class SimulatedWindowsHost {
       for (const command of plan.preSetupCommands) this.#runCommand(installer, command);
       for (const entry of [...plan.unregisterOcxs, ...plan.registerOcxs]) await this.#loadOcx(cmstp, entry);
       if (installer !== cmstp) this.processes.exit(installer);
-      return { process: cmstp, exitCode: 0 };
+      if (this.#cmstp.hang === true) {
+        await new Promise<void>((resolve) => this.#hung.set(cmstp.pid, resolve));
+        // TerminateProcess with .NET's Kill() leaves exit code -1.
+        return { process: cmstp, exitCode: -1 };
+      }
+      return { process: cmstp, exitCode: this.#cmstp.installExitCode ?? 0 };
     } finally {
       this.processes.exit(cmstp);
     }
@@ -549,9 +639,11 @@ export class SimulatedWindowsHost {
   #startSurrogate(caller: WindowsProcess, dlls: readonly string[]): WindowsProcess {
     for (const dll of ['cmlua.dll', 'cmstplua.dll'])
       this.#record(imageLoad(this.identity, caller, `${system32}\\${dll}`, 'scaffolding'));
+    // Image and command line as the OTRF recording has them (Sysmon 1 and 4688 alike): the image path in
+    // its on-disk case, the command line as DcomLaunch builds it.
     const surrogate = this.#spawn(
-      `${system32}\\DllHost.exe`,
-      `C:\\Windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
+      `${system32}\\dllhost.exe`,
+      `C:\\windows\\system32\\DllHost.exe /Processid:${cmstpLuaClsid}`,
       this.#dcomLaunch,
       'com-elevation',
     );

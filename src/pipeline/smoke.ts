@@ -59,6 +59,8 @@ export interface SmokeRun {
   readonly version: string;
   /** Events kept per log and step (wevtutil /c:). */
   readonly maxEvents?: number;
+  /** Told after every step, with the report so far (status incomplete), so a killed smoke keeps what it saw. */
+  readonly onProgress?: (report: SmokeReport) => void;
 }
 
 /** The harness's own working folders outlive a run by design; anything else new after the smoke is residue. */
@@ -69,6 +71,12 @@ const workingFolders = new Set(
     'C:\\ProgramData\\purple-harness\\ops',
   ].map((dir) => `dir:${dir}`.toLowerCase()),
 );
+
+/** What cmstp.exe writes for itself on first use (the OTRF /au recording), not for the profile: not residue. */
+const cmstpMachineState = [
+  /^(key|value):HKLM:\\SOFTWARE\\Microsoft\\Tracing\\CMSTP(\||$)/i,
+  /^(dir|file):.*\\Microsoft\\Network\\Connections\\Pbk(\\rasphone\.pbk)?(\||$)/i,
+];
 
 /**
  * The folder over-long scripts are uploaded to (executors/ssh/powershell.ts): -File runs them from there. The
@@ -109,6 +117,19 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
   const marker = newMarker();
   const ops = renderSmokeOperations(marker);
   const steps: SmokeStep[] = [];
+  const report = (status: SmokeReport['status']): SmokeReport => ({
+    kind: 'purple-harness-smoke',
+    schemaVersion: 1,
+    runId: ctx.runId,
+    harness: { name: 'purple-harness', version: run.version },
+    host: { name: run.host.name, address: run.host.address, simulated: run.host.simulated },
+    lab: run.lab,
+    siem: { id: run.siem.id, description: run.siem.describe() },
+    startedAt,
+    finishedAt: ctx.clock.now().toISOString(),
+    status,
+    steps: [...steps],
+  });
   let skewMs = 0;
   let computer = run.host.name;
 
@@ -154,6 +175,7 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
       evidence: draft.evidence,
       events,
     });
+    run.onProgress?.(report('incomplete'));
     ctx.logger.info(
       `smoke ${id}: ${draft.outcome}${draft.findings.length > 0 ? `: ${draft.findings.join('; ')}` : ''}`,
     );
@@ -441,8 +463,12 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
       const diff = diffState(stateBefore, frame.data.items);
       draft.facts = { items: frame.data.items, ...diff };
       for (const item of diff.added.filter((i) => !workingFolders.has(i.toLowerCase()))) {
-        // A new folder is reported; what is in it is listed on its own, and any new file or value is residue.
-        if (item.startsWith('dir:')) draft.findings.push(`a folder that was not there before stays: ${item}`);
+        // A new folder is reported; what is in it is listed on its own, and any new file or value is residue,
+        // except what cmstp.exe itself sets up once per machine (RAS tracing defaults, the all-users phonebook).
+        if (cmstpMachineState.some((pattern) => pattern.test(item)))
+          draft.findings.push(`cmstp.exe's own machine-wide set-up, which Windows keeps: ${item}`);
+        else if (item.startsWith('dir:'))
+          draft.findings.push(`a folder that was not there before stays: ${item}`);
         else problem(draft, `new after clean-up: ${item}`);
       }
       for (const item of diff.changed) problem(draft, `changed: ${item}`);
@@ -451,19 +477,7 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
     { exportEvents: false },
   );
 
-  return {
-    kind: 'purple-harness-smoke',
-    schemaVersion: 1,
-    runId: ctx.runId,
-    harness: { name: 'purple-harness', version: run.version },
-    host: { name: run.host.name, address: run.host.address, simulated: run.host.simulated },
-    lab: run.lab,
-    siem: { id: run.siem.id, description: run.siem.describe() },
-    startedAt,
-    finishedAt: ctx.clock.now().toISOString(),
-    status: smokeStatus(steps, ctx.signal.aborted),
-    steps,
-  };
+  return report(smokeStatus(steps, ctx.signal.aborted));
 }
 
 /** A log's XML from the host's gzip; .NET writes nothing at all (not even a gzip header) for no input. */

@@ -164,8 +164,9 @@ test('the stop file appearing mid-run stops the remaining steps but runs clean-u
       logger: silentLogger,
       signal: new AbortController().signal,
       secrets: new Set<string>(),
-      // lock-host, preflight, canary and snapshot-before go ahead; the stop file appears before staging.
-      shouldStop: () => (stepsSeen += 1) > 4,
+      // secure-folder, lock-host, preflight, canary and snapshot-before go ahead; the stop file appears
+      // before staging.
+      shouldStop: () => (stepsSeen += 1) > 5,
     },
   );
 

@@ -432,8 +432,9 @@ async function play(
       // The stop file: there from the start, or created once the first scenario has begun its steps.
       shouldStop: () => {
         world.stopChecks += 1;
-        // Checked before the pair, then before lock, preflight, canary, snapshot and cmstp: the 6th stops cmstp.
-        return c.operator.stop === 'before' || (c.operator.stop === 'mid' && world.stopChecks >= 6);
+        // Checked before the pair, then before secure-folder, lock, preflight, canary, snapshot and cmstp: the
+        // 7th stops cmstp.
+        return c.operator.stop === 'before' || (c.operator.stop === 'mid' && world.stopChecks >= 7);
       },
     },
     {

@@ -62,7 +62,7 @@ async function smoke(cwd: string, config: string) {
       env: { PATH: process.env.PATH ?? '' },
       extendEnv: false,
       reject: false,
-      timeout: 8 * 60_000,
+      timeout: 12 * 60_000,
     },
   );
 }
@@ -134,6 +134,13 @@ if (pwsh === null && !pwshRequired) {
     };
     t.regex(inf('cmstp:remote-scriptlet-host-name'), /http:\/\/payload\.lab\.test:\d+\//);
     t.regex(inf('cmstp:remote-scriptlet-ip-literal'), /http:\/\/127\.0\.0\.1:\d+\//);
+    // cmstp's own machine-wide set-up (RAS tracing defaults, the all-users phonebook) is named, not residue.
+    const after = step('host-state-after').findings.join('\n');
+    t.regex(
+      after,
+      /machine-wide set-up, which Windows keeps: key:HKLM:\\SOFTWARE\\Microsoft\\Tracing\\CMSTP$/m,
+    );
+    t.regex(after, /machine-wide set-up, which Windows keeps: file:.*\\Connections\\Pbk\\rasphone\.pbk\|/m);
     // The host's own logs were exported after each step that ran something, and purple-harness ingest reads them.
     for (const s of bundle.steps.filter((x) => x.id.startsWith('cmstp:'))) {
       const sysmon = s.events.find((e) => e.log === 'Microsoft-Windows-Sysmon/Operational');
@@ -157,10 +164,11 @@ if (pwsh === null && !pwshRequired) {
   });
 
   test('#15 lab smoke names the paths a blind sensor breaks, and does not pass', async (t) => {
-    t.timeout(10 * 60_000);
+    t.timeout(15 * 60_000);
     const cwd = tempDir(t);
-    // Sysmon without ProcessAccess (10) and ImageLoad (7): the COM-elevation and scriptlet-load signals are lost.
-    const config = await labUp(t, cwd, ['--lab-sensor', 'no-access-imageload']);
+    // Sysmon without the App Paths\cmmgr32.exe registry events: profile-registry is lost on the three paths
+    // that register a profile (the two /au installs and the negative control's admin install).
+    const config = await labUp(t, cwd, ['--lab-sensor', 'no-cmmgr32-registry']);
     const run = await smoke(cwd, config);
     t.not(run.exitCode, 0, run.stdout);
     const bundle = JSON.parse(readFileSync(join(cwd, 'bundle', 'smoke.json'), 'utf8')) as Bundle;
@@ -169,14 +177,12 @@ if (pwsh === null && !pwshRequired) {
     t.deepEqual(broken, [
       'cmstp:au-custom-destination',
       'cmstp:au-no-custom-destination',
-      'cmstp:remote-scriptlet-host-name',
-      'cmstp:remote-scriptlet-ip-literal',
-      'cmstp:icmluautil',
+      'cmstp:negative-control',
     ]);
     for (const id of broken) {
       const step = bundle.steps.find((s) => s.id === id);
       t.true(
-        step?.findings.some((f) => /^(com-elevation|scriptlet-load) (fail|inconclusive)/.test(f)) === true,
+        step?.findings.some((f) => /^profile-registry (fail|inconclusive)/.test(f)) === true,
         `${id}: ${step?.findings.join('; ') ?? ''}`,
       );
     }

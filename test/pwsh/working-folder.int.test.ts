@@ -5,7 +5,7 @@ import { workingFolder } from '../../src/render/render.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import { runOnLab, startTestLab } from '../helpers/lab.js';
-import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
+import { labTargets } from '../helpers/pwsh.js';
 
 /*
  * #15: C:\ProgramData\purple-harness holds scripts and payloads that run as an elevated administrator. Every run
@@ -14,22 +14,11 @@ import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
  * PowerShell (icacls and Get-Acl are the model's), the in-process one carries out the same decisions.
  */
 
-const pwsh = pwshPath();
 const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
 const standardUser = 'S-1-5-21-3470123407-2231371018-3463402313-1002';
 const adminOnly = /^O:S-1-5-21-[0-9-]+G:SYD:PAI\(A;OICI;FA;;;BA\)\(A;OICI;FA;;;SY\)$/;
 
-const targets = [
-  { name: 'in-process simulator', options: {} },
-  ...(pwsh === null ? [] : [{ name: 'script-executing target', options: { pwsh } }]),
-];
-if (pwsh === null && !pwshRequired) {
-  test.skip('working folder on the script-executing target NOT RUN: pwsh is not installed (.ci/run installs PowerShell 7)', () => {});
-} else if (pwsh === null) {
-  test('working folder on the script-executing target: PowerShell 7 is required', (t) => {
-    t.fail('PURPLE_HARNESS_REQUIRE_PWSH=1 but pwsh was not found');
-  });
-}
+const targets = labTargets(test, 'working folder');
 
 for (const target of targets) {
   test(`#15 ${target.name}: a run makes the working folder administrators-only before it uploads anything`, async (t) => {

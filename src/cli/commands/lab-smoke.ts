@@ -190,6 +190,8 @@ export async function labSmokeCommand(options: LabSmokeOptions, output: Output):
         deadlines: polling,
         paths,
         version: options.version,
+        // Written after every step: a smoke killed half-way still leaves what it saw.
+        onProgress: (sofar) => writeRendered(out, smokeBundle(sofar), secrets),
       },
       ctx,
     );
