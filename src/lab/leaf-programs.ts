@@ -47,14 +47,9 @@ function eventcreate({ host, parent, argv, pid }: LeafProgramCall): ExecOutcome 
   const id = Number(options.get('/id'));
   if (!['/t', '/id', '/d'].every((f) => options.has(f)) || !Number.isInteger(id) || id < 1 || id > 1000)
     return invalid('EVENTCREATE', argv.join(' '));
-  const image = 'C:\\Windows\\system32\\eventcreate.exe';
-  host.runProgram(
-    parent,
-    'C:\\Windows\\System32\\eventcreate.exe',
-    commandLineOf(image, argv),
-    'canary',
-    pid,
-  );
+  // The canary template starts it as $env:SystemRoot\\System32\\eventcreate.exe: its command line says so.
+  const image = leafProgramPaths['eventcreate.exe'];
+  host.runProgram(parent, image, commandLineOf(image, argv), 'canary', pid);
   return ok(
     `\r\nSUCCESS: An event of type '${options.get('/t') ?? ''}' was created in the '${options.get('/l') ?? 'APPLICATION'}' log with '${options.get('/so') ?? 'EventCreate'}' as the source.\r\n`,
   );
@@ -204,7 +199,7 @@ export const leafPrograms = {
 export type LeafProgram = keyof typeof leafPrograms;
 
 /** Where each program lives on the C: drive; null: on PATH (found by name, as System32 is on Windows). */
-export const leafProgramPaths: Record<LeafProgram, string | null> = {
+export const leafProgramPaths = {
   'cmstp.exe': 'C:\\Windows\\System32\\cmstp.exe',
   'eventcreate.exe': 'C:\\Windows\\System32\\eventcreate.exe',
   'Sysmon64.exe': 'C:\\Windows\\Sysmon64.exe',
@@ -212,4 +207,4 @@ export const leafProgramPaths: Record<LeafProgram, string | null> = {
   auditpol: null,
   wevtutil: null,
   icacls: null,
-};
+} as const satisfies Record<LeafProgram, string | null>;

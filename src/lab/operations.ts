@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { windowsBaseName } from '../util/winpath.js';
 import { errorMessage } from '../core/index.js';
 import type { ExecOutcome, SimulatedWindowsHost } from './windows-host.js';
 import { allUsersProfileRoot, mappingsKey, sddlSid, sha256Hex } from './windows-host.js';
@@ -92,7 +93,7 @@ export async function runOperation(
             items.push(`value:${mappingsKey}|${value.name}`);
         }
         for (const p of markerProcesses(host, marker, shell))
-          items.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
+          items.push(`process:${p.pid}:${windowsBaseName(p.image)}`);
         return frame({ ok: true, items }, 0);
       }
       case 'run-cmstp': {
@@ -134,7 +135,7 @@ export async function runOperation(
             markerProcesses: markerProcesses(host, need(params, 'Marker'), shell).map((p) => ({
               pid: p.pid,
               parentPid: p.parent?.pid ?? 0,
-              name: p.image.split('\\').pop() ?? '',
+              name: windowsBaseName(p.image),
             })),
           },
           0,
@@ -252,7 +253,7 @@ export async function runOperation(
         const removed: string[] = [];
         for (const p of markerProcesses(host, marker, shell)) {
           host.processes.exit(p);
-          removed.push(`process:${p.pid}:${p.image.split('\\').pop() ?? ''}`);
+          removed.push(`process:${p.pid}:${windowsBaseName(p.image)}`);
         }
         for (const dir of [runDir, ...profileDirs(host, marker)]) {
           if (host.drive.exists(dir)) {

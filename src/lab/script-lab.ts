@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { windowsBaseName } from '../util/winpath.js';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -148,7 +149,7 @@ export async function startScriptLab(
       host.processes.running().map((p) => ({
         ProcessId: p.pid,
         ParentProcessId: p.parent?.pid ?? 0,
-        Name: p.image.split('\\').pop() ?? '',
+        Name: windowsBaseName(p.image),
         CommandLine: p.commandLine,
         ExecutablePath: p.image,
       })),

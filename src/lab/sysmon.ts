@@ -138,6 +138,30 @@ export function securityProcessCreate(
   withCommandLine: boolean,
 ): LabEvent {
   const [domain = '', name = ''] = process.user.split('\\');
+  // A process that a service starts for the user (DcomLaunch's COM surrogate) is created by SYSTEM on the
+  // user's behalf: the subject is the machine account and the target the user (OTRF 4688 for dllhost.exe).
+  const forUser = /\\svchost\.exe$/i.test(process.parent?.image ?? '') && process.integrityLevel !== 'System';
+  const subject = forUser
+    ? {
+        SubjectUserSid: 'S-1-5-18',
+        SubjectUserName: `${host.domain}$`,
+        SubjectDomainName: 'WORKGROUP',
+        SubjectLogonId: '0x3e7',
+      }
+    : {
+        SubjectUserSid: process.integrityLevel === 'System' ? 'S-1-5-18' : host.userSid,
+        SubjectUserName: name,
+        SubjectDomainName: domain,
+        SubjectLogonId: host.logonId,
+      };
+  const target = forUser
+    ? {
+        TargetUserSid: 'S-1-0-0',
+        TargetUserName: name,
+        TargetDomainName: domain,
+        TargetLogonId: host.logonId,
+      }
+    : { TargetUserSid: 'S-1-0-0', TargetUserName: '-', TargetDomainName: '-', TargetLogonId: '0x0' };
   return {
     behaviour,
     time: process.started,
@@ -147,19 +171,13 @@ export function securityProcessCreate(
       Provider_Name: 'Microsoft-Windows-Security-Auditing',
       Computer: host.computer,
       TimeCreated: process.started.toISOString(),
-      SubjectUserSid: process.integrityLevel === 'System' ? 'S-1-5-18' : host.userSid,
-      SubjectUserName: name,
-      SubjectDomainName: domain,
-      SubjectLogonId: host.logonId,
+      ...subject,
       NewProcessId: `0x${process.pid.toString(16)}`,
       NewProcessName: process.image,
       TokenElevationType: '%%1936',
       ProcessId: `0x${(process.parent?.pid ?? 0).toString(16)}`,
       CommandLine: withCommandLine ? process.commandLine : '',
-      TargetUserSid: 'S-1-0-0',
-      TargetUserName: '-',
-      TargetDomainName: '-',
-      TargetLogonId: '0x0',
+      ...target,
       ParentProcessName: process.parent?.image ?? '',
       MandatoryLabel: mandatoryLabels[process.integrityLevel],
     },

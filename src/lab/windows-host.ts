@@ -98,17 +98,50 @@ export const appPathsKey = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\
 /** HRESULTs cmstp reports, as 32-bit unsigned values the way sshd passes them on. */
 const exitFileNotFound = 0x80070002;
 const exitInvalidData = 0x8007000d;
-/** The call stack of the surrogate opening its child, as recorded in the OTRF dataset (offsets kept). */
-const surrogateCallTrace = [
-  'C:\\windows\\SYSTEM32\\ntdll.dll+9d1e4',
-  'C:\\windows\\System32\\KERNELBASE.dll+32ea6',
-  'C:\\windows\\System32\\KERNEL32.DLL+1d0e3',
+/**
+ * The call stack of the surrogate opening the INF command it starts (Sysmon 10), verbatim from the OTRF /au
+ * recording (SDWIN-201022015432, MIT): advpack runs the command on behalf of cmlua's COM call.
+ */
+const infCallTrace = [
+  'C:\\windows\\SYSTEM32\\ntdll.dll+9d934',
+  'C:\\windows\\System32\\KERNELBASE.dll+59e1a',
+  'C:\\windows\\System32\\KERNELBASE.dll+567b6',
+  'C:\\windows\\System32\\KERNEL32.DLL+1bee3',
   'C:\\windows\\SYSTEM32\\advpack.dll+9c80',
-  'C:\\windows\\SYSTEM32\\advpack.dll+a5d5',
+  'C:\\windows\\SYSTEM32\\advpack.dll+5292',
+  'C:\\windows\\SYSTEM32\\advpack.dll+4ed5',
+  'C:\\windows\\SYSTEM32\\advpack.dll+469a',
+  'C:\\windows\\SYSTEM32\\advpack.dll+3c25',
+  'C:\\windows\\SYSTEM32\\advpack.dll+3ac5',
   'C:\\windows\\System32\\cmlua.dll+24b4',
   'C:\\windows\\System32\\cmlua.dll+3196',
-  'C:\\windows\\System32\\RPCRT4.dll+76953',
-  'C:\\windows\\System32\\combase.dll+1f2d2',
+  'C:\\windows\\System32\\RPCRT4.dll+76a63',
+  'C:\\windows\\System32\\RPCRT4.dll+da036',
+  'C:\\windows\\System32\\RPCRT4.dll+383b9',
+  'C:\\windows\\System32\\combase.dll+a5cff',
+  'C:\\windows\\System32\\RPCRT4.dll+59bab',
+  'C:\\windows\\System32\\combase.dll+8d0e3',
+  'C:\\windows\\System32\\combase.dll+8ced3',
+  'C:\\windows\\System32\\combase.dll+a9556',
+  'C:\\windows\\System32\\combase.dll+8a4fa',
+  'C:\\windows\\System32\\combase.dll+8b1bd',
+  'C:\\windows\\System32\\combase.dll+401ac',
+  'C:\\windows\\System32\\combase.dll+40a11',
+].join('|');
+
+/**
+ * ICMLuaUtil::ShellExec's stack, SYNTHETIC: no recording of it was at hand. ShellExecuteEx runs through
+ * shell32 and windows.storage rather than advpack [inference]; offsets are 0 because none were observed.
+ */
+const shellExecCallTrace = [
+  'C:\\windows\\SYSTEM32\\ntdll.dll+0',
+  'C:\\windows\\System32\\KERNELBASE.dll+0',
+  'C:\\windows\\System32\\KERNEL32.DLL+0',
+  'C:\\windows\\System32\\windows.storage.dll+0',
+  'C:\\windows\\System32\\SHELL32.dll+0',
+  'C:\\windows\\System32\\cmlua.dll+0',
+  'C:\\windows\\System32\\RPCRT4.dll+0',
+  'C:\\windows\\System32\\combase.dll+0',
 ].join('|');
 
 const operationHeader = /^# purple-harness remote operation: ([a-z-]+) v1$/m;
@@ -573,7 +606,7 @@ export class SimulatedWindowsHost {
             'profile-registry',
           );
       }
-      for (const command of plan.preSetupCommands) this.#runCommand(installer, command);
+      for (const command of plan.preSetupCommands) this.#runCommand(installer, command, infCallTrace);
       for (const entry of [...plan.unregisterOcxs, ...plan.registerOcxs]) await this.#loadOcx(cmstp, entry);
       if (installer !== cmstp) this.processes.exit(installer);
       if (this.#cmstp.hang === true) {
@@ -628,7 +661,7 @@ export class SimulatedWindowsHost {
    */
   comShellExec(caller: WindowsProcess, commandLine: string): void {
     const surrogate = this.#startSurrogate(caller, ['cmstplua.dll', 'cmlua.dll']);
-    this.#runCommand(surrogate, commandLine);
+    this.#runCommand(surrogate, commandLine, shellExecCallTrace);
     this.processes.exit(surrogate);
   }
 
@@ -673,15 +706,25 @@ export class SimulatedWindowsHost {
   }
 
   /** Runs one INF command line. Only the benign catalogue's effects are modelled; anything else just starts and exits. */
-  #runCommand(parent: WindowsProcess, commandLine: string): void {
+  #runCommand(parent: WindowsProcess, commandLine: string, callTrace = infCallTrace): void {
     const first = splitArguments(commandLine)[0] ?? '';
     const image = first.includes('\\')
       ? first
       : `${system32}\\${first.toLowerCase().endsWith('.exe') ? first : `${first}.exe`}`;
     const child = this.#spawn(image, commandLine, parent, 'child-process');
     if (parent.image.toLowerCase().endsWith('\\dllhost.exe')) {
-      this.#record(processAccess(this.identity, parent, child, surrogateCallTrace, 'com-elevation'));
+      this.#record(processAccess(this.identity, parent, child, callTrace, 'com-elevation'));
     }
+    // A console program started by one with no console (cmstp, the surrogate) gets its own console host, as
+    // the OTRF recording shows for the surrogate's cmd.exe.
+    const host = /\\cmd\.exe$/i.test(child.image)
+      ? this.#spawn(
+          `${system32}\\conhost.exe`,
+          '\\??\\C:\\windows\\system32\\conhost.exe 0xffffffff -ForceV1',
+          child,
+          'scaffolding',
+        )
+      : null;
     try {
       const echo = /^cmd(?:\.exe)?\s+\/c\s+echo\s+(.*?)>\s*(\S.*)$/i.exec(commandLine);
       if (echo?.[2] !== undefined) {
@@ -690,6 +733,7 @@ export class SimulatedWindowsHost {
           this.writeFileAs(child, target, Buffer.from(`${echo[1] ?? ''}\r\n`), 'child-process');
       }
     } finally {
+      if (host !== null) this.processes.exit(host);
       this.processes.exit(child);
     }
   }

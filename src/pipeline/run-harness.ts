@@ -1,4 +1,5 @@
 import { assessControls } from '../assert/controls.js';
+import { windowsBaseName } from '../util/winpath.js';
 import { evaluateSignal, judgePipeline } from '../assert/evaluate.js';
 import { findRegressions } from '../assert/regressions.js';
 import type {
@@ -255,7 +256,7 @@ async function runPair(
       marker,
       bindings: {
         marker,
-        payloadFile: rendered.payload?.remotePath.split('\\').pop() ?? 'none',
+        payloadFile: rendered.payload ? windowsBaseName(rendered.payload.remotePath) : 'none',
         cmstpPid: String(execution.cmstp?.pid ?? 'none'),
         ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
       },

@@ -1,4 +1,5 @@
 import type { SiemEvent } from '../core/index.js';
+import { markerShape } from '../core/index.js';
 
 /**
  * Values that belong to one process instance: a ProcessGuid is new for every process, so an alert repeating
@@ -72,7 +73,10 @@ export class SeenEvents {
 }
 
 /** A run marker as it appears inside a command line or path (core/context.ts markerShape, unanchored). */
-const markerInText = /(?<![A-Za-z0-9])ph[a-z0-9]{12}(?![A-Za-z0-9])/g;
+const markerInText = new RegExp(
+  `(?<![A-Za-z0-9])${markerShape.source.replace(/^\^|\$$/g, '')}(?![A-Za-z0-9])`,
+  'g',
+);
 
 /**
  * True when the event names another run's marker and not this one's: it belongs to that run. A pattern

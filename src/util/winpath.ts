@@ -10,3 +10,8 @@ export function fromSftpPath(sftpPath: string): string {
   const trimmed = sftpPath.replace(/^\/(?=[A-Za-z]:)/, '');
   return trimmed.replaceAll('/', '\\');
 }
+
+/** The last part of a Windows path: `C:\\Windows\\System32\\cmd.exe` -> `cmd.exe`. */
+export function windowsBaseName(path: string): string {
+  return path.slice(path.lastIndexOf('\\') + 1);
+}
