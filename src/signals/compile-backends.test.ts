@@ -36,7 +36,8 @@ test('splunk: window-correlated patterns carry the launch window instead of the 
 
   t.regex(
     spl,
-    /_time>=\d+ _time<=\d+ Image="\*\\\\cmstp\.exe" ProcessId="4242" ImageLoaded="\*\\\\scrobj\.dll"/,
+    // To the millisecond: a floored second would drop the window's last partial second (#16).
+    /_time>=\d+\.\d{3} _time<=\d+\.\d{3} Image="\*\\\\cmstp\.exe" ProcessId="4242" ImageLoaded="\*\\\\scrobj\.dll"/,
   );
   t.false(spl.includes('"ph0123456789ab"'));
 });

@@ -19,6 +19,14 @@ export interface CompiledSignal {
 
 const isSecurity = (pattern: TelemetryPattern): boolean => pattern.eventIds.every((id) => id >= 1000);
 const epoch = (date: Date): number => Math.floor(date.getTime() / 1000);
+/**
+ * Splunk's `latest` is exclusive and its time modifiers are whole epoch seconds, while `_time` keeps
+ * sub-seconds (docs.splunk.com, "Time modifiers": "latest ... the search includes events up to, but not
+ * including, that time"). The bound just past `date` keeps its whole last second inside.
+ */
+const splLatest = (date: Date): number => Math.floor(date.getTime() / 1000) + 1;
+/** `_time` compared in the search itself, to the millisecond: flooring would drop the last partial second. */
+const splTime = (date: Date): string => (date.getTime() / 1000).toFixed(3);
 
 function windowFor(
   pattern: TelemetryPattern,
@@ -61,7 +69,7 @@ export function compileSplBatch(query: TelemetryQuery, index = '*'): string {
 
 function splSearch(branches: readonly string[], query: TelemetryQuery, index = '*'): string {
   const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
-  return `search index=${index} earliest=${epoch(query.since)} latest=${epoch(query.until)} ${host} (${branches.join(' OR ')})`;
+  return `search index=${index} earliest=${epoch(query.since)} latest=${splLatest(query.until)} ${host} (${branches.join(' OR ')})`;
 }
 
 function splBranches(signal: TelemetryProbe, query: TelemetryQuery): string[] {
@@ -75,7 +83,7 @@ function splBranches(signal: TelemetryProbe, query: TelemetryQuery): string[] {
     );
     const window = windowFor(pattern, signal, query);
     const correlation = window
-      ? [`_time>=${epoch(window.since)}`, `_time<=${epoch(window.until)}`]
+      ? [`_time>=${splTime(window.since)}`, `_time<=${splTime(window.until)}`]
       : [splQuote(query.marker)];
     return `(${[source, `EventCode IN (${pattern.eventIds.join(', ')})`, ...correlation, ...tests].join(' ')})`;
   });

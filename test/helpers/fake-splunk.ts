@@ -267,9 +267,13 @@ export async function startFakeSplunk(options: {
           send(response, 400, '{"messages":[{"type":"FATAL","text":"Unknown search command"}]}');
           return;
         }
-        const earliest = Number(form.get('earliest_time')) * 1000;
-        // latest_time is whole seconds; the event's own second is still inside.
-        const latest = (Number(form.get('latest_time')) + 1) * 1000;
+        // Splunk's time range (docs.splunk.com, "Time modifiers"): earliest is inclusive and latest exclusive,
+        // "up to, but not including" it, while _time keeps sub-seconds. Modifiers in the search text take
+        // precedence over the earliest_time/latest_time parameters.
+        const inText = (name: string): string | undefined =>
+          new RegExp(`(?:^|\\s)${name}=(\\d+(?:\\.\\d+)?)(?=\\s|$)`).exec(search)?.[1];
+        const earliest = Number(inText('earliest') ?? form.get('earliest_time')) * 1000;
+        const latest = Number(inText('latest') ?? form.get('latest_time')) * 1000;
         const notable = /^search index=notable\b/.test(search);
         const rows = events
           .filter((e) => (e.index === 'notable') === notable)

@@ -61,6 +61,8 @@ const fromSplunk4688 = Object.fromEntries(
   Object.entries(splunkSecurity4688).map(([ours, theirs]) => [theirs, ours]),
 );
 const epoch = (date: Date): string => String(Math.floor(date.getTime() / 1000));
+/** `latest_time` is exclusive and whole seconds while `_time` keeps sub-seconds: the bound just past `date`. */
+const epochAfter = (date: Date): string => String(Math.floor(date.getTime() / 1000) + 1);
 
 /**
  * A Splunk result as our event: XmlWinEventLog `_raw` is parsed like `wevtutil` XML (Sysmon names as
@@ -124,7 +126,7 @@ class SplunkSiem implements SiemConnector {
       'POST',
       `/servicesNS/${encodeURIComponent(owner)}/${encodeURIComponent(app)}/search/v2/jobs/export`,
       {
-        form: { search, earliest_time: epoch(since), latest_time: epoch(until), output_mode: 'json' },
+        form: { search, earliest_time: epoch(since), latest_time: epochAfter(until), output_mode: 'json' },
         accept: [204],
       },
       signal,
@@ -293,7 +295,7 @@ class SplunkSiem implements SiemConnector {
           form: {
             trigger_actions: '1',
             'dispatch.earliest_time': epoch(query.since),
-            'dispatch.latest_time': epoch(query.until),
+            'dispatch.latest_time': epochAfter(query.until),
             output_mode: 'json',
           },
         },

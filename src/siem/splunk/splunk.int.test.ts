@@ -170,3 +170,27 @@ test('a notable counts for an event only when it repeats a value that singles th
     t.regex(alert.ruleId, /^Endpoint - .* - Rule$/);
   }
 });
+
+test('#16 evidence in the last partial second of the search is found: latest is exclusive, _time keeps milliseconds', async (t) => {
+  const { fake, connector } = await setup(t);
+  // The search ends 0.7 s into a second, and the event is 0.3 s before that: in the second a floored,
+  // exclusive `latest` leaves out (15 of 16 scenario runs had all their evidence there).
+  const until = new Date(at.getTime() + 600_700);
+  seedInto(fake, 'WIN10-LAB-01', new Date(until.getTime() - 300), {
+    EventID: 1,
+    Image: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: `"C:\\Windows\\System32\\cmstp.exe" /s /ns C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+    ParentImage: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+  });
+  const window = { since: new Date(until.getTime() - 2000), until };
+
+  const found = await connector.findTelemetry({ ...query, until, processWindow: window });
+
+  t.is(found.get('cmstp-exec')?.length, 1);
+  const [search] = fake.searches;
+  t.is(search?.latest, String(Math.floor(until.getTime() / 1000) + 1));
+  t.regex(search?.search ?? '', new RegExp(` latest=${String(Math.floor(until.getTime() / 1000) + 1)} `));
+  // Window-correlated branches compare _time to the millisecond, never a floored second.
+  t.true(search?.search.includes(`_time<=${(until.getTime() / 1000).toFixed(3)}`));
+  t.true(search?.search.includes(`_time>=${(window.since.getTime() / 1000).toFixed(3)}`));
+});
