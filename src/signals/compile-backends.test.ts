@@ -1,5 +1,6 @@
 import test from 'ava';
 import { backends, compileAll, exampleQuery, type Backend } from './backends.js';
+import { canaryProbe } from './canary.js';
 import { signalCatalog } from './catalog.js';
 import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
 
@@ -70,4 +71,26 @@ test('elastic: ECS fields, escaped case-insensitive wildcards, and 4688 on the p
   );
   t.true(es.includes('{"terms":{"event.code":["4688"]}}'));
   t.true(es.includes('"process.command_line"'));
+});
+
+test('#16 the pipeline canary looks for 4688 where 4688 is: the Security source, never the Sysmon channel', (t) => {
+  const spl = text(compileSpl(canaryProbe, exampleQuery()));
+  t.regex(spl, /source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode IN \(1\) /);
+  t.regex(spl, /source="WinEventLog:Security" EventCode IN \(4688\) /);
+  t.false(/Sysmon\/Operational" EventCode IN \([^)]*4688/.test(spl));
+
+  const kql = text(compileKql(canaryProbe, exampleQuery()));
+  t.regex(kql, /SecurityEvent \| where EventID in \(4688\) /);
+  t.false(/Sysmon[^|]*\|[^|]*EventID in \([^)]*4688/.test(kql), kql);
+});
+
+test('#16 no telemetry pattern mixes Sysmon and Security event ids: each backend searches them in different places', (t) => {
+  for (const probe of [...Object.values(signalCatalog), canaryProbe])
+    for (const pattern of probe.telemetry) {
+      const security = pattern.eventIds.filter((id) => id >= 1000);
+      t.true(
+        security.length === 0 || security.length === pattern.eventIds.length,
+        `${probe.id}: ${pattern.eventIds.join(', ')}`,
+      );
+    }
 });
