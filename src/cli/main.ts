@@ -70,7 +70,8 @@ Options:
   --reports-dir DIR    where reports go (default: reports/)
   --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
   --lab-sensor NAME    embedded lab only: the host's Sysmon/4688 profile (full, no-access-imageload,
-                       no-inf-files, no-cmmgr32-registry, sysmon-baseline)
+                       no-inf-files, no-cmmgr32-registry, no-sysmon-process-create,
+                       sysmon-baseline)
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)

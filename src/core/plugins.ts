@@ -123,13 +123,30 @@ export interface DetectionQuery {
  */
 export type IngestEndpoint =
   | { readonly protocol: 'local-hec'; readonly url: string; readonly token: string }
-  | { readonly protocol: 'splunk-hec'; readonly url: string; readonly token: string; readonly index: string }
+  | {
+      readonly protocol: 'splunk-hec';
+      readonly url: string;
+      readonly token: string;
+      readonly index: string;
+      /** How the forwarder renders the Security log: XML (renderXml = true) or classic text. */
+      readonly securityRendering: 'xml' | 'classic';
+    }
   | {
       readonly protocol: 'elastic-bulk';
       readonly url: string;
       readonly authorization: string;
       readonly namespace: string;
     };
+
+/** One thing a connector's queries need from the SIEM, as found there. */
+export interface SiemRequirement {
+  readonly name: string;
+  readonly ok: boolean;
+  /** What was found. */
+  readonly detail: string;
+  /** What to change when it is not ok. */
+  readonly fix: string | null;
+}
 
 export interface SiemConnector {
   readonly id: string;
@@ -164,6 +181,12 @@ export interface SiemConnector {
     note: string,
     signal?: AbortSignal,
   ): Promise<readonly string[] | null>;
+  /**
+   * What this connector's queries rely on (a workspace function, the Security log's rendering, a field's
+   * type), checked against the real SIEM with read-only queries. `doctor` runs it: a missing piece is a
+   * configuration error with its fix before any run, never a silent "not captured" during one.
+   */
+  checkRequirements?(signal?: AbortSignal): Promise<readonly SiemRequirement[]>;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;

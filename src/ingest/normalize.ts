@@ -71,12 +71,15 @@ export function fromEcs(record: Record<string, unknown>): Outcome {
   fields.Computer = winlog.computer_name ?? getPath(record, 'host.name');
   fields['@timestamp'] = record['@timestamp'];
   const eventId = Number(fields.EventID);
+  // A Security event's own names are filled too, for a pipeline that keeps only the ECS copy of them.
+  const security = eventId >= 1000;
   for (const mapping of fieldMap) {
     if (mapping.eventIds !== undefined && !mapping.eventIds.includes(eventId)) continue;
-    if (fields[mapping.sysmon] !== undefined) continue;
+    const name = security ? (mapping.security4688 ?? mapping.sysmon) : mapping.sysmon;
+    if (fields[name] !== undefined) continue;
     const value = getPath(record, mapping.ecs);
     if (value === undefined || isRecord(value)) continue;
-    fields[mapping.sysmon] = Array.isArray(value) ? value.join(' ') : value;
+    fields[name] = Array.isArray(value) ? value.join(' ') : value;
   }
   if (fields.Initiated === 'egress') fields.Initiated = 'true';
   return finish(fields);

@@ -59,6 +59,13 @@ export const sensorProfiles = {
     excludes: isCmmgr32,
     security4688: 'command-line',
   },
+  'no-sysmon-process-create': {
+    description:
+      'Sysmon without ProcessCreate (1): process starts are seen only in Security 4688, with command lines',
+    sysmonEventTypes: allEventTypes.filter((t) => t !== 'ProcessCreate'),
+    excludes: (event) => eventId(event) === 1,
+    security4688: 'command-line',
+  },
   'sysmon-baseline': {
     description: 'A SwiftOnSecurity-like baseline: no 7, no 10, no .inf files; 4688 without command lines',
     sysmonEventTypes: withoutAccessAndImageLoad,

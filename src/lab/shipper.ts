@@ -1,7 +1,7 @@
 import { errorMessage, type IngestEndpoint } from '../core/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { toEcs } from '../signals/ecs.js';
-import { toWindowsXml, type LabEvent } from './sysmon.js';
+import { toClassicText, toWindowsXml, type LabEvent } from './sysmon.js';
 
 export interface HecTarget {
   /** Base URL of a Splunk HTTP Event Collector, e.g. http://127.0.0.1:8088 */
@@ -50,11 +50,16 @@ export function sinkRequest(
         event: event.fields,
       }));
     case 'splunk-hec':
-      return hec(sink.token, (event) => ({
-        sourcetype: 'XmlWinEventLog',
-        index: sink.index,
-        event: toWindowsXml(event),
-      }));
+      return hec(sink.token, (event) =>
+        sink.securityRendering === 'classic' && channel(event) === 'Security'
+          ? {
+              source: 'WinEventLog:Security',
+              sourcetype: 'WinEventLog',
+              index: sink.index,
+              event: toClassicText(event),
+            }
+          : { sourcetype: 'XmlWinEventLog', index: sink.index, event: toWindowsXml(event) },
+      );
     case 'elastic-bulk':
       return {
         url: `${sink.url}/_bulk`,
@@ -79,12 +84,36 @@ export function sinkRequest(
 export interface ShipperStats {
   shipped: number;
   failedBatches: number;
+  /** Events the SIEM refused one by one inside a batch it otherwise took (`_bulk` per-item errors). */
+  rejected: number;
   lastError: string | null;
+}
+
+/** `_bulk` answers 200 even when items failed: `errors: true`, and each failed item has its own error. */
+function bulkRejections(text: string): { count: number; first: string | null } {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    return { count: 0, first: null };
+  }
+  if (typeof answer !== 'object' || answer === null || !('items' in answer) || !Array.isArray(answer.items))
+    return { count: 0, first: null };
+  const failed = answer.items.flatMap((item: unknown) =>
+    Object.values(item ?? {}).filter(
+      (result: unknown) => typeof result === 'object' && result !== null && 'error' in result,
+    ),
+  ) as { error: unknown }[];
+  const first = failed[0]?.error;
+  return {
+    count: failed.length,
+    first: first === undefined ? null : JSON.stringify(first),
+  };
 }
 
 /** Ships events to a sink in batches, one POST each, with a few retries on 5xx and network errors. */
 export class LabShipper {
-  readonly stats: ShipperStats = { shipped: 0, failedBatches: 0, lastError: null };
+  readonly stats: ShipperStats = { shipped: 0, failedBatches: 0, rejected: 0, lastError: null };
   readonly #target: LabSink;
   readonly #ingestDelayMs: number;
   readonly #jitterMs: number;
@@ -132,7 +161,14 @@ export class LabShipper {
       try {
         const response = await fetch(url, { method: 'POST', headers, body });
         if (response.ok) {
-          this.stats.shipped += batch.length;
+          const refused =
+            this.#target.protocol === 'elastic-bulk'
+              ? bulkRejections(await response.text())
+              : { count: 0, first: null };
+          this.stats.shipped += batch.length - refused.count;
+          this.stats.rejected += refused.count;
+          if (refused.first !== null)
+            this.stats.lastError = `_bulk refused ${String(refused.count)} event(s): ${refused.first}`;
           return;
         }
         this.stats.lastError = `${this.#target.protocol} answered ${response.status}: ${await response.text()}`;

@@ -366,3 +366,45 @@ export function toWindowsXml(event: LabEvent): string {
     `<EventData>${data}</EventData></Event>`
   );
 }
+
+/**
+ * A Security 4688 as a forwarder with `renderXml = false` sends it (source WinEventLog:Security): a header of
+ * key=value lines, then the event's message with "Name:<tab>value" lines, from which Splunk's Windows add-on
+ * extracts fields with spaces made underscores (New_Process_Name, Process_Command_Line, Creator_Process_Name).
+ */
+export function toClassicText(event: LabEvent): string {
+  const f = event.fields;
+  const v = (name: string): string => String(f[name] ?? '');
+  const account = (title: string, prefix: 'Subject' | 'Target'): string[] => [
+    title,
+    `\tSecurity ID:\t\t${v(`${prefix}UserSid`)}`,
+    `\tAccount Name:\t\t${v(`${prefix}UserName`)}`,
+    `\tAccount Domain:\t\t${v(`${prefix}DomainName`)}`,
+    `\tLogon ID:\t\t${v(`${prefix}LogonId`)}`,
+    '',
+  ];
+  return [
+    event.time.toISOString(),
+    'LogName=Security',
+    `EventCode=${v('EventID')}`,
+    'EventType=0',
+    `ComputerName=${v('Computer')}`,
+    'SourceName=Microsoft Windows security auditing.',
+    'Type=Information',
+    'Keywords=Audit Success',
+    'TaskCategory=Process Creation',
+    'OpCode=Info',
+    'Message=A new process has been created.',
+    '',
+    ...account('Creator Subject:', 'Subject'),
+    ...account('Target Subject:', 'Target'),
+    'Process Information:',
+    `\tNew Process ID:\t\t${v('NewProcessId')}`,
+    `\tNew Process Name:\t${v('NewProcessName')}`,
+    `\tToken Elevation Type:\t${v('TokenElevationType')}`,
+    `\tMandatory Label:\t\t${v('MandatoryLabel')}`,
+    `\tCreator Process ID:\t${v('ProcessId')}`,
+    `\tCreator Process Name:\t${v('ParentProcessName')}`,
+    `\tProcess Command Line:\t${v('CommandLine')}`,
+  ].join('\n');
+}

@@ -3,7 +3,7 @@ import type { SignalId, SiemAlert, SiemConnector, SiemEvent, TelemetryQuery } fr
 import { silentLogger, SiemError } from '../core/index.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
-import { pollSignals, type PollPlan } from './poll.js';
+import { findIsolating, pollSignals, type PollPlan } from './poll.js';
 
 const event: SiemEvent = {
   ref: 'e1',
@@ -305,4 +305,68 @@ test('#14.9 a dispatch that never succeeds leaves detection unobserved (inconclu
 
   t.is(signals.get('cmstp-exec')?.absence?.alerts, false);
   t.regex(signals.get('cmstp-exec')?.error ?? '', /503 on dispatch/);
+});
+
+/** A connector that refuses any batch holding one of `bad` (HTTP 400 as the SIEM's own error). */
+function refusing(bad: readonly string[]): SiemConnector & { batches: string[][] } {
+  const batches: string[][] = [];
+  return {
+    id: 'fake',
+    batches,
+    describe: () => 'fake',
+    queryText: () => 'fake query',
+    findTelemetry: (query) => {
+      const ids = query.signals.map((s) => s.id);
+      batches.push(ids);
+      if (ids.some((id) => bad.includes(id)))
+        return Promise.reject(
+          new SiemError('E_SIEM_QUERY', `[siem:fake] HTTP 400: bad clause in ${ids.join(',')}`),
+        );
+      return Promise.resolve(new Map(ids.map((id) => [id, [{ ...event, ref: id }]])));
+    },
+    findDetections: () => Promise.resolve([]),
+    ingestEndpoint: () => null,
+    dispose: () => Promise.resolve(),
+  };
+}
+
+const everyProbe = (): TelemetryQuery => ({
+  host: 'h',
+  marker: 'ph1',
+  bindings: {},
+  processWindow: { since: new Date(0), until: new Date(1) },
+  since: new Date(0),
+  until: new Date(1),
+  signals: Object.values(signalCatalog),
+});
+
+test('#16 a refused batch is split until the refusal names one probe: the others are answered, the refused one is named', async (t) => {
+  const connector = refusing(['scriptlet-load']);
+
+  const { found, refused } = await findIsolating(connector, everyProbe(), new AbortController().signal);
+
+  t.deepEqual([...refused.keys()], ['scriptlet-load']);
+  t.regex(refused.get('scriptlet-load') ?? '', /HTTP 400: bad clause in scriptlet-load$/);
+  t.is(found.size, Object.keys(signalCatalog).length - 1);
+  t.false(found.has('scriptlet-load'));
+  // Halving: far fewer searches than one per probe, plus the first batch.
+  t.true(connector.batches.length <= 2 * Math.ceil(Math.log2(Object.keys(signalCatalog).length)) + 1);
+});
+
+test('#16 when every probe is refused on its own, the query as a whole is wrong: the refusal is thrown, not spread over signals', async (t) => {
+  const connector = refusing(Object.keys(signalCatalog));
+
+  await t.throwsAsync(findIsolating(connector, everyProbe(), new AbortController().signal), {
+    instanceOf: SiemError,
+  });
+});
+
+test('#16 errors that are no refusal (a 503, an auth error) are not split: they go to the poll loop as before', async (t) => {
+  const connector = refusing([]);
+  const busy: SiemConnector = {
+    ...connector,
+    findTelemetry: () => Promise.reject(new SiemError('E_SIEM_UNAVAILABLE', '[siem:fake] HTTP 503')),
+  };
+
+  await t.throwsAsync(findIsolating(busy, everyProbe(), new AbortController().signal), { message: /503/ });
 });

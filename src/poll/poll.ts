@@ -11,6 +11,8 @@ import type {
   QueryRecord,
   SiemAlert,
   TelemetryProbe,
+  TelemetryQuery,
+  ProbeId,
   SiemConnector,
   SiemEvent,
 } from '../core/index.js';
@@ -48,6 +50,9 @@ const summaryFields = [
   'CommandLine',
   'ParentImage',
   'ParentCommandLine',
+  // Security 4688's own names for the process and its parent.
+  'NewProcessName',
+  'ParentProcessName',
   'TargetFilename',
   'User',
   'IntegrityLevel',
@@ -85,7 +90,8 @@ interface State {
   firstSeenAt: string | null;
   alertFirstSeenAt: string | null;
   polls: number;
-  error: string | null;
+  /** The SIEM refused this signal's own query (the batch was split until it was alone): not polled again. */
+  refused: string | null;
   capturedLate: boolean;
   detectedLate: boolean;
   /** How many of this signal's events the last successful detections query covered (alertsAtIngest). */
@@ -128,7 +134,7 @@ export async function pollSignals(
         firstSeenAt: null,
         alertFirstSeenAt: null,
         polls: 0,
-        error: null,
+        refused: null,
         capturedLate: false,
         detectedLate: false,
         alertsCheckedFor: 0,
@@ -144,12 +150,15 @@ export async function pollSignals(
   };
 
   const captureOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
-    now <= captureDeadline && (!expectation.captured || state(id).events.size === 0);
+    state(id).refused === null &&
+    now <= captureDeadline &&
+    (!expectation.captured || state(id).events.size === 0);
   // An alert that must not fire is proven absent only by waiting, unless the SIEM's rules run at ingest.
   const absenceProven = (id: SignalId): boolean =>
     plan.connector.alertsAtIngest === true && state(id).alertsCheckedFor === state(id).events.size;
   const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
     expectation.detected !== undefined &&
+    state(id).refused === null &&
     state(id).events.size > 0 &&
     now <= detectDeadline(id) &&
     (expectation.detected ? !hasAlert(id, expectation) : !absenceProven(id));
@@ -176,7 +185,7 @@ export async function pollSignals(
     const nowMs = now.getTime();
     const telemetry = plan.signals.filter(
       ({ definition, expectation }) =>
-        final ||
+        (final && state(definition.id).refused === null) ||
         captureOpen(nowMs, definition.id, expectation) ||
         detectOpen(nowMs, definition.id, expectation),
     );
@@ -210,8 +219,18 @@ export async function pollSignals(
     };
     let stage: QueryRecord['kind'] = 'telemetry';
     try {
-      const found = await plan.connector.findTelemetry(query, ctx.signal);
-      log('telemetry', plan.connector.queryText(query), [...found.values()].flat().length, null);
+      const { found, refused } = await findIsolating(plan.connector, query, ctx.signal);
+      for (const [id, why] of refused) {
+        const owner = plan.signals.find(({ definition }) => definition.id === id);
+        if (owner) state(owner.definition.id).refused = `the SIEM refused this signal's query: ${why}`;
+        ctx.logger.warn(`SIEM refused the query for ${id} (the other signals are still polled): ${why}`);
+      }
+      log(
+        'telemetry',
+        plan.connector.queryText(query),
+        [...found.values()].flat().length,
+        refused.size === 0 ? null : [...refused].map(([id, why]) => `refused for ${id}: ${why}`).join('\n'),
+      );
       stage = 'detections';
       const canaryEvent = plan.canary === null ? undefined : found.get(plan.canary.id)?.[0];
       if (canary === null && canaryEvent !== undefined) {
@@ -220,6 +239,7 @@ export async function pollSignals(
       }
       for (const { definition } of telemetry) {
         const s = state(definition.id);
+        if (s.refused !== null) continue;
         s.polls += 1;
         // Absence is only ever shown by a query that succeeded after the deadline: the final sweep.
         if (final) s.telemetrySwept = true;
@@ -349,7 +369,7 @@ export async function pollSignals(
         firstSeenAt: state(id).firstSeenAt,
         alertFirstSeenAt: state(id).alertFirstSeenAt,
         polls: state(id).polls,
-        error: settled(id, expectation) ? null : error,
+        error: settled(id, expectation) ? null : (state(id).refused ?? error),
         capturedLate: state(id).capturedLate,
         detectedLate: state(id).detectedLate,
         absence: {
@@ -368,6 +388,45 @@ export async function pollSignals(
     canary: plan.canary === null ? null : { event: canary, seenAt: canarySeenAt },
     queries,
   };
+}
+
+/** A query the SIEM refused as written (HTTP 400, a FATAL search error): retrying it as is cannot help. */
+const isRefusal = (error: unknown): boolean =>
+  error instanceof SiemError && error.code === 'E_SIEM_QUERY' && !error.retryable;
+
+/**
+ * One batched query; when the SIEM refuses it, the batch is split in halves and retried until each refusal
+ * names a single probe, so one bad clause never blinds the other signals of the poll. When every probe is
+ * refused on its own, the query as a whole is wrong: the first refusal is thrown as before.
+ */
+export async function findIsolating(
+  connector: SiemConnector,
+  query: TelemetryQuery,
+  signal: AbortSignal,
+): Promise<{ found: Map<ProbeId, readonly SiemEvent[]>; refused: Map<ProbeId, string> }> {
+  const found = new Map<ProbeId, readonly SiemEvent[]>();
+  const refused = new Map<ProbeId, string>();
+  let first: unknown = null;
+  const search = async (probes: readonly TelemetryProbe[]): Promise<void> => {
+    try {
+      for (const [id, events] of await connector.findTelemetry({ ...query, signals: probes }, signal))
+        found.set(id, events);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      const [only] = probes;
+      if (probes.length === 1 && only !== undefined) {
+        first ??= error;
+        refused.set(only.id, errorMessage(error));
+        return;
+      }
+      const half = Math.ceil(probes.length / 2);
+      await search(probes.slice(0, half));
+      await search(probes.slice(half));
+    }
+  };
+  await search(query.signals);
+  if (refused.size > 0 && refused.size === query.signals.length) throw first;
+  return { found, refused };
 }
 
 export interface PollOutcome {

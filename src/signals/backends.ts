@@ -2,6 +2,7 @@ import type { TelemetryProbe, TelemetryQuery } from '../core/index.js';
 import { signalCatalog } from './catalog.js';
 import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
 import { compileLocal } from './compile-local.js';
+import { canaryProbe } from './canary.js';
 
 /** Every backend a signal compiles for, by the name `signals --siem` takes. */
 export const backends = {
@@ -42,4 +43,11 @@ export function exampleQuery(): TelemetryQuery {
 export function compileAll(backend: Backend): CompiledSignal[] {
   const query = exampleQuery();
   return Object.values(signalCatalog).map((signal) => backends[backend](signal, query));
+}
+
+/** The Sysmon fields (and, apart, the Security 4688 fields) that the catalogue and the canary search. */
+export function fieldsSearched(kind: 'sysmon' | 'security'): string[] {
+  const patterns = [...Object.values(signalCatalog), canaryProbe].flatMap((s) => [...s.telemetry]);
+  const wanted = patterns.filter((p) => p.eventIds.every((id) => id >= 1000) === (kind === 'security'));
+  return [...new Set(wanted.flatMap((p) => Object.keys(p.match)))].sort();
 }

@@ -76,6 +76,14 @@ export const signalCatalog = {
           CommandLine: { op: 'contains', value: '{{marker}}' },
         },
       },
+      // ...and on the all-users path its parent is the COM surrogate (ParentProcessName, Windows 10 and later).
+      {
+        eventIds: [4688],
+        match: {
+          ParentProcessName: { op: 'endswith', value: '\\dllhost.exe' },
+          CommandLine: { op: 'contains', value: '{{marker}}' },
+        },
+      },
     ],
   },
   'remote-fetch': {

@@ -32,6 +32,28 @@ test('splunk: Sysmon names on the Sysmon source, the add-on names for 4688, the 
   t.regex(spl, /^search index=\* earliest=\d+ latest=\d+ \(host="WIN10-LAB-01" OR host="WIN10-LAB-01\.\*"\)/);
 });
 
+test("#16 splunk: a 4688 branch for each rendering users have, XML (the event's own names) and classic (the add-on's), or just the one configured", (t) => {
+  const both = text(compileSpl(signalCatalog['cmstp-exec'], exampleQuery()));
+  t.regex(
+    both,
+    /source="XmlWinEventLog:Security" EventCode IN \(4688\) "ph0123456789ab" NewProcessName="\*\\\\cmstp\.exe" CommandLine="\*ph0123456789ab\*"/,
+  );
+  const xml = text(compileSpl(signalCatalog['cmstp-exec'], exampleQuery(), 'xml'));
+  t.false(xml.includes('source="WinEventLog:Security"'));
+  t.true(xml.includes('source="XmlWinEventLog:Security"'));
+  const classic = text(compileSpl(signalCatalog['cmstp-exec'], exampleQuery(), 'classic'));
+  t.false(classic.includes('XmlWinEventLog:Security'));
+});
+
+test("#16 splunk: the host is its name or its FQDN, never a prefix of another host's name", (t) => {
+  const spl = text(compileSpl(signalCatalog['cmstp-exec'], { ...exampleQuery(), host: 'win10.lab.local' }));
+  t.regex(
+    spl,
+    /\(host="win10\.lab\.local" OR host="win10\.lab\.local\.\*" OR host="win10" OR host="win10\.\*"\)/,
+  );
+  t.false(/host="win10\*"/.test(spl));
+});
+
 test('splunk: window-correlated patterns carry the launch window instead of the marker', (t) => {
   const spl = text(compileSpl(signalCatalog['scriptlet-load'], exampleQuery()));
 
@@ -49,7 +71,8 @@ test('sentinel: Sysmon parser, SecurityEvent for 4688, Defender tables where the
 
   t.regex(
     text(child),
-    /Sysmon \| where EventID in \(1\) .* ParentImage endswith @"\\cmstp\.exe" and ParentCommandLine contains @"ph0123456789ab"/,
+    // The parser's field types vary (v11.0 string, all-versions dynamic): converted explicitly.
+    /Sysmon \| where EventID in \(1\) .* tostring\(ParentImage\) endswith @"\\cmstp\.exe" and tostring\(ParentCommandLine\) contains @"ph0123456789ab"/,
   );
   t.regex(
     text(child),

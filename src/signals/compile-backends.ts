@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import {
   defenderNumericColumns,
   defenderTables,
+  sysmonNumericFields,
   ecsField,
   ecsFieldType,
   splunkSecurity4688,
@@ -50,67 +51,122 @@ function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<stri
   return `${field}=${splQuote(pattern)}`;
 }
 
+/** How the Security log reaches Splunk: XML (field names as in the event), classic text, or either. */
+export type SplunkSecurityRendering = 'xml' | 'classic' | 'both';
+
 /**
- * Splunk: Sysmon from XmlWinEventLog (Sysmon field names), 4688 from WinEventLog:Security (the add-on's
- * names). Values match case-insensitively in search; the marker is a bare term, a cheap lexicon lookup.
+ * Splunk: Sysmon from XmlWinEventLog (Sysmon field names); 4688 from XmlWinEventLog:Security (the event's
+ * own names) and/or WinEventLog:Security (the Windows add-on's classic names). Values match
+ * case-insensitively in search; the marker is a bare term, a cheap lexicon lookup.
  */
-export function compileSpl(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
-  return { signal: signal.id, query: splSearch(splBranches(signal, query), query), skipped: [] };
+export function compileSpl(
+  signal: TelemetryProbe,
+  query: TelemetryQuery,
+  rendering: SplunkSecurityRendering = 'both',
+): CompiledSignal {
+  return { signal: signal.id, query: splSearch(splBranches(signal, query, rendering), query), skipped: [] };
 }
 
 /** Every probe of a poll in one search (siem-apis.md 1.4); rows are classified by signals/classify.ts. */
-export function compileSplBatch(query: TelemetryQuery, index = '*'): string {
+export function compileSplBatch(
+  query: TelemetryQuery,
+  index = '*',
+  rendering: SplunkSecurityRendering = 'both',
+): string {
   return splSearch(
-    query.signals.flatMap((signal) => splBranches(signal, query)),
+    query.signals.flatMap((signal) => splBranches(signal, query, rendering)),
     query,
     index,
   );
 }
 
-function splSearch(branches: readonly string[], query: TelemetryQuery, index = '*'): string {
-  const host = `(host=${splQuote(query.host)} OR host=${splQuote(`${query.host}.*`)})`;
-  return `search index=${index} earliest=${epoch(query.since)} latest=${splLatest(query.until)} ${host} (${branches.join(' OR ')})`;
+/**
+ * The host as its short name or its FQDN, in any of `fields`: never a bare prefix, which would also match
+ * WIN10-LAB-010 when the host is WIN10-LAB-01.
+ */
+export function splHost(fields: readonly string[], host: string): string {
+  const short = host.split('.')[0] ?? host;
+  const names = [...new Set([host, short])];
+  return `(${fields.flatMap((field) => names.flatMap((name) => [`${field}=${splQuote(name)}`, `${field}=${splQuote(`${name}.*`)}`])).join(' OR ')})`;
 }
 
-function splBranches(signal: TelemetryProbe, query: TelemetryQuery): string[] {
-  return signal.telemetry.map((pattern) => {
-    const security = isSecurity(pattern);
-    const source = security
-      ? 'source="WinEventLog:Security"'
-      : 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"';
-    const tests = Object.entries(pattern.match).map(([name, test]) =>
-      splTest(security ? (splunkSecurity4688[name] ?? name) : name, test, query.bindings),
-    );
+function splSearch(branches: readonly string[], query: TelemetryQuery, index = '*'): string {
+  return `search index=${index} earliest=${epoch(query.since)} latest=${splLatest(query.until)} ${splHost(['host'], query.host)} (${branches.join(' OR ')})`;
+}
+
+/** The `source` of each rendering a Windows forwarder can send (Splunk Add-on for Windows and for Sysmon). */
+export const splSources = {
+  sysmonXml: 'XmlWinEventLog:Microsoft-Windows-Sysmon/Operational',
+  sysmonClassic: 'WinEventLog:Microsoft-Windows-Sysmon/Operational',
+  securityXml: 'XmlWinEventLog:Security',
+  securityClassic: 'WinEventLog:Security',
+} as const;
+const splSysmonSource = `source="${splSources.sysmonXml}"`;
+const splSecuritySources = {
+  xml: { source: `source="${splSources.securityXml}"`, name: (name: string) => name },
+  classic: {
+    source: `source="${splSources.securityClassic}"`,
+    name: (name: string) => splunkSecurity4688[name] ?? name,
+  },
+} as const;
+
+function splBranches(
+  signal: TelemetryProbe,
+  query: TelemetryQuery,
+  rendering: SplunkSecurityRendering,
+): string[] {
+  return signal.telemetry.flatMap((pattern) => {
     const window = windowFor(pattern, signal, query);
     const correlation = window
       ? [`_time>=${splTime(window.since)}`, `_time<=${splTime(window.until)}`]
       : [splQuote(query.marker)];
-    return `(${[source, `EventCode IN (${pattern.eventIds.join(', ')})`, ...correlation, ...tests].join(' ')})`;
+    const branch = (source: string, name: (name: string) => string): string => {
+      const tests = Object.entries(pattern.match).map(([field, test]) =>
+        splTest(name(field), test, query.bindings),
+      );
+      return `(${[source, `EventCode IN (${pattern.eventIds.join(', ')})`, ...correlation, ...tests].join(' ')})`;
+    };
+    if (!isSecurity(pattern)) return [branch(splSysmonSource, (name) => name)];
+    const renderings = rendering === 'both' ? (['xml', 'classic'] as const) : [rendering];
+    return renderings.map((r) => branch(splSecuritySources[r].source, splSecuritySources[r].name));
   });
 }
 
 // ------------------------------------------------------------------ Microsoft Sentinel KQL
 
-function kqlString(value: string): string {
+export function kqlString(value: string): string {
   // Verbatim strings keep backslashes; a double quote is doubled.
   return `@"${value.replaceAll('"', '""')}"`;
 }
+
+/**
+ * Where a KQL column comes from: a table with documented types (SecurityEvent, all strings for 4688), a
+ * Defender table (some columns long/int), or the `Sysmon` parser function, whose field types depend on the
+ * parser (v11.0 types ids long and the rest string; the all-versions parser leaves every field dynamic), so
+ * its fields are converted explicitly and bind under either.
+ */
+type KqlSource = 'table' | 'defender' | 'sysmon';
 
 function kqlTest(
   column: string,
   test: FieldMatch,
   bindings: Readonly<Record<string, string>>,
-  defender = false,
+  source: KqlSource,
 ): string {
-  if (defender && defenderNumericColumns.has(column)) {
-    // A number column: compared as a number; a value that is no number (an unbound `none`) matches nothing.
+  const numeric =
+    (source === 'defender' && defenderNumericColumns.has(column)) ||
+    (source === 'sysmon' && sysmonNumericFields.has(column));
+  if (numeric) {
+    // A number: compared as a number (`=~` with a string is a type error); a value that is no number (an
+    // unbound `none`) matches nothing.
     if (test.op !== 'equals') throw new Error(`${column} is a number column: only equals compiles`);
     const number = resolveValue(test.value, bindings);
-    return /^\d+$/.test(number) ? `${column} == ${number}` : 'false';
+    const operand = source === 'sysmon' ? `tolong(${column})` : column;
+    return /^\d+$/.test(number) ? `${operand} == ${number}` : 'false';
   }
   const value = kqlString(resolveValue(test.value, bindings));
   const op = { equals: '=~', contains: 'contains', startswith: 'startswith', endswith: 'endswith' }[test.op];
-  return `${column} ${op} ${value}`;
+  return `${source === 'sysmon' ? `tostring(${column})` : column} ${op} ${value}`;
 }
 
 function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
@@ -143,16 +199,16 @@ function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: strin
   for (const pattern of signal.telemetry) {
     const window = windowFor(pattern, signal, query);
     const time = window ? kqlTime(window.since, window.until) : kqlTime(query.since, query.until);
-    const tests = (map: (name: string) => string, defender = false) =>
-      Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, defender));
+    const tests = (map: (name: string) => string, source: KqlSource) =>
+      Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, source));
     if (isSecurity(pattern)) {
       parts.push(
-        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n).join(' and ')}`,
+        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'table').join(' and ')}`,
       );
       continue;
     }
     parts.push(
-      `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n).join(' and ')}`,
+      `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')}`,
     );
     for (const eventId of pattern.eventIds) {
       const defender = defenderTables[eventId];
@@ -166,7 +222,7 @@ function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: strin
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
       // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, true).join(' and ')} | extend PhEventId = ${String(eventId)}`,
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}`,
       );
     }
   }

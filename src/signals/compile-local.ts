@@ -55,6 +55,7 @@ export function compileLocal(query: TelemetryQuery): LocalQuery {
   const params: (string | number)[] = [
     query.host,
     query.host,
+    query.host,
     query.since.toISOString(),
     query.until.toISOString(),
   ];
@@ -74,7 +75,8 @@ export function compileLocal(query: TelemetryQuery): LocalQuery {
     return `(${patterns.join(' OR ')})`;
   });
   const where = [
-    "(lower(host) = lower(?) OR lower(host) LIKE lower(?) || '.%')",
+    // The FQDN by its exact prefix: LIKE would read `_` and `%` in a host name as wildcards.
+    "(lower(host) = lower(?) OR substr(lower(host), 1, length(?) + 1) = lower(?) || '.')",
     'time >= ?',
     'time <= ?',
     perSignal.length > 0 ? `(${perSignal.join(' OR ')})` : '0',

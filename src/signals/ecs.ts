@@ -46,7 +46,17 @@ export function toEcs(time: string, fields: Readonly<Record<string, unknown>>): 
     if (mapping.ecs.startsWith('winlog.') || mapping.sysmon === 'Computer') continue;
     const name = channel === sysmonChannel ? mapping.sysmon : (mapping.security4688 ?? mapping.sysmon);
     const value = fields[name];
-    if (value !== undefined && value !== '') setPath(doc, mapping.ecs, value);
+    if (value !== undefined && value !== '')
+      setPath(doc, mapping.ecs, mapping.ecsType === 'long' ? asLong(value) : value);
   }
   return doc;
+}
+
+/**
+ * Security events write process ids in hex (`0x114c`), which a `long` field refuses; the System
+ * integration's security pipeline decodes them before indexing (elastic/integrations,
+ * packages/system/data_stream/security/elasticsearch/ingest_pipeline), and so does the lab.
+ */
+function asLong(value: unknown): unknown {
+  return typeof value === 'string' && /^0x[0-9a-f]+$/i.test(value) ? Number.parseInt(value, 16) : value;
 }

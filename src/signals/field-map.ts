@@ -24,7 +24,7 @@ export const fieldMap: readonly FieldMapping[] = [
     ecs: 'process.executable',
     defender: 'FolderPath',
     security4688: 'NewProcessName',
-    eventIds: [1, 3, 7, 11, 12, 13, 22],
+    eventIds: [1, 3, 7, 11, 12, 13, 22, 4688],
   },
   {
     sysmon: 'CommandLine',
@@ -55,6 +55,8 @@ export const fieldMap: readonly FieldMapping[] = [
     security4688: 'NewProcessId',
     ecsType: 'long',
   },
+  // Security 4688's ProcessId is the creator's: ECS keeps it as the parent's pid.
+  { sysmon: 'ParentProcessId', ecs: 'process.parent.pid', security4688: 'ProcessId', ecsType: 'long' },
   { sysmon: 'ProcessGuid', ecs: 'process.entity_id' },
   { sysmon: 'ParentProcessGuid', ecs: 'process.parent.entity_id' },
   { sysmon: 'IntegrityLevel', ecs: 'winlog.event_data.IntegrityLevel', defender: 'ProcessIntegrityLevel' },
@@ -84,10 +86,23 @@ export function ecsField(sysmon: string, eventId: number): string | undefined {
   return ecsMapping(sysmon, eventId)?.ecs;
 }
 
+/** Every ECS field the queries treat as typed (not keyword), with its type. */
+export function typedEcsFields(): { field: string; type: 'ip' | 'long' }[] {
+  return fieldMap.flatMap((m) => (m.ecsType === undefined ? [] : [{ field: m.ecs, type: m.ecsType }]));
+}
+
 /** The ECS field's type when it is not a keyword (see FieldMapping.ecsType). */
 export function ecsFieldType(sysmon: string, eventId: number): 'ip' | 'long' | undefined {
   return ecsMapping(sysmon, eventId)?.ecsType;
 }
+
+/**
+ * Sysmon fields that are numbers (ids and ports): the public Sysmon parsers type them long (v11.0) or leave
+ * them dynamic (all versions), so KQL compares them as numbers, never as strings.
+ */
+export const sysmonNumericFields: ReadonlySet<string> = new Set(
+  fieldMap.filter((m) => m.ecsType === 'long').map((m) => m.sysmon),
+);
 
 /**
  * Defender advanced-hunting columns of type long/int (learn.microsoft.com, the Device* table schemas):

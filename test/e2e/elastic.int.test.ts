@@ -188,3 +188,34 @@ test('#15 remote scriptlet from an IP-literal host: remote-fetch matches Sysmon 
   // No search was refused (the fake answers 400 to a wildcard on an ip or long field, as Elasticsearch does).
   t.deepEqual(fake.refused, []);
 });
+
+test('#16 Elasticsearch refusing one clause of the batched search: only that signal is inconclusive, naming the refusal; the others are still judged', async (t) => {
+  // This cluster's own template types registry.path as a number, so the wildcard on it is refused (HTTP 400).
+  const fake = await startFakeElastic({
+    authorization: `ApiKey ${apiKey}`,
+    rules: loadRuleDir(detectionsDir()).loaded,
+    mappings: { 'registry.path': 'long' },
+  });
+  const siem = await elasticSiem.create(
+    ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
+    pluginContext({ ES_API_KEY: apiKey }),
+  );
+  const host = await startLabFeeding(t, siem, fake);
+
+  const run = await runOnLab({
+    scenarios: scenario('cmstp-profile-install-registry'),
+    hosts: [host],
+    siem,
+  });
+
+  const signals = run.results[0]?.signals ?? [];
+  const registry = signals.find((s) => s.id === 'profile-registry');
+  t.is(registry?.verdict, 'inconclusive');
+  t.regex(registry?.reason ?? '', /refused this signal's query: .*registry\.path.*\[long\]/);
+  const others = signals.filter((s) => s.id !== 'profile-registry');
+  t.true(others.length >= 3);
+  for (const s of others) t.is(s.verdict, 'pass', `${s.id}: ${s.reason}`);
+  // Not a passed run: one signal was not judged.
+  t.not(run.status, 'passed');
+  t.true(fake.refused.length > 0);
+});

@@ -95,19 +95,46 @@ const typedFields: Readonly<Record<string, 'long' | 'ip'>> = {
   'source.ip': 'ip',
 };
 
+/**
+ * Why Elasticsearch would refuse to index this document, or null. With `ignore_malformed` off (its default,
+ * Elasticsearch reference "ignore_malformed"), a value a field's type cannot parse rejects the whole document;
+ * `coerce` (on by default) still takes a numeric string for a number field. The `_bulk` answer then carries
+ * `errors: true` and the item's own status and error, while the request itself is a 200 (Bulk API reference).
+ */
+export function mappingError(
+  source: Record<string, unknown>,
+  types: Readonly<Record<string, 'long' | 'ip'>> = typedFields,
+): string | null {
+  for (const [field, type] of Object.entries(types)) {
+    for (const value of values(source, field)) {
+      const ok =
+        type === 'long'
+          ? (typeof value === 'number' && Number.isInteger(value)) ||
+            (typeof value === 'string' && /^-?\d+$/.test(value))
+          : typeof value === 'string' && isIP(value) !== 0;
+      if (!ok)
+        return `failed to parse field [${field}] of type [${type}] in document. Preview of field's value: '${String(value)}'`;
+    }
+  }
+  return null;
+}
+
 /** Why Elasticsearch would refuse this query with HTTP 400, or null. */
-export function rejection(query: unknown): string | null {
+export function rejection(
+  query: unknown,
+  types: Readonly<Record<string, 'long' | 'ip'>> = typedFields,
+): string | null {
   if (query === null || typeof query !== 'object') return null;
   for (const [kind, body] of Object.entries(query as Record<string, unknown>)) {
     if (kind === 'wildcard' || kind === 'prefix') {
       const [field] = spec(body);
-      const type = typedFields[field];
+      const type = types[field];
       if (type !== undefined)
         return `Can only use ${kind} queries on keyword and text fields - not on [${field}] which is of type [${type}]`;
     }
     if (kind === 'term') {
       const [field, s] = spec(body);
-      const type = typedFields[field];
+      const type = types[field];
       const value = String(s.value);
       if (type === 'long' && !/^-?\d+$/.test(value))
         return `failed to create query: For input string: "${value}"`;
@@ -120,7 +147,7 @@ export function rejection(query: unknown): string | null {
         ? Object.values(body)
         : [];
     for (const child of nested.flat()) {
-      const why = kind === 'bool' || Array.isArray(body) ? rejection(child) : null;
+      const why = kind === 'bool' || Array.isArray(body) ? rejection(child, types) : null;
       if (why !== null) return why;
     }
   }
@@ -190,7 +217,14 @@ export async function startFakeElastic(options: {
   authorization: string;
   /** A detection engine: each rule is run on every indexed document, and a match becomes a Security alert. */
   rules?: readonly CompiledRule[];
+  /** Fields this cluster's own index template types otherwise (a legacy or custom template). */
+  mappings?: Readonly<Record<string, 'long' | 'ip' | 'keyword'>>;
 }): Promise<FakeElastic> {
+  const declared: Record<string, 'long' | 'ip' | 'keyword'> = { ...typedFields, ...options.mappings };
+  // Only number and ip fields refuse values and queries; a keyword takes anything.
+  const types = Object.fromEntries(
+    Object.entries(declared).filter((entry): entry is [string, 'long' | 'ip'] => entry[1] !== 'keyword'),
+  );
   const docs: Doc[] = [];
   const requests: FakeElastic['requests'] = [];
   const refusedSearches: string[] = [];
@@ -256,6 +290,7 @@ export async function startFakeElastic(options: {
       if (url.pathname === '/_bulk' && request.method === 'POST') {
         const lines = raw.split('\n').filter(Boolean);
         const items = [];
+        let errors = false;
         for (let i = 0; i + 1 < lines.length; i += 2) {
           const action = JSON.parse(lines[i] ?? '{}') as {
             index?: { _index?: string; _id?: string };
@@ -273,6 +308,18 @@ export async function startFakeElastic(options: {
           const target = action.create ?? action.index ?? {};
           const source = JSON.parse(lines[i + 1] ?? '{}') as Record<string, unknown>;
           const index = target._index ?? 'unknown';
+          const malformed = mappingError(source, types);
+          if (malformed !== null) {
+            errors = true;
+            items.push({
+              create: {
+                _index: index,
+                status: 400,
+                error: { type: 'document_parsing_exception', reason: malformed },
+              },
+            });
+            continue;
+          }
           const id = add(index, source, target._id);
           const flat = fromEcs(source);
           for (const rule of options.rules ?? []) {
@@ -280,7 +327,42 @@ export async function startFakeElastic(options: {
           }
           items.push({ create: { _index: target._index, _id: id, status: 201 } });
         }
-        send(response, 200, { took: 1, errors: false, items });
+        send(response, 200, { took: 1, errors, items });
+        return;
+      }
+      // Get field mapping API: `GET /<indices>/_mapping/field/<fields>` answers, per index, each field's type
+      // under its leaf name; an index without the field has none, and no matching index answers `{}`.
+      const fieldMapping = /^\/([^/]+)\/_mapping\/field\/([^/]+)$/.exec(url.pathname);
+      if (fieldMapping?.[1] !== undefined && fieldMapping[2] !== undefined && request.method === 'GET') {
+        const patterns = decodeURIComponent(fieldMapping[1]).split(',');
+        const fields = decodeURIComponent(fieldMapping[2]).split(',');
+        const indices = [...new Set(docs.map((d) => d.index))].filter((i) =>
+          patterns.some((p) => like(i, p, false)),
+        );
+        send(
+          response,
+          200,
+          Object.fromEntries(
+            indices.map((index) => [
+              index,
+              {
+                mappings: Object.fromEntries(
+                  fields.flatMap((field) => {
+                    const has = docs.some((d) => d.index === index && values(d.source, field).length > 0);
+                    if (!has) return [];
+                    const leaf = field.split('.').at(-1) ?? field;
+                    return [
+                      [
+                        field,
+                        { full_name: field, mapping: { [leaf]: { type: declared[field] ?? 'keyword' } } },
+                      ],
+                    ];
+                  }),
+                ),
+              },
+            ]),
+          ),
+        );
         return;
       }
       if (url.pathname === '/_plugins/_security_analytics/findings/_search') {
@@ -298,7 +380,7 @@ export async function startFakeElastic(options: {
           })
         )
           return;
-        const refused = rejection((body as { query?: unknown }).query);
+        const refused = rejection((body as { query?: unknown }).query, types);
         if (refused !== null) {
           refusedSearches.push(refused);
           send(response, 400, {

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
+import { sysmonParsers } from './sentinel-workspace.js';
 
 /**
  * A loopback stand-in for the Log Analytics query API (`POST /v1/workspaces/<id>/query`, Bearer token,
@@ -30,6 +31,10 @@ export async function startFakeSentinel(options: {
   /** Resource Manager's token, for the incidents API. */
   readonly armToken?: string;
   readonly rules?: readonly CompiledRule[];
+  /** Which public parser the workspace's `Sysmon` function was saved from; null: there is none. */
+  readonly sysmonFunction?: keyof typeof sysmonParsers | null;
+  /** The workspace has a SecurityEvent table (default true). */
+  readonly securityEvent?: boolean;
 }): Promise<FakeSentinel> {
   const incidents = new Map<string, { etag: number; properties: Record<string, unknown> }>();
   const telemetry: Row[] = [];
@@ -170,6 +175,46 @@ export async function startFakeSentinel(options: {
           })
         )
           return;
+      }
+      // `X | getschema`: the output columns of a table or function, or the binder's error when X is unknown
+      // (Log Analytics answers 400 BadArgumentError with the SemanticError inside).
+      const schemaOf = /^(\w+) \| getschema\b/.exec(body.query)?.[1];
+      if (schemaOf !== undefined) {
+        const declared =
+          schemaOf === 'Sysmon'
+            ? options.sysmonFunction === null
+              ? undefined
+              : sysmonParsers[options.sysmonFunction ?? 'v11.0']
+            : schemaOf === 'SecurityEvent' && options.securityEvent !== false
+              ? '(TimeGenerated:datetime, Computer:string, EventID:int, NewProcessName:string, CommandLine:string, ParentProcessName:string)'
+              : undefined;
+        if (declared === undefined) {
+          send(response, 400, {
+            error: {
+              message: 'The request had some invalid properties',
+              code: 'BadArgumentError',
+              innererror: {
+                code: 'SemanticError',
+                message: `'getschema' operator: Failed to resolve table or column expression named '${schemaOf}'`,
+              },
+            },
+          });
+          return;
+        }
+        const columns = [...declared.matchAll(/(\w+):(\w+)/g)].map((m) => [m[1], m[2]]);
+        send(response, 200, {
+          tables: [
+            {
+              name: 'PrimaryResult',
+              columns: [
+                { name: 'ColumnName', type: 'string' },
+                { name: 'ColumnType', type: 'string' },
+              ],
+              rows: columns,
+            },
+          ],
+        });
+        return;
       }
       const [from = '', to = ''] = body.timespan.split('/');
       const source = body.query.startsWith('SecurityAlert') ? alerts : telemetry;

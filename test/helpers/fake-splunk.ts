@@ -2,14 +2,16 @@ import { createServer } from 'node:http';
 import { fromXml } from '../../src/ingest/normalize.js';
 import type { CompiledRule } from '../../src/sigma/engine.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
+import { classicFields, evaluateSpl, parseSpl } from './spl-eval.js';
 
 /**
  * A loopback stand-in for Splunk's documented behaviour: HEC (`POST /services/collector/event`, concatenated
  * envelopes, `Authorization: Splunk <token>`), and the streaming search export
  * (`POST /servicesNS/<owner>/<app>/search/v2/jobs/export`, form-encoded, `output_mode=json` NDJSON with
- * preview rows and a last row). It does not evaluate SPL: it honours earliest/latest and the index
- * (`index=notable` or the rest), as a superset the connector must classify itself. Its "Enterprise
- * Security" runs our Sigma rules on each event as it arrives and writes notables.
+ * preview rows and a last row). Searches are evaluated by spl-eval.ts (Splunk's documented search
+ * semantics) over the fields Splunk would have: XML events' `<Data Name>` fields, classic events' add-on
+ * extractions (spaces made underscores), and host/source/sourcetype/index. Its "Enterprise Security" runs
+ * our Sigma rules on each event as it arrives and writes notables.
  */
 export interface FakeSplunk {
   readonly url: string;
@@ -22,7 +24,7 @@ export interface FakeSplunk {
   /** Saved searches dispatched on demand, by name. */
   readonly dispatched: string[];
   /** The notables stored, with their fields (status and comment after notable_update). */
-  notables(): Record<string, string>[];
+  notables(): Record<string, string | string[]>[];
   /** Indexes one event as HEC would (raw text, usually XmlWinEventLog XML). */
   add(event: {
     time: Date;
@@ -52,7 +54,8 @@ interface Stored {
   source: string;
   sourcetype: string;
   raw: string;
-  fields: Record<string, string>;
+  /** Search-time fields; a repeated classic field is multivalue. */
+  fields: Record<string, string | string[]>;
   cd: string;
 }
 
@@ -65,7 +68,7 @@ export async function startFakeSplunk(options: {
   /** Plain Splunk, no ES: a matching rule is a saved search whose alert fires (Triggered Alerts), not a notable. */
   readonly plain?: boolean;
 }): Promise<FakeSplunk> {
-  const fired = new Map<string, { sid: string; time: Date; rows: Record<string, string>[] }[]>();
+  const fired = new Map<string, { sid: string; time: Date; rows: Stored['fields'][] }[]>();
   const events: Stored[] = [];
   const pending: Stored[] = [];
   const dispatched: string[] = [];
@@ -77,6 +80,7 @@ export async function startFakeSplunk(options: {
     serial += 1;
     const stored: Stored = { ...event, indexTime: new Date(), fields: {}, cd: `0:${String(serial)}` };
     const [parsed] = event.raw.startsWith('<Event') ? fromXml(event.raw) : [];
+    if (parsed === undefined) stored.fields = classicFields(event.raw);
     if (parsed !== undefined && 'event' in parsed) {
       for (const [name, value] of Object.entries(parsed.event.fields)) stored.fields[name] = String(value);
       stored.fields.EventCode = String(parsed.event.fields.EventID);
@@ -186,7 +190,7 @@ export async function startFakeSplunk(options: {
         }
         const form = new URLSearchParams(raw);
         const ids = form.getAll('ruleUIDs');
-        for (const stored of events.filter((e) => ids.includes(e.fields.event_id ?? ''))) {
+        for (const stored of events.filter((e) => ids.includes(String(e.fields.event_id ?? '')))) {
           stored.fields.status = form.get('status') ?? '';
           stored.fields.comment = form.get('comment') ?? '';
         }
@@ -267,6 +271,30 @@ export async function startFakeSplunk(options: {
           send(response, 400, '{"messages":[{"type":"FATAL","text":"Unknown search command"}]}');
           return;
         }
+        // `search ... | stats count by F` (Search Reference, "stats"): one row per value of F with its count.
+        const [head = '', ...pipes] = splitPipes(search);
+        const stats = pipes.map((p) => /^stats count by (\w+)$/.exec(p.trim())?.[1]);
+        if (stats.some((by) => by === undefined)) {
+          send(
+            response,
+            400,
+            JSON.stringify({ messages: [{ type: 'FATAL', text: `Unknown search command in: ${search}` }] }),
+          );
+          return;
+        }
+        let tree;
+        try {
+          tree = parseSpl(head);
+        } catch (error) {
+          send(
+            response,
+            400,
+            JSON.stringify({
+              messages: [{ type: 'FATAL', text: `Error in 'search' command: ${(error as Error).message}` }],
+            }),
+          );
+          return;
+        }
         // Splunk's time range (docs.splunk.com, "Time modifiers"): earliest is inclusive and latest exclusive,
         // "up to, but not including" it, while _time keeps sub-seconds. Modifiers in the search text take
         // precedence over the earliest_time/latest_time parameters.
@@ -274,26 +302,52 @@ export async function startFakeSplunk(options: {
           new RegExp(`(?:^|\\s)${name}=(\\d+(?:\\.\\d+)?)(?=\\s|$)`).exec(search)?.[1];
         const earliest = Number(inText('earliest') ?? form.get('earliest_time')) * 1000;
         const latest = Number(inText('latest') ?? form.get('latest_time')) * 1000;
-        const notable = /^search index=notable\b/.test(search);
-        const rows = events
-          .filter((e) => (e.index === 'notable') === notable)
+        const matched = events
           .filter((e) => e.time.getTime() >= earliest && e.time.getTime() < latest)
-          .map((e, offset) =>
-            JSON.stringify({
-              preview: false,
-              offset,
-              result: {
+          .filter((e) =>
+            evaluateSpl(tree, {
+              time: e.time,
+              raw: e.raw,
+              fields: {
                 ...e.fields,
-                _raw: e.raw,
-                _time: e.time.toISOString().replace('Z', '+00:00'),
-                _indextime: String(Math.floor(e.indexTime.getTime() / 1000)),
-                _cd: e.cd,
                 host: e.host,
-                index: e.index,
                 source: e.source,
                 sourcetype: e.sourcetype,
+                index: e.index,
               },
             }),
+          );
+        const by = stats[0];
+        const counts = new Map<string, number>();
+        if (by !== undefined)
+          for (const e of matched) {
+            const value = by === 'source' ? e.source : String(e.fields[by] ?? '');
+            counts.set(value, (counts.get(value) ?? 0) + 1);
+          }
+        const counted =
+          by === undefined ? null : [...counts].map(([value, n]) => ({ [by]: value, count: String(n) }));
+        const rows = (counted ?? [])
+          .map((result, offset) => JSON.stringify({ preview: false, offset, result }))
+          .concat(
+            counted !== null
+              ? []
+              : matched.map((e, offset) =>
+                  JSON.stringify({
+                    preview: false,
+                    offset,
+                    result: {
+                      ...e.fields,
+                      _raw: e.raw,
+                      _time: e.time.toISOString().replace('Z', '+00:00'),
+                      _indextime: String(Math.floor(e.indexTime.getTime() / 1000)),
+                      _cd: e.cd,
+                      host: e.host,
+                      index: e.index,
+                      source: e.source,
+                      sourcetype: e.sourcetype,
+                    },
+                  }),
+                ),
           );
         // A transforming search may stream a preview first; the connector must ignore it.
         const body = [JSON.stringify({ preview: true, offset: 0, result: { _raw: 'preview' } }), ...rows];
@@ -319,4 +373,26 @@ export async function startFakeSplunk(options: {
     },
     close,
   };
+}
+
+/** The search split at its top-level pipes (a `|` inside quotes is text). */
+function splitPipes(search: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < search.length; i += 1) {
+    const c = search[i] ?? '';
+    if (c === '\\' && quoted) {
+      current += c + (search[i + 1] ?? '');
+      i += 1;
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === '|' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else current += c;
+  }
+  parts.push(current);
+  return parts;
 }

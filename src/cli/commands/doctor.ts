@@ -5,19 +5,84 @@ import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
 import { errorMessage } from '../../core/index.js';
+import { redact } from '../../util/redact.js';
 import { readRunIndex } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { probeHostKey } from '../../executors/ssh/index.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { siemSecretNames } from './run.js';
+import { commandContext, createSiem, siemSecretNames } from './run.js';
 
 interface Check {
-  readonly area: 'config' | 'environment' | 'connectivity';
+  readonly area: 'config' | 'environment' | 'connectivity' | 'siem';
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** How to put it right, when the check failed and there is one thing to do. */
+  readonly fix?: string;
+}
+
+/**
+ * The variables the SIEM config needs set: for Sentinel only those of the chosen credential (a token, or an
+ * app registration's secret; the default chain and managed identity need none), for the others every one it
+ * names.
+ */
+function requiredSecretNames(siem: HarnessConfig['siem']): string[] {
+  if (siem === undefined) return [];
+  if (siem.type !== 'sentinel') return siemSecretNames(siem);
+  switch (siem.credential) {
+    case 'token':
+      return [siem.tokenEnv, ...(siem.closeIncidents === undefined ? [] : [siem.armTokenEnv])];
+    case 'client-secret':
+      return [siem.tenantIdEnv, siem.clientIdEnv, siem.clientSecretEnv];
+    case 'default':
+    case 'managed-identity':
+    case 'azure-cli':
+      return [];
+  }
+}
+
+/**
+ * The SIEM connector's own requirement checks, with the config's credentials (redacted from any message). A
+ * SIEM that cannot be asked (refused credentials, down) is a connectivity problem, not a requirement one.
+ */
+async function siemRequirements(
+  siem: NonNullable<HarnessConfig['siem']>,
+  env: Env,
+  output: Output,
+): Promise<Check[]> {
+  const secrets = new Set(
+    siemSecretNames(siem).flatMap((name) => {
+      const value = env[name];
+      return value !== undefined && value.length >= 4 ? [value] : [];
+    }),
+  );
+  const ctx = { ...commandContext(new Date(), output, new AbortController().signal, secrets), env };
+  let connector;
+  try {
+    connector = await createSiem(siem, null, ctx);
+    if (connector.checkRequirements === undefined) return [];
+    const found = await connector.checkRequirements();
+    return found.map((r) => ({
+      area: 'siem' as const,
+      name: `${siem.type} ${r.name}`,
+      ok: r.ok,
+      detail: redact(r.detail, secrets),
+      ...(r.ok || r.fix === null ? {} : { fix: r.fix }),
+    }));
+  } catch (error) {
+    return [
+      {
+        area: 'connectivity',
+        name: `siem ${siem.type} requirements`,
+        ok: false,
+        detail: `could not check what the queries need: ${redact(errorMessage(error), secrets)}`,
+      },
+    ];
+  } finally {
+    await connector?.dispose();
+  }
 }
 
 function tcpReachable(host: string, port: number, timeoutMs: number): Promise<string | null> {
@@ -47,8 +112,9 @@ function siemEndpoint(siem: HarnessConfig['siem']): { host: string; port: number
 /**
  * `doctor`: checks the config, the scenarios, every environment variable the config names (set or not,
  * never the value), the reports folder, and that each lab host and the SIEM answer, including each host's
- * SSH key against its pin. It authenticates nowhere and executes nothing. Exit 0 all good, 2 a config or
- * environment problem, 3 a connectivity problem.
+ * SSH key against its pin. With the SIEM's credentials it then runs the connector's read-only requirement
+ * checks (what its queries rely on: a workspace function, a rendering, a field type); it executes nothing
+ * on any host. Exit 0 all good, 2 a config, environment or SIEM requirement problem, 3 a connectivity problem.
  */
 export async function doctorCommand(
   options: {
@@ -96,7 +162,7 @@ export async function doctorCommand(
   }
 
   const hosts = config.lab?.hosts ?? [];
-  const names = new Set<string>(siemSecretNames(config.siem ?? {}));
+  const names = new Set<string>(requiredSecretNames(config.siem));
   for (const host of hosts) {
     for (const name of [host.passwordEnv, host.privateKeyEnv, host.passphraseEnv])
       if (name !== undefined) names.add(name);
@@ -154,12 +220,21 @@ export async function doctorCommand(
     );
   }
 
+  // Asked only when it can answer: its credentials are set and it was reachable.
+  const siemReady =
+    requiredSecretNames(config.siem).every((name) => (env[name] ?? '') !== '') &&
+    !checks.some((c) => c.area === 'connectivity' && c.name.startsWith('siem ') && !c.ok);
+  if (config.siem !== undefined && config.siem.type !== 'local' && siemReady)
+    checks.push(...(await siemRequirements(config.siem, env, output)));
+
   if (options.json) output.out(JSON.stringify({ checks }, null, 2));
   else
     for (const c of checks)
-      output.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.area.padEnd(12)} ${c.name}: ${c.detail}`);
+      output.out(
+        `${c.ok ? 'ok  ' : 'FAIL'}  ${c.area.padEnd(12)} ${c.name}: ${c.detail}${c.fix === undefined ? '' : `\n${' '.repeat(19)}fix: ${c.fix}`}`,
+      );
   const failed = (area: Check['area']): boolean => checks.some((c) => c.area === area && !c.ok);
-  if (failed('config') || failed('environment')) return exitCodes.invalidInput;
+  if (failed('config') || failed('environment') || failed('siem')) return exitCodes.invalidInput;
   if (failed('connectivity')) return exitCodes.infrastructure;
   return exitCodes.passed;
 }

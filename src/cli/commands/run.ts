@@ -373,6 +373,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     await lab?.close();
     await payloadServer?.close();
     await siem?.dispose();
+    if (lab) warnLabDelivery(lab.shipping, output);
   }
 
   const written = write(result);
@@ -481,4 +482,12 @@ export function siemSecretNames(config: unknown): string[] {
       return value.filter((v): v is string => typeof v === 'string');
     return typeof value === 'object' ? siemSecretNames(value) : [];
   });
+}
+
+/** Events the embedded lab could not deliver make "not captured" the lab's fault: said, never silent. */
+function warnLabDelivery(shipping: LabSimulator['shipping'], output: Output): void {
+  if (shipping.failedBatches === 0 && shipping.rejected === 0) return;
+  output.logger.warn(
+    `embedded lab: the SIEM did not take every event (${String(shipping.failedBatches)} batch(es) failed, ${String(shipping.rejected)} event(s) refused): ${shipping.lastError ?? 'no reason given'}`,
+  );
 }

@@ -10,11 +10,13 @@ import {
   type SiemAlert,
   type SiemConnector,
   type SiemEvent,
+  type SiemRequirement,
   type TelemetryQuery,
 } from '../../core/index.js';
 import { fromEcs } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
 import { compileEsBatch } from '../../signals/compile-backends.js';
+import { typedEcsFields } from '../../signals/field-map.js';
 import { basicAuth, parseAs, secretFrom, siemHttp, textOf as text, type SiemHttp } from '../http.js';
 import { ElasticSiemOptions } from './schema.js';
 
@@ -37,6 +39,19 @@ const SearchResponse = z.looseObject({
     ),
   }),
 });
+
+/** The field mapping API's answer: index -> field -> its mapping under the field's leaf name. */
+const FieldMappings = z.record(
+  z.string(),
+  z.looseObject({
+    mappings: z
+      .record(
+        z.string(),
+        z.looseObject({ mapping: z.record(z.string(), z.looseObject({ type: z.string().optional() })) }),
+      )
+      .default({}),
+  }),
+);
 
 const BulkResponse = z.looseObject({
   items: z.array(z.looseObject({ update: z.looseObject({ status: z.number() }) })),
@@ -325,6 +340,52 @@ class ElasticSiem implements SiemConnector {
           eventRefs: refs,
         },
       ];
+    });
+  }
+
+  /**
+   * The field mappings the queries depend on, in every index the patterns match (field mapping API): the
+   * typed ECS fields must have their ECS type, above all process.pid, which Security events write in hex
+   * and which a keyword mapping would keep as text no numeric term can find.
+   */
+  async checkRequirements(signal?: AbortSignal): Promise<readonly SiemRequirement[]> {
+    const fields = typedEcsFields();
+    const response = await this.#http.send(
+      'GET',
+      `/${this.#options.indices.map(encodeURIComponent).join(',')}/_mapping/field/${fields.map((f) => f.field).join(',')}`,
+      { query: { ignore_unavailable: 'true', allow_no_indices: 'true' } },
+      signal,
+    );
+    const indices = parseAs(plugin, FieldMappings, response, '_mapping/field');
+    const names = Object.keys(indices);
+    if (names.length === 0)
+      return [
+        {
+          name: 'indices',
+          ok: false,
+          detail: `no index matches ${this.#options.indices.join(', ')}`,
+          fix: 'Set `indices` in the SIEM config to the index patterns that hold Sysmon and Security events (ECS).',
+        },
+      ];
+    return fields.map(({ field, type }) => {
+      const wrong = names.flatMap((index) => {
+        const found = indices[index]?.mappings[field]?.mapping;
+        const actual = found === undefined ? undefined : Object.values(found)[0]?.type;
+        const accepted = type === 'long' ? ['long', 'integer', 'unsigned_long'] : ['ip'];
+        return actual === undefined || accepted.includes(actual) ? [] : [`${index}: ${actual}`];
+      });
+      return {
+        name: field,
+        ok: wrong.length === 0,
+        detail:
+          wrong.length === 0
+            ? `${type} (or absent) in ${String(names.length)} index(es)`
+            : `mapped otherwise than ECS's ${type} in ${wrong.join('; ')}`,
+        fix:
+          wrong.length === 0
+            ? null
+            : `Map ${field} as ${type}, as the ECS templates of the Windows and System integrations do${field.endsWith('.pid') ? "; Security events need the System integration's pipeline, which decodes their hex process ids" : ''}, and reindex.`,
+      };
     });
   }
 

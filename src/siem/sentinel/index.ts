@@ -17,16 +17,20 @@ import {
   type SiemAlert,
   type SiemConnector,
   type SiemEvent,
+  type SiemRequirement,
   type TelemetryQuery,
 } from '../../core/index.js';
+import { fieldsSearched } from '../../signals/backends.js';
 import { classify } from '../../signals/classify.js';
-import { compileKqlBatch } from '../../signals/compile-backends.js';
+import { compileKqlBatch, kqlString } from '../../signals/compile-backends.js';
 import { defenderTables } from '../../signals/field-map.js';
 import { eventsNamedIn, SeenEvents } from '../../signals/link.js';
 import { parseAs, secretFrom, siemHttp, textOf as text, type SiemHttp } from '../http.js';
 import { SentinelSiemOptions } from './schema.js';
 
 const plugin = 'sentinel';
+const sysmonFix =
+  'Save the public Sysmon parser (Azure-Sentinel, Parsers/Sysmon/Sysmon-v11.0.txt, or Sysmon-AllVersions_Parser.txt) as a workspace function named exactly Sysmon (Logs > Save > Save as function), then wait for it to activate (10-15 minutes).';
 const scope = 'https://api.loganalytics.io/.default';
 const armScope = 'https://management.azure.com/.default';
 const incidentsApi = '2023-02-01';
@@ -217,11 +221,11 @@ class SentinelSiem implements SiemConnector {
   }
 
   detectionText(query: DetectionQuery): string {
-    const short = (query.host.split('.')[0] ?? query.host).replaceAll('"', '');
+    const short = kqlString(query.host.split('.')[0] ?? query.host);
     return [
       'SecurityAlert',
       `| where TimeGenerated between (datetime(${query.since.toISOString()}) .. datetime(${query.until.toISOString()}))`,
-      `| where CompromisedEntity has "${short}" or Entities has "${short}"`,
+      `| where CompromisedEntity has ${short} or Entities has ${short}`,
       '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
       // The incident each alert was grouped into, if any (SecurityIncident keeps one row per update).
       '| join kind=leftouter (SecurityIncident | summarize arg_max(LastModifiedTime, *) by IncidentName',
@@ -279,6 +283,62 @@ class SentinelSiem implements SiemConnector {
             },
           ];
     });
+  }
+
+  /**
+   * The `Sysmon` workspace function every Sysmon leg reads (with `union isfuzzy=true`, a missing one would
+   * silently drop those legs), with the columns the queries use; and whether SecurityEvent is there for the
+   * 4688 legs. Read with `getschema`, which returns a function's output columns without running it on data.
+   */
+  async checkRequirements(signal?: AbortSignal): Promise<readonly SiemRequirement[]> {
+    const now = new Date();
+    const since = new Date(now.getTime() - 24 * 3_600_000);
+    const columns = async (source: string): Promise<Map<string, string> | string> => {
+      try {
+        const rows = await this.#query(
+          `${source} | getschema | project ColumnName, ColumnType`,
+          since,
+          now,
+          signal,
+        );
+        return new Map(rows.map((row) => [text(row.ColumnName), text(row.ColumnType)]));
+      } catch (error) {
+        if (error instanceof SiemError && error.code === 'E_SIEM_QUERY') return errorMessage(error);
+        throw error;
+      }
+    };
+    const sysmon = await columns('Sysmon');
+    const needed = ['TimeGenerated', 'Computer', 'EventID', ...fieldsSearched('sysmon')];
+    const missing = typeof sysmon === 'string' ? [] : needed.filter((name) => !sysmon.has(name));
+    const security = await columns('SecurityEvent');
+    return [
+      typeof sysmon === 'string'
+        ? {
+            name: 'Sysmon function',
+            ok: false,
+            detail: `the workspace has no function named Sysmon: ${sysmon}`,
+            fix: sysmonFix,
+          }
+        : {
+            name: 'Sysmon function',
+            ok: missing.length === 0,
+            detail:
+              missing.length === 0
+                ? `returns ${needed.length} columns the queries use (TimeGenerated, Computer, EventID, ...)`
+                : `lacks the column(s) ${missing.join(', ')} the queries use`,
+            fix:
+              missing.length === 0 ? null : `${sysmonFix} The v12.0 parser drops Computer and TimeGenerated.`,
+          },
+      {
+        name: 'SecurityEvent',
+        ok: true,
+        detail:
+          typeof security === 'string'
+            ? 'no SecurityEvent table: the Security 4688 legs find nothing (the Sysmon legs still can)'
+            : 'present, for the Security 4688 legs',
+        fix: null,
+      },
+    ];
   }
 
   ingestEndpoint(): null {

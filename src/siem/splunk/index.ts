@@ -10,11 +10,12 @@ import {
   type SiemConnector,
   type DetectionQuery,
   type SiemEvent,
+  type SiemRequirement,
   type TelemetryQuery,
 } from '../../core/index.js';
 import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
-import { compileSplBatch } from '../../signals/compile-backends.js';
+import { compileSplBatch, splHost, splSources } from '../../signals/compile-backends.js';
 import { splunkSecurity4688 } from '../../signals/field-map.js';
 import { eventsNamedIn, SeenEvents } from '../../signals/link.js';
 import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
@@ -86,7 +87,7 @@ function toEvent(row: Row): SiemEvent | null {
       if (!name.startsWith('_')) fields[fromSplunk4688[name] ?? name] = one(value);
     }
     fields.EventID = Number(one(row.EventCode) || one(row.EventID));
-    fields.Computer = one(row.Computer) || one(row.host);
+    fields.Computer = one(row.Computer) || one(row.ComputerName) || one(row.host);
     time = new Date(one(row._time)).toISOString();
   }
   const eventId = Number(fields.EventID);
@@ -174,7 +175,7 @@ class SplunkSiem implements SiemConnector {
   }
 
   queryText(query: TelemetryQuery): string {
-    return compileSplBatch(query, this.#options.index);
+    return compileSplBatch(query, this.#options.index, this.#options.securityRendering);
   }
 
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
@@ -225,8 +226,7 @@ class SplunkSiem implements SiemConnector {
   }
 
   detectionText(query: DetectionQuery): string {
-    const short = query.host.split('.')[0] ?? query.host;
-    return `search index=${this.#options.notableIndex} (dest="${short}*" OR orig_host="${short}*" OR host="${short}*")`;
+    return `search index=${this.#options.notableIndex} ${splHost(['dest', 'orig_host', 'host'], query.host)}`;
   }
 
   /**
@@ -330,11 +330,74 @@ class SplunkSiem implements SiemConnector {
     return ids.map((id) => `notable:${id}`);
   }
 
+  /**
+   * Which renderings the index really holds, over the last 24 hours: Sysmon must be XML (the Sysmon add-on's
+   * XmlWinEventLog, whose field names the queries use), and Security 4688 must come the way
+   * `securityRendering` says (XmlWinEventLog:Security with the event's names, or classic WinEventLog:Security
+   * with the Windows add-on's).
+   */
+  async checkRequirements(signal?: AbortSignal): Promise<readonly SiemRequirement[]> {
+    const until = new Date();
+    const since = new Date(until.getTime() - 24 * 3_600_000);
+    const sources = [
+      splSources.sysmonXml,
+      splSources.sysmonClassic,
+      splSources.securityXml,
+      splSources.securityClassic,
+    ];
+    const search = `search index=${this.#options.index} earliest=${epoch(since)} latest=${epochAfter(until)} (${sources.map((source) => `source="${source}"`).join(' OR ')}) | stats count by source`;
+    const rows = await this.#export(search, since, until, signal);
+    const count = (source: string): number =>
+      rows
+        .filter((row) => one(row.source).toLowerCase() === source.toLowerCase())
+        .reduce((sum, row) => sum + Number(one(row.count) || 0), 0);
+    const where = `index=${this.#options.index}, last 24 h`;
+    const sysmonXml = count(splSources.sysmonXml);
+    const sysmonClassic = count(splSources.sysmonClassic);
+    const xml = count(splSources.securityXml);
+    const classic = count(splSources.securityClassic);
+    const rendering = this.#options.securityRendering;
+    const securityOk =
+      rendering === 'both' || (rendering === 'xml' ? classic === 0 || xml > 0 : xml === 0 || classic > 0);
+    return [
+      {
+        name: 'Sysmon source',
+        ok: sysmonXml > 0,
+        detail:
+          sysmonXml > 0
+            ? `${String(sysmonXml)} events from ${splSources.sysmonXml} (${where})`
+            : sysmonClassic > 0
+              ? `Sysmon arrives classic (${splSources.sysmonClassic}), whose field names the queries do not use (${where})`
+              : `no Sysmon events (${where})`,
+        fix:
+          sysmonXml > 0
+            ? null
+            : sysmonClassic > 0
+              ? "Set renderXml = true on the forwarder's WinEventLog://Microsoft-Windows-Sysmon/Operational input, as the Splunk Add-on for Sysmon expects."
+              : 'Check `index` in the SIEM config and that the lab hosts forward the Sysmon channel (Splunk Add-on for Sysmon).',
+      },
+      {
+        name: 'Security rendering',
+        ok: securityOk,
+        detail: `Security 4688 events: ${String(xml)} XML (${splSources.securityXml}), ${String(classic)} classic (${splSources.securityClassic}); securityRendering is ${rendering} (${where})`,
+        fix: securityOk
+          ? null
+          : `Set securityRendering: ${xml > 0 ? 'xml' : 'classic'} (or both) in the SIEM config: your forwarders send ${xml > 0 ? 'XML' : 'classic'} events.`,
+      },
+    ];
+  }
+
   ingestEndpoint(): IngestEndpoint | null {
     const hec = this.#options.hec;
     return hec === undefined || this.#hecToken === null
       ? null
-      : { protocol: 'splunk-hec', url: hec.url.replace(/\/$/, ''), token: this.#hecToken, index: hec.index };
+      : {
+          protocol: 'splunk-hec',
+          url: hec.url.replace(/\/$/, ''),
+          token: this.#hecToken,
+          index: hec.index,
+          securityRendering: this.#options.securityRendering === 'classic' ? 'classic' : 'xml',
+        };
   }
 
   dispose(): Promise<void> {

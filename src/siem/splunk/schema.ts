@@ -20,6 +20,10 @@ export const SplunkSiemOptions = z
       .regex(/^[A-Za-z0-9_*-]+$/)
       .default('*')
       .meta({ description: 'Index (or wildcard) holding Sysmon and Security events.' }),
+    securityRendering: z.enum(['xml', 'classic', 'both']).default('both').meta({
+      description:
+        'How your forwarders send the Security log: xml (renderXml = true: source XmlWinEventLog:Security, field names as in the event, e.g. NewProcessName), classic (source WinEventLog:Security, the Windows add-on names, e.g. New_Process_Name), or both. `doctor` says which your index holds.',
+    }),
     notableIndex: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/)

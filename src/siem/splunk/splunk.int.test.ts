@@ -11,6 +11,7 @@ import {
 } from '../../../test/contracts/siem-connector.js';
 import { startFakeSplunk, type FakeSplunk } from '../../../test/helpers/fake-splunk.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
+import { evaluateSpl, parseSpl } from '../../../test/helpers/spl-eval.js';
 import { splunkSiem } from './index.js';
 import { SplunkSiemOptions } from './schema.js';
 
@@ -193,4 +194,27 @@ test('#16 evidence in the last partial second of the search is found: latest is 
   // Window-correlated branches compare _time to the millisecond, never a floored second.
   t.true(search?.search.includes(`_time<=${(until.getTime() / 1000).toFixed(3)}`));
   t.true(search?.search.includes(`_time>=${(window.since.getTime() / 1000).toFixed(3)}`));
+});
+
+test('#16 the notable search names the host or its FQDN: a notable for a host whose name merely starts the same is not in it', async (t) => {
+  const fake = await startFakeSplunk({ token, hecToken });
+  t.teardown(() => fake.close());
+  const connector = await connect(fake);
+  t.teardown(() => connector.dispose());
+  const search = parseSpl(
+    connector.detectionText?.({
+      host: 'WIN10-LAB-01',
+      since: new Date(0),
+      until: new Date(),
+      eventRefs: [],
+      marker: 'ph0123456789ab',
+    }) ?? '',
+  );
+  const notable = (dest: string) =>
+    evaluateSpl(search, { time: new Date(), raw: '', fields: { index: 'notable', dest } });
+
+  t.true(notable('WIN10-LAB-01'));
+  t.true(notable('win10-lab-01.lab.local'));
+  t.false(notable('WIN10-LAB-010'));
+  t.false(notable('WIN10-LAB-01X.lab.local'));
 });

@@ -1,0 +1,117 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Microsoft's own Kusto parser and binder (`@kusto/language-service-next`, the engine behind the query
+ * editors of Azure Data Explorer and Log Analytics), loaded as the Bridge.NET bundle it ships: it defines the
+ * global `Kusto` namespace. Only the few members the tests use are typed here.
+ */
+interface Diagnostic {
+  readonly Severity: string;
+  readonly Message: string;
+  readonly Start: number;
+}
+interface BridgeNode {
+  readonly Kind: number;
+  readonly ChildCount: number;
+  GetChild(index: number): BridgeNode | null;
+  toString(): string;
+  readonly LiteralValue?: unknown;
+}
+interface KustoLanguage {
+  readonly Syntax: { readonly SyntaxKind: Readonly<Record<string, number>> };
+  readonly Symbols: {
+    readonly TableSymbol: {
+      $ctor7: new (name: string, schema: string, description: string | null) => unknown;
+    };
+    readonly FunctionSymbol: {
+      $ctor12: new (name: string, body: string, tabularity: unknown, parameters: unknown[]) => unknown;
+    };
+    readonly Tabularity: { readonly Tabular: unknown };
+    readonly DatabaseSymbol: { ctor: new (name: string, members: unknown[]) => unknown };
+  };
+  readonly GlobalState: { readonly Default: { WithDatabase(database: unknown): unknown } };
+  readonly KustoCode: {
+    Parse(text: string): { readonly Syntax: BridgeNode };
+    ParseAndAnalyze(
+      text: string,
+      globals: unknown,
+    ): {
+      GetDiagnostics(): { readonly Count: number; getItem(index: number): Diagnostic };
+      readonly Syntax: BridgeNode;
+    };
+  };
+}
+
+let language: KustoLanguage | null = null;
+
+function kusto(): KustoLanguage {
+  if (language === null) {
+    const require = createRequire(import.meta.url);
+    require('@kusto/language-service-next/bridge.js');
+    require('@kusto/language-service-next/Kusto.Language.Bridge.js');
+    language = (globalThis as unknown as { Kusto: { Language: KustoLanguage } }).Kusto.Language;
+  }
+  return language;
+}
+
+/** A workspace as the binder sees it: tables with `(Column:type, ...)` schemas and tabular functions. */
+export interface KustoWorkspace {
+  readonly tables: Readonly<Record<string, string>>;
+  /** Functions by name, each with its body (e.g. a `datatable(...)[]` standing for a parser's output). */
+  readonly functions: Readonly<Record<string, string>>;
+}
+
+/** Every error and warning Microsoft's binder reports for `text` in `workspace`. */
+export function kustoDiagnostics(
+  text: string,
+  workspace: KustoWorkspace,
+): { severity: string; message: string; at: string }[] {
+  const { Symbols, GlobalState, KustoCode } = kusto();
+  const members = [
+    ...Object.entries(workspace.tables).map(
+      ([name, schema]) => new Symbols.TableSymbol.$ctor7(name, schema, null),
+    ),
+    ...Object.entries(workspace.functions).map(
+      ([name, body]) => new Symbols.FunctionSymbol.$ctor12(name, body, Symbols.Tabularity.Tabular, []),
+    ),
+  ];
+  const globals = GlobalState.Default.WithDatabase(new Symbols.DatabaseSymbol.ctor('workspace', members));
+  const diagnostics = KustoCode.ParseAndAnalyze(text, globals).GetDiagnostics();
+  const out = [];
+  for (let i = 0; i < diagnostics.Count; i += 1) {
+    const d = diagnostics.getItem(i);
+    out.push({ severity: d.Severity, message: d.Message, at: text.slice(d.Start, d.Start + 60) });
+  }
+  return out;
+}
+
+/** A node of Microsoft's syntax tree, with its kind by name (`FilterOperator`, `EqualTildeExpression`...). */
+export interface KustoNode {
+  readonly kind: string;
+  readonly ChildCount: number;
+  GetChild(index: number): KustoNode | null;
+  toString(): string;
+  readonly LiteralValue: unknown;
+}
+
+let kindNames: Map<number, string> | null = null;
+
+function wrap(node: BridgeNode): KustoNode {
+  kindNames ??= new Map(Object.entries(kusto().Syntax.SyntaxKind).map(([name, id]) => [id, name]));
+  const names = kindNames;
+  return {
+    kind: names.get(node.Kind) ?? String(node.Kind),
+    ChildCount: node.ChildCount,
+    GetChild: (index) => {
+      const child = node.GetChild(index);
+      return child === null ? null : wrap(child);
+    },
+    toString: () => node.toString(),
+    LiteralValue: node.LiteralValue,
+  };
+}
+
+/** The syntax tree Microsoft's parser makes of `text`. */
+export function kustoSyntax(text: string): KustoNode {
+  return wrap(kusto().KustoCode.Parse(text).Syntax);
+}
