@@ -8,11 +8,14 @@ import { startPayloadServer } from '../../src/payload-server/server.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { elasticSiem } from '../../src/siem/elastic/index.js';
 import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
+import { sentinelSiem } from '../../src/siem/sentinel/index.js';
+import { SentinelSiemOptions } from '../../src/siem/sentinel/schema.js';
 import { splunkSiem } from '../../src/siem/splunk/index.js';
 import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import { startFakeElastic } from '../helpers/fake-elastic.js';
+import { startFakeSentinel } from '../helpers/fake-sentinel.js';
 import { startFakeSplunk } from '../helpers/fake-splunk.js';
 import { hostOf, pluginContext, runOnLab, startTestSiem } from '../helpers/lab.js';
 
@@ -156,3 +159,25 @@ for (const rendering of ['xml', 'classic'] as const) {
     assertFoundAndIsolated(t, await runEverything(t, siem, hosts));
   });
 }
+
+test('#16 every built-in scenario into Sentinel (each query bound by the Kusto language service and run over the workspace): every expected signal found, nothing from elsewhere', async (t) => {
+  t.timeout(240_000);
+  const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
+  const token = 'eyJ0eXAiOiJKV1QifQ.every-scenario';
+  const fake = await startFakeSentinel({ workspaceId, token });
+  const siem = await sentinelSiem.create(
+    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
+    pluginContext({ SENTINEL_TOKEN: token }),
+  );
+  t.teardown(async () => {
+    await siem.dispose();
+    await fake.close();
+  });
+  const hosts = await hostsFeeding(t, { hec: fake.hec });
+
+  const run = await runEverything(t, siem, hosts);
+
+  assertFoundAndIsolated(t, run);
+  // Every telemetry query was answered: none refused by the binder.
+  t.false(run.results.some((r) => r.queries.some((q) => q.kind === 'telemetry' && q.error !== null)));
+});

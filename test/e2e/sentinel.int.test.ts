@@ -87,7 +87,7 @@ test('closeIncidents: the incidents this test raised are closed as benign positi
   const run = await runOnLab({ scenarios: quick(), hosts: [host], siem });
 
   const [result] = run.results;
-  t.is(run.status, 'passed');
+  t.is(run.status, 'passed', JSON.stringify(result?.signals.map((s) => [s.id, s.verdict, s.reason])));
   // Incidents are what is closed: their alerts follow them in Sentinel.
   const incidents = new Set(
     result?.signals.flatMap((s) =>

@@ -1,15 +1,21 @@
 import { createServer } from 'node:http';
 import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
-import { sysmonParsers } from './sentinel-workspace.js';
+import { evaluateKql, type KqlRow } from './kql-eval.js';
+import { kustoDiagnostics } from './kusto.js';
+import type { sysmonParsers } from './sentinel-workspace.js';
+import { sentinelWorkspace } from './sentinel-workspace.js';
 
 /**
  * A loopback stand-in for the Log Analytics query API (`POST /v1/workspaces/<id>/query`, Bearer token,
  * `{query, timespan}`, tables of columns and rows, PartialError, 204, the empty 200 for a missing body).
- * It does not run KQL: a `SecurityAlert` query gets the alert rows in the timespan, anything else the
- * telemetry rows (Sysmon-parser rows as `Event`, 4688 as `SecurityEvent`). Its ingestion side is a HEC
- * endpoint the simulated lab sends flat events to, standing in for the Azure Monitor Agent; its analytics
- * rules are our Sigma rules, raising SecurityAlert rows with process entities.
+ * Every query is bound by Microsoft's Kusto language service against this workspace's tables and `Sysmon`
+ * function, and refused as Log Analytics refuses it (400, SemanticError) when the binder finds an error.
+ * Telemetry queries are run by kql-eval.ts over the workspace's rows (`Sysmon` as the v11.0 parser returns
+ * them, `SecurityEvent`); a `SecurityAlert` query gets the alert rows in the timespan. No Defender tables:
+ * a lab workspace without Microsoft Defender for Endpoint, so those legs drop out of the fuzzy union. Its
+ * ingestion side is a HEC endpoint the simulated lab sends flat events to, standing in for the Azure Monitor
+ * Agent; its analytics rules are our Sigma rules, raising SecurityAlert rows with process entities.
  */
 export interface FakeSentinel {
   readonly url: string;
@@ -37,7 +43,16 @@ export async function startFakeSentinel(options: {
   readonly securityEvent?: boolean;
 }): Promise<FakeSentinel> {
   const incidents = new Map<string, { etag: number; properties: Record<string, unknown> }>();
-  const telemetry: Row[] = [];
+  const telemetry: { Sysmon: KqlRow[]; SecurityEvent: KqlRow[] } = { Sysmon: [], SecurityEvent: [] };
+  const workspace = sentinelWorkspace(
+    options.sysmonFunction === undefined ? 'v11.0' : options.sysmonFunction,
+    {
+      defender: false,
+      securityEvent: options.securityEvent !== false,
+    },
+  );
+  // Loaded now, not by the first poll: the language service takes a second or two to load.
+  kustoDiagnostics('print 1', workspace);
   const alerts: Row[] = [];
   const queries: FakeSentinel['queries'] = [];
   const faults: SentinelFault[] = [];
@@ -55,10 +70,11 @@ export async function startFakeSentinel(options: {
   const ingest = (time: Date, fields: Row): void => {
     item += 1;
     const security = fields.Channel === 'Security';
-    telemetry.push({
+    (security ? telemetry.SecurityEvent : telemetry.Sysmon).push({
       ...fields,
+      EventID: Number(fields.EventID),
       Type: security ? 'SecurityEvent' : 'Event',
-      TimeGenerated: time.toISOString(),
+      TimeGenerated: time,
       _ItemId: `item-${String(item)}`,
     });
     for (const rule of options.rules ?? []) {
@@ -180,14 +196,7 @@ export async function startFakeSentinel(options: {
       // (Log Analytics answers 400 BadArgumentError with the SemanticError inside).
       const schemaOf = /^(\w+) \| getschema\b/.exec(body.query)?.[1];
       if (schemaOf !== undefined) {
-        const declared =
-          schemaOf === 'Sysmon'
-            ? options.sysmonFunction === null
-              ? undefined
-              : sysmonParsers[options.sysmonFunction ?? 'v11.0']
-            : schemaOf === 'SecurityEvent' && options.securityEvent !== false
-              ? '(TimeGenerated:datetime, Computer:string, EventID:int, NewProcessName:string, CommandLine:string, ParentProcessName:string)'
-              : undefined;
+        const declared = workspace.functions[schemaOf] ?? workspace.tables[schemaOf];
         if (declared === undefined) {
           send(response, 400, {
             error: {
@@ -216,19 +225,49 @@ export async function startFakeSentinel(options: {
         });
         return;
       }
-      const [from = '', to = ''] = body.timespan.split('/');
-      const source = body.query.startsWith('SecurityAlert') ? alerts : telemetry;
-      const rows = source.filter((r) => String(r.TimeGenerated) >= from && String(r.TimeGenerated) <= to);
+      const [from = '', to = ''] = body.timespan.split('/').map((t) => Date.parse(t));
+      // The timespan bounds every table the query reads (Log Analytics query API, "timespan").
+      const inSpan = (rows: readonly KqlRow[]): KqlRow[] =>
+        rows.filter((r) => {
+          const t =
+            r.TimeGenerated instanceof Date ? r.TimeGenerated.getTime() : Date.parse(String(r.TimeGenerated));
+          return t >= Number(from) && t <= Number(to);
+        });
+      let rows: KqlRow[];
+      if (body.query.startsWith('SecurityAlert')) {
+        const bound = kustoDiagnostics(body.query, workspace).filter((d) => d.severity === 'Error');
+        if (bound.length > 0) {
+          refuse(response, bound.map((d) => d.message).join('; '));
+          return;
+        }
+        rows = inSpan(alerts);
+      } else {
+        const answer = evaluateKql(body.query, workspace, {
+          Sysmon: inSpan(telemetry.Sysmon),
+          SecurityEvent: inSpan(telemetry.SecurityEvent),
+        });
+        if ('refused' in answer) {
+          refuse(response, answer.refused);
+          return;
+        }
+        rows = answer.rows;
+      }
       const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+      const typeOf = (name: string): string => {
+        const sample = rows.find((r) => r[name] !== undefined && r[name] !== null)?.[name];
+        return sample instanceof Date ? 'datetime' : typeof sample === 'number' ? 'long' : 'string';
+      };
       send(response, 200, {
         tables: [
           {
             name: 'PrimaryResult',
-            columns: columns.map((name) => ({
-              name,
-              type: name === 'TimeGenerated' ? 'datetime' : 'string',
-            })),
-            rows: rows.map((r) => columns.map((c) => r[c] ?? null)),
+            columns: columns.map((name) => ({ name, type: typeOf(name) })),
+            rows: rows.map((r) =>
+              columns.map((c) => {
+                const v = r[c];
+                return v instanceof Date ? v.toISOString() : (v ?? null);
+              }),
+            ),
           },
         ],
         ...(partial
@@ -248,4 +287,15 @@ export async function startFakeSentinel(options: {
     },
     close,
   };
+}
+
+/** Log Analytics' answer to a query its binder rejects. */
+function refuse(response: Parameters<typeof send>[0], message: string): void {
+  send(response, 400, {
+    error: {
+      message: 'The request had some invalid properties',
+      code: 'BadArgumentError',
+      innererror: { code: 'SemanticError', message },
+    },
+  });
 }

@@ -78,6 +78,22 @@ export const sysmonParsers = {
   'v12.0': datatable(['EventID:int', ...[...sysmonFields, ...sysmonNumbers].map((f) => `${f}:dynamic`)]),
 } as const;
 
-export function sentinelWorkspace(sysmon: keyof typeof sysmonParsers | null): KustoWorkspace {
-  return { tables, functions: sysmon === null ? {} : { Sysmon: sysmonParsers[sysmon] } };
+/**
+ * A workspace with the `Sysmon` function saved from one parser (or none), and optionally without the
+ * Defender tables (no Microsoft Defender for Endpoint connected) or SecurityEvent (no Windows Security
+ * Events connector).
+ */
+export function sentinelWorkspace(
+  sysmon: keyof typeof sysmonParsers | null,
+  has: { readonly defender?: boolean; readonly securityEvent?: boolean } = {},
+): KustoWorkspace {
+  const present = Object.entries(tables).filter(
+    ([name]) =>
+      (has.defender !== false || !name.startsWith('Device')) &&
+      (has.securityEvent !== false || name !== 'SecurityEvent'),
+  );
+  return {
+    tables: Object.fromEntries(present),
+    functions: sysmon === null ? {} : { Sysmon: sysmonParsers[sysmon] },
+  };
 }
