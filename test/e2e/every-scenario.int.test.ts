@@ -6,8 +6,6 @@ import type { HostTarget, IngestEndpoint, RunResult, SiemConnector } from '../..
 import { startLabSimulator } from '../../src/lab/simulator.js';
 import { startPayloadServer } from '../../src/payload-server/server.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
-import { commandSiem } from '../../src/siem/command/index.js';
-import { CommandSiemOptions } from '../../src/siem/command/schema.js';
 import { elasticSiem } from '../../src/siem/elastic/index.js';
 import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
 import { sentinelSiem } from '../../src/siem/sentinel/index.js';
@@ -16,12 +14,10 @@ import { splunkSiem } from '../../src/siem/splunk/index.js';
 import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
-import { repoRoot } from '../helpers/cli.js';
 import { startFakeElastic } from '../helpers/fake-elastic.js';
 import { startFakeSentinel } from '../helpers/fake-sentinel.js';
 import { startFakeSplunk } from '../helpers/fake-splunk.js';
-import { startBridgeReceiver } from '../helpers/http-fake.js';
-import { hostOf, pluginContext, runOnLab, startTestSiem } from '../helpers/lab.js';
+import { hostOf, pluginContext, runOnLab, startBridgeSiem, startTestSiem } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -189,22 +185,9 @@ test('#16 every built-in scenario into Sentinel (each query bound by the Kusto l
 
 test('#16 every built-in scenario through a command plug-in (its SIEM a JSON-lines file it returns whole): every expected signal found, nothing from elsewhere', async (t) => {
   t.timeout(240_000);
-  const file = join(tempDir(t), 'events.jsonl');
   // The bridge's "SIEM" answers with every event in the window: what counts is the harness's own reading.
-  const receiver = await startBridgeReceiver(file);
-  const siem = await commandSiem.create(
-    CommandSiemOptions.parse({
-      command: [process.execPath, join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')],
-      passEnv: ['FAKE_SIEM_FILE'],
-      name: 'jsonl-bridge',
-    }),
-    pluginContext({ FAKE_SIEM_FILE: file }),
-  );
-  t.teardown(async () => {
-    await siem.dispose();
-    await receiver.close();
-  });
-  const hosts = await hostsFeeding(t, { hec: { url: receiver.url, token: 'any-token-0123456789' } });
+  const { siem, hec } = await startBridgeSiem(t, join(tempDir(t), 'events.jsonl'));
+  const hosts = await hostsFeeding(t, { hec });
 
   assertFoundAndIsolated(t, await runEverything(t, siem, hosts));
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { HostTarget, PluginContext, RunResult } from '../../src/core/index.js';
 import { sshExecutor } from '../../src/executors/ssh/index.js';
@@ -12,9 +13,12 @@ import {
   type LabSimulator,
   type LabSimulatorOptions,
 } from '../../src/lab/simulator.js';
+import { CommandSiemOptions } from '../../src/siem/command/schema.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
 import { siemConnectors } from '../../src/siem/registry.js';
 import type { SiemConnector } from '../../src/core/index.js';
+import { repoRoot } from './cli.js';
+import { startBridgeReceiver } from './http-fake.js';
 
 export function pluginContext(env: Record<string, string> = {}, secrets = new Set<string>()): PluginContext {
   return { logger: silentLogger, clock: systemClock, sleep: realSleep, secrets, env };
@@ -118,4 +122,28 @@ export function raisedAlertsClosed(t: ExecutionContext, run: RunResult): { marke
   t.true(raised.size > 0);
   t.deepEqual(new Set(result?.alertCleanup?.closed), raised);
   return { marker: result?.marker ?? '', raised: raised.size };
+}
+
+/**
+ * The command plug-in fixture (test/fixtures/siem-command-plugin.ts) over its JSON-lines "SIEM" in `file`,
+ * fed by a loopback HEC receiver the lab sends to; the connector and the receiver close with the test.
+ */
+export async function startBridgeSiem(
+  t: ExecutionContext,
+  file: string,
+): Promise<{ siem: SiemConnector; hec: { url: string; token: string } }> {
+  const receiver = await startBridgeReceiver(file);
+  const siem = await siemConnectors.command.create(
+    CommandSiemOptions.parse({
+      command: [process.execPath, join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')],
+      passEnv: ['FAKE_SIEM_FILE'],
+      name: 'jsonl-bridge',
+    }),
+    pluginContext({ FAKE_SIEM_FILE: file }),
+  );
+  t.teardown(async () => {
+    await siem.dispose();
+    await receiver.close();
+  });
+  return { siem, hec: { url: receiver.url, token: 'any-token-0123456789' } };
 }
