@@ -62,11 +62,18 @@ export function prerequisiteMet(requires: SignalPrerequisite, progress: Executio
   }
 }
 
+/** Windows Security log event ids (4688) are four digits; Sysmon's are below 1000. */
+export const isSecurityEventId = (id: number): boolean => id >= 1000;
+
+/** A pattern searched in the Security log rather than the Sysmon channel. */
+export const isSecurityPattern = (pattern: TelemetryPattern): boolean =>
+  pattern.eventIds.every(isSecurityEventId);
+
 /** Sysmon and Security event ids a signal can be recorded by, e.g. "Sysmon 1/Security 4688". */
 export function telemetryLabel(definition: SignalDefinition): string {
   const ids = [...new Set(definition.telemetry.flatMap((p) => p.eventIds))];
-  const sysmon = ids.filter((id) => id < 1000);
-  const security = ids.filter((id) => id >= 1000);
+  const sysmon = ids.filter((id) => !isSecurityEventId(id));
+  const security = ids.filter(isSecurityEventId);
   return [
     sysmon.length > 0 ? `Sysmon ${sysmon.join('/')}` : '',
     security.length > 0 ? `Security ${security.join('/')}` : '',

@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { isSecurityEventId } from '../core/index.js';
 import { fieldMap } from '../signals/field-map.js';
 
 /** Our event model: flat Sysmon/EventData field names plus EventID, Channel, Computer and a time. */
@@ -72,7 +73,7 @@ export function fromEcs(record: Record<string, unknown>): Outcome {
   fields['@timestamp'] = record['@timestamp'];
   const eventId = Number(fields.EventID);
   // A Security event's own names are filled too, for a pipeline that keeps only the ECS copy of them.
-  const security = eventId >= 1000;
+  const security = isSecurityEventId(eventId);
   for (const mapping of fieldMap) {
     if (mapping.eventIds !== undefined && !mapping.eventIds.includes(eventId)) continue;
     const name = security ? (mapping.security4688 ?? mapping.sysmon) : mapping.sysmon;

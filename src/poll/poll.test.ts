@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { SignalId, SiemAlert, SiemConnector, SiemEvent, TelemetryQuery } from '../core/index.js';
 import { silentLogger, SiemError } from '../core/index.js';
+import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
 import { findIsolating, pollSignals, type PollPlan } from './poll.js';
@@ -369,4 +370,16 @@ test('#16 errors that are no refusal (a 503, an auth error) are not split: they 
   };
 
   await t.throwsAsync(findIsolating(busy, everyProbe(), new AbortController().signal), { message: /503/ });
+});
+
+test('#16 a canary whose own query the SIEM refuses is asked for once, not on every poll, and stays unseen', async (t) => {
+  const connector = refusing(['pipeline-canary']);
+
+  const outcome = await pollSignals({ ...plan(connector, true), canary: canaryProbe }, ctx(fakeClock()));
+
+  // The first poll: the batch with the canary is refused, split, and the canary refused alone.
+  t.is(connector.batches.filter((b) => b.includes('pipeline-canary')).length, 2);
+  t.true(connector.batches.length > 3, 'later polls go on without the canary');
+  t.is(outcome.canary?.event, null);
+  t.is(outcome.signals.get('cmstp-exec')?.events.length, 1);
 });

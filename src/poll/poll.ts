@@ -113,6 +113,8 @@ export async function pollSignals(
 ): Promise<PollOutcome> {
   const start = ctx.clock.now().getTime();
   let canary: EventEvidence | null = null;
+  // A canary whose own query the SIEM refused is not asked for again: each poll would split the batch anew.
+  let canaryRefused = false;
   const queries: QueryRecord[] = [];
   let triggered = false;
   let canarySeenAt: string | null = null;
@@ -191,7 +193,7 @@ export async function pollSignals(
     );
     if (telemetry.length === 0) return;
     const probes: TelemetryProbe[] = telemetry.map((s) => s.definition);
-    if (plan.canary !== null && canary === null) probes.push(plan.canary);
+    if (plan.canary !== null && canary === null && !canaryRefused) probes.push(plan.canary);
     const query = {
       host: plan.host,
       marker: plan.marker,
@@ -221,6 +223,7 @@ export async function pollSignals(
     try {
       const { found, refused } = await findIsolating(plan.connector, query, ctx.signal);
       for (const [id, why] of refused) {
+        if (id === plan.canary?.id) canaryRefused = true;
         const owner = plan.signals.find(({ definition }) => definition.id === id);
         if (owner) state(owner.definition.id).refused = `the SIEM refused this signal's query: ${why}`;
         ctx.logger.warn(`SIEM refused the query for ${id} (the other signals are still polled): ${why}`);

@@ -1,4 +1,4 @@
-import type { TelemetryProbe, TelemetryQuery } from '../core/index.js';
+import { isSecurityPattern, type TelemetryProbe, type TelemetryQuery } from '../core/index.js';
 import { signalCatalog } from './catalog.js';
 import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
 import { compileLocal } from './compile-local.js';
@@ -48,6 +48,6 @@ export function compileAll(backend: Backend): CompiledSignal[] {
 /** The Sysmon fields (and, apart, the Security 4688 fields) that the catalogue and the canary search. */
 export function fieldsSearched(kind: 'sysmon' | 'security'): string[] {
   const patterns = [...Object.values(signalCatalog), canaryProbe].flatMap((s) => [...s.telemetry]);
-  const wanted = patterns.filter((p) => p.eventIds.every((id) => id >= 1000) === (kind === 'security'));
+  const wanted = patterns.filter((p) => isSecurityPattern(p) === (kind === 'security'));
   return [...new Set(wanted.flatMap((p) => Object.keys(p.match)))].sort();
 }

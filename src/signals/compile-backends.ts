@@ -1,4 +1,10 @@
-import type { FieldMatch, TelemetryProbe, TelemetryPattern, TelemetryQuery } from '../core/index.js';
+import {
+  isSecurityPattern,
+  type FieldMatch,
+  type TelemetryProbe,
+  type TelemetryPattern,
+  type TelemetryQuery,
+} from '../core/index.js';
 import { isIP } from 'node:net';
 import {
   defenderNumericColumns,
@@ -18,14 +24,15 @@ export interface CompiledSignal {
   readonly skipped: readonly string[];
 }
 
-const isSecurity = (pattern: TelemetryPattern): boolean => pattern.eventIds.every((id) => id >= 1000);
-const epoch = (date: Date): number => Math.floor(date.getTime() / 1000);
+const isSecurity = isSecurityPattern;
+/** Splunk's time modifiers are whole epoch seconds; `earliest` is inclusive, so the floor keeps it all. */
+export const splEarliest = (date: Date): number => Math.floor(date.getTime() / 1000);
 /**
  * Splunk's `latest` is exclusive and its time modifiers are whole epoch seconds, while `_time` keeps
  * sub-seconds (docs.splunk.com, "Time modifiers": "latest ... the search includes events up to, but not
  * including, that time"). The bound just past `date` keeps its whole last second inside.
  */
-const splLatest = (date: Date): number => Math.floor(date.getTime() / 1000) + 1;
+export const splLatest = (date: Date): number => Math.floor(date.getTime() / 1000) + 1;
 /** `_time` compared in the search itself, to the millisecond: flooring would drop the last partial second. */
 const splTime = (date: Date): string => (date.getTime() / 1000).toFixed(3);
 
@@ -91,7 +98,7 @@ export function splHost(fields: readonly string[], host: string): string {
 }
 
 function splSearch(branches: readonly string[], query: TelemetryQuery, index = '*'): string {
-  return `search index=${index} earliest=${epoch(query.since)} latest=${splLatest(query.until)} ${splHost(['host'], query.host)} (${branches.join(' OR ')})`;
+  return `search index=${index} earliest=${splEarliest(query.since)} latest=${splLatest(query.until)} ${splHost(['host'], query.host)} (${branches.join(' OR ')})`;
 }
 
 /** The `source` of each rendering a Windows forwarder can send (Splunk Add-on for Windows and for Sysmon). */

@@ -198,16 +198,10 @@ export async function startFakeSentinel(options: {
       if (schemaOf !== undefined) {
         const declared = workspace.functions[schemaOf] ?? workspace.tables[schemaOf];
         if (declared === undefined) {
-          send(response, 400, {
-            error: {
-              message: 'The request had some invalid properties',
-              code: 'BadArgumentError',
-              innererror: {
-                code: 'SemanticError',
-                message: `'getschema' operator: Failed to resolve table or column expression named '${schemaOf}'`,
-              },
-            },
-          });
+          refuse(
+            response,
+            `'getschema' operator: Failed to resolve table or column expression named '${schemaOf}'`,
+          );
           return;
         }
         const columns = [...declared.matchAll(/(\w+):(\w+)/g)].map((m) => [m[1], m[2]]);

@@ -12,7 +12,7 @@ import { probeHostKey } from '../../executors/ssh/index.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { commandContext, createSiem, siemSecretNames } from './run.js';
+import { commandContext, createSiem, siemSecretNames, siemSecretValues } from './run.js';
 
 interface Check {
   readonly area: 'config' | 'environment' | 'connectivity' | 'siem';
@@ -52,12 +52,7 @@ async function siemRequirements(
   env: Env,
   output: Output,
 ): Promise<Check[]> {
-  const secrets = new Set(
-    siemSecretNames(siem).flatMap((name) => {
-      const value = env[name];
-      return value !== undefined && value.length >= 4 ? [value] : [];
-    }),
-  );
+  const secrets = new Set(siemSecretValues(siem, env));
   const ctx = { ...commandContext(new Date(), output, new AbortController().signal, secrets), env };
   let connector;
   try {

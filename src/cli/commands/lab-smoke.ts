@@ -18,7 +18,13 @@ import { siemConnectors } from '../../siem/registry.js';
 import { builtinScenariosDir, smokeScenariosDir } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { commandContext, createSiem, payloadServerSettings, readKnownHosts, siemSecretNames } from './run.js';
+import {
+  commandContext,
+  createSiem,
+  payloadServerSettings,
+  readKnownHosts,
+  siemSecretValues,
+} from './run.js';
 
 export interface LabSmokeOptions {
   readonly config: HarnessConfig;
@@ -138,10 +144,7 @@ export async function labSmokeCommand(options: LabSmokeOptions, output: Output):
   }
   const env: Record<string, string | undefined> = { ...options.env };
   const siemConfig = config.siem ?? { type: 'local' as const };
-  for (const name of siemSecretNames(siemConfig)) {
-    const value = env[name];
-    if (value !== undefined && value.length >= 4) secrets.add(value);
-  }
+  for (const value of siemSecretValues(siemConfig, env)) secrets.add(value);
   const localOptions =
     siemConfig.type === 'local'
       ? LocalSiemOptions.parse((({ type: _t, ...rest }) => rest)(siemConfig))

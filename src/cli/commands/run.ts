@@ -200,10 +200,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     );
   }
   // Every variable the SIEM config names (…Env keys) holds a credential: redact its value everywhere.
-  for (const name of siemSecretNames(siemConfig)) {
-    const value = env[name];
-    if (value !== undefined && value.length >= 4) secrets.add(value);
-  }
+  for (const value of siemSecretValues(siemConfig, env)) secrets.add(value);
 
   const now = systemClock.now();
   const ctx = commandContext(now, output, options.signal, secrets);
@@ -481,6 +478,14 @@ export function siemSecretNames(config: unknown): string[] {
     if (key === 'passEnv' && Array.isArray(value))
       return value.filter((v): v is string => typeof v === 'string');
     return typeof value === 'object' ? siemSecretNames(value) : [];
+  });
+}
+
+/** The values of those variables that are set and long enough (4+) to redact without mangling other text. */
+export function siemSecretValues(config: unknown, env: Env): string[] {
+  return siemSecretNames(config).flatMap((name) => {
+    const value = env[name];
+    return value !== undefined && value.length >= 4 ? [value] : [];
   });
 }
 

@@ -123,6 +123,11 @@ class ElasticSiem implements SiemConnector {
     return `${this.#options.flavor === 'opensearch' ? 'OpenSearch' : 'Elasticsearch'} at ${origin} (${this.#options.indices.join(', ')})${this.#options.tls.insecure ? ' [TLS verification OFF]' : ''}`;
   }
 
+  /** The configured index patterns as one path segment. */
+  #indexPath(): string {
+    return this.#options.indices.map(encodeURIComponent).join(',');
+  }
+
   #body(query: TelemetryQuery): Record<string, unknown> {
     return { ...compileEsBatch(query), size: this.#options.size, sort: [{ '@timestamp': { order: 'asc' } }] };
   }
@@ -190,7 +195,7 @@ class ElasticSiem implements SiemConnector {
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
     const { size, ...body } = this.#body(query);
     const found = await this.#searchAll(
-      `/${this.#options.indices.map(encodeURIComponent).join(',')}/_search`,
+      `/${this.#indexPath()}/_search`,
       body,
       Number(size),
       '_search',
@@ -352,7 +357,7 @@ class ElasticSiem implements SiemConnector {
     const fields = typedEcsFields();
     const response = await this.#http.send(
       'GET',
-      `/${this.#options.indices.map(encodeURIComponent).join(',')}/_mapping/field/${fields.map((f) => f.field).join(',')}`,
+      `/${this.#indexPath()}/_mapping/field/${fields.map((f) => f.field).join(',')}`,
       { query: { ignore_unavailable: 'true', allow_no_indices: 'true' } },
       signal,
     );

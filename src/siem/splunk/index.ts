@@ -15,7 +15,13 @@ import {
 } from '../../core/index.js';
 import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
-import { compileSplBatch, splHost, splSources } from '../../signals/compile-backends.js';
+import {
+  compileSplBatch,
+  splEarliest,
+  splHost,
+  splLatest,
+  splSources,
+} from '../../signals/compile-backends.js';
 import { splunkSecurity4688 } from '../../signals/field-map.js';
 import { eventsNamedIn, SeenEvents } from '../../signals/link.js';
 import { basicAuth, parseAs, secretFrom, siemHttp, type SiemHttp } from '../http.js';
@@ -61,9 +67,9 @@ function one(value: string | readonly string[] | undefined): string {
 const fromSplunk4688 = Object.fromEntries(
   Object.entries(splunkSecurity4688).map(([ours, theirs]) => [theirs, ours]),
 );
-const epoch = (date: Date): string => String(Math.floor(date.getTime() / 1000));
-/** `latest_time` is exclusive and whole seconds while `_time` keeps sub-seconds: the bound just past `date`. */
-const epochAfter = (date: Date): string => String(Math.floor(date.getTime() / 1000) + 1);
+/** Splunk's time bounds as the search itself sets them (signals/compile-backends.ts): `latest` is exclusive. */
+const epoch = (date: Date): string => String(splEarliest(date));
+const epochAfter = (date: Date): string => String(splLatest(date));
 
 /**
  * A Splunk result as our event: XmlWinEventLog `_raw` is parsed like `wevtutil` XML (Sysmon names as
@@ -339,13 +345,9 @@ class SplunkSiem implements SiemConnector {
   async checkRequirements(signal?: AbortSignal): Promise<readonly SiemRequirement[]> {
     const until = new Date();
     const since = new Date(until.getTime() - 24 * 3_600_000);
-    const sources = [
-      splSources.sysmonXml,
-      splSources.sysmonClassic,
-      splSources.securityXml,
-      splSources.securityClassic,
-    ];
-    const search = `search index=${this.#options.index} earliest=${epoch(since)} latest=${epochAfter(until)} (${sources.map((source) => `source="${source}"`).join(' OR ')}) | stats count by source`;
+    const sourceIs = (name: keyof typeof splSources): string => `source="${splSources[name]}"`;
+    // Security events are counted only as 4688s, the one event id the queries search there.
+    const search = `search index=${this.#options.index} earliest=${epoch(since)} latest=${epochAfter(until)} (${sourceIs('sysmonXml')} OR ${sourceIs('sysmonClassic')} OR ((${sourceIs('securityXml')} OR ${sourceIs('securityClassic')}) EventCode=4688)) | stats count by source`;
     const rows = await this.#export(search, since, until, signal);
     const count = (source: string): number =>
       rows
