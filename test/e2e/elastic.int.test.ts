@@ -93,8 +93,10 @@ test('failed shards throughout: partial results never count as "not captured"', 
 });
 
 test('an event that reaches Elasticsearch only after its deadline is found by the final sweep and judged late', async (t) => {
-  // child-process events are held back past the 2 s capture deadline, but not past the final sweep.
-  const { siem, host } = await elasticLab(t, null, { delaySignals: { 'child-process': 3000 } });
+  // child-process events are held back past the 2 s capture deadline, but not past the final sweep. The
+  // deadline runs from when polling starts, after the emulation's own steps: a 5 s hold stays late even when
+  // a loaded machine starts polling seconds after cmstp ran (3 s was not, once, in CI).
+  const { siem, host } = await elasticLab(t, null, { delaySignals: { 'child-process': 5000 } });
 
   const run = await runOnLab({
     scenarios: scenario('cmstp-local-inf-presetup'),
