@@ -1,6 +1,7 @@
 import { isSecurityPattern, type TelemetryProbe, type TelemetryQuery } from '../core/index.js';
 import { signalCatalog } from './catalog.js';
-import { compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
+import { asimSchemaFor, compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
+import { asimParserName, type SysmonSource } from './field-map.js';
 import { compileLocal } from './compile-local.js';
 import { canaryProbe } from './canary.js';
 
@@ -50,4 +51,43 @@ export function fieldsSearched(kind: 'sysmon' | 'security'): string[] {
   const patterns = [...Object.values(signalCatalog), canaryProbe].flatMap((s) => [...s.telemetry]);
   const wanted = patterns.filter((p) => isSecurityPattern(p) === (kind === 'security'));
   return [...new Set(wanted.flatMap((p) => Object.keys(p.match)))].sort();
+}
+
+/**
+ * What the Sentinel queries read under a Sysmon source (siem/sentinel `sysmon`): each ASIM parser with the
+ * columns it must return, and the Sysmon event ids, fields and signals still read from the `Sysmon` function.
+ */
+export function sentinelSysmonReads(sysmon: SysmonSource): {
+  asim: { parser: string; columns: string[] }[];
+  sysmonFunction: { signals: string[]; eventIds: number[]; fields: string[] };
+} {
+  const asim = new Map<string, Set<string>>();
+  const signals = new Set<string>();
+  const eventIds = new Set<number>();
+  const fields = new Set<string>();
+  for (const probe of [...Object.values(signalCatalog), canaryProbe])
+    for (const pattern of probe.telemetry) {
+      if (isSecurityPattern(pattern)) continue;
+      const schema = sysmon === 'function' ? null : asimSchemaFor(pattern);
+      if (schema === null) {
+        signals.add(probe.id);
+        for (const id of pattern.eventIds) eventIds.add(id);
+        for (const name of Object.keys(pattern.match)) fields.add(name);
+        continue;
+      }
+      const columns = asim.get(asimParserName(schema, sysmon)) ?? new Set<string>();
+      // The columns the leg filters on, and every column its Sysmon fields are read from.
+      for (const column of ['TimeGenerated', 'Dvc', 'EventProduct', 'EventOriginalType']) columns.add(column);
+      for (const expression of Object.values(schema.fields))
+        for (const [column] of expression.matchAll(/\b[A-Z]\w*/g)) columns.add(column);
+      asim.set(asimParserName(schema, sysmon), columns);
+    }
+  return {
+    asim: [...asim].map(([parser, columns]) => ({ parser, columns: [...columns] })),
+    sysmonFunction: {
+      signals: [...signals],
+      eventIds: [...eventIds].sort((a, b) => a - b),
+      fields: [...fields].sort(),
+    },
+  };
 }

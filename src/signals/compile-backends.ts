@@ -7,6 +7,8 @@ import {
 } from '../core/index.js';
 import { isIP } from 'node:net';
 import {
+  asimParserName,
+  asimSchemas,
   defenderNumericColumns,
   defenderTables,
   sysmonNumericFields,
@@ -14,6 +16,8 @@ import {
   ecsFieldType,
   splunkSecurity4688,
   sysmonNameFor4688,
+  type AsimSchema,
+  type SysmonSource,
 } from './field-map.js';
 import { resolveValue } from './match.js';
 
@@ -184,21 +188,63 @@ function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
  * Sentinel: Sysmon through the `Sysmon` parser function (Sysmon field names over the Event table),
  * Security 4688 from SecurityEvent, and the Defender `Device*` tables where an event type maps.
  */
-export function compileKql(signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal {
-  const { parts, skipped } = kqlParts(signal, query);
+export function compileKql(
+  signal: TelemetryProbe,
+  query: TelemetryQuery,
+  sysmon: SysmonSource = 'function',
+): CompiledSignal {
+  const { parts, skipped } = kqlParts(signal, query, sysmon);
   return { signal: signal.id, query: kqlUnion(parts), skipped };
 }
 
 /** Every probe of a poll in one `union` (siem-apis.md 1.4); rows are classified by signals/classify.ts. */
-export function compileKqlBatch(query: TelemetryQuery): string {
-  return kqlUnion([...new Set(query.signals.flatMap((signal) => kqlParts(signal, query).parts))]);
+export function compileKqlBatch(query: TelemetryQuery, sysmon: SysmonSource = 'function'): string {
+  return kqlUnion([...new Set(query.signals.flatMap((signal) => kqlParts(signal, query, sysmon).parts))]);
 }
 
+/** The ASIM schema that carries all of a Sysmon pattern's event ids and every field it tests, if one does. */
+export function asimSchemaFor(pattern: TelemetryPattern): AsimSchema | null {
+  const schema = asimSchemas[pattern.eventIds[0] ?? 0];
+  return schema !== undefined &&
+    pattern.eventIds.every((id) => asimSchemas[id] === schema) &&
+    Object.keys(pattern.match).every((name) => schema.fields[name] !== undefined)
+    ? schema
+    : null;
+}
+
+/**
+ * A Sysmon pattern through an ASIM parser, when one schema carries all its event ids and every field it
+ * tests: rows of the Sysmon source parser only (the unifying parser also returns Defender and Security
+ * events, which have their own legs), projected to their Sysmon names so they are read and classified as
+ * the `Sysmon` function's rows are.
+ */
+function asimLeg(
+  pattern: TelemetryPattern,
+  sysmon: SysmonSource,
+  where: { readonly host: string; readonly time: string; readonly tests: () => string[] },
+): string | null {
+  const schema = asimSchemaFor(pattern);
+  if (schema === null) return null;
+  const types = pattern.eventIds.map((id) => `"${String(id)}"`).join(', ');
+  const fields = Object.entries(schema.fields).map(([name, column]) => `${name} = ${column}`);
+  return `${asimParserName(schema, sysmon)} | where EventProduct == "Sysmon" and EventOriginalType in (${types}) and ${where.host} and ${where.time} | project TimeGenerated, Type, EventID = toint(EventOriginalType), Computer = Dvc, ${fields.join(', ')} | where ${where.tests().join(' and ')}`;
+}
+
+/**
+ * Each leg packs its row into one property bag: a union whose legs type a same-named column differently
+ * (ProcessId is long in the v11.0 Sysmon parser and Defender, string in SecurityEvent; every field is dynamic
+ * in the all-versions parser) returns one column per type (`ProcessId_long`, `ProcessId_string`), and the
+ * event would lose its own field names.
+ */
 function kqlUnion(parts: readonly string[]): string {
-  return `union isfuzzy=true\n  (${parts.join('),\n  (')})`;
+  return `union isfuzzy=true\n  (${parts.map((part) => `${part} | project PhRow = pack_all()`).join('),\n  (')})`;
 }
 
-function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: string[]; skipped: string[] } {
+function kqlParts(
+  signal: TelemetryProbe,
+  query: TelemetryQuery,
+  sysmon: SysmonSource,
+): { parts: string[]; skipped: string[] } {
   const skipped: string[] = [];
   const parts: string[] = [];
   const host = (column: string): string =>
@@ -214,8 +260,17 @@ function kqlParts(signal: TelemetryProbe, query: TelemetryQuery): { parts: strin
       );
       continue;
     }
+    const asim =
+      sysmon === 'function'
+        ? null
+        : asimLeg(pattern, sysmon, { host: host('Dvc'), time, tests: () => tests((n) => n, 'sysmon') });
+    if (sysmon !== 'function' && asim === null)
+      skipped.push(
+        `ASIM: Sysmon ${pattern.eventIds.join('/')} ${Object.keys(pattern.match).join(', ')} has no ASIM schema: read from the Sysmon function`,
+      );
     parts.push(
-      `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')}`,
+      asim ??
+        `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')}`,
     );
     for (const eventId of pattern.eventIds) {
       const defender = defenderTables[eventId];

@@ -184,3 +184,104 @@ export const defenderTables: Readonly<
     },
   },
 };
+
+/**
+ * Where the Sentinel connector reads Sysmon: a workspace function named `Sysmon` (a public Sysmon parser
+ * saved by hand), or Microsoft's ASIM parsers, by their built-in names (`_Im_*`, in every workspace) or the
+ * names they have when deployed to the workspace (`im*`).
+ */
+export type SysmonSource = 'function' | 'asim' | 'asim-workspace';
+
+/**
+ * One ASIM schema as the Sysmon source parser fills it (Azure-Sentinel, Parsers/ASim*\/Parsers/
+ * ASim*MicrosoftSysmon.yaml), with the KQL that gives each Sysmon field back from its normalized columns.
+ * Every Sysmon parser sets `EventProduct = "Sysmon"`, `EventOriginalType` to the event id and the alias `Dvc`
+ * to the event's Computer (`DvcHostname` is not reliable: the network parser sets it to the remote host's
+ * name, and the registry parser drops it).
+ */
+export interface AsimSchema {
+  readonly builtIn: string;
+  readonly workspace: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/**
+ * The four ASIM schemas that carry the Sysmon events the catalogue uses. Sysmon 7 (image loads) and 10
+ * (process access) have no ASIM schema, and the ASIM DNS parser for Sysmon reads only the WindowsEvent table,
+ * so those legs keep reading the `Sysmon` function.
+ */
+export const asimSchemas: Readonly<Record<number, AsimSchema>> = Object.fromEntries(
+  [
+    [
+      [1],
+      {
+        // ASimProcessCreateMicrosoftSysmon: Image -> TargetProcessName, ParentImage -> ActingProcessName,
+        // ProcessId/ParentProcessId as strings.
+        builtIn: '_Im_ProcessCreate',
+        workspace: 'imProcessCreate',
+        fields: {
+          Image: 'TargetProcessName',
+          CommandLine: 'TargetProcessCommandLine',
+          ProcessId: 'TargetProcessId',
+          ProcessGuid: 'TargetProcessGuid',
+          IntegrityLevel: 'TargetProcessIntegrityLevel',
+          User: 'TargetUsername',
+          ParentImage: 'ActingProcessName',
+          ParentCommandLine: 'ActingProcessCommandLine',
+          ParentProcessId: 'ActingProcessId',
+          ParentProcessGuid: 'ActingProcessGuid',
+        },
+      },
+    ],
+    [
+      [3],
+      {
+        // ASimNetworkSessionMicrosoftSysmon: an outbound connection (Initiated) puts the process in
+        // DstProcessName, an inbound one in SrcProcessName; DstPortNumber is an int.
+        builtIn: '_Im_NetworkSession',
+        workspace: 'imNetworkSession',
+        fields: {
+          Image: 'coalesce(DstProcessName, SrcProcessName)',
+          ProcessId: 'coalesce(DstProcessId, SrcProcessId)',
+          DestinationIp: 'DstIpAddr',
+          DestinationPort: 'DstPortNumber',
+          DestinationHostname: 'DstHostname',
+        },
+      },
+    ],
+    [
+      [11],
+      {
+        // ASimFileEventMicrosoftSysmon: TargetFilename -> TargetFilePath, Image -> ActingProcessName.
+        builtIn: '_Im_FileEvent',
+        workspace: 'imFileEvent',
+        fields: {
+          TargetFilename: 'TargetFilePath',
+          Image: 'ActingProcessName',
+          ProcessId: 'ActingProcessId',
+          User: 'ActorUsername',
+        },
+      },
+    ],
+    [
+      [12, 13],
+      {
+        // ASimRegistryEventMicrosoftSysmon: the hive is spelt out (HKLM -> HKEY_LOCAL_MACHINE) and a value
+        // set splits TargetObject into RegistryKey and RegistryValue; Details -> RegistryValueData.
+        builtIn: '_Im_RegistryEvent',
+        workspace: 'imRegistry',
+        fields: {
+          TargetObject: 'strcat(RegistryKey, iff(isempty(RegistryValue), "", @"\\"), RegistryValue)',
+          Details: 'RegistryValueData',
+          Image: 'ActingProcessName',
+          ProcessId: 'ActingProcessId',
+        },
+      },
+    ],
+  ].flatMap(([ids, schema]) => (ids as number[]).map((id) => [id, schema as AsimSchema])),
+);
+
+/** The ASIM parser's name under a source (`asim`: built in; `asim-workspace`: deployed to the workspace). */
+export function asimParserName(schema: AsimSchema, source: SysmonSource): string {
+  return source === 'asim-workspace' ? schema.workspace : schema.builtIn;
+}

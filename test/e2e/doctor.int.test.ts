@@ -128,6 +128,52 @@ for (const [parser, expect] of [
   });
 }
 
+for (const [sysmon, has, expect] of [
+  [
+    'asim',
+    { sysmonFunction: null },
+    [
+      /^ok {4}siem +sentinel ASIM parser _Im_ProcessCreate: returns \d+ columns/m,
+      /^ok {4}siem +sentinel ASIM parser _Im_RegistryEvent: returns \d+ columns/m,
+      /^FAIL {2}siem +sentinel Sysmon function: the workspace has no function named Sysmon: .* \(Sysmon 7, 10, 22 have no ASIM schema: remote-fetch, scriptlet-load, com-elevation read them there\)/m,
+    ],
+  ],
+  [
+    'asim-workspace',
+    { sysmonFunction: 'v11.0' },
+    [
+      /^FAIL {2}siem +sentinel ASIM parser imProcessCreate: the workspace has no function named imProcessCreate: .*Failed to resolve/m,
+      /fix: Deploy the ASIM parsers to the workspace/,
+      /^ok {4}siem +sentinel Sysmon function: returns \d+ columns/m,
+    ],
+  ],
+  [
+    'asim-workspace',
+    { sysmonFunction: 'v11.0', asimDeployed: true },
+    [/^ok {4}siem +sentinel ASIM parser imNetworkSession: returns \d+ columns/m],
+  ],
+] as const) {
+  test(`#16 doctor with sysmon: ${sysmon} checks each ASIM parser the queries read, and the Sysmon function for the events ASIM has no schema for (${JSON.stringify(has)})`, async (t) => {
+    const fake = await startFakeSentinel({ workspaceId, token: sentinelToken, ...has });
+    t.teardown(() => fake.close());
+
+    const result = await doctorWith(
+      t,
+      [
+        'type: sentinel',
+        `workspaceId: ${workspaceId}`,
+        `endpoint: ${fake.url}`,
+        'credential: token',
+        `sysmon: ${sysmon}`,
+      ],
+      { SENTINEL_TOKEN: sentinelToken },
+    );
+
+    for (const line of expect) t.regex(result.stdout, line);
+    t.is(result.exitCode, 'asimDeployed' in has ? 0 : 2, result.stdout);
+  });
+}
+
 /** A Splunk index holding XML Sysmon and the Security log in one rendering. */
 async function splunkHolding(t: ExecutionContext, security: 'xml' | 'classic') {
   const token = 'splunk-doctor-token-0123';

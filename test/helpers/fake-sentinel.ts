@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
+import { asimViews } from './asim-views.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
 import { evaluateKql, type KqlRow } from './kql-eval.js';
 import { kustoDiagnostics } from './kusto.js';
 import type { sysmonParsers } from './sentinel-workspace.js';
-import { sentinelWorkspace } from './sentinel-workspace.js';
+import { asimParsers, sentinelWorkspace } from './sentinel-workspace.js';
 
 /**
  * A loopback stand-in for the Log Analytics query API (`POST /v1/workspaces/<id>/query`, Bearer token,
@@ -12,7 +13,7 @@ import { sentinelWorkspace } from './sentinel-workspace.js';
  * Every query is bound by Microsoft's Kusto language service against this workspace's tables and `Sysmon`
  * function, and refused as Log Analytics refuses it (400, SemanticError) when the binder finds an error.
  * Telemetry queries are run by kql-eval.ts over the workspace's rows (`Sysmon` as the v11.0 parser returns
- * them, `SecurityEvent`); a `SecurityAlert` query gets the alert rows in the timespan. No Defender tables:
+ * them, `SecurityEvent`, and the ASIM parsers' views of both from asim-views.ts); a `SecurityAlert` query gets the alert rows in the timespan. No Defender tables:
  * a lab workspace without Microsoft Defender for Endpoint, so those legs drop out of the fuzzy union. Its
  * ingestion side is a HEC endpoint the simulated lab sends flat events to, standing in for the Azure Monitor
  * Agent; its analytics rules are our Sigma rules, raising SecurityAlert rows with process entities.
@@ -41,6 +42,8 @@ export async function startFakeSentinel(options: {
   readonly sysmonFunction?: keyof typeof sysmonParsers | null;
   /** The workspace has a SecurityEvent table (default true). */
   readonly securityEvent?: boolean;
+  /** The ASIM parsers are also deployed to the workspace (im*); the built-in _Im_* ones always are there. */
+  readonly asimDeployed?: boolean;
 }): Promise<FakeSentinel> {
   const incidents = new Map<string, { etag: number; properties: Record<string, unknown> }>();
   const telemetry: { Sysmon: KqlRow[]; SecurityEvent: KqlRow[] } = { Sysmon: [], SecurityEvent: [] };
@@ -49,6 +52,7 @@ export async function startFakeSentinel(options: {
     {
       defender: false,
       securityEvent: options.securityEvent !== false,
+      asimDeployed: options.asimDeployed === true,
     },
   );
   // Loaded now, not by the first poll: the language service takes a second or two to load.
@@ -236,9 +240,18 @@ export async function startFakeSentinel(options: {
         }
         rows = inSpan(alerts);
       } else {
+        const tables = { sysmon: inSpan(telemetry.Sysmon), securityEvent: inSpan(telemetry.SecurityEvent) };
+        const asim = Object.entries(asimParsers).flatMap(([name, { workspace: deployed }]) => {
+          const rows = asimViews[name]?.(tables) ?? [];
+          return [
+            [name, rows],
+            [deployed, rows],
+          ] as const;
+        });
         const answer = evaluateKql(body.query, workspace, {
-          Sysmon: inSpan(telemetry.Sysmon),
-          SecurityEvent: inSpan(telemetry.SecurityEvent),
+          Sysmon: tables.sysmon,
+          SecurityEvent: tables.securityEvent,
+          ...Object.fromEntries(asim),
         });
         if ('refused' in answer) {
           refuse(response, answer.refused);
@@ -249,19 +262,23 @@ export async function startFakeSentinel(options: {
       const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
       const typeOf = (name: string): string => {
         const sample = rows.find((r) => r[name] !== undefined && r[name] !== null)?.[name];
-        return sample instanceof Date ? 'datetime' : typeof sample === 'number' ? 'long' : 'string';
+        if (sample instanceof Date) return 'datetime';
+        if (typeof sample === 'number') return 'long';
+        return typeof sample === 'object' ? 'dynamic' : 'string';
       };
+      // The query API returns a dynamic value as its JSON text, with datetimes in ISO 8601.
+      const cell = (v: unknown): unknown =>
+        v instanceof Date
+          ? v.toISOString()
+          : typeof v === 'object' && v !== null
+            ? JSON.stringify(v)
+            : (v ?? null);
       send(response, 200, {
         tables: [
           {
             name: 'PrimaryResult',
             columns: columns.map((name) => ({ name, type: typeOf(name) })),
-            rows: rows.map((r) =>
-              columns.map((c) => {
-                const v = r[c];
-                return v instanceof Date ? v.toISOString() : (v ?? null);
-              }),
-            ),
+            rows: rows.map((r) => columns.map((c) => cell(r[c]))),
           },
         ],
         ...(partial

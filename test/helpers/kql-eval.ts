@@ -1,4 +1,10 @@
-import { kustoDiagnostics, kustoSyntax, type KustoNode, type KustoWorkspace } from './kusto.js';
+import {
+  kustoDiagnostics,
+  kustoResultColumns,
+  kustoSyntax,
+  type KustoNode,
+  type KustoWorkspace,
+} from './kusto.js';
 
 /**
  * Runs the part of KQL the Sentinel connector sends over in-memory tables, so the Sentinel fake answers a
@@ -6,9 +12,12 @@ import { kustoDiagnostics, kustoSyntax, type KustoNode, type KustoWorkspace } fr
  * own Kusto language service: a binder error is refused as Log Analytics refuses it (HTTP 400, SemanticError),
  * and the evaluator walks Microsoft's syntax tree. Semantics from the KQL reference (learn.microsoft.com/
  * kusto/query): `union isfuzzy=true` skips a table or function that does not resolve, and a plain union
- * fails; `=~`, `contains`, `startswith`, `endswith` are case-insensitive and `==`, `in` case-sensitive;
- * `between` includes both ends; `tolong()` of text that is no number is null, and a comparison with null is
- * false; `extend` adds columns.
+ * fails, and where legs have same-named columns of different types the union returns one column per type,
+ * named `<column>_<type>` (the binder's own result schema decides); `=~`, `contains`, `startswith`,
+ * `endswith` are case-insensitive and `==`, `in` case-sensitive; `between` includes both ends; `tolong()` of
+ * text that is no number is null, and a comparison with null is false; `extend` adds columns; a table or
+ * function returns only its declared columns; `pack_all()` packs a row's columns into one property bag;
+ * `coalesce()` takes the first value that is neither null nor an empty string.
  */
 export type KqlRow = Record<string, unknown>;
 
@@ -21,13 +30,50 @@ export function evaluateKql(
 ): KqlAnswer {
   const errors = kustoDiagnostics(text, workspace).filter((d) => d.severity === 'Error');
   if (errors.length > 0) return { refused: errors.map((e) => e.message).join('; ') };
-  const known = new Set([...Object.keys(workspace.tables), ...Object.keys(workspace.functions)]);
-  return { rows: tabular(statement(kustoSyntax(text)), { known, data }) };
+  const declared = new Map(
+    Object.entries({ ...workspace.tables, ...workspace.functions }).map(([name, schema]) => [
+      name,
+      [...schema.matchAll(/(\w+):\w+/g)].map((m) => m[1] ?? ''),
+    ]),
+  );
+  return { rows: tabular(statement(kustoSyntax(text)), { declared, data, workspace, text }) };
 }
 
 interface Scope {
-  readonly known: ReadonlySet<string>;
+  readonly declared: ReadonlyMap<string, readonly string[]>;
   readonly data: Readonly<Record<string, readonly KqlRow[]>>;
+  readonly workspace: KustoWorkspace;
+  /** The whole query: a union that is the whole query is analysed once, with its diagnostics. */
+  readonly text: string;
+}
+
+/** Only the columns a table or function declares come back from it. */
+function declaredColumns(row: KqlRow, columns: readonly string[]): KqlRow {
+  return Object.fromEntries(columns.filter((c) => Object.hasOwn(row, c)).map((c) => [c, row[c]]));
+}
+
+/**
+ * A union's rows under the union's own column names: where the binder split a column by type, each leg's
+ * value goes to `<column>_<its type in that leg>`.
+ */
+function unionColumns(
+  node: KustoNode,
+  legs: readonly KustoNode[],
+  rowsOf: KqlRow[][],
+  scope: Scope,
+): KqlRow[] {
+  const own = node.toString().trim() === scope.text.trim() ? scope.text : node.toString();
+  const names = new Set(kustoResultColumns(own, scope.workspace).map((c) => c.name));
+  return legs.flatMap((leg, i) => {
+    const rows = rowsOf[i] ?? [];
+    if (rows.every((row) => Object.keys(row).every((key) => names.has(key)))) return rows;
+    const types = new Map(kustoResultColumns(leg.toString(), scope.workspace).map((c) => [c.name, c.type]));
+    return rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, v]) => [names.has(key) ? key : `${key}_${types.get(key) ?? ''}`, v]),
+      ),
+    );
+  });
 }
 
 const children = (node: KustoNode): KustoNode[] =>
@@ -65,20 +111,22 @@ function tabular(node: KustoNode, scope: Scope): KqlRow[] {
       return tabular(expressionIn(node), scope);
     case 'NameReference': {
       const name = nameOf(node);
-      return [...(scope.data[name] ?? [])];
+      const columns = scope.declared.get(name) ?? [];
+      return (scope.data[name] ?? []).map((row) => declaredColumns(row, columns));
     }
     case 'UnionOperator': {
       const fuzzy = /isfuzzy\s*=\s*true/.test(node.toString());
       const lists = children(node).filter((n) => n.kind === 'List');
       const legs = elements(lists.at(-1) ?? node);
-      return legs.flatMap((leg) => {
+      const rowsOf = legs.map((leg) => {
         const table = first(leg, 'NameReference');
-        if (table !== undefined && !scope.known.has(nameOf(table))) {
+        if (table !== undefined && !scope.declared.has(nameOf(table))) {
           if (fuzzy) return [];
           throw new Error(`Failed to resolve table or column expression named '${nameOf(table)}'`);
         }
         return tabular(leg, scope);
       });
+      return unionColumns(node, legs, rowsOf, scope);
     }
     case 'PipeExpression': {
       const [left, , operator] = children(node);
@@ -89,13 +137,18 @@ function tabular(node: KustoNode, scope: Scope): KqlRow[] {
         if (predicate === undefined) throw new Error('kql-eval: where without a predicate');
         return rows.filter((row) => value(predicate, row) === true);
       }
-      if (operator.kind === 'ExtendOperator') {
+      if (operator.kind === 'ExtendOperator' || operator.kind === 'ProjectOperator') {
         const assignments = elements(children(operator).find((n) => n.kind === 'List') ?? operator);
         return rows.map((row) => {
-          const out = { ...row };
+          const out: KqlRow = operator.kind === 'ExtendOperator' ? { ...row } : {};
           for (const assignment of assignments) {
+            if (assignment.kind === 'NameReference') {
+              out[nameOf(assignment)] = value(assignment, row);
+              continue;
+            }
             const [name, , expression] = children(assignment);
-            if (name === undefined || expression === undefined) continue;
+            if (assignment.kind !== 'SimpleNamedExpression' || name === undefined || expression === undefined)
+              throw new Error(`kql-eval: only name = expression is modelled in ${operator.kind}`);
             out[name.toString().trim()] = value(expression, row);
           }
           return out;
@@ -156,11 +209,28 @@ function value(node: KustoNode, row: KqlRow): unknown {
       return literal(node);
     case 'FunctionCallExpression': {
       const name = nameOf(children(node)[0] as KustoNode);
-      const [argument] = elements(first(node, 'List') ?? node);
-      const v = argument === undefined ? null : value(argument, row);
-      if (name === 'tostring') return asText(v) ?? '';
+      const args = elements(first(node, 'List') ?? node);
+      if (name === 'pack_all') return { ...row };
+      if (name === 'iff') {
+        const [condition, then, otherwise] = args;
+        return value((value(condition as KustoNode, row) === true ? then : otherwise) as KustoNode, row);
+      }
+      const values = args.map((a) => value(a, row));
+      const [v = null] = values;
       const text = asText(v);
-      if (name === 'tolong') return text !== null && /^-?\d+$/.test(text.trim()) ? Number(text) : null;
+      switch (name) {
+        case 'tostring':
+          return text ?? '';
+        case 'tolong':
+        case 'toint':
+          return text !== null && /^-?\d+$/.test(text.trim()) ? Number(text) : null;
+        case 'isempty':
+          return text === null || text === '';
+        case 'strcat':
+          return values.map((x) => asText(x) ?? '').join('');
+        case 'coalesce':
+          return values.find((x) => x !== null && x !== '') ?? null;
+      }
       throw new Error(`kql-eval: function ${name} is not modelled`);
     }
     case 'EqualTildeExpression': {

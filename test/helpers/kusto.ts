@@ -38,6 +38,12 @@ interface KustoLanguage {
     ): {
       GetDiagnostics(): { readonly Count: number; getItem(index: number): Diagnostic };
       readonly Syntax: BridgeNode;
+      readonly ResultType: {
+        readonly Columns?: {
+          readonly Count: number;
+          getItem(index: number): { readonly Name: string; readonly Type: { readonly Name: string } };
+        };
+      } | null;
     };
   };
 }
@@ -61,12 +67,26 @@ export interface KustoWorkspace {
   readonly functions: Readonly<Record<string, string>>;
 }
 
-/** Every error and warning Microsoft's binder reports for `text` in `workspace`. */
-export function kustoDiagnostics(
-  text: string,
-  workspace: KustoWorkspace,
-): { severity: string; message: string; at: string }[] {
-  const { Symbols, GlobalState, KustoCode } = kusto();
+const globalsCache = new WeakMap<KustoWorkspace, unknown>();
+type Analysis = ReturnType<KustoLanguage['KustoCode']['ParseAndAnalyze']>;
+const analysisCache = new WeakMap<KustoWorkspace, Map<string, Analysis>>();
+
+/** Microsoft's analysis of `text` in `workspace`, kept for the few texts asked about again (diagnostics, then columns). */
+function analyze(text: string, workspace: KustoWorkspace): Analysis {
+  const cache = analysisCache.get(workspace) ?? new Map<string, Analysis>();
+  analysisCache.set(workspace, cache);
+  const known = cache.get(text);
+  if (known !== undefined) return known;
+  const analysis = kusto().KustoCode.ParseAndAnalyze(text, globalsFor(workspace));
+  if (cache.size >= 16) cache.delete(cache.keys().next().value ?? '');
+  cache.set(text, analysis);
+  return analysis;
+}
+
+function globalsFor(workspace: KustoWorkspace): unknown {
+  const cached = globalsCache.get(workspace);
+  if (cached !== undefined) return cached;
+  const { Symbols, GlobalState } = kusto();
   const members = [
     ...Object.entries(workspace.tables).map(
       ([name, schema]) => new Symbols.TableSymbol.$ctor7(name, schema, null),
@@ -76,13 +96,39 @@ export function kustoDiagnostics(
     ),
   ];
   const globals = GlobalState.Default.WithDatabase(new Symbols.DatabaseSymbol.ctor('workspace', members));
-  const diagnostics = KustoCode.ParseAndAnalyze(text, globals).GetDiagnostics();
+  globalsCache.set(workspace, globals);
+  return globals;
+}
+
+/** Every error and warning Microsoft's binder reports for `text` in `workspace`. */
+export function kustoDiagnostics(
+  text: string,
+  workspace: KustoWorkspace,
+): { severity: string; message: string; at: string }[] {
+  const diagnostics = analyze(text, workspace).GetDiagnostics();
   const out = [];
   for (let i = 0; i < diagnostics.Count; i += 1) {
     const d = diagnostics.getItem(i);
     out.push({ severity: d.Severity, message: d.Message, at: text.slice(d.Start, d.Start + 60) });
   }
   return out;
+}
+
+/**
+ * The columns (name and type) of the table a query returns, as Microsoft's binder works them out: e.g. a
+ * union of legs whose same-named columns differ in type returns one column per type (`ProcessId_long`,
+ * `ProcessId_string`).
+ */
+export function kustoResultColumns(
+  text: string,
+  workspace: KustoWorkspace,
+): { name: string; type: string }[] {
+  const columns = analyze(text, workspace).ResultType?.Columns;
+  if (columns === undefined) return [];
+  return Array.from({ length: columns.Count }, (_, i) => {
+    const column = columns.getItem(i);
+    return { name: column.Name, type: column.Type.Name };
+  });
 }
 
 /** A node of Microsoft's syntax tree, with its kind by name (`FilterOperator`, `EqualTildeExpression`...). */

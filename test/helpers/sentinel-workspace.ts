@@ -66,6 +66,8 @@ export const sysmonParsers = {
     'TimeGenerated:datetime',
     'Computer:string',
     'EventID:int',
+    'Type:string',
+    '_ItemId:string',
     ...sysmonFields.map((f) => `${f}:string`),
     ...sysmonNumbers.map((f) => `${f}:long`),
   ]),
@@ -73,19 +75,105 @@ export const sysmonParsers = {
     'TimeGenerated:datetime',
     'Computer:string',
     'EventID:int',
+    'Type:string',
+    '_ItemId:string',
     ...[...sysmonFields, ...sysmonNumbers].map((f) => `${f}:dynamic`),
   ]),
   'v12.0': datatable(['EventID:int', ...[...sysmonFields, ...sysmonNumbers].map((f) => `${f}:dynamic`)]),
 } as const;
 
+const asimCommon = [
+  'TimeGenerated:datetime',
+  'Type:string',
+  'EventProduct:string',
+  'EventVendor:string',
+  'EventOriginalType:string',
+  'EventType:string',
+  'Dvc:string',
+];
+
+/**
+ * The output of Microsoft's ASIM unifying parsers, by their built-in names, limited to the columns the
+ * connector reads, with the types of the ASIM schemas (learn.microsoft.com/azure/sentinel/normalization-
+ * schema-*: process and file ids are strings, DstPortNumber an int) and of the ASim*Logs tables that share
+ * them. The same output under the names the parsers have when deployed to the workspace (im*).
+ */
+export const asimParsers: Readonly<Record<string, { readonly workspace: string; readonly output: string }>> =
+  {
+    _Im_ProcessCreate: {
+      workspace: 'imProcessCreate',
+      output: datatable([
+        ...asimCommon,
+        'DvcHostname:string',
+        ...[
+          'TargetProcessName',
+          'TargetProcessCommandLine',
+          'TargetProcessId',
+          'TargetProcessGuid',
+          'TargetProcessIntegrityLevel',
+          'TargetUsername',
+          'ActingProcessName',
+          'ActingProcessCommandLine',
+          'ActingProcessId',
+          'ActingProcessGuid',
+        ].map((c) => `${c}:string`),
+      ]),
+    },
+    _Im_NetworkSession: {
+      workspace: 'imNetworkSession',
+      output: datatable([
+        ...asimCommon,
+        'DvcHostname:string',
+        ...[
+          'SrcProcessName',
+          'SrcProcessId',
+          'DstProcessName',
+          'DstProcessId',
+          'SrcIpAddr',
+          'DstIpAddr',
+          'DstHostname',
+        ].map((c) => `${c}:string`),
+        'DstPortNumber:int',
+      ]),
+    },
+    _Im_FileEvent: {
+      workspace: 'imFileEvent',
+      output: datatable([
+        ...asimCommon,
+        'DvcHostname:string',
+        'TargetFilePath:string',
+        'ActingProcessName:string',
+        'ActingProcessId:string',
+        'ActorUsername:string',
+      ]),
+    },
+    _Im_RegistryEvent: {
+      workspace: 'imRegistry',
+      output: datatable([
+        ...asimCommon,
+        'RegistryKey:string',
+        'RegistryValue:string',
+        'RegistryValueData:string',
+        'ActingProcessName:string',
+        'ActingProcessId:string',
+      ]),
+    },
+  };
+
 /**
  * A workspace with the `Sysmon` function saved from one parser (or none), and optionally without the
  * Defender tables (no Microsoft Defender for Endpoint connected) or SecurityEvent (no Windows Security
- * Events connector).
+ * Events connector). The built-in ASIM parsers are in every workspace (unless `asimBuiltIn` is false, as in
+ * a workspace whose built-ins predate a schema); the deployed ones only with `asimDeployed`.
  */
 export function sentinelWorkspace(
   sysmon: keyof typeof sysmonParsers | null,
-  has: { readonly defender?: boolean; readonly securityEvent?: boolean } = {},
+  has: {
+    readonly defender?: boolean;
+    readonly securityEvent?: boolean;
+    readonly asimBuiltIn?: boolean;
+    readonly asimDeployed?: boolean;
+  } = {},
 ): KustoWorkspace {
   const present = Object.entries(tables).filter(
     ([name]) =>
@@ -94,6 +182,16 @@ export function sentinelWorkspace(
   );
   return {
     tables: Object.fromEntries(present),
-    functions: sysmon === null ? {} : { Sysmon: sysmonParsers[sysmon] },
+    functions: {
+      ...(sysmon === null ? {} : { Sysmon: sysmonParsers[sysmon] }),
+      ...Object.fromEntries(
+        Object.entries(asimParsers).flatMap(([name, parser]) => {
+          const named: [string, string][] = [];
+          if (has.asimBuiltIn !== false) named.push([name, parser.output]);
+          if (has.asimDeployed === true) named.push([parser.workspace, parser.output]);
+          return named;
+        }),
+      ),
+    },
   };
 }

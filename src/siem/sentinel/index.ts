@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AzureCliCredential,
   ClientSecretCredential,
@@ -20,7 +21,7 @@ import {
   type SiemRequirement,
   type TelemetryQuery,
 } from '../../core/index.js';
-import { fieldsSearched } from '../../signals/backends.js';
+import { sentinelSysmonReads } from '../../signals/backends.js';
 import { classify } from '../../signals/classify.js';
 import { compileKqlBatch, kqlString } from '../../signals/compile-backends.js';
 import { defenderTables } from '../../signals/field-map.js';
@@ -88,8 +89,23 @@ const fromDefender = new Map(
   ]),
 );
 
+/** A leg's packed row (signals/compile-backends.ts): dynamic values come back as JSON text. */
+function unpack(row: Row): Row | null {
+  const packed = row.PhRow;
+  if (typeof packed === 'object' && packed !== null && !Array.isArray(packed)) return packed as Row;
+  if (typeof packed !== 'string') return null;
+  try {
+    const value = JSON.parse(packed) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Row) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One row as our event: Sysmon-parser and SecurityEvent rows keep their names; Device* rows are mapped back. */
-function toEvent(row: Row): SiemEvent | null {
+function toEvent(packed: Row): SiemEvent | null {
+  const row = unpack(packed);
+  if (row === null) return null;
   const defenderId = Number(row.PhEventId);
   const fields: Record<string, unknown> = {};
   const names = Number.isInteger(defenderId) ? fromDefender.get(defenderId) : undefined;
@@ -103,7 +119,11 @@ function toEvent(row: Row): SiemEvent | null {
   fields.Computer = text(row.Computer) || text(row.DeviceName);
   const time = text(row.TimeGenerated) || text(row.Timestamp);
   if (time === '') return null;
-  const id = text(row._ItemId) || text(row.ReportId) || `${time}#${text(row.EventRecordID)}`;
+  // ASIM parsers keep no item id: the row's own content names it, the same on every poll.
+  const id =
+    text(row._ItemId) ||
+    text(row.ReportId) ||
+    createHash('sha256').update(JSON.stringify(row)).digest('hex').slice(0, 24);
   return {
     ref: `${text(row.Type) || 'row'}:${id}`,
     time: new Date(time).toISOString(),
@@ -113,6 +133,27 @@ function toEvent(row: Row): SiemEvent | null {
     fields,
   };
 }
+
+/** A function or table the queries read, checked for the columns they use (or its absence, with the fix). */
+function present(
+  name: string,
+  absent: string,
+  found: Map<string, string> | string,
+  needed: readonly string[],
+  fix: string,
+): SiemRequirement {
+  if (typeof found === 'string')
+    return { name, ok: false, detail: `the workspace has no ${absent}: ${found}`, fix };
+  const missing = needed.filter((column) => !found.has(column));
+  return missing.length === 0
+    ? { name, ok: true, detail: `returns ${String(needed.length)} columns the queries use`, fix: null }
+    : { name, ok: false, detail: `lacks the column(s) ${missing.join(', ')} the queries use`, fix };
+}
+
+const asimFix = (parser: string): string =>
+  parser.startsWith('_Im_')
+    ? `The built-in ASIM parser ${parser} ships in every Sentinel workspace; if your workspace lacks it or an older version, deploy the ASIM parsers (Azure-Sentinel, Parsers/ASim*) to the workspace and set sysmon: asim-workspace, or set sysmon: function.`
+    : `Deploy the ASIM parsers to the workspace (Azure-Sentinel, Parsers/ASim*/ARM, "Deploy to Azure"), or set sysmon: asim to use the built-in _Im_ parsers.`;
 
 class SentinelSiem implements SiemConnector {
   readonly id = plugin;
@@ -209,7 +250,7 @@ class SentinelSiem implements SiemConnector {
   }
 
   queryText(query: TelemetryQuery): string {
-    return compileKqlBatch(query);
+    return compileKqlBatch(query, this.#options.sysmon);
   }
 
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
@@ -286,9 +327,10 @@ class SentinelSiem implements SiemConnector {
   }
 
   /**
-   * The `Sysmon` workspace function every Sysmon leg reads (with `union isfuzzy=true`, a missing one would
-   * silently drop those legs), with the columns the queries use; and whether SecurityEvent is there for the
-   * 4688 legs. Read with `getschema`, which returns a function's output columns without running it on data.
+   * What the queries read, read with `getschema` (a function's output columns, without running it on data):
+   * the `Sysmon` workspace function (with `union isfuzzy=true`, a missing one would silently drop those legs)
+   * with the columns the queries use, each ASIM parser when `sysmon` is asim, and whether SecurityEvent is
+   * there for the 4688 legs.
    */
   async checkRequirements(signal?: AbortSignal): Promise<readonly SiemRequirement[]> {
     const now = new Date();
@@ -307,38 +349,44 @@ class SentinelSiem implements SiemConnector {
         throw error;
       }
     };
-    const sysmon = await columns('Sysmon');
-    const needed = ['TimeGenerated', 'Computer', 'EventID', ...fieldsSearched('sysmon')];
-    const missing = typeof sysmon === 'string' ? [] : needed.filter((name) => !sysmon.has(name));
+    const reads = sentinelSysmonReads(this.#options.sysmon);
+    const requirements: SiemRequirement[] = [];
+    for (const { parser, columns: needed } of reads.asim)
+      requirements.push(
+        present(
+          `ASIM parser ${parser}`,
+          `function named ${parser}`,
+          await columns(parser),
+          needed,
+          asimFix(parser),
+        ),
+      );
+    const { signals, eventIds, fields } = reads.sysmonFunction;
+    if (signals.length > 0) {
+      const why =
+        this.#options.sysmon === 'function'
+          ? ''
+          : ` (Sysmon ${eventIds.join(', ')} have no ASIM schema: ${signals.join(', ')} read them there)`;
+      const found = present(
+        'Sysmon function',
+        'function named Sysmon',
+        await columns('Sysmon'),
+        ['TimeGenerated', 'Computer', 'EventID', ...fields],
+        `${sysmonFix} The v12.0 parser drops Computer and TimeGenerated.`,
+      );
+      requirements.push({ ...found, detail: `${found.detail}${why}` });
+    }
     const security = await columns('SecurityEvent');
-    return [
-      typeof sysmon === 'string'
-        ? {
-            name: 'Sysmon function',
-            ok: false,
-            detail: `the workspace has no function named Sysmon: ${sysmon}`,
-            fix: sysmonFix,
-          }
-        : {
-            name: 'Sysmon function',
-            ok: missing.length === 0,
-            detail:
-              missing.length === 0
-                ? `returns ${needed.length} columns the queries use (TimeGenerated, Computer, EventID, ...)`
-                : `lacks the column(s) ${missing.join(', ')} the queries use`,
-            fix:
-              missing.length === 0 ? null : `${sysmonFix} The v12.0 parser drops Computer and TimeGenerated.`,
-          },
-      {
-        name: 'SecurityEvent',
-        ok: true,
-        detail:
-          typeof security === 'string'
-            ? 'no SecurityEvent table: the Security 4688 legs find nothing (the Sysmon legs still can)'
-            : 'present, for the Security 4688 legs',
-        fix: null,
-      },
-    ];
+    requirements.push({
+      name: 'SecurityEvent',
+      ok: true,
+      detail:
+        typeof security === 'string'
+          ? 'no SecurityEvent table: the Security 4688 legs find nothing (the Sysmon legs still can)'
+          : 'present, for the Security 4688 legs',
+      fix: null,
+    });
+    return requirements;
   }
 
   ingestEndpoint(): null {

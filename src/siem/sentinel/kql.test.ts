@@ -4,6 +4,7 @@ import { exampleQuery } from '../../signals/backends.js';
 import { canaryProbe } from '../../signals/canary.js';
 import { signalCatalog } from '../../signals/catalog.js';
 import { compileKql, compileKqlBatch } from '../../signals/compile-backends.js';
+import type { SysmonSource } from '../../signals/field-map.js';
 import { kustoDiagnostics } from '../../../test/helpers/kusto.js';
 import { sentinelWorkspace, sysmonParsers } from '../../../test/helpers/sentinel-workspace.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
@@ -42,9 +43,13 @@ const variants: Record<string, TelemetryQuery> = {
 const kqlOf = (query: string | Record<string, unknown>): string =>
   typeof query === 'string' ? query : JSON.stringify(query);
 
-async function everyText(): Promise<{ name: string; text: string }[]> {
+async function everyText(sysmon: SysmonSource = 'function'): Promise<{ name: string; text: string }[]> {
   const connector = await sentinelSiem.create(
-    SentinelSiemOptions.parse({ workspaceId: '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d', credential: 'token' }),
+    SentinelSiemOptions.parse({
+      workspaceId: '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d',
+      credential: 'token',
+      sysmon,
+    }),
     pluginContext({ SENTINEL_TOKEN: 'token' }),
   );
   const texts: { name: string; text: string }[] = [];
@@ -54,10 +59,13 @@ async function everyText(): Promise<{ name: string; text: string }[]> {
       text: connector.queryText({ ...query, signals: [...signals, canaryProbe] }),
     });
     for (const signal of [...signals, canaryProbe]) {
-      texts.push({ name: `${variant}: ${signal.id}`, text: kqlOf(compileKql(signal, query).query) });
+      texts.push({
+        name: `${variant}: ${signal.id}`,
+        text: kqlOf(compileKql(signal, query, sysmon).query),
+      });
       texts.push({
         name: `${variant}: ${signal.id} alone`,
-        text: compileKqlBatch({ ...query, signals: [signal] }),
+        text: compileKqlBatch({ ...query, signals: [signal] }, sysmon),
       });
     }
     texts.push({
@@ -112,3 +120,26 @@ test('#16 with no Sysmon function, the union still parses but the binder warns t
     JSON.stringify(problems),
   );
 });
+
+for (const sysmon of ['asim', 'asim-workspace'] as const) {
+  test(`#16 with sysmon: ${sysmon}, every KQL text binds without error against the ASIM parsers' documented output (and the Sysmon function for Sysmon 7, 10 and 22)`, async (t) => {
+    const workspace = sentinelWorkspace('v11.0', { asimDeployed: sysmon === 'asim-workspace' });
+    const texts = await everyText(sysmon);
+    const parsers =
+      sysmon === 'asim'
+        ? ['_Im_ProcessCreate', '_Im_NetworkSession', '_Im_FileEvent', '_Im_RegistryEvent']
+        : ['imProcessCreate', 'imNetworkSession', 'imFileEvent', 'imRegistry'];
+    const batch = texts.find((x) => x.name === 'example: batch')?.text ?? '';
+    for (const parser of parsers)
+      t.true(batch.includes(`(${parser} | where EventProduct == "Sysmon"`), parser);
+    // Sysmon 7 and 10 have no ASIM schema, and the Sysmon DNS parser reads only WindowsEvent.
+    t.regex(batch, /\(Sysmon \| where EventID in \(7\)/);
+    t.regex(batch, /\(Sysmon \| where EventID in \(22\)/);
+    t.notRegex(batch, /\(Sysmon \| where EventID in \((1|3|11|12, 13)\)/);
+    for (const { name, text } of texts)
+      t.deepEqual(kustoDiagnostics(text, workspace), [], `${name}\n${text}`);
+    // Against a workspace without the parsers it names, the binder objects: what doctor checks first.
+    const bare = sentinelWorkspace('v11.0', { asimBuiltIn: false });
+    t.true(kustoDiagnostics(batch, bare).some((d) => d.message.includes(parsers[0] ?? '?')));
+  });
+}

@@ -11,6 +11,10 @@ export const SentinelSiemOptions = z
       .url()
       .default('https://api.loganalytics.azure.com')
       .meta({ description: 'Log Analytics query API; change it for sovereign clouds.' }),
+    sysmon: z.enum(['function', 'asim', 'asim-workspace']).default('function').meta({
+      description:
+        'Where the Sysmon events are read: function, a workspace function named Sysmon (a public Sysmon parser); asim, the ASIM parsers built into every workspace (_Im_ProcessCreate, _Im_NetworkSession, _Im_FileEvent, _Im_RegistryEvent); asim-workspace, the same parsers deployed to the workspace (imProcessCreate, imNetworkSession, imFileEvent, imRegistry). With ASIM, Sysmon 7, 10 and 22 (no ASIM schema) still read the Sysmon function.',
+    }),
     credential: z
       .enum(['default', 'client-secret', 'managed-identity', 'azure-cli', 'token'])
       .default('default')

@@ -129,3 +129,123 @@ test('a missing token variable is refused naming it; a wrong token is an auth er
   t.is(denied.code, 'E_SIEM_AUTH');
   t.false(denied.message.includes(wrongToken));
 });
+
+/** The event ids a signal was found by, in order. */
+const eventIdsOf = (found: ReadonlyMap<string, readonly { readonly eventId: number }[]>, signal: string) =>
+  found
+    .get(signal)
+    ?.map((e) => e.eventId)
+    .sort((a, b) => a - b);
+
+for (const parser of ['v11.0', 'all-versions'] as const) {
+  test(`#16 a union whose legs type a column differently (Sysmon parser ${parser} beside SecurityEvent) still gives every event its own field names`, async (t) => {
+    // Kusto's union returns one column per type when legs disagree (ProcessId long in the v11.0 parser,
+    // string in SecurityEvent; every field dynamic in the all-versions parser): read naively, a Sysmon 7
+    // row would come back with ProcessId_long and never match its signal.
+    const fake = await startFakeSentinel({ workspaceId, token, rules, sysmonFunction: parser });
+    const connector = await connect(fake);
+    t.teardown(async () => {
+      await connector.dispose();
+      await fake.close();
+    });
+    await seedInto(fake, 'WIN10-LAB-01', at, {
+      EventID: 1,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Image: 'C:\\Windows\\System32\\cmstp.exe',
+      CommandLine: `cmstp.exe /s C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+      ProcessId: 1,
+    });
+    await seedInto(fake, 'WIN10-LAB-01', new Date(at.getTime() + 200), {
+      EventID: 7,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Image: 'C:\\Windows\\System32\\cmstp.exe',
+      ImageLoaded: 'C:\\Windows\\System32\\scrobj.dll',
+      ProcessId: 1,
+    });
+    await seedInto(fake, 'WIN10-LAB-01', new Date(at.getTime() + 300), {
+      EventID: 4688,
+      Channel: 'Security',
+      NewProcessName: 'C:\\Windows\\System32\\cmstp.exe',
+      CommandLine: `cmstp.exe /s ${marker}.inf`,
+      ProcessId: '0x1c8',
+      NewProcessId: '0x1',
+    });
+
+    const found = await connector.findTelemetry(query);
+
+    t.is(found.get('scriptlet-load')?.length, 1);
+    t.deepEqual(eventIdsOf(found, 'cmstp-exec'), [1, 4688]);
+    t.is(found.get('scriptlet-load')?.[0]?.fields.ProcessId, 1);
+  });
+}
+
+test("#16 with sysmon: asim, the Sysmon events come through the ASIM parsers with their Sysmon names, and imProcessCreate's copy of a Security 4688 is not counted twice", async (t) => {
+  const fake = await startFakeSentinel({ workspaceId, token, rules, sysmonFunction: 'v11.0' });
+  const connector = await sentinelSiem.create(
+    SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token', sysmon: 'asim' }),
+    pluginContext({ SENTINEL_TOKEN: token }),
+  );
+  t.teardown(async () => {
+    await connector.dispose();
+    await fake.close();
+  });
+  const sysmon = (offset: number, fields: Record<string, string | number>) =>
+    seedInto(fake, 'WIN10-LAB-01.lab.local', new Date(at.getTime() + offset), {
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      ...fields,
+    });
+  const cmstp = 'C:\\Windows\\System32\\cmstp.exe';
+  await sysmon(0, {
+    EventID: 1,
+    Image: cmstp,
+    CommandLine: `cmstp.exe /s C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+    ProcessId: 1,
+  });
+  await sysmon(-100, {
+    EventID: 11,
+    Image: 'C:\\Windows\\System32\\OpenSSH\\sshd.exe',
+    TargetFilename: `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+  });
+  await sysmon(300, {
+    EventID: 13,
+    EventType: 'SetValue',
+    Image: cmstp,
+    TargetObject:
+      'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe\\ProfileInstallPath',
+    Details: 'C:\\ProgramData\\Microsoft\\Network\\Connections\\Cm',
+  });
+  await sysmon(400, {
+    EventID: 3,
+    Image: cmstp,
+    Initiated: 'true',
+    DestinationIp: '10.20.0.5',
+    DestinationPort: '8080',
+    DestinationHostname: 'payload.lab.test',
+    ProcessId: 1,
+  });
+  await seedInto(fake, 'WIN10-LAB-01.lab.local', new Date(at.getTime() + 50), {
+    EventID: 4688,
+    Channel: 'Security',
+    NewProcessName: cmstp,
+    CommandLine: `cmstp.exe /s ${marker}.inf`,
+    NewProcessId: '0x1',
+    ProcessId: '0x1c8',
+  });
+
+  const found = await connector.findTelemetry({
+    ...query,
+    bindings: { ...query.bindings, payloadIp: '10.20.0.5', payloadPort: '8080' },
+  });
+
+  t.deepEqual(eventIdsOf(found, 'cmstp-exec'), [1, 4688]);
+  t.is(found.get('payload-file')?.length, 1);
+  t.is(found.get('remote-fetch')?.[0]?.fields.Image, cmstp);
+  // The registry parser spells the hive out and splits the value from the key: read back as one path.
+  t.is(
+    found.get('profile-registry')?.[0]?.fields.TargetObject,
+    'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe\\ProfileInstallPath',
+  );
+  const sent = fake.queries.at(-1)?.query ?? '';
+  t.true(sent.includes('_Im_ProcessCreate | where EventProduct == "Sysmon"'));
+  t.false(/\(Sysmon \| where EventID in \(1\)/.test(sent));
+});
