@@ -227,8 +227,11 @@ function asimLeg(
   if (schema === null) return null;
   const types = pattern.eventIds.map((id) => `"${String(id)}"`).join(', ');
   const fields = Object.entries(schema.fields).map(([name, column]) => `${name} = ${column}`);
-  return `${asimParserName(schema, sysmon)} | where EventProduct == "Sysmon" and EventOriginalType in (${types}) and ${where.host} and ${where.time} | project TimeGenerated, Type, EventID = toint(EventOriginalType), Computer = Dvc, ${fields.join(', ')} | where ${where.tests().join(' and ')}`;
+  return `${asimParserName(schema, sysmon)} | where EventProduct == "Sysmon" and EventOriginalType in (${types}) and ${where.host} and ${where.time} | ${kqlIngested} | project TimeGenerated, Type, PhIngested, EventID = toint(EventOriginalType), Computer = Dvc, ${fields.join(', ')} | where ${where.tests().join(' and ')}`;
 }
+
+/** When the row became searchable (its evidence's `indexedAt`), taken before any `project` can lose it. */
+const kqlIngested = 'extend PhIngested = ingestion_time()';
 
 /**
  * Each leg packs its row into one property bag: a union whose legs type a same-named column differently
@@ -256,7 +259,7 @@ function kqlParts(
       Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, source));
     if (isSecurity(pattern)) {
       parts.push(
-        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'table').join(' and ')}`,
+        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'table').join(' and ')} | ${kqlIngested}`,
       );
       continue;
     }
@@ -270,7 +273,7 @@ function kqlParts(
       );
     parts.push(
       asim ??
-        `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')}`,
+        `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')} | ${kqlIngested}`,
     );
     for (const eventId of pattern.eventIds) {
       const defender = defenderTables[eventId];
@@ -284,7 +287,7 @@ function kqlParts(
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
       // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}`,
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}, PhIngested = ingestion_time()`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import type { KqlRow } from './kql-eval.js';
+import { ingestionTime, type KqlRow } from './kql-eval.js';
 
 /**
  * What Microsoft's ASIM parsers return for Sysmon events, row by row, so the Sentinel fake answers the
@@ -28,6 +28,9 @@ const text = (v: unknown): string =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 
 const common = (row: KqlRow) => ({
+  // The Event table's hidden ingestion time (what ingestion_time() reads); the parsers' own projections are
+  // not modelled.
+  [ingestionTime]: row[ingestionTime],
   TimeGenerated: row.TimeGenerated,
   Type: row.Type,
   EventProduct: 'Sysmon',

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { attackIds, type CompiledRule } from '../../src/sigma/engine.js';
 import { asimViews } from './asim-views.js';
 import { answerFault, bodyOf, listenLoopback, send, type HttpFault } from './http-fake.js';
-import { evaluateKql, type KqlRow } from './kql-eval.js';
+import { evaluateKql, ingestionTime, type KqlRow } from './kql-eval.js';
 import { kustoDiagnostics } from './kusto.js';
 import type { sysmonParsers } from './sentinel-workspace.js';
 import { asimParsers, sentinelWorkspace } from './sentinel-workspace.js';
@@ -80,6 +80,7 @@ export async function startFakeSentinel(options: {
       Type: security ? 'SecurityEvent' : 'Event',
       TimeGenerated: time,
       _ItemId: `item-${String(item)}`,
+      [ingestionTime]: new Date(),
     });
     for (const rule of options.rules ?? []) {
       if (!rule.matches(fields)) continue;

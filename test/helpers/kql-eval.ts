@@ -17,6 +17,7 @@ import {
  * `endswith` are case-insensitive and `==`, `in` case-sensitive; `between` includes both ends; `tolong()` of
  * text that is no number is null, and a comparison with null is false; `extend` adds columns; a table or
  * function returns only its declared columns; `pack_all()` packs a row's columns into one property bag;
+ * `ingestion_time()` is the row's hidden ingestion time, lost after a `project`;
  * `coalesce()` takes the first value that is neither null nor an empty string.
  */
 export type KqlRow = Record<string, unknown>;
@@ -47,10 +48,17 @@ interface Scope {
   readonly text: string;
 }
 
-/** Only the columns a table or function declares come back from it. */
+/**
+ * Only the columns a table or function declares come back from it, with the hidden ingestion time
+ * (`$IngestionTime`, what `ingestion_time()` reads) until a `project` drops it.
+ */
 function declaredColumns(row: KqlRow, columns: readonly string[]): KqlRow {
-  return Object.fromEntries(columns.filter((c) => Object.hasOwn(row, c)).map((c) => [c, row[c]]));
+  return Object.fromEntries(
+    [...columns, ingestionTime].filter((c) => Object.hasOwn(row, c)).map((c) => [c, row[c]]),
+  );
 }
+
+export const ingestionTime = '$IngestionTime';
 
 /**
  * A union's rows under the union's own column names: where the binder split a column by type, each leg's
@@ -66,11 +74,12 @@ function unionColumns(
   const names = new Set(kustoResultColumns(own, scope.workspace).map((c) => c.name));
   return legs.flatMap((leg, i) => {
     const rows = rowsOf[i] ?? [];
-    if (rows.every((row) => Object.keys(row).every((key) => names.has(key)))) return rows;
+    const visible = (key: string) => key === ingestionTime || names.has(key);
+    if (rows.every((row) => Object.keys(row).every(visible))) return rows;
     const types = new Map(kustoResultColumns(leg.toString(), scope.workspace).map((c) => [c.name, c.type]));
     return rows.map((row) =>
       Object.fromEntries(
-        Object.entries(row).map(([key, v]) => [names.has(key) ? key : `${key}_${types.get(key) ?? ''}`, v]),
+        Object.entries(row).map(([key, v]) => [visible(key) ? key : `${key}_${types.get(key) ?? ''}`, v]),
       ),
     );
   });
@@ -210,7 +219,9 @@ function value(node: KustoNode, row: KqlRow): unknown {
     case 'FunctionCallExpression': {
       const name = nameOf(children(node)[0] as KustoNode);
       const args = elements(first(node, 'List') ?? node);
-      if (name === 'pack_all') return { ...row };
+      if (name === 'pack_all')
+        return Object.fromEntries(Object.entries(row).filter(([key]) => key !== ingestionTime));
+      if (name === 'ingestion_time') return row[ingestionTime] ?? null;
       if (name === 'iff') {
         const [condition, then, otherwise] = args;
         return value((value(condition as KustoNode, row) === true ? then : otherwise) as KustoNode, row);

@@ -176,6 +176,8 @@ for (const parser of ['v11.0', 'all-versions'] as const) {
     t.is(found.get('scriptlet-load')?.length, 1);
     t.deepEqual(eventIdsOf(found, 'cmstp-exec'), [1, 4688]);
     t.is(found.get('scriptlet-load')?.[0]?.fields.ProcessId, 1);
+    // When the row became searchable (ingestion_time()), kept as the event's evidence.
+    t.regex(found.get('scriptlet-load')?.[0]?.indexedAt ?? '', /^\d{4}-\d\d-\d\dT/);
   });
 }
 
@@ -239,6 +241,7 @@ test("#16 with sysmon: asim, the Sysmon events come through the ASIM parsers wit
 
   t.deepEqual(eventIdsOf(found, 'cmstp-exec'), [1, 4688]);
   t.is(found.get('payload-file')?.length, 1);
+  t.regex(found.get('payload-file')?.[0]?.indexedAt ?? '', /^\d{4}-\d\d-\d\dT/);
   t.is(found.get('remote-fetch')?.[0]?.fields.Image, cmstp);
   // The registry parser spells the hive out and splits the value from the key: read back as one path.
   t.is(
