@@ -33,7 +33,34 @@ function entries(file: string): { name: string; text: string }[] {
       );
     }
   }
-  return [{ name: file, text: bytes.toString('utf8') }];
+  // PowerShell 5.1 redirects (`wevtutil ... > events.xml`) write UTF-16LE with a byte order mark.
+  if (bytes[0] === 0xff && bytes[1] === 0xfe)
+    return [{ name: file, text: bytes.subarray(2).toString('utf16le') }];
+  refuseBinary(file, bytes);
+  return [{ name: file, text: bytes.toString('utf8').replace(/^\uFEFF/, '') }];
+}
+
+/** What ingest reads, for the messages that refuse anything else. */
+export const acceptedFormats =
+  'JSON lines of flat Sysmon/Security events, a JSON array of them, Windows event XML (wevtutil qe /f:xml, python-evtx, Splunk XmlWinEventLog) and ECS JSON, each plain or zipped';
+
+/**
+ * A binary file is no text format: said so (exit 2) rather than read line by line as broken JSON. A binary
+ * .evtx (its header starts `ElfFile\0`) gets the commands that turn it into XML.
+ */
+function refuseBinary(file: string, bytes: Buffer): void {
+  if (bytes.subarray(0, 8).equals(Buffer.from('ElfFile\0', 'latin1')))
+    throw new HarnessError(
+      'E_USAGE',
+      `${file} is a binary Windows event log (.evtx), which ingest does not read yet`,
+      {
+        hint: `Export it as XML and ingest that: on Windows, wevtutil qe "${file}" /lf:true /f:xml > events.xml; elsewhere, evtx_dump.py "${file}" > events.xml (python3-evtx). ingest reads ${acceptedFormats}.`,
+      },
+    );
+  if (bytes.subarray(0, 4096).includes(0))
+    throw new HarnessError('E_USAGE', `${file} is a binary file in no format ingest reads`, {
+      hint: `ingest reads ${acceptedFormats}.`,
+    });
 }
 
 /** Reads JSON lines (flat Sysmon/Security or ECS), a JSON array, or Windows event XML, zipped or not. */

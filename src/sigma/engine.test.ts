@@ -98,7 +98,7 @@ test('our detections all load, and fire on the behaviours they are written for',
   t.true(loaded.length >= 3);
   const fired = (event: Record<string, unknown>) =>
     loaded.filter((r) => r.matches(event)).map((r) => r.title);
-  t.deepEqual(fired(cmstp), ['CMSTP silent profile install from a user-writable path']);
+  t.deepEqual(fired(cmstp), ['CMSTP installs a Connection Manager profile from an unusual place']);
   t.deepEqual(
     fired({
       EventID: 1,

@@ -9,11 +9,14 @@ export interface RuleLoadResult {
   readonly refused: readonly { readonly file: string; readonly reason: string }[];
 }
 
-/** Loads every .yml/.yaml rule in a folder. Each rule is either loaded or refused with a reason. */
+/**
+ * Loads every .yml/.yaml rule in a folder and its sub-folders (rule sets such as SigmaHQ's are nested by
+ * product and category). Each rule is either loaded or refused with a reason.
+ */
 export function loadRuleDir(dir: string): RuleLoadResult {
   const loaded: (CompiledRule & { file: string })[] = [];
   const refused: { file: string; reason: string }[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
     if (!/\.ya?ml$/.test(name)) continue;
     const file = join(dir, name);
     try {

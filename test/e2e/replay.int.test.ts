@@ -1,10 +1,12 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvents } from '../../src/ingest/read.js';
+import { loadRuleDir } from '../../src/sigma/load.js';
 import { openLocalSiem } from '../../src/siem/local/index.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
+import { detectionsDir } from '../../src/util/paths.js';
 import { runCli, repoRoot } from '../helpers/cli.js';
 import { pluginContext } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -105,4 +107,95 @@ test('the compiled local signal queries find the recorded all-users chain, and o
       `${signal}: no alert from ${rule} on its events`,
     );
   }
+});
+
+// #17: our own Sysmon 1 events in the shape of the public samples, one per cmstp abuse form (see its README).
+const forms = join(repoRoot, 'test', 'fixtures', 'cmstp-forms', 'sysmon-cmstp-forms.xml');
+
+test('#17 every cmstp abuse form (no /s, /au, /ni, an .ini, an INF by URL, on a share, in an unusual folder) fires our cmstp-exec rule; a vendor profile install and the harness clean-up fire none of our rules', async (t) => {
+  const rules = loadRuleDir(detectionsDir()).loaded;
+  const batch = readEvents([forms]);
+  t.deepEqual(batch.rejected, []);
+  const firing = batch.events.map((event) => ({
+    commandLine: String(event.fields.CommandLine),
+    rules: rules.filter((rule) => rule.matches(event.fields)).map((rule) => rule.id),
+  }));
+  t.is(firing.length, 6);
+  for (const abuse of firing.slice(0, 4))
+    t.deepEqual(abuse.rules, [ourRules['cmstp-exec']], abuse.commandLine);
+  for (const benign of firing.slice(4)) t.deepEqual(benign.rules, [], benign.commandLine);
+
+  // The same through `purple-harness ingest`, as a user replays a recording.
+  const result = await runCli(['ingest', forms, '--json'], { cwd: tempDir(t) });
+  t.is(result.exitCode, 0, result.stderr);
+  const summary = JSON.parse(result.stdout) as { alerts: { ruleId: string; count: number }[] };
+  t.deepEqual(summary.alerts, [{ ...summary.alerts[0], ruleId: ourRules['cmstp-exec'], count: 4 }]);
+});
+
+test('#17 --rules reads a nested folder whole, says how many rules each folder gave, and a folder that yields none exits 2', async (t) => {
+  const cwd = tempDir(t);
+  const nested = join(cwd, 'rules');
+  const ours = readdirSync(detectionsDir()).filter((f) => f.endsWith('.yml'));
+  // Our rules spread over sub-folders, as SigmaHQ nests its own (by product, then category).
+  ours.forEach((file, i) => {
+    const dir = join(nested, 'windows', i % 2 === 0 ? 'process_creation' : 'registry');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(detectionsDir(), file), join(dir, `copy-${file}`));
+  });
+  writeFileSync(
+    join(nested, 'windows', 'refused.yml'),
+    'title: no detection\nlogsource: {product: windows}\n',
+  );
+
+  const loaded = await runCli(['ingest', forms, '--rules', nested, '--json'], { cwd });
+
+  t.is(loaded.exitCode, 0, loaded.stderr);
+  const summary = JSON.parse(loaded.stdout) as {
+    rules: { folders: { dir: string; loaded: number; refused: number }[] };
+  };
+  t.deepEqual(
+    summary.rules.folders.map((f) => [f.loaded, f.refused]),
+    [
+      [ours.length, 0],
+      [ours.length, 1],
+    ],
+  );
+
+  const empty = join(cwd, 'empty');
+  mkdirSync(join(empty, 'windows'), { recursive: true });
+  const none = await runCli(['ingest', forms, '--rules', empty], { cwd });
+  t.is(none.exitCode, 2);
+  t.regex(none.stderr, /the rules folder .*empty yields no rule: it holds no \.yml or \.yaml file/);
+});
+
+test('#17 ingest refuses a binary .evtx and any other binary with exit 2 and what it reads, exits 2 when every event is rejected, and reads UTF-16 XML', async (t) => {
+  const cwd = tempDir(t);
+  const evtx = join(cwd, 'Security.evtx');
+  writeFileSync(evtx, Buffer.concat([Buffer.from('ElfFile\0', 'latin1'), Buffer.alloc(4088)]));
+  const binary = join(cwd, 'dump.bin');
+  writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]));
+  const junk = join(cwd, 'junk.jsonl');
+  writeFileSync(junk, 'not json\n[1,2]\n');
+  const utf16 = join(cwd, 'utf16.xml');
+  writeFileSync(
+    utf16,
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(readFileSync(forms, 'utf8'), 'utf16le')]),
+  );
+
+  const fromEvtx = await runCli(['ingest', evtx], { cwd });
+  t.is(fromEvtx.exitCode, 2);
+  t.regex(
+    fromEvtx.stderr,
+    /Security\.evtx is a binary Windows event log \(\.evtx\), which ingest does not read yet/,
+  );
+  t.regex(fromEvtx.stderr, /wevtutil qe .* \/lf:true \/f:xml/);
+  const fromBinary = await runCli(['ingest', binary], { cwd });
+  t.is(fromBinary.exitCode, 2);
+  t.regex(fromBinary.stderr, /dump\.bin is a binary file in no format ingest reads.*Windows event XML/s);
+  const fromJunk = await runCli(['ingest', junk], { cwd });
+  t.is(fromJunk.exitCode, 2);
+  t.regex(fromJunk.stderr, /no event was accepted from .*junk\.jsonl \(2 rejected\)/);
+  const fromUtf16 = await runCli(['ingest', utf16, '--json'], { cwd });
+  t.is(fromUtf16.exitCode, 0, fromUtf16.stderr);
+  t.is((JSON.parse(fromUtf16.stdout) as { accepted: number }).accepted, 6);
 });

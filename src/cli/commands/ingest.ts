@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { PluginContext } from '../../core/index.js';
 import { HarnessError } from '../../core/index.js';
 import type { HarnessConfig } from '../../config/schema.js';
-import { readEvents } from '../../ingest/read.js';
+import { acceptedFormats, readEvents } from '../../ingest/read.js';
 import { openLocalSiem } from '../../siem/local/index.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -60,6 +60,7 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
       rules: {
         loaded: rules.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, file: r.file })),
         refused: rules.refused,
+        folders: rules.folders,
       },
       alerts: [...alerts.entries()].map(([ruleId, a]) => ({
         ruleId,
@@ -68,9 +69,13 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
         count: a.count,
       })),
     };
+    // Nothing usable was read: the input is wrong, not quiet.
+    const verdict = batch.events.length === 0 ? exitCodes.invalidInput : exitCodes.passed;
+    const nothing = `no event was accepted from ${options.files.join(', ')}${batch.rejected.length > 0 ? ` (${String(batch.rejected.length)} rejected)` : ''}: ingest reads ${acceptedFormats}`;
     if (options.json) {
       output.out(JSON.stringify(summary, null, 2));
-      return exitCodes.passed;
+      if (verdict !== exitCodes.passed) output.err(nothing);
+      return verdict;
     }
     output.out(
       `read ${summary.read} event(s) from ${options.files.length} file(s): ${summary.accepted} accepted, ${batch.rejected.length} rejected`,
@@ -87,11 +92,14 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
     if (batch.rejected.length > 20)
       output.out(`  ... ${batch.rejected.length - 20} more rejected (see --json)`);
     output.out(`rules: ${rules.rules.length} loaded, ${rules.refused.length} refused`);
+    for (const folder of rules.folders)
+      output.out(`  ${folder.dir}: ${folder.loaded} loaded, ${folder.refused} refused`);
     for (const refused of rules.refused) output.out(`  refused ${refused.file}: ${refused.reason}`);
     output.out(`alerts: ${summary.alerts.reduce((n, a) => n + a.count, 0)}`);
     for (const alert of summary.alerts)
       output.out(`  ${alert.level.padEnd(8)} ${alert.title} [${alert.ruleId}]: ${alert.count}`);
-    return exitCodes.passed;
+    if (verdict !== exitCodes.passed) output.err(nothing);
+    return verdict;
   } finally {
     siem.closeStore();
   }

@@ -17,12 +17,19 @@ import { EventStore } from './store.js';
 export interface RuleSet {
   readonly rules: readonly (CompiledRule & { readonly file: string })[];
   readonly refused: readonly { readonly file: string; readonly reason: string }[];
+  /** How many rules each folder gave, ours first. */
+  readonly folders: readonly { readonly dir: string; readonly loaded: number; readonly refused: number }[];
 }
 
-/** Our rules from detections/ plus any extra folders; every rule is loaded or refused with a reason. */
+/**
+ * Our rules from detections/ plus any extra folders, each read with its sub-folders; every rule is loaded or
+ * refused with a reason. A folder that cannot be read, or that yields no rule, is a usage error: rules the
+ * user asked for must never be silently absent.
+ */
 export function loadRules(extraDirs: readonly string[]): RuleSet {
   const rules: (CompiledRule & { file: string })[] = [];
   const refused: { file: string; reason: string }[] = [];
+  const folders: { dir: string; loaded: number; refused: number }[] = [];
   for (const dir of [detectionsDir(), ...extraDirs]) {
     let result;
     try {
@@ -36,10 +43,17 @@ export function loadRules(extraDirs: readonly string[]): RuleSet {
         },
       );
     }
+    if (result.loaded.length === 0)
+      throw new HarnessError(
+        'E_USAGE',
+        `[siem:local] the rules folder ${dir} yields no rule: ${result.refused.length === 0 ? 'it holds no .yml or .yaml file, sub-folders included' : `all ${String(result.refused.length)} of its rules were refused (first: ${result.refused[0]?.file ?? ''}: ${result.refused[0]?.reason ?? ''})`}`,
+        { hint: 'Pass the folder that holds your Sigma rules (it is searched recursively), or drop it.' },
+      );
     rules.push(...result.loaded);
     refused.push(...result.refused);
+    folders.push({ dir, loaded: result.loaded.length, refused: result.refused.length });
   }
-  return { rules, refused };
+  return { rules, refused, folders };
 }
 
 /** The local SIEM without its HEC endpoint, for replaying recorded telemetry (`purple-harness ingest`). */
@@ -75,13 +89,12 @@ export const localSiem = defineSiemConnector({
         },
       );
     }
-    const rules = [];
-    for (const dir of [detectionsDir(), ...options.rules]) {
-      const result = loadRuleDir(dir);
-      for (const refused of result.refused)
-        ctx.logger.warn(`[siem:local] rule ${refused.file} refused: ${refused.reason}`);
-      rules.push(...result.loaded);
-    }
+    const { rules, refused, folders } = loadRules(options.rules);
+    for (const folder of folders.slice(1))
+      ctx.logger.info(
+        `[siem:local] rules: ${String(folder.loaded)} loaded, ${String(folder.refused)} refused from ${folder.dir}`,
+      );
+    for (const rule of refused) ctx.logger.warn(`[siem:local] rule ${rule.file} refused: ${rule.reason}`);
     const store = new EventStore(options.database);
     let siem: LocalSiem | null = null;
     const hec = await startHecServer({
