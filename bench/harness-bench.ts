@@ -131,17 +131,23 @@ function pipelineFigures(runs: readonly RunResult[]) {
 const which = process.argv[2];
 const all = loadScenariosOrThrow([builtinScenariosDir()]);
 let result: Record<string, unknown>;
+// A cmstp run without /s waits for its confirmation dialog until the execute deadline, by design: that wait
+// is the scenario's, not the harness's, so P1 times the others and names the ones it left out.
+const waitsByDesign = (s: LoadedScenario): boolean =>
+  s.spec.emulation.cmstp !== undefined && !s.spec.emulation.cmstp.flags.includes('/s');
 if (which === 'P1') {
+  const timed = all.filter((s) => !waitsByDesign(s));
   result = await withLab(1, 0, async (run) => {
-    await run(all.slice(0, 1), 1); // warm-up: JIT, SQLite, SSH handshake code paths
+    await run(timed.slice(0, 1), 1); // warm-up: JIT, SQLite, SSH handshake code paths
     const started = process.hrtime.bigint();
-    const record = await run(all, 1);
+    const record = await run(timed, 1);
     const total = seconds(started);
     return {
-      scenarios: all.length,
+      scenarios: timed.length,
+      leftOut: all.filter(waitsByDesign).map((s) => s.spec.id),
       status: record.status,
       totalSeconds: total,
-      perScenarioHostMs: (total * 1000) / all.length,
+      perScenarioHostMs: (total * 1000) / timed.length,
     };
   });
 } else if (which === 'P2') {

@@ -43,7 +43,7 @@ const replay = p4.replay as { events: number; seconds: number; alerts: number } 
 const rows: [string, string, string, string][] = [
   [
     'P1 built-in suite x 1 host',
-    `${fmt(num(p1.totalSeconds))} s total, ${fmt(num(p1.perScenarioHostMs), 0)} ms per scenario-host (${String(p1.scenarios)} scenarios, ${String(p1.status)})`,
+    `${fmt(num(p1.totalSeconds))} s total, ${fmt(num(p1.perScenarioHostMs), 0)} ms per scenario-host (${String(p1.scenarios)} scenarios, ${String(p1.status)}${Array.isArray(p1.leftOut) && p1.leftOut.length > 0 ? `; left out, as they wait for cmstp's dialog by design: ${p1.leftOut.join(', ')}` : ''})`,
     '<= 5 s, <= 500 ms',
     verdict(num(p1.totalSeconds) <= 5 && num(p1.perScenarioHostMs) <= 500),
   ],

@@ -544,8 +544,12 @@ export interface RenderedEmulation {
   } | null;
   /** What starts the emulation: cmstp's command line, or the COM call. */
   readonly cmstpCommandLine: string;
-  /** How the harness proves the payload ran: the marker file exists, cmstp exited 0, or there is no payload. */
-  readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none';
+  /**
+   * How the harness proves the payload ran: the marker file exists, cmstp exited 0, or there is no payload;
+   * `started` for a cmstp run without /s, which waits for a confirmation dialog nobody can answer over SSH
+   * and runs nothing: only its start is the point, and being killed at the deadline is its expected end.
+   */
+  readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none' | 'started';
   readonly operations: {
     /**
      * Makes the working folder (C:\\ProgramData\\purple-harness) administrators-only, or refuses one someone

@@ -220,7 +220,17 @@ export async function runEmulation(
         ? run.markerFound
         : rendered.payloadEvidence === 'exit-code' && cleanExit;
     const killed = 'cmstp.exe did not exit on its own within the execute timeout and was killed';
-    if (rendered.payloadEvidence === 'none') {
+    if (rendered.payloadEvidence === 'started') {
+      // Without /s cmstp asks for confirmation first; on the SSH session nobody can answer, so it runs
+      // nothing and waits. Its start is what the scenario tests; how it ended is said.
+      status = run.pid > 0 ? 'executed' : 'failed';
+      reason =
+        run.pid <= 0
+          ? 'cmstp.exe did not start'
+          : run.timedOut
+            ? 'cmstp.exe started and, without /s, waited for its confirmation dialog (nobody can answer it over SSH) until it was killed at the execute timeout, as expected'
+            : `cmstp.exe started and, without /s, exited on its own with ${String(run.exitCode)}`;
+    } else if (rendered.payloadEvidence === 'none') {
       status = cleanExit ? 'executed' : 'failed';
       reason = cleanExit
         ? 'cmstp ran and exited 0 (no payload command, by design)'

@@ -578,6 +578,9 @@ export class SimulatedWindowsHost {
       if (infPath === undefined) return { process: cmstp, exitCode: 1 };
       const file = this.drive.get(infPath);
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
+      // Without /s cmstp first asks for confirmation in a dialog; on a session with no desktop nobody can
+      // answer it, so nothing is installed and cmstp waits until it is killed (cmstp-telemetry.md 1.1).
+      if (!flags.includes('/s')) return { process: cmstp, exitCode: await this.#untilKilled(cmstp) };
       const allUsers = flags.includes('/au');
       if (flags.includes('/u'))
         return {
@@ -609,15 +612,17 @@ export class SimulatedWindowsHost {
       for (const command of plan.preSetupCommands) this.#runCommand(installer, command, infCallTrace);
       for (const entry of [...plan.unregisterOcxs, ...plan.registerOcxs]) await this.#loadOcx(cmstp, entry);
       if (installer !== cmstp) this.processes.exit(installer);
-      if (this.#cmstp.hang === true) {
-        await new Promise<void>((resolve) => this.#hung.set(cmstp.pid, resolve));
-        // TerminateProcess with .NET's Kill() leaves exit code -1.
-        return { process: cmstp, exitCode: -1 };
-      }
+      if (this.#cmstp.hang === true) return { process: cmstp, exitCode: await this.#untilKilled(cmstp) };
       return { process: cmstp, exitCode: this.#cmstp.installExitCode ?? 0 };
     } finally {
       this.processes.exit(cmstp);
     }
+  }
+
+  /** Hangs until the process is killed; TerminateProcess with .NET's Kill() leaves exit code -1. */
+  async #untilKilled(process: WindowsProcess): Promise<number> {
+    await new Promise<void>((resolve) => this.#hung.set(process.pid, resolve));
+    return -1;
   }
 
   /**

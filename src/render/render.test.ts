@@ -167,3 +167,16 @@ test('the direct ICMLuaUtil call stages nothing and runs the marker command thro
   t.notRegex(rendered.operations.run.script, /BindToMoniker/);
   t.true(fitsCmdLine(encodeCommand(rendered.operations.run.script)));
 });
+
+test('#17 a cmstp run without /s proves only its start: cmstp waits for its confirmation dialog and runs nothing', (t) => {
+  const [silentless] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-all-users-no-silent.yaml')]);
+  if (!silentless) throw new Error('no-/s scenario missing');
+
+  const rendered = renderEmulation(silentless, { marker });
+
+  t.is(rendered.payloadEvidence, 'started');
+  t.is(
+    rendered.cmstpCommandLine,
+    `C:\\Windows\\System32\\cmstp.exe /au C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.ini`,
+  );
+});

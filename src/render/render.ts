@@ -45,6 +45,13 @@ const payloadEvidence = {
   custom: 'exit-code',
 } as const satisfies Record<PayloadAction, RenderedEmulation['payloadEvidence']>;
 
+/** Without /s cmstp waits for a confirmation dialog and runs nothing: only its start can be proven. */
+function evidenceOf(spec: LoadedScenario['spec']): RenderedEmulation['payloadEvidence'] {
+  return spec.emulation.cmstp !== undefined && !spec.emulation.cmstp.flags.includes('/s')
+    ? 'started'
+    : payloadEvidence[spec.emulation.payload.action];
+}
+
 /** JavaScript string literal for scriptlets: JSON's escaping is valid JScript. */
 function js(value: unknown): string {
   return JSON.stringify(String(value));
@@ -115,7 +122,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     marker,
     runDir,
     markerPath,
-    payloadEvidence: payloadEvidence[spec.emulation.payload.action],
+    payloadEvidence: evidenceOf(spec),
     operations: {
       secureFolder: op('secure-folder', 30_000, { workingFolder }),
       preflight: op('preflight', 30_000),

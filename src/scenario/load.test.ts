@@ -160,3 +160,19 @@ test('COM elevation outside cmstp is opt-in and can only expect what it produces
   t.regex(mixed.issues.map((i) => i.message).join('\n'), /leave out inf, cmstp and scriptlet/);
   t.deepEqual(loadScenarioText('com.yaml', com).issues, []);
 });
+
+test('#17 without /s cmstp waits for its dialog and runs nothing: only cmstp-exec and payload-file may be expected captured', (t) => {
+  const silentless = text.replace('flags: [/s, /ns]', 'flags: [/au]');
+
+  const { issues, scenarios } = loadScenarioText('no-silent.yaml', silentless);
+
+  t.deepEqual(
+    issues.map((i) => i.message),
+    [
+      'without /s cmstp waits for its confirmation dialog and runs nothing, so child-process cannot be captured: expect only cmstp-exec and payload-file, or add /s',
+    ],
+  );
+  t.is(issues[0]?.line, silentless.split('\n').findIndex((l) => l.includes('signal: child-process')) + 1);
+  t.deepEqual(scenarios, []);
+  t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-all-users-no-silent.yaml')]).issues, []);
+});

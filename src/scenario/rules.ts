@@ -90,6 +90,18 @@ const rules: readonly Rule[] = [
       report(['emulation', 'cmstp', 'flags'], 'use either /au or /su, not both');
     if (new Set(flags).size !== flags.length) report(['emulation', 'cmstp', 'flags'], 'a flag is repeated');
   },
+  function withoutSilentOnlyTheStart(spec, report) {
+    const flags = spec.emulation.cmstp?.flags;
+    if (flags === undefined || flags.includes('/s')) return;
+    // Without /s cmstp waits for a confirmation dialog nobody can answer over SSH, and runs nothing.
+    spec.expect.forEach((expectation, i) => {
+      if (expectation.captured && !['cmstp-exec', 'payload-file'].includes(expectation.signal))
+        report(
+          ['expect', i, 'signal'],
+          `without /s cmstp waits for its confirmation dialog and runs nothing, so ${expectation.signal} cannot be captured: expect only cmstp-exec and payload-file, or add /s`,
+        );
+    });
+  },
   function customCommandsAreOptIn(spec, report, options) {
     const { action, customCommand } = spec.emulation.payload;
     if (action === 'custom' && customCommand === undefined)
