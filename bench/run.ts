@@ -32,6 +32,8 @@ const started = Date.now();
 const p1 = await child('harness-bench.js', ['P1']);
 const p2 = await child('harness-bench.js', ['P2']);
 const p4 = await child('ingest-throughput.js');
+const p4Memory = await child('ingest-memory.js');
+const large = p4.largeRuleSet as { source: string; rules: number; refused: number; eventsPerSecond: number };
 const p3 = p2.searchableToRecordedMs as {
   median: number | null;
   p95: number | null;
@@ -73,9 +75,21 @@ const rows: [string, string, string, string][] = [
   ],
   [
     'P4 ingest + evaluation',
-    `${fmt(num(p4.eventsPerSecond), 0)} events/s (${String(p4.events)} events, ${String(p4.rules)} rules)`,
+    `${fmt(num(p4.eventsPerSecond), 0)} events/s (${String(p4.events)} events, ${String(p4.rules)} rules; ${String(p4.eventSource)})`,
     '>= 50,000 events/s',
     verdict(num(p4.eventsPerSecond) >= 50_000),
+  ],
+  [
+    'P4 ingest + evaluation, large rule set',
+    `${fmt(large.eventsPerSecond, 0)} events/s (${String(large.rules)} rules loaded, ${String(large.refused)} refused: ours + ${large.source})`,
+    '>= 50,000 events/s with >= 2,000 rules',
+    verdict(large.eventsPerSecond >= 50_000 && large.rules >= 2000),
+  ],
+  [
+    'P4 ingest memory',
+    `peak RSS ${fmt(num(p4Memory.peakRssMb), 0)} MB ingesting ${String(p4Memory.accepted)} events (${fmt(num(p4Memory.inputMb), 0)} MB of JSON lines) in ${fmt(num(p4Memory.seconds), 1)} s`,
+    '< 400 MB for 1,000,000 events',
+    verdict(num(p4Memory.peakRssMb) < 400 && num(p4Memory.accepted) >= 1_000_000),
   ],
   [
     'P4 OTRF replay',
@@ -103,6 +117,6 @@ mkdirSync(results, { recursive: true });
 const file = join(results, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4, P4Memory: p4Memory }, null, 2)}\n`,
 );
 console.log(`  written to ${file}`);

@@ -96,3 +96,30 @@ test('ECS JSON: winlog.event_data is kept, and ECS fields fill in Sysmon names t
   });
   t.false('ImageLoaded' in ('event' in file ? file.event.fields : {}));
 });
+
+test('#17 a time without a zone is UTC in every reader, whatever the time zone of the machine running ingest', async (t) => {
+  // Run in a process whose local zone is far from UTC: a zoneless time read as local time moves by 5.5 hours.
+  const script = `
+    const { fromXml, fromFlatJson, fromEcs } = await import(${JSON.stringify(new URL('./normalize.js', import.meta.url).href)});
+    const xml = '<Event><System><EventID>4688</EventID><TimeCreated SystemTime="2026-11-23T12:00:00.1234567"/><Channel>Security</Channel><Computer>W</Computer></System></Event>';
+    console.log(JSON.stringify([
+      fromXml(xml)[0].event.time,
+      fromFlatJson({ EventID: 4688, Channel: 'Security', TimeCreated: '2026-11-23 12:00:00' }).event.time,
+      fromFlatJson({ EventID: 1, Channel: 'S', UtcTime: '2026-11-23 12:00:00.000' }).event.time,
+      fromEcs({ '@timestamp': '2026-11-23T12:00:00', winlog: { channel: 'Security', event_id: 4688 } }).event.time,
+      fromFlatJson({ EventID: 4688, Channel: 'Security', TimeCreated: '2026-11-23T12:00:00+01:00' }).event.time,
+    ]));`;
+  const { execa } = await import('execa');
+  const { stdout } = await execa('node', ['--input-type=module', '-e', script], {
+    env: { TZ: 'Asia/Kolkata' },
+  });
+
+  t.deepEqual(JSON.parse(stdout), [
+    '2026-11-23T12:00:00.123Z',
+    '2026-11-23T12:00:00.000Z',
+    '2026-11-23T12:00:00.000Z',
+    '2026-11-23T12:00:00.000Z',
+    // A time that says its zone keeps it.
+    '2026-11-23T11:00:00.000Z',
+  ]);
+});

@@ -19,15 +19,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Sysmon's UtcTime has no zone marker; it is UTC. */
-function utcTime(text: string): string | undefined {
-  const parsed = new Date(`${text.replace(' ', 'T')}Z`);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
-}
-
-function isoTime(value: unknown): string | undefined {
+/**
+ * A time as an event carries it. Windows writes SystemTime in UTC, and exports drop the zone (`wevtutil`
+ * and python-evtx give `2026-11-23T12:00:00.1234567` or a space for the T); JavaScript would read those as
+ * the local time of whatever machine runs ingest, so a date-time without a zone is taken as UTC.
+ */
+export function isoTime(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const parsed = new Date(value);
+  const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value.trim());
+  const parsed = new Date(zoneless ? `${value.trim().replace(' ', 'T')}Z` : value);
   return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
 }
 
@@ -38,10 +38,7 @@ function finish(fields: Record<string, unknown>): Outcome {
   if (typeof fields.Channel !== 'string' || fields.Channel === '') return { rejected: 'no Channel' };
   fields.EventID = eventId;
   fields.Computer ??= fields.Hostname ?? fields.host ?? 'unknown';
-  const time =
-    (typeof fields.UtcTime === 'string' ? utcTime(fields.UtcTime) : undefined) ??
-    isoTime(fields['@timestamp']) ??
-    isoTime(fields.TimeCreated);
+  const time = isoTime(fields.UtcTime) ?? isoTime(fields['@timestamp']) ?? isoTime(fields.TimeCreated);
   if (time === undefined) return { rejected: 'no event time (UtcTime, @timestamp or TimeCreated)' };
   return { event: { time, fields } };
 }

@@ -32,11 +32,37 @@ export function attackIds(tags: readonly string[]): string[] {
   });
 }
 
+/**
+ * A literal that a field's text (as `haystack` gives it, lower-cased) must hold for a part of a rule to match:
+ * equal to it, start or end with it, or contain it. Only ever derived from the same values the matcher uses.
+ */
+export interface Need {
+  readonly field: string;
+  readonly kind: 'eq' | 'prefix' | 'suffix' | 'contains';
+  readonly text: string;
+}
+
+/**
+ * A rule (or a part of it) can match an event only if at least one of these needs holds; `null` when no such
+ * literal is known (a regex, `not`, a null value, keywords), so the part may match anything.
+ */
+export type Needs = readonly Need[] | null;
+
+/** Which events a rule's logsource admits: a channel and, unless `null`, one of these event ids. */
+export interface SourceScope {
+  readonly channel: string;
+  readonly eventIds: readonly number[] | null;
+}
+
 export interface CompiledRule {
   readonly id: string;
   readonly title: string;
   readonly level: string;
   readonly tags: readonly string[];
+  /** Every (channel, event id) the logsource admits; `matches` is false on any other event. */
+  readonly scopes: readonly SourceScope[];
+  /** What an event must contain for `matches` to be true (see Need); the rule index reads it. */
+  readonly needs: Needs;
   matches(event: FlatEvent): boolean;
 }
 
@@ -74,7 +100,10 @@ const security4688Names = new Map(
   ),
 );
 
-function logsourcePredicate(rule: SigmaRule): Predicate {
+const security4688Scope: SourceScope = { channel: 'Security', eventIds: [4688] };
+
+/** The channels and event ids a rule's logsource admits; the predicate is derived from them. */
+function logsourceScopes(rule: SigmaRule): SourceScope[] {
   const { product, category, service } = rule.logsource;
   if (product !== undefined && product !== 'windows')
     throw new SigmaUnsupportedError(`logsource product "${product}"`);
@@ -82,19 +111,27 @@ function logsourcePredicate(rule: SigmaRule): Predicate {
     throw new SigmaUnsupportedError(`logsource service "${service}"`);
   }
   if (category === undefined) {
-    if (service === 'security') return (event) => event.Channel === 'Security';
-    return (event) => event.Channel === sysmonChannel;
+    if (service === 'security') return [{ channel: 'Security', eventIds: null }];
+    return [{ channel: sysmonChannel, eventIds: null }];
   }
   const ids = categoryEventIds[category];
   if (ids === undefined) throw new SigmaUnsupportedError(`logsource category "${category}"`);
-  const sysmon = (event: FlatEvent): boolean =>
-    event.Channel === sysmonChannel && ids.includes(Number(event.EventID));
+  const sysmon: SourceScope = { channel: sysmonChannel, eventIds: ids };
   if (category === 'process_creation' && service !== 'sysmon') {
-    return service === 'security' ? isSecurity4688 : (event) => sysmon(event) || isSecurity4688(event);
+    return service === 'security' ? [security4688Scope] : [sysmon, security4688Scope];
   }
   if (service === 'security')
     throw new SigmaUnsupportedError(`logsource category "${category}" with service "security"`);
-  return sysmon;
+  return [sysmon];
+}
+
+function scopePredicate(scopes: readonly SourceScope[]): Predicate {
+  return (event) =>
+    scopes.some(
+      (scope) =>
+        event.Channel === scope.channel &&
+        (scope.eventIds === null || scope.eventIds.includes(Number(event.EventID))),
+    );
 }
 
 // ------------------------------------------------------------------ values
@@ -119,6 +156,25 @@ function wildcardSource(value: string): string {
   return out;
 }
 
+/** The literal text between a Sigma value's wildcards, escapes resolved as wildcardSource resolves them. */
+function literalFragments(value: string): string[] {
+  const fragments: string[] = [];
+  let current = '';
+  for (let i = 0; i < value.length; i += 1) {
+    const ch = value.charAt(i);
+    const next = value.charAt(i + 1);
+    if (ch === '\\' && (next === '*' || next === '?' || next === '\\')) {
+      current += next;
+      i += 1;
+    } else if (ch === '*' || ch === '?') {
+      fragments.push(current);
+      current = '';
+    } else current += ch;
+  }
+  fragments.push(current);
+  return fragments;
+}
+
 /** Matching modifiers, value transformations, and the rest; anything else is refused by name. */
 const transforms = new Set(['windash', 'base64', 'base64offset', 'wide', 'utf16le']);
 const supportedModifiers = new Set([
@@ -136,12 +192,31 @@ const supportedModifiers = new Set([
   ...transforms,
 ]);
 
-function fieldValue(event: FlatEvent, field: string): unknown {
+/** A field's value as the rules read it: Sysmon names, mapped for Security 4688, case-insensitive. */
+export function fieldValue(event: FlatEvent, field: string): unknown {
   const name = isSecurity4688(event) ? (security4688Names.get(field.toLowerCase()) ?? field) : field;
   if (name in event) return event[name];
-  const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(event)) if (key.toLowerCase() === lower) return value;
+  registerNames(event);
+  for (const spelling of spellings.get(name.toLowerCase()) ?? [])
+    if (spelling in event) return event[spelling];
   return undefined;
+}
+
+// Every spelling of a field name seen in any event, by its lower case, so that a lookup that misses checks
+// a few spellings instead of re-scanning the event's names: with thousands of rules most lookups miss.
+// An event's names are registered once, on its first miss. (An event with two names that differ only in
+// case gives the spelling seen first in any event, not necessarily its own first.)
+const spellings = new Map<string, string[]>();
+const registered = new WeakSet<FlatEvent>();
+function registerNames(event: FlatEvent): void {
+  if (registered.has(event)) return;
+  registered.add(event);
+  for (const key of Object.keys(event)) {
+    const lower = key.toLowerCase();
+    const known = spellings.get(lower);
+    if (known === undefined) spellings.set(lower, [key]);
+    else if (!known.includes(key)) known.push(key);
+  }
 }
 
 /** windash: every `-` or `/` that starts an option may also be written as `/`, `-`, en dash, em dash or horizontal bar. */
@@ -188,47 +263,70 @@ function transformValue(text: string, modifiers: readonly string[]): string[] {
   return values;
 }
 
-function valueMatcher(
-  raw: unknown,
-  modifiers: readonly string[],
-  where: string,
-): (actual: unknown) => boolean {
-  if (raw === null) return (actual) => actual === undefined || actual === null || actual === '';
+/** The text a value matcher compares: strings as they are, numbers and booleans spelt out, the rest as JSON. */
+export function haystack(actual: unknown): string {
+  return typeof actual === 'string'
+    ? actual
+    : typeof actual === 'number' || typeof actual === 'boolean'
+      ? String(actual)
+      : JSON.stringify(actual);
+}
+
+type ValueNeed = Omit<Need, 'field'> | null;
+type ValueMatcher = { test: (actual: unknown) => boolean; need: ValueNeed };
+
+/**
+ * What a matched value must hold, lower-cased: the value's literal text anchored as its modifiers anchor it.
+ * Non-ASCII text gets none, since a case-insensitive regex and toLowerCase fold some letters differently.
+ */
+function valueNeed(value: string, anchoredStart: boolean, anchoredEnd: boolean): ValueNeed {
+  const fragments = literalFragments(value);
+  if (fragments.some((f) => !/^[\p{ASCII}]*$/u.test(f))) return null;
+  const lower = fragments.map((f) => f.toLowerCase());
+  const [first = '', last = ''] = [lower[0], lower[lower.length - 1]];
+  if (lower.length === 1) {
+    if (anchoredStart && anchoredEnd) return { kind: 'eq', text: first };
+    if (first.length === 0) return null;
+    if (anchoredStart) return { kind: 'prefix', text: first };
+    if (anchoredEnd) return { kind: 'suffix', text: first };
+    return { kind: 'contains', text: first };
+  }
+  if (anchoredStart && first.length > 0) return { kind: 'prefix', text: first };
+  if (anchoredEnd && last.length > 0) return { kind: 'suffix', text: last };
+  const longest = lower.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return longest.length === 0 ? null : { kind: 'contains', text: longest };
+}
+
+function valueMatcher(raw: unknown, modifiers: readonly string[], where: string): ValueMatcher[] {
+  if (raw === null)
+    return [{ test: (actual) => actual === undefined || actual === null || actual === '', need: null }];
   if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
     throw new SigmaUnsupportedError(`value type ${typeof raw} in ${where}`);
   }
   const text = String(raw);
-  let regexes: RegExp[];
+  const present = (regex: RegExp) => (actual: unknown) =>
+    actual !== undefined && actual !== null && regex.test(haystack(actual));
   if (modifiers.includes('re')) {
     // Sigma regexes are case-sensitive unless the i flag is given; m and s are the usual flags.
     const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f)).join('');
     try {
-      regexes = [new RegExp(text, flags)];
+      return [{ test: present(new RegExp(text, flags)), need: null }];
     } catch (error) {
       throw new SigmaUnsupportedError(
         `regular expression ${JSON.stringify(text)} in ${where}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-  } else {
-    if (['i', 'm', 's'].some((f) => modifiers.includes(f)))
-      throw new SigmaUnsupportedError(`regex flags without re in ${where}`);
-    const flags = modifiers.includes('cased') ? 's' : 'is';
-    const anyStart = modifiers.includes('contains') || modifiers.includes('endswith');
-    const anyEnd = modifiers.includes('contains') || modifiers.includes('startswith');
-    regexes = transformValue(text, modifiers).map(
-      (value) => new RegExp(`${anyStart ? '' : '^'}${wildcardSource(value)}${anyEnd ? '' : '$'}`, flags),
-    );
   }
-  return (actual) => {
-    if (actual === undefined || actual === null) return false;
-    const haystack =
-      typeof actual === 'string'
-        ? actual
-        : typeof actual === 'number' || typeof actual === 'boolean'
-          ? String(actual)
-          : JSON.stringify(actual);
-    return regexes.some((regex) => regex.test(haystack));
-  };
+  if (['i', 'm', 's'].some((f) => modifiers.includes(f)))
+    throw new SigmaUnsupportedError(`regex flags without re in ${where}`);
+  const flags = modifiers.includes('cased') ? 's' : 'is';
+  const anyStart = modifiers.includes('contains') || modifiers.includes('endswith');
+  const anyEnd = modifiers.includes('contains') || modifiers.includes('startswith');
+  // One matcher per transformed variant (windash, base64offset), so each variant brings its own need.
+  return transformValue(text, modifiers).map((value) => ({
+    test: present(new RegExp(`${anyStart ? '' : '^'}${wildcardSource(value)}${anyEnd ? '' : '$'}`, flags)),
+    need: valueNeed(value, !anyStart, !anyEnd),
+  }));
 }
 
 function cidrMatcher(raw: unknown, where: string): (actual: unknown) => boolean {
@@ -247,7 +345,33 @@ function cidrMatcher(raw: unknown, where: string): (actual: unknown) => boolean 
   };
 }
 
-function fieldPredicate(spec: string, raw: unknown, where: string): Predicate {
+/** A compiled part of a rule: its test, and the needs of any event it can match. */
+interface Part {
+  readonly test: Predicate;
+  readonly needs: Needs;
+}
+
+/** Any of these parts: its needs are all of theirs, or none if one of them has none. */
+function anyOf(parts: readonly Part[]): Part {
+  const needs = parts.some((p) => p.needs === null) ? null : parts.flatMap((p) => p.needs ?? []);
+  return { test: (event) => parts.some((p) => p.test(event)), needs };
+}
+
+/** How costly a set of needs is to look up and how often it lets an event through: lower is better. */
+function needsCost(needs: readonly Need[]): number {
+  return needs.reduce((sum, n) => sum + (n.kind === 'contains' ? 3 : 1) + (n.text.length < 4 ? 4 : 0), 0);
+}
+
+/** All of these parts: any one part's needs suffice, so the cheapest is kept. */
+function allOf(parts: readonly Part[]): Part {
+  let needs: Needs = null;
+  for (const part of parts)
+    if (part.needs !== null && (needs === null || needsCost(part.needs) < needsCost(needs)))
+      needs = part.needs;
+  return { test: (event) => parts.every((p) => p.test(event)), needs };
+}
+
+function fieldPredicate(spec: string, raw: unknown, where: string): Part {
   const [field = '', ...modifiers] = spec.split('|');
   for (const modifier of modifiers) {
     if (!supportedModifiers.has(modifier))
@@ -255,40 +379,44 @@ function fieldPredicate(spec: string, raw: unknown, where: string): Predicate {
   }
   if (modifiers.includes('exists')) {
     const want = raw === true;
-    return (event) => (fieldValue(event, field) !== undefined) === want;
+    return { test: (event) => (fieldValue(event, field) !== undefined) === want, needs: null };
   }
   const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   if (values.length === 0) throw new SigmaUnsupportedError(`empty value list in ${where}`);
-  const matchers = values.map((value) =>
-    modifiers.includes('cidr') ? cidrMatcher(value, where) : valueMatcher(value, modifiers, where),
-  );
-  const all = modifiers.includes('all');
-  return (event) => {
-    const actual = fieldValue(event, field);
-    return all ? matchers.every((m) => m(actual)) : matchers.some((m) => m(actual));
-  };
+  const perValue: Part[] = values.map((value) => {
+    const matchers = modifiers.includes('cidr')
+      ? [{ test: cidrMatcher(value, where), need: null }]
+      : valueMatcher(value, modifiers, where);
+    const test = (actual: unknown): boolean => matchers.some((m) => m.test(actual));
+    const needs = matchers.some((m) => m.need === null)
+      ? null
+      : matchers.flatMap((m) => (m.need === null ? [] : [{ field, ...m.need }]));
+    return { test: (event) => test(fieldValue(event, field)), needs };
+  });
+  // Each value reads the field again; a field is looked up once per value, which keeps the parts independent.
+  return modifiers.includes('all') ? allOf(perValue) : anyOf(perValue);
 }
 
-function mapPredicate(map: Readonly<Record<string, unknown>>, where: string): Predicate {
-  const parts = Object.entries(map).map(([spec, raw]) => fieldPredicate(spec, raw, where));
-  return (event) => parts.every((p) => p(event));
+function mapPredicate(map: Readonly<Record<string, unknown>>, where: string): Part {
+  return allOf(Object.entries(map).map(([spec, raw]) => fieldPredicate(spec, raw, where)));
 }
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function selectionPredicate(name: string, body: unknown): Predicate {
+function selectionPredicate(name: string, body: unknown): Part {
   const where = `selection "${name}"`;
   if (isPlainObject(body)) return mapPredicate(body, where);
   if (Array.isArray(body)) {
-    if (body.every(isPlainObject)) {
-      const maps = body.map((map) => mapPredicate(map, where));
-      return (event) => maps.some((m) => m(event));
-    }
+    if (body.every(isPlainObject)) return anyOf(body.map((map) => mapPredicate(map, where)));
     if (body.every((item) => typeof item === 'string')) {
-      const matchers = body.map((item) => valueMatcher(item, ['contains'], where));
-      return (event) => Object.values(event).some((value) => matchers.some((m) => m(value)));
+      // Keywords search every field, so they name no field to look a literal up in.
+      const matchers = body.flatMap((item) => valueMatcher(item, ['contains'], where));
+      return {
+        test: (event) => Object.values(event).some((value) => matchers.some((m) => m.test(value))),
+        needs: null,
+      };
     }
   }
   throw new SigmaUnsupportedError(`the shape of ${where}`);
@@ -310,7 +438,7 @@ function expandPattern(pattern: string, names: readonly string[]): string[] {
 }
 
 /** Recursive descent with Sigma's precedence: or < and < not < x-of < parentheses. */
-function parseCondition(condition: string, selections: ReadonlyMap<string, Predicate>): Predicate {
+function parseCondition(condition: string, selections: ReadonlyMap<string, Part>): Part {
   if (condition.includes('|'))
     throw new SigmaUnsupportedError(`aggregation pipes in conditions ("${condition}")`);
   const tokens = tokenize(condition);
@@ -323,8 +451,9 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Predi
     pos += 1;
     return token;
   };
+  const never: Part = { test: () => false, needs: [] };
 
-  const primary = (): Predicate => {
+  const primary = (): Part => {
     const token = next();
     if (token === '(') {
       const inner = orExpr();
@@ -333,39 +462,36 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Predi
     }
     if (token === '1' || token === 'all' || token === 'any') {
       if (next() !== 'of') throw new SigmaUnsupportedError(`"${token}" without "of" in "${condition}"`);
-      const parts = expandPattern(next(), names).map((n) => selections.get(n) ?? (() => false));
-      return token === 'all' ? (e) => parts.every((p) => p(e)) : (e) => parts.some((p) => p(e));
+      const parts = expandPattern(next(), names).map((n) => selections.get(n) ?? never);
+      return token === 'all' ? allOf(parts) : anyOf(parts);
     }
     if (token === '|') throw new SigmaUnsupportedError('aggregation pipes in conditions');
     const selection = selections.get(token);
     if (!selection) throw new SigmaUnsupportedError(`condition names unknown selection "${token}"`);
     return selection;
   };
-  const notExpr = (): Predicate => {
+  const notExpr = (): Part => {
     if (peek() === 'not') {
       next();
       const inner = notExpr();
-      return (e) => !inner(e);
+      // What a negated part needs is unknowable from literals: an event without them matches.
+      return { test: (e) => !inner.test(e), needs: null };
     }
     return primary();
   };
-  const andExpr = (): Predicate => {
+  const andExpr = (): Part => {
     let left = notExpr();
     while (peek() === 'and') {
       next();
-      const l = left;
-      const r = notExpr();
-      left = (e) => l(e) && r(e);
+      left = allOf([left, notExpr()]);
     }
     return left;
   };
-  const orExpr = (): Predicate => {
+  const orExpr = (): Part => {
     let left = andExpr();
     while (peek() === 'or') {
       next();
-      const l = left;
-      const r = andExpr();
-      left = (e) => l(e) || r(e);
+      left = anyOf([left, andExpr()]);
     }
     return left;
   };
@@ -380,19 +506,22 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Predi
 export function compileRule(rule: SigmaRule): CompiledRule {
   const { condition, ...rest } = rule.detection;
   if (rest.timeframe !== undefined) throw new SigmaUnsupportedError('timeframe');
-  const selections = new Map<string, Predicate>();
+  const selections = new Map<string, Part>();
   for (const [name, body] of Object.entries(rest)) selections.set(name, selectionPredicate(name, body));
   const conditions = Array.isArray(condition) ? condition : [condition];
   if (!conditions.every((c): c is string => typeof c === 'string')) {
     throw new SigmaUnsupportedError('a non-string condition');
   }
-  const parsed = conditions.map((c) => parseCondition(c, selections));
-  const source = logsourcePredicate(rule);
+  const detection = anyOf(conditions.map((c) => parseCondition(c, selections)));
+  const scopes = logsourceScopes(rule);
+  const inScope = scopePredicate(scopes);
   return {
     id: rule.id,
     title: rule.title,
     level: rule.level,
     tags: rule.tags,
-    matches: (event) => source(event) && parsed.some((p) => p(event)),
+    scopes,
+    needs: detection.needs,
+    matches: (event) => inScope(event) && detection.test(event),
   };
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { otrfRecording } from '../helpers/recordings.js';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvents } from '../../src/ingest/read.js';
@@ -11,15 +12,7 @@ import { runCli, repoRoot } from '../helpers/cli.js';
 import { pluginContext } from '../helpers/lab.js';
 import { tempDir } from '../helpers/tmp.js';
 
-// The real OTRF recording of Atomic Red Team T1218.003 #2 (cmstp.exe /s <inf> /au), read from ../shared.
-const recording = join(
-  repoRoot,
-  '..',
-  'shared',
-  'research',
-  'datasets',
-  'otrf_psh_cmstp_execution_bypassuac.zip',
-);
+const recording = otrfRecording;
 const ourRules = {
   'cmstp-exec': '5b0f6f7e-2c1d-4c8e-9a51-7d2b0c9e4f11',
   'child-process': 'c2b7d95e-6f41-4a83-9e0d-8b5a1f3c7d29',

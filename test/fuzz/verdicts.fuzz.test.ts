@@ -1,4 +1,5 @@
 import test from 'ava';
+import { seededRandom } from '../helpers/random.js';
 import XMLBuilder from 'fast-xml-builder';
 import Handlebars from 'handlebars';
 import { createHash } from 'node:crypto';
@@ -79,17 +80,7 @@ interface Case {
   readonly shardCrash: boolean;
 }
 
-/** mulberry32: a small seeded generator, so every CI run draws the same cases. */
-function random(start: number): () => number {
-  let a = start >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 const signalPool = [
   'cmstp-exec',

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { PluginContext } from '../../core/index.js';
 import { HarnessError } from '../../core/index.js';
 import type { HarnessConfig } from '../../config/schema.js';
-import { acceptedFormats, readEvents } from '../../ingest/read.js';
+import { acceptedFormats, keptRejections, streamEvents } from '../../ingest/read.js';
+import type { AlertCounts } from '../../siem/local/local-siem.js';
 import { openLocalSiem } from '../../siem/local/index.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -17,7 +18,8 @@ export interface IngestOptions {
 
 /**
  * Replays recorded telemetry into the local SIEM: flat JSON lines (the OTRF style), Windows event XML or
- * ECS JSON, zipped or not. Every rule is evaluated on every event as it is stored, as in a live run.
+ * ECS JSON, zipped or not. The rules are evaluated on every event as it is stored, as in a live run; events
+ * are read and stored in batches, so memory stays flat with the input's size.
  */
 export function ingestCommand(options: IngestOptions, output: Output, ctx: PluginContext): ExitCode {
   if (options.files.length === 0) {
@@ -32,30 +34,38 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
     ctx,
   );
   try {
-    const batch = readEvents(options.files);
-    const alerts = siem.store(
-      batch.events.map((event) => ({
-        time: event.time,
-        host: String(event.fields.Computer),
-        sourcetype: 'purple-harness:ingest',
-        meta: { ingestedFrom: options.files.map((f) => resolve(f)) },
-        fields: event.fields,
-      })),
-    );
+    const alerts: AlertCounts = new Map();
     const byChannel: Record<string, Record<string, number>> = {};
-    for (const event of batch.events) {
-      const channel = String(event.fields.Channel);
-      const id = String(event.fields.EventID);
-      const counts = (byChannel[channel] ??= {});
-      counts[id] = (counts[id] ?? 0) + 1;
-    }
+    const ingestedFrom = options.files.map((f) => resolve(f));
+    const batch = streamEvents(options.files, (events) => {
+      for (const event of events) {
+        const counts = (byChannel[String(event.fields.Channel)] ??= {});
+        const id = String(event.fields.EventID);
+        counts[id] = (counts[id] ?? 0) + 1;
+      }
+      const raised = siem.store(
+        events.map((event) => ({
+          time: event.time,
+          host: String(event.fields.Computer),
+          sourcetype: 'purple-harness:ingest',
+          meta: { ingestedFrom },
+          fields: event.fields,
+        })),
+      );
+      for (const [ruleId, a] of raised) {
+        const seen = alerts.get(ruleId);
+        alerts.set(ruleId, { ...a, count: (seen?.count ?? 0) + a.count });
+      }
+    });
     const summary = {
       files: options.files,
       database: siemOptions.database,
-      read: batch.events.length + batch.rejected.length,
-      accepted: batch.events.length,
+      read: batch.accepted + batch.rejectedCount,
+      accepted: batch.accepted,
       formats: batch.formats,
       byChannel,
+      rejectedCount: batch.rejectedCount,
+      // The first rejections with their reasons; past keptRejections they are only counted.
       rejected: batch.rejected,
       rules: {
         loaded: rules.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, file: r.file })),
@@ -70,15 +80,15 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
       })),
     };
     // Nothing usable was read: the input is wrong, not quiet.
-    const verdict = batch.events.length === 0 ? exitCodes.invalidInput : exitCodes.passed;
-    const nothing = `no event was accepted from ${options.files.join(', ')}${batch.rejected.length > 0 ? ` (${String(batch.rejected.length)} rejected)` : ''}: ingest reads ${acceptedFormats}`;
+    const verdict = batch.accepted === 0 ? exitCodes.invalidInput : exitCodes.passed;
+    const nothing = `no event was accepted from ${options.files.join(', ')}${batch.rejectedCount > 0 ? ` (${String(batch.rejectedCount)} rejected)` : ''}: ingest reads ${acceptedFormats}`;
     if (options.json) {
       output.out(JSON.stringify(summary, null, 2));
       if (verdict !== exitCodes.passed) output.err(nothing);
       return verdict;
     }
     output.out(
-      `read ${summary.read} event(s) from ${options.files.length} file(s): ${summary.accepted} accepted, ${batch.rejected.length} rejected`,
+      `read ${summary.read} event(s) from ${options.files.length} file(s): ${summary.accepted} accepted, ${batch.rejectedCount} rejected`,
     );
     for (const [channel, counts] of Object.entries(byChannel)) {
       output.out(
@@ -89,8 +99,10 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
     }
     for (const rejected of batch.rejected.slice(0, 20))
       output.out(`  rejected ${rejected.source}: ${rejected.reason}`);
-    if (batch.rejected.length > 20)
-      output.out(`  ... ${batch.rejected.length - 20} more rejected (see --json)`);
+    if (batch.rejectedCount > 20)
+      output.out(
+        `  ... ${batch.rejectedCount - 20} more rejected (see --json, which lists the first ${String(keptRejections)})`,
+      );
     output.out(`rules: ${rules.rules.length} loaded, ${rules.refused.length} refused`);
     for (const folder of rules.folders)
       output.out(`  ${folder.dir}: ${folder.loaded} loaded, ${folder.refused} refused`);

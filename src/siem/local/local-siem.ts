@@ -9,6 +9,7 @@ import type {
 } from '../../core/index.js';
 import { SiemError, errorMessage } from '../../core/index.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
+import { RuleIndex } from '../../sigma/rule-index.js';
 import { compileLocal } from '../../signals/compile-local.js';
 import { classify } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
@@ -51,7 +52,8 @@ export class LocalSiem implements SiemConnector {
   // store() evaluates every rule in the transaction that inserts the event (see store below).
   readonly alertsAtIngest = true;
   readonly #store: EventStore;
-  readonly #rules: readonly CompiledRule[];
+  readonly #rules: RuleIndex<CompiledRule>;
+  readonly #tags: ReadonlyMap<string, readonly string[]>;
   readonly #hec: HecServer | null;
   readonly #token: string;
   readonly #now: () => Date;
@@ -64,17 +66,18 @@ export class LocalSiem implements SiemConnector {
     now: () => Date;
   }) {
     this.#store = options.store;
-    this.#rules = options.rules;
+    this.#rules = new RuleIndex(options.rules);
+    this.#tags = new Map(options.rules.map((rule) => [rule.id, rule.tags]));
     this.#hec = options.hec;
     this.#token = options.token;
     this.#now = options.now;
   }
 
   describe(): string {
-    return `local SIEM (SQLite, ${this.#rules.length} Sigma rules${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
+    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
   }
 
-  /** Stores a HEC batch and evaluates every rule on every event. */
+  /** Stores a HEC batch and evaluates the rules on every event. */
   ingest(envelopes: readonly HecEnvelope[]): AlertCounts {
     const now = this.#now();
     return this.store(
@@ -96,8 +99,9 @@ export class LocalSiem implements SiemConnector {
   }
 
   /**
-   * Stores normalised events and evaluates every rule on each as it arrives, in one transaction.
-   * Returns how many alerts each rule raised.
+   * Stores normalised events and evaluates the rules on each as it arrives, in one transaction: every rule
+   * that can match the event (the rule index leaves out only rules that cannot). Returns how many alerts each
+   * rule raised.
    */
   store(events: readonly IncomingEvent[]): AlertCounts {
     const indexedAt = this.#now().toISOString();
@@ -114,8 +118,7 @@ export class LocalSiem implements SiemConnector {
           meta: event.meta,
           fields: event.fields,
         });
-        for (const rule of this.#rules) {
-          if (!rule.matches(event.fields)) continue;
+        for (const rule of this.#rules.matching(event.fields)) {
           this.#store.insertAlert({
             ruleId: rule.id,
             title: rule.title,
@@ -168,7 +171,7 @@ export class LocalSiem implements SiemConnector {
         host: alert.host,
         time: alert.time,
         eventRefs: [eventRef(alert.eventId)],
-        attack: attackIds(this.#rules.find((r) => r.id === alert.ruleId)?.tags ?? []),
+        attack: attackIds(this.#tags.get(alert.ruleId) ?? []),
       })),
     );
   }

@@ -84,35 +84,48 @@ function toEvent(row: EventRow): StoredEvent {
 /** The local SIEM's store: SQLite, a file under .purple-harness/ by default or `:memory:` for tests. */
 export class EventStore {
   readonly #db: Database.Database;
+  // Prepared once: preparing per row cost more than the insert itself.
+  readonly #insertEvent: Database.Statement;
+  readonly #insertAlert: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
+    // Recorded events run to 1-2 KB of JSON each (OTRF's carry the rendered Message): 16 KB pages took a
+    // third off the insert time against the 4 KB default. Only a new database takes it; an existing one keeps its own.
+    this.#db.pragma('page_size = 16384');
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(schema);
+    this.#insertEvent = this.#db.prepare(
+      'INSERT INTO events (time, indexed_at, host, event_id, sourcetype, meta, fields) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#insertAlert = this.#db.prepare(
+      'INSERT INTO alerts (rule_id, title, level, host, time, event_ref) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
 
   insertEvent(event: Omit<StoredEvent, 'id'>): number {
-    const result = this.#db
-      .prepare(
-        'INSERT INTO events (time, indexed_at, host, event_id, sourcetype, meta, fields) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        event.time,
-        event.indexedAt,
-        event.host,
-        event.eventId,
-        event.sourcetype,
-        JSON.stringify(event.meta),
-        JSON.stringify(event.fields),
-      );
+    const result = this.#insertEvent.run(
+      event.time,
+      event.indexedAt,
+      event.host,
+      event.eventId,
+      event.sourcetype,
+      JSON.stringify(event.meta),
+      JSON.stringify(event.fields),
+    );
     return Number(result.lastInsertRowid);
   }
 
   insertAlert(alert: Omit<StoredAlert, 'id'>): number {
-    const result = this.#db
-      .prepare('INSERT INTO alerts (rule_id, title, level, host, time, event_ref) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(alert.ruleId, alert.title, alert.level, alert.host, alert.time, alert.eventId);
+    const result = this.#insertAlert.run(
+      alert.ruleId,
+      alert.title,
+      alert.level,
+      alert.host,
+      alert.time,
+      alert.eventId,
+    );
     return Number(result.lastInsertRowid);
   }
 
