@@ -33,7 +33,13 @@ const p1 = await child('harness-bench.js', ['P1']);
 const p2 = await child('harness-bench.js', ['P2']);
 const p4 = await child('ingest-throughput.js');
 const p4Memory = await child('ingest-memory.js');
-const large = p4.largeRuleSet as { source: string; rules: number; refused: number; eventsPerSecond: number };
+const large = p4.largeRuleSet as {
+  source: string;
+  rules: number;
+  refused: number;
+  eventsPerSecond: number;
+  evaluationOnlyEventsPerSecond: number;
+};
 const p3 = p2.searchableToRecordedMs as {
   median: number | null;
   p95: number | null;
@@ -75,13 +81,13 @@ const rows: [string, string, string, string][] = [
   ],
   [
     'P4 ingest + evaluation',
-    `${fmt(num(p4.eventsPerSecond), 0)} events/s (${String(p4.events)} events, ${String(p4.rules)} rules; ${String(p4.eventSource)})`,
+    `${fmt(num(p4.eventsPerSecond), 0)} events/s, median of 3 (${String(p4.events)} events, ${String(p4.rules)} rules; ${String(p4.eventSource)})`,
     '>= 50,000 events/s',
     verdict(num(p4.eventsPerSecond) >= 50_000),
   ],
   [
     'P4 ingest + evaluation, large rule set',
-    `${fmt(large.eventsPerSecond, 0)} events/s (${String(large.rules)} rules loaded, ${String(large.refused)} refused: ours + ${large.source})`,
+    `${fmt(large.eventsPerSecond, 0)} events/s, median of 3 (${String(large.rules)} rules loaded, ${String(large.refused)} refused: ours + ${large.source}); the rules alone ${fmt(large.evaluationOnlyEventsPerSecond, 0)} events/s`,
     '>= 50,000 events/s with >= 2,000 rules',
     verdict(large.eventsPerSecond >= 50_000 && large.rules >= 2000),
   ],

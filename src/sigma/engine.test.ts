@@ -138,3 +138,25 @@ test('our detections all load, and fire on the behaviours they are written for',
     [],
   );
 });
+
+test('literal values compare as the case-insensitive regex does, letters that lower-case into ASCII included', (t) => {
+  const on = (spec: string, value: unknown, field: unknown) =>
+    rule({ s: { [spec]: value }, condition: 's' }).matches({ ...cmstp, F: field });
+
+  t.true(on('F|endswith', '\\k.exe', 'C:\\X\\K.EXE'));
+  // The Kelvin sign lower-cases to k and the dotted capital I to i + a combining dot; the regex's `i` flag
+  // matches neither to an ASCII letter, so neither does a literal.
+  t.false(on('F|endswith', '\\k.exe', 'C:\\X\\\u212A.exe'));
+  t.false(on('F|startswith', 'i', '\u0130x'));
+  t.false(on('F|contains', 'ss', 'stra\u00DFe'));
+  t.true(on('F|contains', 'STRA', 'stra\u00DFe'));
+  t.false(on('F|cased', 'CMSTP', 'cmstp'));
+  t.true(on('F|cased', 'CMSTP', 'CMSTP'));
+  t.true(on('F', 4444, 4444));
+  t.false(on('F', 4444, '04444'));
+  t.true(on('F', '', ''));
+  t.false(on('F', '', null));
+  t.true(on('F|contains', '', 'anything'));
+  t.true(on('F|contains', 'true', true));
+  t.true(on('F|contains', '"a":1', { a: 1 }));
+});
