@@ -174,6 +174,50 @@ const cases: [
     { CommandLine: `-enc ${b64('& cmstp /s', 'utf16le')}` },
     { CommandLine: `-enc ${b64('& cmstp /s')}` },
   ],
+  [
+    'utf16be|base64',
+    { s: { 'CommandLine|utf16be|base64|contains': 'cmd' } },
+    { CommandLine: `x ${Buffer.from('\0c\0m\0d', 'latin1').toString('base64')}` },
+    { CommandLine: `x ${b64('cmd', 'utf16le')}` },
+  ],
+  [
+    'utf16|base64 (with a byte order mark)',
+    { s: { 'CommandLine|utf16|base64|contains': 'cmd' } },
+    {
+      CommandLine: `x ${Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('cmd', 'utf16le')]).toString('base64')}`,
+    },
+    { CommandLine: `x ${b64('cmd', 'utf16le')}` },
+  ],
+  [
+    're with a leading (?i)',
+    { s: { 'CommandLine|re': '(?i)CMSTP /S' } },
+    { CommandLine: 'cmstp /s' },
+    { CommandLine: 'cmstp /u' },
+  ],
+  [
+    're with (?is)',
+    { s: { 'CommandLine|re': '(?is)^A.B$' } },
+    { CommandLine: 'a\nb' },
+    { CommandLine: 'a\n\nb' },
+  ],
+  [
+    'fieldref: equal to another field',
+    { s: { 'SourceImage|fieldref': 'TargetImage' } },
+    { SourceImage: 'C:\\A.exe', TargetImage: 'c:\\a.EXE' },
+    { SourceImage: 'C:\\a.exe', TargetImage: 'C:\\b.exe' },
+  ],
+  [
+    'fieldref|endswith',
+    { s: { 'CommandLine|fieldref|endswith': 'Image' } },
+    { CommandLine: 'run C:\\x.exe', Image: 'C:\\X.exe' },
+    { CommandLine: 'C:\\x.exe run', Image: 'C:\\x.exe' },
+  ],
+  ['fieldref|cased', { s: { 'A|fieldref|cased': 'B' } }, { A: 'Ab', B: 'Ab' }, { A: 'Ab', B: 'ab' }],
+  ['fieldref to a missing field', { s: { 'A|fieldref': 'B' } }, { A: '', B: '' }, { A: '' }],
+  ['lt', { s: { 'Count|lt': 10 } }, { Count: '9' }, { Count: 10 }],
+  ['lte', { s: { 'Count|lte': 10 } }, { Count: 10 }, { Count: 'ten' }],
+  ['gt', { s: { 'Count|gt': '0x0' } }, { Count: 1 }, { Count: 0 }],
+  ['gte', { s: { 'Count|gte': [5, 100] } }, { Count: 5 }, { Count: 4.5 }],
 ];
 
 for (const [name, detection, yes, no] of cases) {
@@ -247,8 +291,116 @@ test('process_creation also matches Security 4688 through the field map', (t) =>
   );
 });
 
+test('#17 log sources follow the Sigma Windows taxonomy: Sysmon categories, PowerShell logging, services, product only', (t) => {
+  const rule = (logsource: Record<string, string>) =>
+    compileRule(
+      SigmaRule.parse({
+        title: 't',
+        id: 'l',
+        level: 'low',
+        logsource: { product: 'windows', ...logsource },
+        detection: { s: { 'X|contains': 'hit' }, condition: 's' },
+      }),
+    );
+  const event = (Channel: string, EventID: number) => ({ Channel, EventID, X: 'a hit' });
+  const sysmon = 'Microsoft-Windows-Sysmon/Operational';
+  const cases: [Record<string, string>, yes: [string, number][], no: [string, number][]][] = [
+    [
+      { category: 'pipe_created' },
+      [
+        [sysmon, 17],
+        [sysmon, 18],
+      ],
+      [
+        [sysmon, 19],
+        ['Security', 17],
+      ],
+    ],
+    [
+      { category: 'wmi_event' },
+      [
+        [sysmon, 19],
+        [sysmon, 21],
+      ],
+      [[sysmon, 22]],
+    ],
+    [{ category: 'create_remote_thread' }, [[sysmon, 8]], [[sysmon, 10]]],
+    [
+      { category: 'file_delete' },
+      [
+        [sysmon, 23],
+        [sysmon, 26],
+      ],
+      [[sysmon, 11]],
+    ],
+    [
+      { category: 'ps_script' },
+      [
+        ['Microsoft-Windows-PowerShell/Operational', 4104],
+        ['PowerShellCore/Operational', 4104],
+      ],
+      [
+        ['Microsoft-Windows-PowerShell/Operational', 4103],
+        ['Windows PowerShell', 4104],
+      ],
+    ],
+    [{ category: 'ps_classic_start' }, [['Windows PowerShell', 400]], [['Windows PowerShell', 800]]],
+    [
+      { service: 'windefend' },
+      [['Microsoft-Windows-Windows Defender/Operational', 1116]],
+      [['System', 1116]],
+    ],
+    [{ service: 'system' }, [['System', 7045]], [['Application', 7045]]],
+    [{ service: 'applocker' }, [['Microsoft-Windows-AppLocker/MSI and Script', 8005]], [[sysmon, 1]]],
+    [{ service: 'powershell' }, [['PowerShellCore/Operational', 4103]], [['Windows PowerShell', 400]]],
+    [{ category: 'process_creation', service: 'sysmon' }, [[sysmon, 1]], [['Security', 4688]]],
+    [
+      { category: 'ps_module', service: 'powershell' },
+      [['Microsoft-Windows-PowerShell/Operational', 4103]],
+      [[sysmon, 1]],
+    ],
+    // A rule with only product: windows runs over every Windows source, not Sysmon alone.
+    [
+      {},
+      [
+        [sysmon, 1],
+        ['Security', 4663],
+        ['System', 7045],
+        ['Windows PowerShell', 400],
+      ],
+      [],
+    ],
+  ];
+  for (const [logsource, yes, no] of cases) {
+    const compiled = rule(logsource);
+    for (const [channel, id] of yes)
+      t.true(
+        compiled.matches(event(channel, id)),
+        `${JSON.stringify(logsource)} on ${channel} ${String(id)}`,
+      );
+    for (const [channel, id] of no)
+      t.false(
+        compiled.matches(event(channel, id)),
+        `${JSON.stringify(logsource)} not on ${channel} ${String(id)}`,
+      );
+    t.false(compiled.matches({ ...event(yes[0]?.[0] ?? '', yes[0]?.[1] ?? 0), X: 'miss' }));
+  }
+  t.throws(() => rule({ category: 'pipe_created', service: 'security' }), {
+    instanceOf: SigmaUnsupportedError,
+    message: 'logsource category "pipe_created" with service "security"',
+  });
+  t.throws(() => rule({ product: 'linux' }), { message: 'logsource product "linux"' });
+});
+
 const refusals: [string, Record<string, unknown>, RegExp, string?][] = [
-  ['an unknown modifier', { s: { 'Image|fieldref': 'x' }, condition: 's' }, /modifier "fieldref"/],
+  ['an unknown modifier', { s: { 'Image|nope': 'x' }, condition: 's' }, /modifier "nope"/],
+  ['fieldref with re', { s: { 'Image|fieldref|re': 'x' }, condition: 's' }, /fieldref with "re"/],
+  ['gt with a word', { s: { 'Count|gt': 'many' }, condition: 's' }, /"gt" with a value that is not a number/],
+  [
+    'an unknown inline regex flag',
+    { s: { 'CommandLine|re': '(?x)a' }, condition: 's' },
+    /regex inline flag "x"/,
+  ],
   ['expand', { s: { 'Image|expand': '%x%' }, condition: 's' }, /modifier "expand"/],
   ['a bad cidr', { s: { 'DestinationIp|cidr': 'nope' }, condition: 's' }, /cidr value/],
   ['a bad regex', { s: { 'CommandLine|re': '(' }, condition: 's' }, /regular expression/],
@@ -256,7 +408,7 @@ const refusals: [string, Record<string, unknown>, RegExp, string?][] = [
   [
     'wide without base64',
     { s: { 'CommandLine|wide|contains': 'x' }, condition: 's' },
-    /wide\/utf16le without base64/,
+    /wide\/utf16le\/utf16be\/utf16 without base64/,
   ],
   ['an aggregation', { s: { Image: 'x' }, condition: 's | count() > 5' }, /aggregation pipes/],
   ['timeframe', { s: { Image: 'x' }, condition: 's', timeframe: '5m' }, /timeframe/],
@@ -264,11 +416,12 @@ const refusals: [string, Record<string, unknown>, RegExp, string?][] = [
   ['a pattern that names nothing', { s: { Image: 'x' }, condition: '1 of z*' }, /names no selection/],
   ['unbalanced parentheses', { s: { Image: 'x' }, condition: '(s' }, /ends early|unbalanced/],
   [
-    'a logsource we do not map',
+    'a category outside the event logs',
     { s: { Image: 'x' }, condition: 's' },
-    /category "pipe_created"/,
-    'pipe_created',
+    /category "file_access" \(its events come from the ETW provider/,
+    'file_access',
   ],
+  ['a category Sigma does not define', { s: { Image: 'x' }, condition: 's' }, /category "nope"/, 'nope'],
 ];
 
 for (const [name, detection, message, category] of refusals) {

@@ -85,9 +85,9 @@ test('unsupported features are refused by name, never approximated', (t) => {
     instanceOf: SigmaUnsupportedError,
     message: /unknown selection "nope"/,
   });
-  t.throws(() => rule({ s: { Image: 'x' }, condition: 's' }, 'pipe_created'), {
+  t.throws(() => rule({ s: { Image: 'x' }, condition: 's' }, 'file_access'), {
     instanceOf: SigmaUnsupportedError,
-    message: /category "pipe_created"/,
+    message: /category "file_access" \(its events come from the ETW provider Microsoft-Windows-Kernel-File/,
   });
 });
 
@@ -159,4 +159,29 @@ test('literal values compare as the case-insensitive regex does, letters that lo
   t.true(on('F|contains', '', 'anything'));
   t.true(on('F|contains', 'true', true));
   t.true(on('F|contains', '"a":1', { a: 1 }));
+});
+
+test('#17 a refusal names every unsupported feature of the rule in one sentence', (t) => {
+  const refused = t.throws(
+    () =>
+      compileRule(
+        SigmaRule.parse({
+          title: 't',
+          id: 'r',
+          level: 'low',
+          logsource: { product: 'windows', category: 'process_creation', service: 'nope' },
+          detection: {
+            a: { 'Image|expand': '%x%', 'CommandLine|re': '(?x)a b' },
+            b: { 'ParentImage|fieldref|re': 'Image' },
+            condition: 'a and b | count() > 2',
+            timeframe: '5m',
+          },
+        }),
+      ),
+    { instanceOf: SigmaUnsupportedError },
+  );
+  t.is(
+    refused.message,
+    'timeframe, modifier "expand" in selection "a", regex inline flag "x" in selection "a", fieldref with "re" in selection "b", aggregation pipes in conditions ("a and b | count() > 2") and logsource service "nope"',
+  );
 });

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { fieldMap } from '../signals/field-map.js';
 import type { SigmaRule } from './rule.js';
+import { categoriesElsewhere, categorySources, serviceChannels } from './taxonomy.js';
 
 /** A flat event with Sysmon field names plus EventID and Channel. */
 export type FlatEvent = Readonly<Record<string, unknown>>;
@@ -48,9 +49,9 @@ export interface Need {
  */
 export type Needs = readonly Need[] | null;
 
-/** Which events a rule's logsource admits: a channel and, unless `null`, one of these event ids. */
+/** Which events a rule's logsource admits: a channel (`null`: any channel) and, unless `null`, these event ids. */
 export interface SourceScope {
-  readonly channel: string;
+  readonly channel: string | null;
   readonly eventIds: readonly number[] | null;
 }
 
@@ -71,22 +72,6 @@ export class SigmaUnsupportedError extends Error {
   override readonly name = 'SigmaUnsupportedError';
 }
 
-const sysmonChannel = 'Microsoft-Windows-Sysmon/Operational';
-
-/** logsource category -> Sysmon event ids (siem-apis.md 7.5). */
-const categoryEventIds: Readonly<Record<string, readonly number[]>> = {
-  process_creation: [1],
-  network_connection: [3],
-  image_load: [7],
-  process_access: [10],
-  file_event: [11],
-  registry_event: [12, 13, 14],
-  registry_add: [12],
-  registry_set: [13],
-  registry_delete: [12],
-  dns_query: [22],
-};
-
 const isSecurity4688 = (event: FlatEvent): boolean =>
   event.Channel === 'Security' && Number(event.EventID) === 4688;
 
@@ -102,34 +87,51 @@ const security4688Names = new Map(
 
 const security4688Scope: SourceScope = { channel: 'Security', eventIds: [4688] };
 
-/** The channels and event ids a rule's logsource admits; the predicate is derived from them. */
+/**
+ * The channels and event ids a rule's logsource admits (sigma/taxonomy.ts). A rule with only `product:
+ * windows` admits every channel; `process_creation` is Sysmon 1 and Security 4688 (read through the field
+ * map); a category with a service keeps the category's sources on that service's channels.
+ */
 function logsourceScopes(rule: SigmaRule): SourceScope[] {
   const { product, category, service } = rule.logsource;
-  if (product !== undefined && product !== 'windows')
-    throw new SigmaUnsupportedError(`logsource product "${product}"`);
-  if (service !== undefined && service !== 'sysmon' && service !== 'security') {
-    throw new SigmaUnsupportedError(`logsource service "${service}"`);
-  }
+  const problems: string[] = [];
+  if (product !== undefined && product !== 'windows') problems.push(`logsource product "${product}"`);
+  const channels = service === undefined ? null : (serviceChannels[service] ?? null);
+  if (service !== undefined && channels === null) problems.push(`logsource service "${service}"`);
+  let scopes: SourceScope[] = [];
   if (category === undefined) {
-    if (service === 'security') return [{ channel: 'Security', eventIds: null }];
-    return [{ channel: sysmonChannel, eventIds: null }];
+    scopes =
+      channels === null
+        ? [{ channel: null, eventIds: null }]
+        : channels.map((channel) => ({ channel, eventIds: null }));
+  } else {
+    const source = categorySources[category];
+    const elsewhere = categoriesElsewhere[category];
+    if (source === undefined)
+      problems.push(
+        elsewhere === undefined
+          ? `logsource category "${category}"`
+          : `logsource category "${category}" (its events come from ${elsewhere}, not an event log)`,
+      );
+    else {
+      scopes = source.channels.map((channel) => ({ channel, eventIds: source.eventIds }));
+      if (category === 'process_creation') scopes.push(security4688Scope);
+      if (channels !== null) {
+        scopes = scopes.filter((scope) => scope.channel !== null && channels.includes(scope.channel));
+        if (scopes.length === 0 && service !== undefined)
+          problems.push(`logsource category "${category}" with service "${service}"`);
+      }
+    }
   }
-  const ids = categoryEventIds[category];
-  if (ids === undefined) throw new SigmaUnsupportedError(`logsource category "${category}"`);
-  const sysmon: SourceScope = { channel: sysmonChannel, eventIds: ids };
-  if (category === 'process_creation' && service !== 'sysmon') {
-    return service === 'security' ? [security4688Scope] : [sysmon, security4688Scope];
-  }
-  if (service === 'security')
-    throw new SigmaUnsupportedError(`logsource category "${category}" with service "security"`);
-  return [sysmon];
+  if (problems.length > 0) throw new SigmaUnsupportedError(problems.join(', '));
+  return scopes;
 }
 
 function scopePredicate(scopes: readonly SourceScope[]): Predicate {
   return (event) =>
     scopes.some(
       (scope) =>
-        event.Channel === scope.channel &&
+        (scope.channel === null || event.Channel === scope.channel) &&
         (scope.eventIds === null || scope.eventIds.includes(Number(event.EventID))),
     );
 }
@@ -176,7 +178,8 @@ function literalFragments(value: string): string[] {
 }
 
 /** Matching modifiers, value transformations, and the rest; anything else is refused by name. */
-const transforms = new Set(['windash', 'base64', 'base64offset', 'wide', 'utf16le']);
+const transforms = new Set(['windash', 'base64', 'base64offset', 'wide', 'utf16le', 'utf16be', 'utf16']);
+const numeric = new Set(['lt', 'lte', 'gt', 'gte']);
 const supportedModifiers = new Set([
   'contains',
   'startswith',
@@ -189,6 +192,8 @@ const supportedModifiers = new Set([
   'exists',
   'cased',
   'cidr',
+  'fieldref',
+  ...numeric,
   ...transforms,
 ]);
 
@@ -253,13 +258,18 @@ function transformValue(text: string, modifiers: readonly string[]): string[] {
     if (modifier === 'windash') values = values.flatMap(windash);
     else if (modifier === 'wide' || modifier === 'utf16le')
       bytes = values.map((v) => Buffer.from(v, 'utf16le'));
+    else if (modifier === 'utf16be') bytes = values.map((v) => Buffer.from(v, 'utf16le').swap16());
+    // utf16: a byte order mark, then little-endian (Sigma modifiers appendix).
+    else if (modifier === 'utf16')
+      bytes = values.map((v) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(v, 'utf16le')]));
     else if (modifier === 'base64' || modifier === 'base64offset') {
       const source = bytes ?? values.map((v) => Buffer.from(v, 'utf8'));
       values = modifier === 'base64' ? source.map((b) => b.toString('base64')) : source.flatMap(base64offset);
       bytes = null;
     }
   }
-  if (bytes !== null) throw new SigmaUnsupportedError('wide/utf16le without base64 or base64offset after it');
+  if (bytes !== null)
+    throw new SigmaUnsupportedError('wide/utf16le/utf16be/utf16 without base64 or base64offset after it');
   return values;
 }
 
@@ -307,10 +317,17 @@ function valueMatcher(raw: unknown, modifiers: readonly string[], where: string)
   const present = (regex: RegExp) => (actual: unknown) =>
     actual !== undefined && actual !== null && regex.test(haystack(actual));
   if (modifiers.includes('re')) {
-    // Sigma regexes are case-sensitive unless the i flag is given; m and s are the usual flags.
-    const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f)).join('');
+    // Sigma regexes are case-sensitive unless the i flag is given; m and s are the usual flags. A leading
+    // (?i), (?m), (?s) or a mix of them (PCRE's inline flags, which JavaScript's RegExp lacks) sets them too.
+    const inline = /^\(\?([a-zA-Z]+)\)/.exec(text);
+    const inlineFlags = (inline?.[1] ?? '').split(/(?:)/u);
+    const unknown = inlineFlags.filter((f) => !['i', 'm', 's'].includes(f));
+    if (unknown.length > 0)
+      throw new SigmaUnsupportedError(`regex inline flag "${unknown.join('')}" in ${where}`);
+    const pattern = inline === null ? text : text.slice(inline[0].length);
+    const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f) || inlineFlags.includes(f)).join('');
     try {
-      return [{ test: present(new RegExp(text, flags)), need: null }];
+      return [{ test: present(new RegExp(pattern, flags)), need: null }];
     } catch (error) {
       throw new SigmaUnsupportedError(
         `regular expression ${JSON.stringify(text)} in ${where}: ${error instanceof Error ? error.message : String(error)}`,
@@ -420,10 +437,13 @@ function allOf(parts: readonly Part[]): Part {
 
 function fieldPredicate(spec: string, raw: unknown, where: string): Part {
   const [field = '', ...modifiers] = spec.split('|');
-  for (const modifier of modifiers) {
-    if (!supportedModifiers.has(modifier))
-      throw new SigmaUnsupportedError(`modifier "${modifier}" in ${where}`);
-  }
+  const unknown = modifiers.filter((m) => !supportedModifiers.has(m));
+  if (unknown.length > 0)
+    throw new SigmaUnsupportedError(
+      `${unknown.length === 1 ? 'modifier' : 'modifiers'} ${unknown.map((m) => `"${m}"`).join(', ')} in ${where}`,
+    );
+  if (modifiers.includes('fieldref')) return fieldRefPredicate(field, raw, modifiers, where);
+  if (modifiers.some((m) => numeric.has(m))) return numericPredicate(field, raw, modifiers, where);
   if (modifiers.includes('exists')) {
     const want = raw === true;
     return { test: (event) => (fieldValue(event, field) !== undefined) === want, needs: null };
@@ -431,6 +451,7 @@ function fieldPredicate(spec: string, raw: unknown, where: string): Part {
   const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   if (values.length === 0) throw new SigmaUnsupportedError(`empty value list in ${where}`);
   const perValue: Part[] = values.map((value) => {
+    // A value the engine cannot honour refuses the rule (compileRule gathers the reasons).
     const matchers = modifiers.includes('cidr')
       ? [{ test: cidrMatcher(value, where), need: null }]
       : valueMatcher(value, modifiers, where);
@@ -444,19 +465,91 @@ function fieldPredicate(spec: string, raw: unknown, where: string): Part {
   return modifiers.includes('all') ? allOf(perValue) : anyOf(perValue);
 }
 
-function mapPredicate(map: Readonly<Record<string, unknown>>, where: string): Part {
-  return allOf(Object.entries(map).map(([spec, raw]) => fieldPredicate(spec, raw, where)));
+/** `fieldref`: the field's value compared with another field's, as a value would be (startswith, cased, ...). */
+function fieldRefPredicate(field: string, raw: unknown, modifiers: readonly string[], where: string): Part {
+  const others = modifiers.filter(
+    (m) => !['fieldref', 'contains', 'startswith', 'endswith', 'cased', 'all'].includes(m),
+  );
+  if (others.length > 0)
+    throw new SigmaUnsupportedError(`fieldref with ${others.map((m) => `"${m}"`).join(', ')} in ${where}`);
+  const refs = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  if (refs.length === 0 || !refs.every((r): r is string => typeof r === 'string'))
+    throw new SigmaUnsupportedError(`fieldref to something other than field names in ${where}`);
+  const cased = modifiers.includes('cased');
+  const fold = (value: unknown): string => (cased ? haystack(value) : haystack(value).toLowerCase());
+  const compare = modifiers.includes('contains')
+    ? (a: string, b: string) => a.includes(b)
+    : modifiers.includes('startswith')
+      ? (a: string, b: string) => a.startsWith(b)
+      : modifiers.includes('endswith')
+        ? (a: string, b: string) => a.endsWith(b)
+        : (a: string, b: string) => a === b;
+  const parts = refs.map((ref): Part => ({
+    test: (event) => {
+      const actual = fieldValue(event, field);
+      const other = fieldValue(event, ref);
+      if (actual === undefined || actual === null || other === undefined || other === null) return false;
+      return compare(fold(actual), fold(other));
+    },
+    needs: null,
+  }));
+  return modifiers.includes('all') ? allOf(parts) : anyOf(parts);
+}
+
+/** lt, lte, gt, gte: the field read as a number; a field that is not one never matches. */
+function numericPredicate(field: string, raw: unknown, modifiers: readonly string[], where: string): Part {
+  const [comparison, ...rest] = modifiers;
+  if (rest.length > 0 || comparison === undefined)
+    throw new SigmaUnsupportedError(`${modifiers.map((m) => `"${m}"`).join(' with ')} in ${where}`);
+  const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  const limits = values.map((v) =>
+    typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN,
+  );
+  if (limits.length === 0 || limits.some((n) => Number.isNaN(n)))
+    throw new SigmaUnsupportedError(`"${comparison}" with a value that is not a number in ${where}`);
+  const holds = (n: number, limit: number): boolean =>
+    comparison === 'lt'
+      ? n < limit
+      : comparison === 'lte'
+        ? n <= limit
+        : comparison === 'gt'
+          ? n > limit
+          : n >= limit;
+  return {
+    test: (event) => {
+      const actual = fieldValue(event, field);
+      const n =
+        typeof actual === 'number'
+          ? actual
+          : typeof actual === 'string' && actual.trim() !== ''
+            ? Number(actual)
+            : NaN;
+      return !Number.isNaN(n) && limits.some((limit) => holds(n, limit));
+    },
+    needs: null,
+  };
+}
+
+/**
+ * Collects what a rule uses that we cannot evaluate, so that a refusal names all of it at once: a part that
+ * is refused is noted and stands in as never matching, and compileRule throws with every note.
+ */
+type Attempt = (work: () => Part) => Part;
+const never: Part = { test: () => false, needs: [] };
+
+function mapPredicate(map: Readonly<Record<string, unknown>>, where: string, attempt: Attempt): Part {
+  return allOf(Object.entries(map).map(([spec, raw]) => attempt(() => fieldPredicate(spec, raw, where))));
 }
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function selectionPredicate(name: string, body: unknown): Part {
+function selectionPredicate(name: string, body: unknown, attempt: Attempt): Part {
   const where = `selection "${name}"`;
-  if (isPlainObject(body)) return mapPredicate(body, where);
+  if (isPlainObject(body)) return mapPredicate(body, where, attempt);
   if (Array.isArray(body)) {
-    if (body.every(isPlainObject)) return anyOf(body.map((map) => mapPredicate(map, where)));
+    if (body.every(isPlainObject)) return anyOf(body.map((map) => mapPredicate(map, where, attempt)));
     if (body.every((item) => typeof item === 'string')) {
       // Keywords search every field, so they name no field to look a literal up in.
       const matchers = body.flatMap((item) => valueMatcher(item, ['contains'], where));
@@ -498,8 +591,6 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Part>
     pos += 1;
     return token;
   };
-  const never: Part = { test: () => false, needs: [] };
-
   const primary = (): Part => {
     const token = next();
     if (token === '(') {
@@ -549,18 +640,39 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Part>
   return result;
 }
 
-/** Compiles a rule once into a predicate; throws SigmaUnsupportedError naming the feature it cannot honour. */
+/**
+ * Compiles a rule once into a predicate; throws SigmaUnsupportedError naming, in one sentence, every feature
+ * it cannot honour.
+ */
 export function compileRule(rule: SigmaRule): CompiledRule {
-  const { condition, ...rest } = rule.detection;
-  if (rest.timeframe !== undefined) throw new SigmaUnsupportedError('timeframe');
+  const problems: string[] = [];
+  const attempt = <T>(work: () => T, fallback: T): T => {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error instanceof SigmaUnsupportedError)) throw error;
+      if (!problems.includes(error.message)) problems.push(error.message);
+      return fallback;
+    }
+  };
+  const part: Attempt = (work) => attempt(work, never);
+  const { condition, timeframe, ...rest } = rule.detection;
+  if (timeframe !== undefined) problems.push('timeframe');
   const selections = new Map<string, Part>();
-  for (const [name, body] of Object.entries(rest)) selections.set(name, selectionPredicate(name, body));
+  for (const [name, body] of Object.entries(rest))
+    selections.set(
+      name,
+      part(() => selectionPredicate(name, body, part)),
+    );
   const conditions = Array.isArray(condition) ? condition : [condition];
-  if (!conditions.every((c): c is string => typeof c === 'string')) {
-    throw new SigmaUnsupportedError('a non-string condition');
-  }
-  const detection = anyOf(conditions.map((c) => parseCondition(c, selections)));
-  const scopes = logsourceScopes(rule);
+  if (!conditions.every((c): c is string => typeof c === 'string')) problems.push('a non-string condition');
+  const detection = anyOf(
+    conditions
+      .filter((c): c is string => typeof c === 'string')
+      .map((c) => part(() => parseCondition(c, selections))),
+  );
+  const scopes = attempt(() => logsourceScopes(rule), []);
+  if (problems.length > 0) throw new SigmaUnsupportedError(oneSentence(problems));
   const inScope = scopePredicate(scopes);
   return {
     id: rule.id,
@@ -571,4 +683,11 @@ export function compileRule(rule: SigmaRule): CompiledRule {
     needs: detection.needs,
     matches: (event) => inScope(event) && detection.test(event),
   };
+}
+
+/** "a", "a and b", "a, b and c". */
+function oneSentence(items: readonly string[]): string {
+  return items.length <= 1
+    ? (items[0] ?? '')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
 }

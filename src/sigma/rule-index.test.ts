@@ -177,4 +177,14 @@ test('rules without known literals are always tried; a rule out of scope never i
   t.deepEqual(ids({ EventID: 1, Channel: sysmon, Image: 'C:\\x\\cmstp.exe' }), ['regex', 'literal']);
   t.deepEqual(ids({ EventID: 11, Channel: sysmon, TargetFilename: 'C:\\x.INF' }), ['file']);
   t.deepEqual(ids({ EventID: 1, Channel: 'Security', Image: 'C:\\x\\cmstp.exe' }), []);
+
+  // A rule with only product: windows is reached from any channel.
+  const anyChannel = new RuleIndex([
+    compile({ a: { 'X|contains': 'hit' }, condition: 'a' }, { product: 'windows' }, 'any'),
+  ]);
+  t.deepEqual(
+    anyChannel.matching({ EventID: 7045, Channel: 'System', X: 'a hit' }).map((r) => r.id),
+    ['any'],
+  );
+  t.deepEqual(anyChannel.candidates({ EventID: 7045, Channel: 'System', X: 'a miss' }), []);
 });

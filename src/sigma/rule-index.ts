@@ -36,9 +36,12 @@ export class RuleIndex<R extends CompiledRule> {
   /** The rules that may match the event (every rule that does, and some that don't), in the order given. */
   candidates(event: FlatEvent): R[] {
     const channel = typeof event.Channel === 'string' ? event.Channel : '';
+    const eventId = Number(event.EventID);
     const buckets = [
-      this.#buckets.get(bucketKey(channel, Number(event.EventID))),
+      this.#buckets.get(bucketKey(channel, eventId)),
       this.#buckets.get(bucketKey(channel, null)),
+      this.#buckets.get(bucketKey(null, eventId)),
+      this.#buckets.get(bucketKey(null, null)),
     ];
     this.#generation = (this.#generation + 1) >>> 0 || 1;
     if (this.#generation === 1) this.#seen.fill(0);
@@ -52,7 +55,7 @@ export class RuleIndex<R extends CompiledRule> {
     return found.sort((a, b) => a - b).map((ordinal) => this.#rules[ordinal] as R);
   }
 
-  #bucket(channel: string, eventId: number | null): Bucket {
+  #bucket(channel: string | null, eventId: number | null): Bucket {
     const key = bucketKey(channel, eventId);
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) this.#buckets.set(key, (bucket = new Bucket()));
@@ -60,8 +63,9 @@ export class RuleIndex<R extends CompiledRule> {
   }
 }
 
-const bucketKey = (channel: string, eventId: number | null): string =>
-  `${channel}\u0000${eventId === null ? '*' : String(eventId)}`;
+/** A bucket per channel (or any channel, for product-only rules) and event id (or any). */
+const bucketKey = (channel: string | null, eventId: number | null): string =>
+  `${channel ?? '\u0000any'}\u0000${eventId === null ? '*' : String(eventId)}`;
 
 type Postings = Map<string, number[]>;
 

@@ -270,7 +270,11 @@ const kinds = [
   ['network_connection', 3],
   ['dns_query', 2],
   ['process_access', 2],
+  ['pipe_created', 1],
+  ['ps_script', 6],
   ['security', 7],
+  ['system', 3],
+  ['windefend', 1],
 ] as const;
 
 export interface CorpusRule {
@@ -422,7 +426,26 @@ export function sigmaCorpus(count: number, seed = 1): CorpusRule[] {
       },
       condition: 'selection',
     }),
+    pipe_created: () => ({
+      selection: { 'PipeName|startswith': ['\\msagent_', `\\${rare()}`, '\\postex_'] },
+      condition: 'selection',
+    }),
+    ps_script: () =>
+      withFilters(
+        { selection: { [`ScriptBlockText|contains${next() < 0.4 ? '|all' : ''}`]: some(fragments, 1, 3) } },
+        'selection',
+      ),
+    system: () => ({
+      selection: {
+        Provider_Name: 'Service Control Manager',
+        EventID: 7045,
+        'ImagePath|contains': some([...fragments, rare()], 1, 3),
+      },
+      condition: 'selection',
+    }),
+    windefend: () => ({ selection: { EventID: [1116, 1117, 5001] }, condition: 'selection' }),
   };
+  const services = new Set(['security', 'system', 'windefend']);
 
   return Array.from({ length: count }, (_, i) => {
     const kind = kindOf();
@@ -433,10 +456,9 @@ export function sigmaCorpus(count: number, seed = 1): CorpusRule[] {
       status: 'test',
       level: pick(['medium', 'high', 'low', 'critical', 'informational']),
       tags: ['attack.execution'],
-      logsource:
-        kind === 'security'
-          ? { product: 'windows', service: 'security' }
-          : { product: 'windows', category: kind },
+      logsource: services.has(kind)
+        ? { product: 'windows', service: kind }
+        : { product: 'windows', category: kind },
       detection: (detections[kind] ?? processCreation)(name),
     };
     return { file: `${kind}/generated_${String(i + 1).padStart(5, '0')}.yml`, text: stringify(rule) };
@@ -539,6 +561,19 @@ export function corpusEvents(count: number, seed = 2): Record<string, unknown>[]
       ]),
     }),
   ];
+  events.push(
+    () => ({
+      EventID: 4104,
+      Channel: 'Microsoft-Windows-PowerShell/Operational',
+      ScriptBlockText: cased(line()),
+    }),
+    (image) => ({
+      EventID: 7045,
+      Channel: 'System',
+      Provider_Name: 'Service Control Manager',
+      ImagePath: cased(`${image} ${line()}`),
+    }),
+  );
   return Array.from({ length: count }, () => {
     const image = cased(`${folder()}${pick(binaries)}`);
     const event = pick(events)(image);
