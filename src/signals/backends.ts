@@ -46,13 +46,6 @@ export function compileAll(backend: Backend): CompiledSignal[] {
   return Object.values(signalCatalog).map((signal) => backends[backend](signal, query));
 }
 
-/** The Sysmon fields (and, apart, the Security 4688 fields) that the catalogue and the canary search. */
-export function fieldsSearched(kind: 'sysmon' | 'security'): string[] {
-  const patterns = [...Object.values(signalCatalog), canaryProbe].flatMap((s) => [...s.telemetry]);
-  const wanted = patterns.filter((p) => isSecurityPattern(p) === (kind === 'security'));
-  return [...new Set(wanted.flatMap((p) => Object.keys(p.match)))].sort();
-}
-
 /**
  * What the Sentinel queries read under a Sysmon source (siem/sentinel `sysmon`): each ASIM parser with the
  * columns it must return, and the Sysmon event ids, fields and signals still read from the `Sysmon` function.
