@@ -93,6 +93,11 @@ export interface SiemAlert {
   readonly attack?: readonly string[];
 }
 
+/** An alert with the time of the event it fired on, as the host stamped it. */
+export interface HostAlert extends SiemAlert {
+  readonly eventTime: string;
+}
+
 export interface TelemetryQuery {
   readonly host: string;
   readonly marker: string;
@@ -163,6 +168,14 @@ export interface SiemConnector {
     signal?: AbortSignal,
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>>;
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
+  /**
+   * Every alert on a host's events stamped within [since, until], when the SIEM can list them: the run's
+   * collateral (alerts on the harness's own steps) is what is left once the evidence is taken out.
+   */
+  findHostAlerts?(
+    query: { readonly host: string; readonly since: Date; readonly until: Date },
+    signal?: AbortSignal,
+  ): Promise<readonly HostAlert[]>;
   /** The telemetry query as this connector sends it, for the evidence (SPL, KQL, DSL, SQL, a request). */
   queryText(query: TelemetryQuery): string;
   /** The alert query as this connector sends it, for the evidence; absent when it is not one query. */

@@ -202,6 +202,24 @@ const ScenarioResult = z.strictObject({
     }),
   ),
   alertCleanup: z.strictObject({ closed: z.array(z.string()), error: z.string().nullable() }).nullable(),
+  collateral: z
+    .strictObject({
+      alerts: z.array(
+        z.strictObject({
+          ref: z.string(),
+          ruleId: z.string(),
+          title: z.string(),
+          level: z.string(),
+          eventTime: z.string(),
+          eventRefs: z.array(z.string()),
+          step: z.string(),
+        }),
+      ),
+      error: z.string().nullable(),
+    })
+    // Runs recorded before collateral was reported have none.
+    .nullable()
+    .default(null),
   signals: z.array(SignalResult),
   summary: ResultSummary,
   evidence: z.array(

@@ -293,6 +293,22 @@ export interface EvidenceEntry {
 
 export type ScenarioStatus = 'passed' | 'failed' | 'inconclusive' | 'error' | 'cleanup-failed';
 
+/**
+ * An alert that fired on one of the harness's own steps (preflight, staging, the canary, clean-up, or the
+ * wrapper that starts cmstp) rather than on the test's evidence: what a SOC must tune out, never evidence.
+ */
+export interface CollateralAlert {
+  readonly ref: string;
+  readonly ruleId: string;
+  readonly title: string;
+  readonly level: string;
+  /** When the event it fired on happened (the host's clock). */
+  readonly eventTime: string;
+  readonly eventRefs: readonly string[];
+  /** The harness step running then, `clean-up`, `canary`, or `between steps`. */
+  readonly step: string;
+}
+
 export interface ScenarioResult {
   readonly scenario: {
     readonly id: string;
@@ -309,6 +325,14 @@ export interface ScenarioResult {
   readonly queries: readonly QueryRecord[];
   /** The alerts this test raised that were closed afterwards (`closeAlerts` in the SIEM config); null if not asked. */
   readonly alertCleanup: { readonly closed: readonly string[]; readonly error: string | null } | null;
+  /**
+   * Alerts on this host during the run that are not on the test's evidence; null when the SIEM cannot list a
+   * host's alerts (only the local SIEM can today) or nothing ran on the host.
+   */
+  readonly collateral: {
+    readonly alerts: readonly CollateralAlert[];
+    readonly error: string | null;
+  } | null;
   readonly signals: readonly SignalResult[];
   readonly summary: ResultSummary;
   /** The evidence bundle's files for this scenario and host (under evidence/), with their hashes. */

@@ -327,6 +327,13 @@ async function runPair(
       }),
     );
   }
+  const collateral = await collectCollateral(
+    run.siem,
+    execution?.facts?.hostname ?? host.name,
+    execution,
+    results,
+    ctx,
+  );
   const alertCleanup = await closeRaisedAlerts(
     run.siem,
     results,
@@ -359,11 +366,82 @@ async function runPair(
     pipeline,
     queries,
     alertCleanup,
+    collateral,
     signals: results,
     summary: summarizeSignals(results),
     evidence: bundle.index,
     error,
   };
+}
+
+/** How far around the run's own times the host's alerts are looked for (ms), beyond the clock skew. */
+const collateralMarginMs = 5_000;
+/**
+ * How long after the harness saw a step end its events may still be stamped (process exit, forwarding). No
+ * lead before a step's start: simulated steps are milliseconds apart, and a real host's events are placed
+ * only as exactly as preflight measured its clock skew.
+ */
+const stepTrailMs = 2_000;
+
+/**
+ * After the verdicts: the alerts on this host while the scenario ran that are not on its evidence, each with
+ * the harness step running when its event happened (the run's collateral, reported apart, never evidence).
+ * null when the SIEM cannot list a host's alerts or nothing ran; an error is kept, never a verdict changed.
+ */
+async function collectCollateral(
+  siem: SiemConnector,
+  host: string,
+  execution: ExecutionRecord | null,
+  results: readonly SignalResult[],
+  ctx: Pick<RunContext, 'signal' | 'secrets' | 'logger'>,
+): Promise<ScenarioResult['collateral']> {
+  if (!siem.findHostAlerts || execution === null || execution.steps.length === 0 || ctx.signal.aborted)
+    return null;
+  // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
+  const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
+  const since = new Date(Date.parse(execution.startedAt) + skewMs - collateralMarginMs);
+  const until = new Date(Date.parse(execution.endedAt) + skewMs + collateralMarginMs);
+  const evidenceEvents = new Set(results.flatMap((r) => r.observed.events.map((e) => e.ref)));
+  const evidenceAlerts = new Set(results.flatMap((r) => r.observed.alerts.map((a) => a.ref)));
+  try {
+    const alerts = await siem.findHostAlerts({ host, since, until }, ctx.signal);
+    return {
+      alerts: alerts
+        .filter((a) => !evidenceAlerts.has(a.ref) && !a.eventRefs.some((ref) => evidenceEvents.has(ref)))
+        .map((a) => ({
+          ref: a.ref,
+          ruleId: a.ruleId,
+          title: a.title,
+          level: a.level,
+          eventTime: a.eventTime,
+          eventRefs: [...a.eventRefs],
+          step: stepAt(Date.parse(a.eventTime) - skewMs, Date.parse(a.eventTime), execution),
+        })),
+      error: null,
+    };
+  } catch (caught) {
+    const message = redact(errorMessage(caught), ctx.secrets);
+    ctx.logger.warn(`the alerts on the harness's own steps could not be listed: ${message}`);
+    return { alerts: [], error: message };
+  }
+}
+
+/**
+ * The harness step an event belongs to: clean-up from its start (on the target's clock), else the last step
+ * that had started when the event happened (steps run one after another), unless that step had long ended.
+ */
+function stepAt(harnessTime: number, hostTime: number, execution: ExecutionRecord): string {
+  const cleanupAt = Date.parse(execution.cleanup.startedAt ?? '');
+  if (Number.isFinite(cleanupAt) && hostTime >= cleanupAt) return 'clean-up';
+  const started = execution.steps.filter((s) => Date.parse(s.startedAt) <= harnessTime);
+  const step = started.reduce<(typeof started)[number] | undefined>(
+    (latest, s) =>
+      latest === undefined || Date.parse(s.startedAt) >= Date.parse(latest.startedAt) ? s : latest,
+    undefined,
+  );
+  if (step === undefined || harnessTime > Date.parse(step.startedAt) + step.durationMs + stepTrailMs)
+    return 'between steps';
+  return step.step;
 }
 
 /** After the verdicts: close the alerts this test raised, if the SIEM config asks for it. Never changes a verdict. */

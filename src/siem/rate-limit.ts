@@ -43,6 +43,14 @@ export function rateLimited(
           },
         }
       : {}),
+    ...(connector.findHostAlerts
+      ? {
+          findHostAlerts: async (query, signal) => {
+            await turn(signal);
+            return connector.findHostAlerts?.(query, signal) ?? [];
+          },
+        }
+      : {}),
     ...(connector.closeAlerts
       ? {
           closeAlerts: async (alerts, note, signal) => {

@@ -47,6 +47,14 @@ function patternClause(
 }
 
 /**
+ * The host by name or FQDN (its exact prefix: LIKE would read `_` and `%` in a host name as wildcards);
+ * binds the host three times.
+ */
+export function localHostClause(column = 'host'): string {
+  return `(lower(${column}) = lower(?) OR substr(lower(${column}), 1, length(?) + 1) = lower(?) || '.')`;
+}
+
+/**
  * Compiles every pending signal into one query (OR of signals), filtered by host and event time, and per
  * signal by its correlation: the run marker in the event, or cmstp's own time window.
  * Rows are classified per signal by the caller with the same definitions.
@@ -75,8 +83,7 @@ export function compileLocal(query: TelemetryQuery): LocalQuery {
     return `(${patterns.join(' OR ')})`;
   });
   const where = [
-    // The FQDN by its exact prefix: LIKE would read `_` and `%` in a host name as wildcards.
-    "(lower(host) = lower(?) OR substr(lower(host), 1, length(?) + 1) = lower(?) || '.')",
+    localHostClause(),
     'time >= ?',
     'time <= ?',
     perSignal.length > 0 ? `(${perSignal.join(' OR ')})` : '0',

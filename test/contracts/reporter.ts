@@ -114,6 +114,20 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
         },
         host: { name: 'WIN10-LAB-01', address: '127.0.0.1', simulated: lab === 'simulated' },
         alertCleanup: null,
+        collateral: {
+          alerts: [
+            {
+              ref: 'local:alert:9',
+              ruleId: 'collateral-rule',
+              title: 'PowerShell started over SSH',
+              level: 'low',
+              eventTime: '2026-11-23T12:00:01.000Z',
+              eventRefs: ['local:event:3'],
+              step: 'preflight',
+            },
+          ],
+          error: null,
+        },
         queries: [
           {
             kind: 'telemetry',

@@ -24,14 +24,14 @@ export function pluginContext(env: Record<string, string> = {}, secrets = new Se
   return { logger: silentLogger, clock: systemClock, sleep: realSleep, secrets, env };
 }
 
-/** An in-memory local SIEM with its HEC endpoint on loopback. */
-export async function startTestSiem(): Promise<{
+/** An in-memory local SIEM with its HEC endpoint on loopback (with extra rule folders, if given). */
+export async function startTestSiem(rules: readonly string[] = []): Promise<{
   siem: SiemConnector;
   endpoint: { url: string; token: string };
 }> {
   const token = randomBytes(16).toString('hex');
   const siem = await siemConnectors.local.create(
-    LocalSiemOptions.parse({ database: ':memory:' }),
+    LocalSiemOptions.parse({ database: ':memory:', rules }),
     pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
   );
   const endpoint = siem.ingestEndpoint();
@@ -76,9 +76,10 @@ export interface TestLab {
 /** An in-memory local SIEM plus a lab simulator shipping to it, both on loopback. */
 export async function startTestLab(
   options: Partial<Omit<LabSimulatorOptions, 'hec' | 'password'>> = {},
+  siemRules: readonly string[] = [],
 ): Promise<TestLab> {
   const password = randomBytes(12).toString('hex');
-  const { siem, endpoint } = await startTestSiem();
+  const { siem, endpoint } = await startTestSiem(siemRules);
   const lab = await startLabSimulator({ ...options, password, hec: endpoint });
   return {
     lab,

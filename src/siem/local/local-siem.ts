@@ -1,4 +1,5 @@
 import type {
+  HostAlert,
   IngestEndpoint,
   ProbeId,
   SiemAlert,
@@ -10,10 +11,10 @@ import type {
 import { SiemError, errorMessage } from '../../core/index.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
-import { compileLocal } from '../../signals/compile-local.js';
+import { compileLocal, localHostClause } from '../../signals/compile-local.js';
 import { classify } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
-import type { EventStore, StoredEvent } from './store.js';
+import type { EventStore, StoredAlert, StoredEvent } from './store.js';
 
 /** An event ready for the store: flat fields plus where it came from. */
 export interface IncomingEvent {
@@ -162,18 +163,33 @@ export class LocalSiem implements SiemConnector {
     const ids = query.eventRefs
       .map((ref) => Number(/^local:event:(\d+)$/.exec(ref)?.[1] ?? NaN))
       .filter(Number.isFinite);
+    return Promise.resolve(this.#store.alertsForEvents(ids).map((alert) => this.#toSiemAlert(alert)));
+  }
+
+  findHostAlerts(query: { host: string; since: Date; until: Date }): Promise<readonly HostAlert[]> {
     return Promise.resolve(
-      this.#store.alertsForEvents(ids).map((alert) => ({
-        ref: alertRef(alert.id),
-        ruleId: alert.ruleId,
-        title: alert.title,
-        level: alert.level,
-        host: alert.host,
-        time: alert.time,
-        eventRefs: [eventRef(alert.eventId)],
-        attack: attackIds(this.#tags.get(alert.ruleId) ?? []),
-      })),
+      this.#store
+        .alertsOnHost(
+          localHostClause('events.host'),
+          query.host,
+          query.since.toISOString(),
+          query.until.toISOString(),
+        )
+        .map((alert) => ({ ...this.#toSiemAlert(alert), eventTime: alert.eventTime })),
     );
+  }
+
+  #toSiemAlert(alert: StoredAlert): SiemAlert {
+    return {
+      ref: alertRef(alert.id),
+      ruleId: alert.ruleId,
+      title: alert.title,
+      level: alert.level,
+      host: alert.host,
+      time: alert.time,
+      eventRefs: [eventRef(alert.eventId)],
+      attack: attackIds(this.#tags.get(alert.ruleId) ?? []),
+    };
   }
 
   ingestEndpoint(): IngestEndpoint | null {

@@ -81,6 +81,18 @@ function toEvent(row: EventRow): StoredEvent {
   };
 }
 
+function toAlert(row: AlertRow): StoredAlert {
+  return {
+    id: row.id,
+    ruleId: row.rule_id,
+    title: row.title,
+    level: row.level,
+    host: row.host,
+    time: row.time,
+    eventId: row.event_ref,
+  };
+}
+
 /** The local SIEM's store: SQLite, a file under .purple-harness/ by default or `:memory:` for tests. */
 export class EventStore {
   readonly #db: Database.Database;
@@ -140,21 +152,30 @@ export class EventStore {
       .map(toEvent);
   }
 
+  /** Alerts on the events of a host (hostClause, on events.host, binds it three times) stamped within [since, until]. */
+  alertsOnHost(
+    hostClause: string,
+    host: string,
+    since: string,
+    until: string,
+  ): (StoredAlert & { readonly eventTime: string })[] {
+    return this.#db
+      .prepare<unknown[], AlertRow & { event_time: string }>(
+        `SELECT alerts.*, events.time AS event_time FROM alerts JOIN events ON events.id = alerts.event_ref
+         WHERE ${hostClause} AND events.time >= ? AND events.time <= ?
+         ORDER BY events.time, alerts.id`,
+      )
+      .all(host, host, host, since, until)
+      .map((row) => ({ ...toAlert(row), eventTime: row.event_time }));
+  }
+
   alertsForEvents(eventIds: readonly number[]): StoredAlert[] {
     if (eventIds.length === 0) return [];
     const marks = eventIds.map(() => '?').join(', ');
     return this.#db
       .prepare<unknown[], AlertRow>(`SELECT * FROM alerts WHERE event_ref IN (${marks}) ORDER BY time, id`)
       .all(...eventIds)
-      .map((row) => ({
-        id: row.id,
-        ruleId: row.rule_id,
-        title: row.title,
-        level: row.level,
-        host: row.host,
-        time: row.time,
-        eventId: row.event_ref,
-      }));
+      .map(toAlert);
   }
 
   transaction<T>(work: () => T): T {
