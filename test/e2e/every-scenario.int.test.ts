@@ -106,7 +106,7 @@ function assertFoundAndIsolated(t: ExecutionContext, run: RunResult): void {
 }
 
 test('#16 every built-in scenario into the local SIEM: every expected signal found, 4688 branches included, nothing from another host, run or signal', async (t) => {
-  t.timeout(240_000);
+  t.timeout(360_000);
   const { siem, endpoint } = await startTestSiem();
   t.teardown(() => siem.dispose());
   const hosts = await hostsFeeding(t, { hec: endpoint });
@@ -115,7 +115,7 @@ test('#16 every built-in scenario into the local SIEM: every expected signal fou
 });
 
 test('#16 every built-in scenario into Elasticsearch (typed ECS mappings, _bulk per-item errors): every expected signal found, nothing from elsewhere', async (t) => {
-  t.timeout(240_000);
+  t.timeout(360_000);
   const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
   const fake = await startFakeElastic({ authorization: `ApiKey ${apiKey}` });
   const siem = await elasticSiem.create(
@@ -136,7 +136,7 @@ test('#16 every built-in scenario into Elasticsearch (typed ECS mappings, _bulk 
 
 for (const rendering of ['xml', 'classic'] as const) {
   test(`#16 every built-in scenario into Splunk, Security log rendered ${rendering} (the fake evaluates the SPL): every expected signal found, nothing from elsewhere`, async (t) => {
-    t.timeout(240_000);
+    t.timeout(360_000);
     const token = 'splunk-api-token-0123456789';
     const hecToken = '6f1c2a9e-4b3d-4e6a-9c10-5d8e2b7a6f31';
     const fake = await startFakeSplunk({ token, hecToken });
@@ -163,7 +163,7 @@ for (const rendering of ['xml', 'classic'] as const) {
 
 for (const sysmon of ['function', 'asim'] as const) {
   test(`#16 every built-in scenario into Sentinel, Sysmon read through ${sysmon === 'asim' ? "Microsoft's ASIM parsers" : 'the Sysmon function'} (each query bound by the Kusto language service and run over the workspace): every expected signal found, nothing from elsewhere`, async (t) => {
-    t.timeout(240_000);
+    t.timeout(360_000);
     const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
     const token = 'eyJ0eXAiOiJKV1QifQ.every-scenario';
     const fake = await startFakeSentinel({ workspaceId, token });
@@ -192,7 +192,7 @@ for (const sysmon of ['function', 'asim'] as const) {
 }
 
 test('#16 every built-in scenario through a command plug-in (its SIEM a JSON-lines file it returns whole): every expected signal found, nothing from elsewhere', async (t) => {
-  t.timeout(240_000);
+  t.timeout(360_000);
   // The bridge's "SIEM" answers with every event in the window: what counts is the harness's own reading.
   const { siem, hec } = await startBridgeSiem(t, join(tempDir(t), 'events.jsonl'));
   const hosts = await hostsFeeding(t, { hec });
