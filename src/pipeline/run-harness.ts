@@ -374,19 +374,18 @@ async function runPair(
   };
 }
 
-/** How far around the run's own times the host's alerts are looked for (ms), beyond the clock skew. */
-const collateralMarginMs = 5_000;
 /**
- * How long after the harness saw a step end its events may still be stamped (process exit, forwarding). No
- * lead before a step's start: simulated steps are milliseconds apart, and a real host's events are placed
- * only as exactly as preflight measured its clock skew.
+ * How far from a step's own times an event may be stamped and still be taken as that step's: the host's clock
+ * is placed only as exactly as preflight measured its skew. Scenarios on one host run one after another, the
+ * next starting 100 ms or more after this one ends on the embedded lab (seconds on a real one), so anything
+ * further out is another scenario's, or someone else's, and is left out.
  */
-const stepTrailMs = 2_000;
+const stepToleranceMs = 50;
 
 /**
- * After the verdicts: the alerts on this host while the scenario ran that are not on its evidence, each with
- * the harness step running when its event happened (the run's collateral, reported apart, never evidence).
- * null when the SIEM cannot list a host's alerts or nothing ran; an error is kept, never a verdict changed.
+ * After the verdicts: the alerts on this host's events during the harness's own steps that are not on the
+ * scenario's evidence, each with its step (the run's collateral, reported apart, never evidence). null when
+ * the SIEM cannot list a host's alerts or nothing ran; an error is kept, never a verdict changed.
  */
 async function collectCollateral(
   siem: SiemConnector,
@@ -399,24 +398,20 @@ async function collectCollateral(
     return null;
   // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
   const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
-  const since = new Date(Date.parse(execution.startedAt) + skewMs - collateralMarginMs);
-  const until = new Date(Date.parse(execution.endedAt) + skewMs + collateralMarginMs);
+  const since = new Date(Date.parse(execution.startedAt) + skewMs - stepToleranceMs);
+  const until = new Date(Date.parse(execution.endedAt) + skewMs + stepToleranceMs);
   const evidenceEvents = new Set(results.flatMap((r) => r.observed.events.map((e) => e.ref)));
   const evidenceAlerts = new Set(results.flatMap((r) => r.observed.alerts.map((a) => a.ref)));
   try {
     const alerts = await siem.findHostAlerts({ host, since, until }, ctx.signal);
     return {
-      alerts: alerts
-        .filter((a) => !evidenceAlerts.has(a.ref) && !a.eventRefs.some((ref) => evidenceEvents.has(ref)))
-        .map((a) => ({
-          ref: a.ref,
-          ruleId: a.ruleId,
-          title: a.title,
-          level: a.level,
-          eventTime: a.eventTime,
-          eventRefs: [...a.eventRefs],
-          step: stepAt(Date.parse(a.eventTime) - skewMs, Date.parse(a.eventTime), execution),
-        })),
+      alerts: alerts.flatMap((a) => {
+        if (evidenceAlerts.has(a.ref) || a.eventRefs.some((ref) => evidenceEvents.has(ref))) return [];
+        const step = stepAt(Date.parse(a.eventTime) - skewMs, Date.parse(a.eventTime), execution);
+        if (step === null) return [];
+        const { ref, ruleId, title, level, eventTime } = a;
+        return [{ ref, ruleId, title, level, eventTime, eventRefs: [...a.eventRefs], step }];
+      }),
       error: null,
     };
   } catch (caught) {
@@ -427,21 +422,26 @@ async function collectCollateral(
 }
 
 /**
- * The harness step an event belongs to: clean-up from its start (on the target's clock), else the last step
- * that had started when the event happened (steps run one after another), unless that step had long ended.
+ * The harness step an event belongs to: clean-up from its start (on the target's clock) to the run's end,
+ * else the step whose time holds it; null when it happened in none of this scenario's steps.
  */
-function stepAt(harnessTime: number, hostTime: number, execution: ExecutionRecord): string {
+function stepAt(harnessTime: number, hostTime: number, execution: ExecutionRecord): string | null {
   const cleanupAt = Date.parse(execution.cleanup.startedAt ?? '');
-  if (Number.isFinite(cleanupAt) && hostTime >= cleanupAt) return 'clean-up';
-  const started = execution.steps.filter((s) => Date.parse(s.startedAt) <= harnessTime);
-  const step = started.reduce<(typeof started)[number] | undefined>(
-    (latest, s) =>
-      latest === undefined || Date.parse(s.startedAt) >= Date.parse(latest.startedAt) ? s : latest,
-    undefined,
-  );
-  if (step === undefined || harnessTime > Date.parse(step.startedAt) + step.durationMs + stepTrailMs)
-    return 'between steps';
-  return step.step;
+  const endedAt = Date.parse(execution.endedAt);
+  if (Number.isFinite(cleanupAt) && hostTime >= cleanupAt && harnessTime <= endedAt + stepToleranceMs)
+    return 'clean-up';
+  // The step whose time holds the event, else the nearest within the tolerance.
+  const distance = (s: (typeof execution.steps)[number]): number => {
+    const start = Date.parse(s.startedAt);
+    const end = start + s.durationMs;
+    return harnessTime < start ? start - harnessTime : harnessTime > end ? harnessTime - end : 0;
+  };
+  let best: { step: string; distance: number } | null = null;
+  for (const s of execution.steps) {
+    const d = distance(s);
+    if (d <= stepToleranceMs && (best === null || d <= best.distance)) best = { step: s.step, distance: d };
+  }
+  return best?.step ?? null;
 }
 
 /** After the verdicts: close the alerts this test raised, if the SIEM config asks for it. Never changes a verdict. */
