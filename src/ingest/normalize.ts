@@ -94,6 +94,11 @@ const xml = new XMLParser({
   attributeNamePrefix: '@',
   textNodeName: '#text',
   parseTagValue: false,
+  // A value keeps its own leading and trailing white space (AccessList ends in a line break).
+  trimValues: false,
+  // Character references (&#174; as python-evtx writes every non-ASCII character) are decoded only with
+  // this on; it also knows HTML's named entities, which no Windows export writes.
+  htmlEntities: true,
   isArray: (name) => name === 'Event' || name === 'Data',
 });
 

@@ -4,9 +4,13 @@ import { basename } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { HarnessError, errorMessage } from '../core/index.js';
 import { fromEcs, fromFlatJson, fromXml, isEcs, type FlatEvent, type Rejected } from './normalize.js';
+import { forEachEvtxChunk, isEvtx, type EvtxRecord } from './evtx.js';
+
+/** A file's (or zip entry's) content: text, or a binary event log. */
+type Entry = { name: string; text: string } | { name: string; evtx: Buffer };
 
 /** The files to read: a plain file, or every entry of a zip archive. */
-function entries(file: string): { name: string; text: string }[] {
+function entries(file: string): Entry[] {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -20,7 +24,11 @@ function entries(file: string): { name: string; text: string }[] {
       const unzipped = unzipSync(new Uint8Array(bytes));
       return Object.entries(unzipped)
         .filter(([name]) => !name.endsWith('/'))
-        .map(([name, data]) => ({ name: `${basename(file)}:${name}`, text: strFromU8(data) }));
+        .map(([name, data]): Entry => {
+          const entry = `${basename(file)}:${name}`;
+          const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+          return isEvtx(bytes) ? { name: entry, evtx: bytes } : { name: entry, text: strFromU8(data) };
+        });
     } catch (error) {
       throw new HarnessError(
         'E_USAGE',
@@ -37,21 +45,10 @@ function entries(file: string): { name: string; text: string }[] {
 
 /** What ingest reads, for the messages that refuse anything else. */
 export const acceptedFormats =
-  'JSON lines of flat Sysmon/Security events, a JSON array of them, Windows event XML (wevtutil qe /f:xml, python-evtx, Splunk XmlWinEventLog) and ECS JSON, each plain or zipped';
+  'binary Windows event logs (.evtx), JSON lines of flat Sysmon/Security events, a JSON array of them, Windows event XML (wevtutil qe /f:xml, python-evtx, Splunk XmlWinEventLog) and ECS JSON, each plain or zipped';
 
-/**
- * A binary file is no text format: said so (exit 2) rather than read line by line as broken JSON. A binary
- * .evtx (its header starts `ElfFile\0`) gets the commands that turn it into XML.
- */
+/** A binary file in no format ingest reads is said so (exit 2) rather than read line by line as broken JSON. */
 function refuseBinary(file: string, bytes: Buffer): void {
-  if (bytes.subarray(0, 8).equals(Buffer.from('ElfFile\0', 'latin1')))
-    throw new HarnessError(
-      'E_USAGE',
-      `${file} is a binary Windows event log (.evtx), which ingest does not read yet`,
-      {
-        hint: `Export it as XML and ingest that: on Windows, wevtutil qe "${file}" /lf:true /f:xml > events.xml; elsewhere, evtx_dump.py "${file}" > events.xml (python3-evtx). ingest reads ${acceptedFormats}.`,
-      },
-    );
   if (bytes.subarray(0, 4096).includes(0))
     throw new HarnessError('E_USAGE', `${file} is a binary file in no format ingest reads`, {
       hint: `ingest reads ${acceptedFormats}.`,
@@ -134,6 +131,14 @@ export function streamEvents(
         takeRecord(`${name}:${String(firstLine + i)}`, value);
       });
     },
+    evtx: (name, records) => {
+      const read = records.filter((record) => 'xml' in record);
+      for (const record of records)
+        if ('error' in record) reject(`${name} record ${String(record.id)}`, record.error);
+      fromXml(read.map((record) => record.xml).join('')).forEach((outcome, i) => {
+        take(`${name} record ${String(read[i]?.id)}`, 'evtx', outcome);
+      });
+    },
     array: (name, text) => {
       let items: unknown[];
       try {
@@ -149,8 +154,13 @@ export function streamEvents(
   };
   for (const file of files) {
     const whole = wholeEntries(file);
-    if (whole === null) streamFile(file, reader, chunkBytes);
-    else for (const { name, text } of whole) readText(name, text, reader);
+    if (whole === 'evtx') streamEvtx(file, reader);
+    else if (whole === null) streamFile(file, reader, chunkBytes);
+    else
+      for (const entry of whole) {
+        if ('evtx' in entry) readEvtxBuffer(entry.name, entry.evtx, reader);
+        else readText(entry.name, entry.text, reader);
+      }
   }
   flush();
   return { accepted, rejected, rejectedCount, formats };
@@ -162,6 +172,36 @@ interface TextReader {
   /** Whole lines; `firstLine` is the number of the first one in the file. */
   lines(name: string, text: string, firstLine: number): void;
   array(name: string, text: string): void;
+  /** One chunk's records from a binary event log. */
+  evtx(name: string, records: EvtxRecord[]): void;
+}
+
+/** A binary event log on disk, one 64 KB chunk at a time. */
+function streamEvtx(file: string, reader: TextReader): void {
+  const fd = openSync(file, 'r');
+  try {
+    forEachEvtxChunk(
+      (position, length) => {
+        const buffer = Buffer.alloc(length);
+        return buffer.subarray(0, readSync(fd, buffer, 0, length, position));
+      },
+      (records) => {
+        reader.evtx(file, records);
+      },
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A binary event log already in memory (a zip entry). */
+function readEvtxBuffer(name: string, bytes: Buffer, reader: TextReader): void {
+  forEachEvtxChunk(
+    (position, length) => bytes.subarray(position, position + length),
+    (records) => {
+      reader.evtx(name, records);
+    },
+  );
 }
 
 function readText(name: string, text: string, reader: TextReader): void {
@@ -171,8 +211,11 @@ function readText(name: string, text: string, reader: TextReader): void {
   else reader.lines(name, text.replace(/\r\n/g, '\n'), 1);
 }
 
-/** A zip archive's entries or a UTF-16 file, read whole; null for a plain file, which is streamed. */
-function wholeEntries(file: string): { name: string; text: string }[] | null {
+/**
+ * A zip archive's entries or a UTF-16 file, read whole; 'evtx' for a binary event log and null for a plain
+ * file, which are streamed.
+ */
+function wholeEntries(file: string): Entry[] | 'evtx' | null {
   let head: Buffer;
   try {
     const fd = openSync(file, 'r');
@@ -186,7 +229,10 @@ function wholeEntries(file: string): { name: string; text: string }[] | null {
   }
   const zip = head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
   const utf16 = head[0] === 0xff && head[1] === 0xfe;
-  return zip || utf16 ? entries(file) : (refuseBinary(file, head), null);
+  if (zip || utf16) return entries(file);
+  if (isEvtx(head)) return 'evtx';
+  refuseBinary(file, head);
+  return null;
 }
 
 /** Streams a plain file: JSON lines or XML in chunks cut at whole records, a JSON array read whole. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { strFromU8, unzipSync } from 'fflate';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -13,3 +15,12 @@ export const otrfRecording = join(
   'datasets',
   'otrf_psh_cmstp_execution_bypassuac.zip',
 );
+
+/** The recording's records (flat JSON lines), as they were logged. */
+export function otrfRecords(): Record<string, unknown>[] {
+  const zip = unzipSync(new Uint8Array(readFileSync(otrfRecording)));
+  return Object.values(zip)
+    .flatMap((data) => strFromU8(data).split('\n'))
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
