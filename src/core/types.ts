@@ -550,6 +550,15 @@ export function runStatus(
   return 'passed';
 }
 
+/** A file the payload server serves under the run's folder (/<marker>/...). */
+export interface ServedFile {
+  readonly host: string;
+  readonly path: string;
+  readonly url: string;
+  readonly content: string;
+  readonly sha256: string;
+}
+
 /** What the render stage hands to the execute stage for one scenario on one host. */
 export interface RenderedEmulation {
   readonly marker: string;
@@ -559,13 +568,12 @@ export interface RenderedEmulation {
   readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string } | null;
   readonly markerPath: string;
   /** A scriptlet the payload server hands out during the run, for remote-SCT emulations. */
-  readonly scriptlet: {
-    readonly host: string;
-    readonly path: string;
-    readonly url: string;
-    readonly content: string;
-    readonly sha256: string;
-  } | null;
+  readonly scriptlet: ServedFile | null;
+  /**
+   * The INF again, served by the payload server, when cmstp is given its URL (`inf.via: url`); the staged
+   * copy stays for clean-up's uninstall.
+   */
+  readonly servedInf: ServedFile | null;
   /** What starts the emulation: cmstp's command line, or the COM call. */
   readonly cmstpCommandLine: string;
   /**

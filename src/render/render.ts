@@ -1,4 +1,10 @@
-import type { LoadedScenario, PayloadAction, RenderedEmulation, RemoteOperation } from '../core/index.js';
+import type {
+  LoadedScenario,
+  PayloadAction,
+  RenderedEmulation,
+  RemoteOperation,
+  ServedFile,
+} from '../core/index.js';
 import { HarnessError, canaryText, errorMessage, isMarker } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { checkInfContext, compileStrict, createCommandEngine, readTemplate } from './engine.js';
@@ -45,11 +51,37 @@ const payloadEvidence = {
   custom: 'exit-code',
 } as const satisfies Record<PayloadAction, RenderedEmulation['payloadEvidence']>;
 
-/** Without /s cmstp waits for a confirmation dialog and runs nothing: only its start can be proven. */
+/**
+ * Only cmstp's start can be proven without /s (it waits for a confirmation dialog and runs nothing) and for
+ * an INF by URL (the one public sample shows nothing after the start: cmstp-telemetry.md 1.1).
+ */
 function evidenceOf(spec: LoadedScenario['spec']): RenderedEmulation['payloadEvidence'] {
-  return spec.emulation.cmstp !== undefined && !spec.emulation.cmstp.flags.includes('/s')
+  const { cmstp, inf } = spec.emulation;
+  return (cmstp !== undefined && !cmstp.flags.includes('/s')) || inf?.via === 'url'
     ? 'started'
     : payloadEvidence[spec.emulation.payload.action];
+}
+
+/** A file for the payload server to serve under the run's folder; the scenario needs a payload server. */
+function served(
+  spec: LoadedScenario['spec'],
+  payloadBaseUrl: string | undefined,
+  marker: string,
+  name: string,
+  content: string,
+): ServedFile {
+  if (payloadBaseUrl === undefined) {
+    throw new HarnessError(
+      'E_USAGE',
+      `[render] ${spec.id} serves ${name} from the payload server, but no payload server is running`,
+      {
+        hint: 'Set payloadServer in the config (the embedded lab starts one by itself).',
+      },
+    );
+  }
+  const base = new URL(payloadBaseUrl);
+  const path = `/${marker}/${name}`;
+  return { host: base.hostname, path, url: `${base.origin}${path}`, content, sha256: sha256(content) };
 }
 
 /** JavaScript string literal for scriptlets: JSON's escaping is valid JScript. */
@@ -151,6 +183,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       ...common,
       payload: null,
       scriptlet: null,
+      servedInf: null,
       cmstpCommandLine: `ICMLuaUtil.ShellExec(${file}, ${parameters})`,
       operations: {
         ...common.operations,
@@ -175,24 +208,13 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
 
   let scriptlet: RenderedEmulation['scriptlet'] = null;
   if (spec.emulation.scriptlet) {
-    if (options.payloadBaseUrl === undefined) {
-      throw new HarnessError(
-        'E_USAGE',
-        `[render] ${spec.id} serves a scriptlet, but no payload server is running`,
-        {
-          hint: 'Set payloadServer in the config (the embedded lab starts one by itself).',
-        },
-      );
-    }
-    const base = new URL(options.payloadBaseUrl);
-    const path = `/${marker}/${marker}.sct`;
     const sctContext = { marker, ...(command === undefined ? {} : { payloadCommand: command }) };
     checkInfContext(sctContext);
     const content = renderWith(engine, spec.emulation.scriptlet.template, sctContext).replace(
       /\r?\n/g,
       '\r\n',
     );
-    scriptlet = { host: base.hostname, path, url: `${base.origin}${path}`, content, sha256: sha256(content) };
+    scriptlet = served(spec, options.payloadBaseUrl, marker, `${marker}.sct`, content);
   }
 
   const infContext = {
@@ -206,15 +228,18 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   // INF files are read as ANSI text with CRLF line ends; SFTP writes bytes as given.
   const inf = renderWith(engine, infSpec.template, infContext).replace(/\r?\n/g, '\r\n');
 
+  const servedInf =
+    infSpec.via === 'url'
+      ? served(spec, options.payloadBaseUrl, marker, `${marker}${infSpec.extension}`, inf)
+      : null;
   // A path with a space (Program Files) is quoted, as the C runtime expects.
-  const cmstpArguments = [
-    ...cmstpSpec.flags,
-    payloadPath.includes(' ') ? `"${payloadPath}"` : payloadPath,
-  ].join(' ');
+  const infArgument = servedInf?.url ?? (payloadPath.includes(' ') ? `"${payloadPath}"` : payloadPath);
+  const cmstpArguments = [...cmstpSpec.flags, infArgument].join(' ');
   return {
     ...common,
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     scriptlet,
+    servedInf,
     cmstpCommandLine: `C:\\Windows\\System32\\cmstp.exe ${cmstpArguments}`,
     operations: {
       ...common.operations,

@@ -176,3 +176,22 @@ test('#17 without /s cmstp waits for its dialog and runs nothing: only cmstp-exe
   t.deepEqual(scenarios, []);
   t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-all-users-no-silent.yaml')]).issues, []);
 });
+
+test('#17 given an INF by URL cmstp is seen to start and nothing more: only cmstp-exec and payload-file may be expected captured', (t) => {
+  const byUrl = text.replace(
+    'template: inf/presetup.inf.hbs',
+    'template: inf/presetup.inf.hbs\n    via: url',
+  );
+
+  const { issues, scenarios } = loadScenarioText('by-url.yaml', byUrl);
+
+  t.deepEqual(
+    issues.map((i) => i.message),
+    [
+      'given an INF by URL, cmstp is not known to fetch or run it on current Windows (the one public sample shows only its start), so child-process cannot be expected captured: expect only cmstp-exec and payload-file, or use via: path',
+    ],
+  );
+  t.is(issues[0]?.line, byUrl.split('\n').findIndex((l) => l.includes('signal: child-process')) + 1);
+  t.deepEqual(scenarios, []);
+  t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-inf-by-url.yaml')]).issues, []);
+});

@@ -102,6 +102,23 @@ const rules: readonly Rule[] = [
         );
     });
   },
+  function byUrlOnlyTheStart(spec, report) {
+    if (spec.emulation.inf?.via !== 'url') return;
+    // The one public sample of `cmstp /ni /s <URL>` shows cmstp's start and nothing after it
+    // (cmstp-telemetry.md 1.1): no fetch, no child, no install.
+    spec.expect.forEach((expectation, i) => {
+      if (expectation.captured && !['cmstp-exec', 'payload-file'].includes(expectation.signal))
+        report(
+          ['expect', i, 'signal'],
+          `given an INF by URL, cmstp is not known to fetch or run it on current Windows (the one public sample shows only its start), so ${expectation.signal} cannot be expected captured: expect only cmstp-exec and payload-file, or use via: path`,
+        );
+    });
+    if (spec.emulation.scriptlet !== undefined)
+      report(
+        ['emulation', 'inf', 'via'],
+        'an INF by URL is never run, so its scriptlet would never be fetched: leave out scriptlet',
+      );
+  },
   function customCommandsAreOptIn(spec, report, options) {
     const { action, customCommand } = spec.emulation.payload;
     if (action === 'custom' && customCommand === undefined)
