@@ -401,7 +401,11 @@ const refusals: [string, Record<string, unknown>, RegExp, string?][] = [
     { s: { 'CommandLine|re': '(?x)a' }, condition: 's' },
     /regex inline flag "x"/,
   ],
-  ['expand', { s: { 'Image|expand': '%x%' }, condition: 's' }, /modifier "expand"/],
+  [
+    'expand with a placeholder that has no values',
+    { s: { 'Image|expand': '%x%' }, condition: 's' },
+    /placeholder %x% with no values \(set placeholders\.x in the local SIEM's options\)/,
+  ],
   ['a bad cidr', { s: { 'DestinationIp|cidr': 'nope' }, condition: 's' }, /cidr value/],
   ['a bad regex', { s: { 'CommandLine|re': '(' }, condition: 's' }, /regular expression/],
   ['regex flags without re', { s: { 'CommandLine|i': 'x' }, condition: 's' }, /regex flags without re/],

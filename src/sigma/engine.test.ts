@@ -76,7 +76,7 @@ test('logsource maps to the Sysmon channel and event id', (t) => {
 test('unsupported features are refused by name, never approximated', (t) => {
   t.throws(() => rule({ s: { 'Image|expand': '%x%' }, condition: 's' }), {
     instanceOf: SigmaUnsupportedError,
-    message: /modifier "expand"/,
+    message: /placeholder %x% with no values/,
   });
   t.throws(() => rule({ s: { Image: 'x' }, condition: 's | count() > 5' }), {
     instanceOf: SigmaUnsupportedError,
@@ -182,6 +182,44 @@ test('#17 a refusal names every unsupported feature of the rule in one sentence'
   );
   t.is(
     refused.message,
-    'timeframe, modifier "expand" in selection "a", regex inline flag "x" in selection "a", fieldref with "re" in selection "b", aggregation pipes in conditions ("a and b | count() > 2") and logsource service "nope"',
+    `timeframe, placeholder %x% with no values (set placeholders.x in the local SIEM's options), regex inline flag "x" in selection "a", fieldref with "re" in selection "b", aggregation pipes in conditions ("a and b | count() > 2") and logsource service "nope"`,
   );
+});
+
+test("#17 expand: a rule's %name% stands for each configured value, combinations included, with the field's other modifiers", (t) => {
+  const compile = (detection: Record<string, unknown>) =>
+    compileRule(
+      SigmaRule.parse({
+        title: 't',
+        id: 'e',
+        level: 'low',
+        logsource: { product: 'windows', category: 'process_creation' },
+        detection,
+      }),
+      {
+        placeholders: {
+          Admins_Workstations: ['WS-ADMIN-1', 'JUMP*'],
+          tool: ['cmstp', 'rundll32'],
+          ext: ['.inf', '.ini'],
+        },
+      },
+    );
+  const event = (fields: Record<string, unknown>) => ({ EventID: 1, Channel: channel, ...fields });
+
+  const hosts = compile({ s: { 'Computer|expand': '%Admins_Workstations%' }, condition: 's' });
+  t.true(hosts.matches(event({ Computer: 'ws-admin-1' })));
+  t.true(
+    hosts.matches(event({ Computer: 'JUMP07' })),
+    'a configured value is a Sigma string: * is a wildcard',
+  );
+  t.false(hosts.matches(event({ Computer: 'WS-ADMIN-2' })));
+
+  const combined = compile({ s: { 'CommandLine|contains|expand': '%tool%.exe /s x%ext%' }, condition: 's' });
+  for (const line of ['cmstp.exe /s x.inf', 'a rundll32.exe /s x.ini b'])
+    t.true(combined.matches(event({ CommandLine: line })), line);
+  t.false(combined.matches(event({ CommandLine: 'cmstp.exe /s x.sct' })));
+
+  const all = compile({ s: { 'CommandLine|contains|all|expand': ['%tool%', 'x'] }, condition: 's' });
+  t.false(all.matches(event({ CommandLine: 'cmstp x' })), 'all: every expanded value must be there');
+  t.true(all.matches(event({ CommandLine: 'cmstp rundll32 x' })));
 });

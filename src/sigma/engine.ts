@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { fieldMap } from '../signals/field-map.js';
 import type { SigmaRule } from './rule.js';
+import { expandPlaceholders, type Placeholders } from './placeholders.js';
 import { categoriesElsewhere, categorySources, serviceChannels } from './taxonomy.js';
 
 /** A flat event with Sysmon field names plus EventID and Channel. */
@@ -644,7 +645,10 @@ function parseCondition(condition: string, selections: ReadonlyMap<string, Part>
  * Compiles a rule once into a predicate; throws SigmaUnsupportedError naming, in one sentence, every feature
  * it cannot honour.
  */
-export function compileRule(rule: SigmaRule): CompiledRule {
+export function compileRule(
+  rule: SigmaRule,
+  options: { readonly placeholders?: Placeholders } = {},
+): CompiledRule {
   const problems: string[] = [];
   const attempt = <T>(work: () => T, fallback: T): T => {
     try {
@@ -656,8 +660,13 @@ export function compileRule(rule: SigmaRule): CompiledRule {
     }
   };
   const part: Attempt = (work) => attempt(work, never);
-  const { condition, timeframe, ...rest } = rule.detection;
+  const { condition, timeframe, ...written } = rule.detection;
   if (timeframe !== undefined) problems.push('timeframe');
+  const { selections: rest, missing } = expandPlaceholders(written, options.placeholders ?? {});
+  for (const name of missing)
+    problems.push(
+      `placeholder %${name}% with no values (set placeholders.${name} in the local SIEM's options)`,
+    );
   const selections = new Map<string, Part>();
   for (const [name, body] of Object.entries(rest))
     selections.set(

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { compileRule, SigmaUnsupportedError, type CompiledRule } from './engine.js';
+import type { Placeholders } from './placeholders.js';
 import { SigmaRule } from './rule.js';
 
 export interface RuleLoadResult {
@@ -13,7 +14,10 @@ export interface RuleLoadResult {
  * Loads every .yml/.yaml rule in a folder and its sub-folders (rule sets such as SigmaHQ's are nested by
  * product and category). Each rule is either loaded or refused with a reason.
  */
-export function loadRuleDir(dir: string): RuleLoadResult {
+export function loadRuleDir(
+  dir: string,
+  options: { readonly placeholders?: Placeholders } = {},
+): RuleLoadResult {
   const loaded: (CompiledRule & { file: string })[] = [];
   const refused: { file: string; reason: string }[] = [];
   for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
@@ -21,7 +25,7 @@ export function loadRuleDir(dir: string): RuleLoadResult {
     const file = join(dir, name);
     try {
       const rule = SigmaRule.parse(parse(readFileSync(file, 'utf8')));
-      loaded.push({ ...compileRule(rule), file });
+      loaded.push({ ...compileRule(rule, options), file });
     } catch (error) {
       const reason =
         error instanceof SigmaUnsupportedError

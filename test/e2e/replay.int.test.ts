@@ -210,3 +210,57 @@ test('#17 ingest refuses any binary but .evtx with exit 2 and what it reads, exi
   t.is(fromUtf16.exitCode, 0, fromUtf16.stderr);
   t.is((JSON.parse(fromUtf16.stdout) as { accepted: number }).accepted, 6);
 });
+
+test("#17 ingest runs a rule with Sigma's expand modifier on the placeholder values the config gives, and refuses it without them", async (t) => {
+  const cwd = tempDir(t);
+  const rules = join(cwd, 'rules');
+  mkdirSync(rules);
+  writeFileSync(
+    join(rules, 'lab-hosts.yml'),
+    [
+      'title: cmstp on a watched workstation',
+      'id: 0b7a9c1e-5d3f-4e2a-9c8b-1f6d2e4a7b30',
+      'level: high',
+      'logsource: { product: windows, category: process_creation }',
+      'detection:',
+      "  host: { 'Computer|expand': '%watched%' }",
+      "  tool: { 'Image|endswith': '\\cmstp.exe' }",
+      '  condition: host and tool',
+      '',
+    ].join('\n'),
+  );
+  const withValues = join(cwd, 'with.yaml');
+  writeFileSync(
+    withValues,
+    'siem:\n  type: local\n  database: ":memory:"\n  placeholders:\n    watched: [OTHER-HOST, "WORKSTATION*"]\n',
+  );
+  const without = join(cwd, 'without.yaml');
+  writeFileSync(without, 'siem:\n  type: local\n  database: ":memory:"\n');
+  const ingest = async (config: string) => {
+    const result = await runCli(['ingest', recording, '--rules', rules, '--config', config, '--json'], {
+      cwd,
+    });
+    return {
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      summary: JSON.parse(result.stdout || '{}') as {
+        alerts?: { ruleId: string; count: number }[];
+        rules?: { refused: { file: string; reason: string }[] };
+      },
+    };
+  };
+
+  const matched = await ingest(withValues);
+  t.is(matched.exitCode, 0, matched.stderr);
+  t.true(
+    (matched.summary.alerts ?? []).some(
+      (a) => a.ruleId === '0b7a9c1e-5d3f-4e2a-9c8b-1f6d2e4a7b30' && a.count > 0,
+    ),
+  );
+  const refused = await ingest(without);
+  t.is(refused.exitCode, 2);
+  t.regex(
+    refused.stderr,
+    /placeholder %watched% with no values \(set placeholders\.watched in the local SIEM's options\)/,
+  );
+});

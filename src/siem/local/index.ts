@@ -8,6 +8,7 @@ import {
 } from '../../core/index.js';
 import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
+import type { Placeholders } from '../../sigma/placeholders.js';
 import { detectionsDir } from '../../util/paths.js';
 import { startHecServer } from './hec-server.js';
 import { LocalSiem } from './local-siem.js';
@@ -26,14 +27,14 @@ export interface RuleSet {
  * refused with a reason. A folder that cannot be read, or that yields no rule, is a usage error: rules the
  * user asked for must never be silently absent.
  */
-export function loadRules(extraDirs: readonly string[]): RuleSet {
+export function loadRules(extraDirs: readonly string[], placeholders: Placeholders = {}): RuleSet {
   const rules: (CompiledRule & { file: string })[] = [];
   const refused: { file: string; reason: string }[] = [];
   const folders: { dir: string; loaded: number; refused: number }[] = [];
   for (const dir of [detectionsDir(), ...extraDirs]) {
     let result;
     try {
-      result = loadRuleDir(dir);
+      result = loadRuleDir(dir, { placeholders });
     } catch (error) {
       throw new HarnessError(
         'E_USAGE',
@@ -61,7 +62,7 @@ export function openLocalSiem(
   options: LocalSiemOptions,
   ctx: PluginContext,
 ): { siem: LocalSiem; rules: RuleSet } {
-  const rules = loadRules(options.rules);
+  const rules = loadRules(options.rules, options.placeholders);
   const siem = new LocalSiem({
     store: new EventStore(options.database),
     rules: rules.rules,
@@ -89,7 +90,7 @@ export const localSiem = defineSiemConnector({
         },
       );
     }
-    const { rules, refused, folders } = loadRules(options.rules);
+    const { rules, refused, folders } = loadRules(options.rules, options.placeholders);
     for (const folder of folders.slice(1))
       ctx.logger.info(
         `[siem:local] rules: ${String(folder.loaded)} loaded, ${String(folder.refused)} refused from ${folder.dir}`,

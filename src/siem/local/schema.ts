@@ -10,6 +10,13 @@ export const LocalSiemOptions = z
       .array(z.string())
       .default([])
       .meta({ description: 'Extra folders of Sigma rules; detections/ is always loaded.' }),
+    placeholders: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and -'), z.array(z.string()).min(1))
+      .default({})
+      .meta({
+        description:
+          "Values for Sigma's expand modifier: a rule's %name% stands for each of placeholders.name's values (Sigma strings: * is a wildcard). A rule with a placeholder that has no values is refused.",
+      }),
     hec: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
