@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { evtxEventsFrom, writeEvtx, type EvtxEvent, type EvtxValue } from '../../test/helpers/evtx-writer.js';
 import {
   evtxOracles,
@@ -280,6 +281,19 @@ test('a broken record is reported by its id and the records before it are kept; 
   });
 
   t.deepEqual(chunkRecords(Buffer.alloc(evtxChunkBytes)), []);
+
+  // A record whose signature is gone: what follows cannot be found again, and that is said.
+  chunk.writeUInt32LE(0, second);
+  t.like(chunkRecords(chunk)[1], {
+    id: 2,
+    error: `no record where record 2 should start (chunk offset ${String(second)}); the rest of the chunk is not read`,
+  });
+});
+
+test('a file that is only the start of a header reads as no events, not a crash', (t) => {
+  const file = join(tempDir(t), 'stub.evtx');
+  writeFileSync(file, Buffer.from('ElfFile\0\0\0', 'latin1'));
+  t.deepEqual(readEvents([file]), { events: [], rejected: [], formats: {} });
 });
 
 test('a file cut inside a chunk gives the records before the cut and names the one it cut', (t) => {
@@ -304,4 +318,17 @@ test('a binary XML token the format does not have is reported for its record, no
   bytes.writeUInt8(0x0b, 0x1000 + 0x200 + 24 + 4);
   const [record] = chunkRecords(bytes.subarray(0x1000));
   t.like(record, { id: 9, error: 'record 9: expected a template instance, found token 0xb' });
+});
+
+test('a .evtx inside a zip archive is read like one on disk', (t) => {
+  const dir = tempDir(t);
+  const events = [1, 2].map((recordId) => ({ ...everyType, recordId }));
+  const plain = write(dir, 'types.evtx', events);
+  const zipped = join(dir, 'logs.zip');
+  writeFileSync(zipped, zipSync({ 'Sysmon.evtx': new Uint8Array(readFileSync(plain)) }));
+
+  const fromZip = readEvents([zipped]);
+  t.deepEqual(fromZip.rejected, []);
+  t.deepEqual(fromZip.formats, { evtx: 2 });
+  t.deepEqual(fromZip.events, readEvents([plain]).events);
 });

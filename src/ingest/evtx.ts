@@ -20,9 +20,9 @@ export function isEvtx(head: Buffer): boolean {
 export type EvtxRecord =
   { readonly id: number; readonly xml: string } | { readonly id: number; readonly error: string };
 
-/** Where the chunks start: the file header's own size (4,096 in every version seen). */
+/** Where the chunks start: the file header's own size (4,096 in every version seen, and for a cut header). */
 export function evtxHeaderBytes(head: Buffer): number {
-  const size = head.readUInt16LE(40);
+  const size = head.length >= 42 ? head.readUInt16LE(40) : 0;
   return size >= 128 ? size : 4096;
 }
 
@@ -36,9 +36,19 @@ export function chunkRecords(chunk: Buffer): EvtxRecord[] {
   const context = new ChunkContext(chunk);
   const records: EvtxRecord[] = [];
   let offset = firstRecordOffset;
-  while (offset + 28 <= freeSpace && chunk.readUInt32LE(offset) === recordSignature) {
+  let nextId = Number(chunk.readBigUInt64LE(24));
+  while (offset + 28 <= freeSpace) {
+    if (chunk.readUInt32LE(offset) !== recordSignature) {
+      // Nothing after a broken record can be found again: said, never skipped in silence.
+      records.push({
+        id: nextId,
+        error: `no record where record ${String(nextId)} should start (chunk offset ${String(offset)}); the rest of the chunk is not read`,
+      });
+      break;
+    }
     const size = chunk.readUInt32LE(offset + 4);
     const id = Number(chunk.readBigUInt64LE(offset + 8));
+    nextId = id + 1;
     if (size < 28 || offset + size > chunk.length || chunk.readUInt32LE(offset + size - 4) !== size) {
       records.push({ id, error: `record ${String(id)} has a broken size (${String(size)} bytes)` });
       break;

@@ -158,7 +158,12 @@ export function streamEvents(
     else if (whole === null) streamFile(file, reader, chunkBytes);
     else
       for (const entry of whole) {
-        if ('evtx' in entry) readEvtxBuffer(entry.name, entry.evtx, reader);
+        if ('evtx' in entry)
+          readEvtx(
+            entry.name,
+            (position, length) => entry.evtx.subarray(position, position + length),
+            reader,
+          );
         else readText(entry.name, entry.text, reader);
       }
   }
@@ -176,32 +181,32 @@ interface TextReader {
   evtx(name: string, records: EvtxRecord[]): void;
 }
 
-/** A binary event log on disk, one 64 KB chunk at a time. */
+/** A binary event log, one 64 KB chunk at a time, read through `readAt`. */
+function readEvtx(
+  name: string,
+  readAt: (position: number, length: number) => Buffer,
+  reader: TextReader,
+): void {
+  forEachEvtxChunk(readAt, (records) => {
+    reader.evtx(name, records);
+  });
+}
+
+/** A binary event log on disk: never held whole. */
 function streamEvtx(file: string, reader: TextReader): void {
   const fd = openSync(file, 'r');
   try {
-    forEachEvtxChunk(
+    readEvtx(
+      file,
       (position, length) => {
         const buffer = Buffer.alloc(length);
         return buffer.subarray(0, readSync(fd, buffer, 0, length, position));
       },
-      (records) => {
-        reader.evtx(file, records);
-      },
+      reader,
     );
   } finally {
     closeSync(fd);
   }
-}
-
-/** A binary event log already in memory (a zip entry). */
-function readEvtxBuffer(name: string, bytes: Buffer, reader: TextReader): void {
-  forEachEvtxChunk(
-    (position, length) => bytes.subarray(position, position + length),
-    (records) => {
-      reader.evtx(name, records);
-    },
-  );
 }
 
 function readText(name: string, text: string, reader: TextReader): void {
