@@ -85,9 +85,9 @@ export const Emulation = z.strictObject({
         description:
           'Where the INF is staged: the harness run folder under ProgramData, or under Program Files (admin-only, as vendor profiles are).',
       }),
-      via: z.enum(['path', 'url']).default('path').meta({
+      via: z.enum(['path', 'url', 'unc']).default('path').meta({
         description:
-          "How cmstp is given the INF: its staged path, or its URL on the payload server (cmstp /ni /s http://.../x.inf, LOLBAS's remote INF). With url the INF is still staged, for clean-up's uninstall.",
+          "How cmstp is given the INF: its staged path; its URL on the payload server (cmstp /ni /s http://.../x.inf, LOLBAS's remote INF; the INF is still staged, for clean-up's uninstall); or a share path to the staged INF through the host's own administrative share (\\\\localhost\\C$\\...), an INF on a share.",
       }),
     })
     .optional(),

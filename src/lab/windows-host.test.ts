@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
 import type { LabEvent } from './sysmon.js';
 import { httpGet } from './http-get.js';
-import { SimulatedWindowsHost, splitArguments } from './windows-host.js';
+import { SimulatedWindowsHost, splitArguments, throughAdminShare } from './windows-host.js';
 
 const marker = 'ph0123456789ab';
 const runDir = `C:\\ProgramData\\purple-harness\\runs\\${marker}`;
@@ -361,4 +361,19 @@ test('#17 cmstp given an INF by URL starts and does nothing more (the one public
   t.is(exitCode, 0x80070002);
   t.true(process.commandLine.endsWith(`/ni /s http://payload.lab.test:8080/${marker}/${marker}.inf`));
   t.false(host.drive.exists(markerPath));
+});
+
+test('#17 cmstp reads an INF through the host administrative share as the file it names', async (t) => {
+  const { host, session, stage, find } = setup();
+  stage(singleUser);
+
+  const share = `\\\\localhost\\C$\\${infPath.slice(3)}`;
+  const { exitCode } = await host.runCmstp(session, `/s /ns ${share}`);
+
+  t.is(exitCode, 0);
+  t.true(host.drive.exists(markerPath));
+  t.true(find('cmstp-exec', 1)[0]?.fields.CommandLine?.toString().endsWith(`/s /ns ${share}`));
+  t.is(find('child-process', 1).length, 1);
+  t.is(throughAdminShare('\\\\127.0.0.1\\d$\\x\\y.inf'), 'D:\\x\\y.inf');
+  t.is(throughAdminShare('\\\\fileserver\\share\\y.inf'), '\\\\fileserver\\share\\y.inf');
 });

@@ -147,6 +147,15 @@ const shellExecCallTrace = [
 const operationHeader = /^# purple-harness remote operation: ([a-z-]+) v1$/m;
 
 /** Splits a command line into arguments, honouring double quotes as the C runtime does. */
+/**
+ * A path through the host's own administrative share (\\localhost\C$\x, \\127.0.0.1\c$\x) as the local
+ * path it names; any other path as it is. Other hosts' shares are not modelled.
+ */
+export function throughAdminShare(path: string): string {
+  const share = /^\\\\(?:localhost|127\.0\.0\.1)\\([a-z])\$\\(.*)$/i.exec(path);
+  return share === null ? path : `${(share[1] ?? 'C').toUpperCase()}:\\${share[2] ?? ''}`;
+}
+
 export function splitArguments(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
 }
@@ -580,7 +589,7 @@ export class SimulatedWindowsHost {
       // `cmstp /ni /s https://...` has no fetch, no child and no install (cmstp-telemetry.md 1.1). Its exit
       // code is recorded nowhere public; cmstp cannot open the URL as a file.
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(infPath)) return { process: cmstp, exitCode: exitFileNotFound };
-      const file = this.drive.get(infPath);
+      const file = this.drive.get(throughAdminShare(infPath));
       if (!file || file.dir) return { process: cmstp, exitCode: exitFileNotFound };
       // Without /s cmstp first asks for confirmation in a dialog; on a session with no desktop nobody can
       // answer it, so nothing is installed and cmstp waits until it is killed (cmstp-telemetry.md 1.1).

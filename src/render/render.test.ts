@@ -200,3 +200,18 @@ test('#17 an INF by URL: cmstp gets the URL the payload server serves the INF at
     message: /no payload server/,
   });
 });
+
+test('#17 an INF on a share: cmstp gets the staged INF through the host administrative share', (t) => {
+  const [onShare] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-inf-on-share.yaml')]);
+  if (!onShare) throw new Error('INF-on-share scenario missing');
+
+  const rendered = renderEmulation(onShare, { marker });
+
+  t.is(rendered.payload?.remotePath, `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`);
+  t.is(
+    rendered.cmstpCommandLine,
+    `C:\\Windows\\System32\\cmstp.exe /s /ns \\\\localhost\\C$\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}.inf`,
+  );
+  t.is(rendered.payloadEvidence, 'marker-file');
+  t.is(rendered.servedInf, null);
+});

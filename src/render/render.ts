@@ -62,6 +62,14 @@ function evidenceOf(spec: LoadedScenario['spec']): RenderedEmulation['payloadEvi
     : payloadEvidence[spec.emulation.payload.action];
 }
 
+/**
+ * The staged file as a share path, through the host's own administrative share (C:\x → \\localhost\C$\x):
+ * an INF on a share without a file server of the harness's own; every Windows host has the share.
+ */
+function adminSharePath(path: string): string {
+  return `\\\\localhost\\${path.slice(0, 1)}$\\${path.slice(3)}`;
+}
+
 /** A file for the payload server to serve under the run's folder; the scenario needs a payload server. */
 function served(
   spec: LoadedScenario['spec'],
@@ -233,7 +241,8 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       ? served(spec, options.payloadBaseUrl, marker, `${marker}${infSpec.extension}`, inf)
       : null;
   // A path with a space (Program Files) is quoted, as the C runtime expects.
-  const infArgument = servedInf?.url ?? (payloadPath.includes(' ') ? `"${payloadPath}"` : payloadPath);
+  const infLocation = infSpec.via === 'unc' ? adminSharePath(payloadPath) : payloadPath;
+  const infArgument = servedInf?.url ?? (infLocation.includes(' ') ? `"${infLocation}"` : infLocation);
   const cmstpArguments = [...cmstpSpec.flags, infArgument].join(' ');
   return {
     ...common,
