@@ -59,13 +59,20 @@ async function connect(
           }),
   };
   return new Promise<{ client: SshClient; presented: string }>((resolve, reject) => {
+    // ssh2 may emit more than one error for one connection (a handshake timeout, then "Connection lost before
+    // handshake" when the socket closes): a listener kept for the client's life takes them all, the first
+    // settles the promise, and none is ever left to crash the process.
+    let settled = false;
     client.once('ready', () => {
+      settled = true;
       // Each remote step is a small request and a small answer: Nagle's algorithm with delayed ACKs
       // would add ~40 ms to every one of them.
       client.setNoDelay(true);
       resolve({ client, presented: presented ?? 'unknown' });
     });
-    client.once('error', (error: Error & { level?: string }) => {
+    client.on('error', (error: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
       if (presented !== null && host.hostKeySha256 !== null && presented !== host.hostKeySha256) {
         reject(
           new ExecError(

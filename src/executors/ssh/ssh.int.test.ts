@@ -1,5 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { ExecError } from '../../core/index.js';
 import { renderEmulation } from '../../render/render.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
@@ -156,4 +157,32 @@ test('fault knobs apply to uploaded .ps1 operations too: a hung -File script is 
   t.false(fitsCmdLine(encodeCommand(long.script)));
   t.true(result.timedOut);
   t.is(result.exitCode, null);
+});
+
+test('a host that never completes the handshake is a connection error, never a crash from the second error ssh2 emits', async (t) => {
+  // Accepts TCP, says nothing, then drops the socket after the ready timeout: ssh2 emits "Timed out while
+  // waiting for handshake" and then "Connection lost before handshake". An unhandled second error would
+  // take the whole process down (seen under load in the every-scenario test).
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    setTimeout(() => socket.destroy(), 400);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+
+  const error = await t.throwsAsync(
+    executor({ readyTimeoutMs: 150 }).open({ ...lab.host, address: '127.0.0.1', port }),
+    { instanceOf: ExecError },
+  );
+  t.is(error.code, 'E_EXEC_CONNECT');
+  t.regex(error.message, /Timed out while waiting for handshake/);
+  // The socket closes after the timeout; the second error must land on a listener.
+  await new Promise((resolve) => setTimeout(resolve, 700));
 });
