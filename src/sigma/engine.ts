@@ -58,6 +58,8 @@ export interface SourceScope {
 
 export interface CompiledRule {
   readonly id: string;
+  /** The rule's `name`, by which correlation rules may refer to it. */
+  readonly name?: string;
   readonly title: string;
   readonly level: string;
   readonly tags: readonly string[];
@@ -685,6 +687,7 @@ export function compileRule(
   const inScope = scopePredicate(scopes);
   return {
     id: rule.id,
+    ...(rule.name === undefined ? {} : { name: rule.name }),
     title: rule.title,
     level: rule.level,
     tags: rule.tags,
@@ -695,7 +698,7 @@ export function compileRule(
 }
 
 /** "a", "a and b", "a, b and c". */
-function oneSentence(items: readonly string[]): string {
+export function oneSentence(items: readonly string[]): string {
   return items.length <= 1
     ? (items[0] ?? '')
     : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;

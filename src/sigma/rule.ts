@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const SigmaRule = z.looseObject({
   title: z.string().min(1),
   id: z.string().min(1),
+  name: z.string().optional(),
   status: z.string().optional(),
   description: z.string().optional(),
   level: z.enum(['informational', 'low', 'medium', 'high', 'critical']),

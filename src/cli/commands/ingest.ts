@@ -68,7 +68,16 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
       // The first rejections with their reasons; past keptRejections they are only counted.
       rejected: batch.rejected,
       rules: {
-        loaded: rules.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, file: r.file })),
+        loaded: [
+          ...rules.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, file: r.file })),
+          ...rules.correlations.map((c) => ({
+            id: c.id,
+            title: c.title,
+            level: c.level,
+            file: c.file,
+            correlation: c.type,
+          })),
+        ],
         refused: rules.refused,
         folders: rules.folders,
       },
@@ -103,7 +112,9 @@ export function ingestCommand(options: IngestOptions, output: Output, ctx: Plugi
       output.out(
         `  ... ${batch.rejectedCount - 20} more rejected (see --json, which lists the first ${String(keptRejections)})`,
       );
-    output.out(`rules: ${rules.rules.length} loaded, ${rules.refused.length} refused`);
+    output.out(
+      `rules: ${String(rules.rules.length + rules.correlations.length)} loaded, ${String(rules.refused.length)} refused`,
+    );
     for (const folder of rules.folders)
       output.out(`  ${folder.dir}: ${folder.loaded} loaded, ${folder.refused} refused`);
     for (const refused of rules.refused) output.out(`  refused ${refused.file}: ${refused.reason}`);

@@ -6,6 +6,7 @@ import {
   localSiemPolling,
   type PluginContext,
 } from '../../core/index.js';
+import { resolveCorrelations, type ResolvedCorrelation } from '../../sigma/correlation.js';
 import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
 import type { Placeholders } from '../../sigma/placeholders.js';
@@ -17,6 +18,7 @@ import { EventStore } from './store.js';
 
 export interface RuleSet {
   readonly rules: readonly (CompiledRule & { readonly file: string })[];
+  readonly correlations: readonly (ResolvedCorrelation & { readonly file: string })[];
   readonly refused: readonly { readonly file: string; readonly reason: string }[];
   /** How many rules each folder gave, ours first. */
   readonly folders: readonly { readonly dir: string; readonly loaded: number; readonly refused: number }[];
@@ -29,6 +31,7 @@ export interface RuleSet {
  */
 export function loadRules(extraDirs: readonly string[], placeholders: Placeholders = {}): RuleSet {
   const rules: (CompiledRule & { file: string })[] = [];
+  const correlations: Parameters<typeof resolveCorrelations>[0][number][] = [];
   const refused: { file: string; reason: string }[] = [];
   const folders: { dir: string; loaded: number; refused: number }[] = [];
   for (const dir of [detectionsDir(), ...extraDirs]) {
@@ -44,17 +47,24 @@ export function loadRules(extraDirs: readonly string[], placeholders: Placeholde
         },
       );
     }
-    if (result.loaded.length === 0)
+    if (result.loaded.length === 0 && result.correlations.length === 0)
       throw new HarnessError(
         'E_USAGE',
         `[siem:local] the rules folder ${dir} yields no rule: ${result.refused.length === 0 ? 'it holds no .yml or .yaml file, sub-folders included' : `all ${String(result.refused.length)} of its rules were refused (first: ${result.refused[0]?.file ?? ''}: ${result.refused[0]?.reason ?? ''})`}`,
         { hint: 'Pass the folder that holds your Sigma rules (it is searched recursively), or drop it.' },
       );
     rules.push(...result.loaded);
+    correlations.push(...result.correlations);
     refused.push(...result.refused);
-    folders.push({ dir, loaded: result.loaded.length, refused: result.refused.length });
+    folders.push({
+      dir,
+      loaded: result.loaded.length + result.correlations.length,
+      refused: result.refused.length,
+    });
   }
-  return { rules, refused, folders };
+  // A correlation may name rules in any folder loaded.
+  const { resolved, refused: unresolved } = resolveCorrelations(correlations, rules);
+  return { rules, correlations: resolved, refused: [...refused, ...unresolved], folders };
 }
 
 /** The local SIEM without its HEC endpoint, for replaying recorded telemetry (`purple-harness ingest`). */
@@ -66,6 +76,7 @@ export function openLocalSiem(
   const siem = new LocalSiem({
     store: new EventStore(options.database),
     rules: rules.rules,
+    correlations: rules.correlations,
     hec: null,
     token: '',
     now: () => ctx.clock.now(),
@@ -90,7 +101,7 @@ export const localSiem = defineSiemConnector({
         },
       );
     }
-    const { rules, refused, folders } = loadRules(options.rules, options.placeholders);
+    const { rules, correlations, refused, folders } = loadRules(options.rules, options.placeholders);
     for (const folder of folders.slice(1))
       ctx.logger.info(
         `[siem:local] rules: ${String(folder.loaded)} loaded, ${String(folder.refused)} refused from ${folder.dir}`,
@@ -113,7 +124,7 @@ export const localSiem = defineSiemConnector({
         { cause: error },
       );
     });
-    siem = new LocalSiem({ store, rules, hec, token, now: () => ctx.clock.now() });
+    siem = new LocalSiem({ store, rules, correlations, hec, token, now: () => ctx.clock.now() });
     return siem;
   },
 });

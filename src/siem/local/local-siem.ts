@@ -9,6 +9,7 @@ import type {
   TelemetryQuery,
 } from '../../core/index.js';
 import { SiemError, errorMessage } from '../../core/index.js';
+import type { ResolvedCorrelation } from '../../sigma/correlation.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
 import { compileLocal, localHostClause } from '../../signals/compile-local.js';
@@ -54,6 +55,11 @@ export class LocalSiem implements SiemConnector {
   readonly alertsAtIngest = true;
   readonly #store: EventStore;
   readonly #rules: RuleIndex<CompiledRule>;
+  /** The correlations that name each rule, by the rule's id. */
+  readonly #correlationsOf: ReadonlyMap<string, readonly ResolvedCorrelation[]>;
+  /** Rules that raise their own alerts although a correlation names them (its `generate: true`). */
+  readonly #generating: ReadonlySet<string>;
+  readonly #correlationCount: number;
   readonly #tags: ReadonlyMap<string, readonly string[]>;
   readonly #hec: HecServer | null;
   readonly #token: string;
@@ -62,20 +68,31 @@ export class LocalSiem implements SiemConnector {
   constructor(options: {
     store: EventStore;
     rules: readonly CompiledRule[];
+    correlations?: readonly ResolvedCorrelation[];
     hec: HecServer | null;
     token: string;
     now: () => Date;
   }) {
     this.#store = options.store;
     this.#rules = new RuleIndex(options.rules);
-    this.#tags = new Map(options.rules.map((rule) => [rule.id, rule.tags]));
+    const correlations = options.correlations ?? [];
+    this.#tags = new Map([...options.rules, ...correlations].map((rule) => [rule.id, rule.tags]));
+    const correlationsOf = new Map<string, ResolvedCorrelation[]>();
+    for (const correlation of correlations)
+      for (const id of correlation.ruleIds)
+        correlationsOf.set(id, [...(correlationsOf.get(id) ?? []), correlation]);
+    this.#correlationsOf = correlationsOf;
+    this.#generating = new Set(correlations.filter((c) => c.generate).flatMap((c) => c.ruleIds));
+    this.#correlationCount = correlations.length;
     this.#hec = options.hec;
     this.#token = options.token;
     this.#now = options.now;
   }
 
   describe(): string {
-    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
+    const correlations =
+      this.#correlationCount > 0 ? ` and ${String(this.#correlationCount)} correlations` : '';
+    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${correlations}${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
   }
 
   /** Stores a HEC batch and evaluates the rules on every event. */
@@ -119,7 +136,7 @@ export class LocalSiem implements SiemConnector {
           meta: event.meta,
           fields: event.fields,
         });
-        for (const rule of this.#rules.matching(event.fields)) {
+        const raise = (rule: { id: string; title: string; level: string }): void => {
           this.#store.insertAlert({
             ruleId: rule.id,
             title: rule.title,
@@ -130,10 +147,37 @@ export class LocalSiem implements SiemConnector {
           });
           const seen = counts.get(rule.id);
           counts.set(rule.id, { title: rule.title, level: rule.level, count: (seen?.count ?? 0) + 1 });
+        };
+        const touched = new Set<ResolvedCorrelation>();
+        for (const rule of this.#rules.matching(event.fields)) {
+          const correlations = this.#correlationsOf.get(rule.id);
+          // A rule a correlation names only feeds it, unless the correlation says generate: true.
+          if (correlations === undefined || this.#generating.has(rule.id)) raise(rule);
+          if (correlations === undefined) continue;
+          this.#store.insertCorrelationInput(rule.id, id);
+          for (const correlation of correlations) touched.add(correlation);
         }
+        for (const correlation of touched) if (this.#correlationFires(correlation, event)) raise(correlation);
       }
     });
     return counts;
+  }
+
+  /**
+   * Whether a correlation fires on the event just stored: the matches of its rules in the event's group over
+   * the timespan up to the event satisfy it, and it has not fired on that group within the timespan already
+   * (one alert per group and window, not one per match after the threshold). Events are taken as they arrive.
+   */
+  #correlationFires(correlation: ResolvedCorrelation, event: IncomingEvent): boolean {
+    const since = new Date(Date.parse(event.time) - correlation.timespanMs).toISOString();
+    const group = correlation.groupOf(event.fields);
+    const inGroup = (fields: Readonly<Record<string, unknown>>): boolean =>
+      correlation.groupOf(fields) === group;
+    const inputs = this.#store
+      .correlationInputs(correlation.ruleIds, since, event.time)
+      .filter((input) => inGroup(input.fields));
+    if (!correlation.holds(inputs, correlation.ruleIds)) return false;
+    return !this.#store.alertedEventFields(correlation.id, since, event.time).some(inGroup);
   }
 
   queryText(query: TelemetryQuery): string {

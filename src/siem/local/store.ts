@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS alerts (
   event_ref INTEGER NOT NULL REFERENCES events (id)
 );
 CREATE INDEX IF NOT EXISTS alerts_event ON alerts (event_ref);
+CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule_id);
+-- Every match of a rule a correlation names, whether or not the rule raises its own alert.
+CREATE TABLE IF NOT EXISTS correlation_inputs (
+  rule_id TEXT NOT NULL,
+  event_ref INTEGER NOT NULL REFERENCES events (id)
+);
+CREATE INDEX IF NOT EXISTS correlation_inputs_rule ON correlation_inputs (rule_id);
 `;
 
 function toEvent(row: EventRow): StoredEvent {
@@ -99,6 +106,7 @@ export class EventStore {
   // Prepared once: preparing per row cost more than the insert itself.
   readonly #insertEvent: Database.Statement;
   readonly #insertAlert: Database.Statement;
+  readonly #insertCorrelationInput: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -116,6 +124,9 @@ export class EventStore {
     );
     this.#insertAlert = this.#db.prepare(
       'INSERT INTO alerts (rule_id, title, level, host, time, event_ref) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#insertCorrelationInput = this.#db.prepare(
+      'INSERT INTO correlation_inputs (rule_id, event_ref) VALUES (?, ?)',
     );
   }
 
@@ -167,6 +178,38 @@ export class EventStore {
       )
       .all(host, host, host, since, until)
       .map((row) => ({ ...toAlert(row), eventTime: row.event_time }));
+  }
+
+  insertCorrelationInput(ruleId: string, eventId: number): void {
+    this.#insertCorrelationInput.run(ruleId, eventId);
+  }
+
+  /** The matches of these rules on events stamped within [since, until], with the events' fields. */
+  correlationInputs(
+    ruleIds: readonly string[],
+    since: string,
+    until: string,
+  ): { readonly ruleId: string; readonly fields: Record<string, unknown> }[] {
+    const marks = ruleIds.map(() => '?').join(', ');
+    return this.#db
+      .prepare<unknown[], { rule_id: string; fields: string }>(
+        `SELECT correlation_inputs.rule_id, events.fields FROM correlation_inputs
+         JOIN events ON events.id = correlation_inputs.event_ref
+         WHERE correlation_inputs.rule_id IN (${marks}) AND events.time >= ? AND events.time <= ?`,
+      )
+      .all(...ruleIds, since, until)
+      .map((row) => ({ ruleId: row.rule_id, fields: JSON.parse(row.fields) as Record<string, unknown> }));
+  }
+
+  /** The fields of the events a rule alerted on, stamped within [since, until]. */
+  alertedEventFields(ruleId: string, since: string, until: string): Record<string, unknown>[] {
+    return this.#db
+      .prepare<unknown[], { fields: string }>(
+        `SELECT events.fields FROM alerts JOIN events ON events.id = alerts.event_ref
+         WHERE alerts.rule_id = ? AND events.time >= ? AND events.time <= ?`,
+      )
+      .all(ruleId, since, until)
+      .map((row) => JSON.parse(row.fields) as Record<string, unknown>);
   }
 
   alertsForEvents(eventIds: readonly number[]): StoredAlert[] {
