@@ -96,11 +96,15 @@ export const Emulation = z.strictObject({
       template: z
         .string()
         .regex(/^sct\/[a-z0-9-]+\.sct\.hbs$/, 'a template under templates/sct/, e.g. sct/marker.sct.hbs'),
+      via: z.enum(['url', 'path', 'unc']).default('url').meta({
+        description:
+          "How the INF names the scriptlet: its URL on the payload server (fetched by cmstp: DNS and a connection); or staged beside the INF and named by its path, or by a share path through the host's own administrative share (\\\\localhost\\C$\\...), an SCT on a share. Neither of the last two touches the network.",
+      }),
     })
     .optional()
     .meta({
       description:
-        'A scriptlet the payload server serves during the run; the INF template gets its URL as {{scriptletUrl}}.',
+        'A scriptlet for scrobj.dll to run; the INF template gets its location (URL, path or share path) as {{scriptletUrl}}.',
     }),
   cmstp: z
     .strictObject({
@@ -164,4 +168,9 @@ export interface LoadedScenario {
   readonly spec: ScenarioSpec;
   readonly file: string;
   readonly sha256: string;
+}
+
+/** Whether a run of the scenario needs the payload server: it serves a scriptlet, or the INF cmstp is given by URL. */
+export function needsPayloadServer(spec: { readonly emulation: Emulation }): boolean {
+  return spec.emulation.scriptlet?.via === 'url' || spec.emulation.inf?.via === 'url';
 }

@@ -559,16 +559,25 @@ export interface ServedFile {
   readonly sha256: string;
 }
 
+/** A file the harness uploads to the target before cmstp runs. */
+export interface StagedFile {
+  readonly remotePath: string;
+  readonly content: string;
+  readonly sha256: string;
+}
+
 /** What the render stage hands to the execute stage for one scenario on one host. */
 export interface RenderedEmulation {
   readonly marker: string;
   /** Windows path of the run's own folder on the target. */
   readonly runDir: string;
   /** The file staged before the launch (the INF); null when nothing is staged (a direct COM call). */
-  readonly payload: { readonly remotePath: string; readonly content: string; readonly sha256: string } | null;
+  readonly payload: StagedFile | null;
   readonly markerPath: string;
   /** A scriptlet the payload server hands out during the run, for remote-SCT emulations. */
   readonly scriptlet: ServedFile | null;
+  /** A scriptlet staged beside the INF, for an SCT named by a path or a share path (`scriptlet.via`). */
+  readonly stagedScriptlet: StagedFile | null;
   /**
    * The INF again, served by the payload server, when cmstp is given its URL (`inf.via: url`); the staged
    * copy stays for clean-up's uninstall.

@@ -198,6 +198,12 @@ export async function runEmulation(
       record('stage-payload', true, uploaded, `${staged.remotePath} sha256 ${staged.sha256}`);
       payload = { remotePath: staged.remotePath, sha256: staged.sha256 };
     }
+    const sct = rendered.stagedScriptlet;
+    if (sct) {
+      const uploaded = ctx.clock.now();
+      await session.upload(sct.remotePath, sct.content);
+      record('stage-scriptlet', true, uploaded, `${sct.remotePath} sha256 ${sct.sha256}`);
+    }
     progress.staged = true;
 
     const run = await operate(rendered.operations.run.name, rendered.operations.run, RunFrame);

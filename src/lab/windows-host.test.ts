@@ -377,3 +377,26 @@ test('#17 cmstp reads an INF through the host administrative share as the file i
   t.is(throughAdminShare('\\\\127.0.0.1\\d$\\x\\y.inf'), 'D:\\x\\y.inf');
   t.is(throughAdminShare('\\\\fileserver\\share\\y.inf'), '\\\\fileserver\\share\\y.inf');
 });
+
+test('#17 scrobj.dll runs a scriptlet named by a share path, with no network events', async (t) => {
+  const { host, session, stage, find, events } = setup();
+  const sctPath = `${runDir}\\${marker}-scriptlet.sct`;
+  const sct = `<?XML version="1.0"?><scriptlet><registration progid="PH"><script language="JScript"><![CDATA[ new ActiveXObject("WScript.Shell").Run(${JSON.stringify(echo)}, 0, true); ]]></script></registration></scriptlet>`;
+  host.drive.writeFile(sctPath, Buffer.from(sct));
+  stage(
+    singleUser.replace(
+      'RunPreSetupCommands=Pre',
+      `UnRegisterOCXs=Ocx\r\n[Ocx]\r\n%11%\\scrobj.dll,NI,\\\\localhost\\C$\\${sctPath.slice(3)}`,
+    ),
+  );
+
+  await host.runCmstp(session, `/s ${infPath}`);
+
+  t.is(find('scriptlet-load', 7).length, 1);
+  t.like(find('child-process', 1)[0]?.fields, {
+    ParentImage: 'C:\\Windows\\System32\\cmstp.exe',
+    CommandLine: echo,
+  });
+  t.true(host.drive.exists(markerPath));
+  t.is(events.filter((e) => e.behaviour === 'remote-fetch').length, 0);
+});

@@ -774,7 +774,7 @@ export class SimulatedWindowsHost {
     if (/^https?:\/\//i.test(entry.argument)) {
       scriptlet = await this.#download(cmstp, new URL(entry.argument));
     } else {
-      scriptlet = this.drive.get(entry.argument)?.content.toString('utf8') ?? null;
+      scriptlet = this.drive.get(throughAdminShare(entry.argument))?.content.toString('utf8') ?? null;
     }
     if (scriptlet === null) return;
     // The scriptlet's WScript.Shell.Run("...") starts its command as a child of cmstp.exe.

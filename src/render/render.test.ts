@@ -215,3 +215,30 @@ test('#17 an INF on a share: cmstp gets the staged INF through the host administ
   t.is(rendered.payloadEvidence, 'marker-file');
   t.is(rendered.servedInf, null);
 });
+
+test('#17 an SCT on a share: the scriptlet is staged beside the INF and the INF names it by an administrative-share path', (t) => {
+  const [onShare] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-scriptlet-on-share.yaml')]);
+  if (!onShare) throw new Error('SCT-on-share scenario missing');
+
+  const rendered = renderEmulation(onShare, { marker });
+
+  const staged = `C:\\ProgramData\\purple-harness\\runs\\${marker}\\${marker}-scriptlet.sct`;
+  t.is(rendered.stagedScriptlet?.remotePath, staged);
+  t.regex(rendered.stagedScriptlet?.content ?? '', /\.Run\("cmd\.exe \/c echo /);
+  t.true(rendered.payload?.content.includes(`%11%\\scrobj.dll,NI,\\\\localhost\\C$\\${staged.slice(3)}\r\n`));
+  t.is(rendered.scriptlet, null, 'nothing is served: no payload server is needed');
+  t.is(rendered.servedInf, null);
+  t.is(rendered.payloadEvidence, 'marker-file');
+
+  const byPath = renderEmulation(
+    {
+      ...onShare,
+      spec: {
+        ...onShare.spec,
+        emulation: { ...onShare.spec.emulation, scriptlet: { template: 'sct/marker.sct.hbs', via: 'path' } },
+      },
+    },
+    { marker },
+  );
+  t.true(byPath.payload?.content.includes(`%11%\\scrobj.dll,NI,${staged}\r\n`));
+});

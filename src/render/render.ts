@@ -191,6 +191,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       ...common,
       payload: null,
       scriptlet: null,
+      stagedScriptlet: null,
       servedInf: null,
       cmstpCommandLine: `ICMLuaUtil.ShellExec(${file}, ${parameters})`,
       operations: {
@@ -215,14 +216,22 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   const payloadPath = `${runDir}\\${marker}${infSpec.extension}`;
 
   let scriptlet: RenderedEmulation['scriptlet'] = null;
-  if (spec.emulation.scriptlet) {
+  let stagedScriptlet: RenderedEmulation['stagedScriptlet'] = null;
+  let scriptletLocation: string | null = null;
+  const sctSpec = spec.emulation.scriptlet;
+  if (sctSpec) {
     const sctContext = { marker, ...(command === undefined ? {} : { payloadCommand: command }) };
     checkInfContext(sctContext);
-    const content = renderWith(engine, spec.emulation.scriptlet.template, sctContext).replace(
-      /\r?\n/g,
-      '\r\n',
-    );
-    scriptlet = served(spec, options.payloadBaseUrl, marker, `${marker}.sct`, content);
+    const content = renderWith(engine, sctSpec.template, sctContext).replace(/\r?\n/g, '\r\n');
+    if (sctSpec.via === 'url') {
+      scriptlet = served(spec, options.payloadBaseUrl, marker, `${marker}.sct`, content);
+      scriptletLocation = scriptlet.url;
+    } else {
+      // Staged in the run folder, so clean-up removes it with the INF.
+      const remotePath = `${runDir}\\${marker}-scriptlet.sct`;
+      stagedScriptlet = { remotePath, content, sha256: sha256(content) };
+      scriptletLocation = sctSpec.via === 'unc' ? adminSharePath(remotePath) : remotePath;
+    }
   }
 
   const infContext = {
@@ -230,7 +239,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     runDir,
     inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, String(v)])),
     ...(command === undefined ? {} : { payloadCommand: command }),
-    ...(scriptlet === null ? {} : { scriptletUrl: scriptlet.url }),
+    ...(scriptletLocation === null ? {} : { scriptletUrl: scriptletLocation }),
   };
   checkInfContext(infContext);
   // INF files are read as ANSI text with CRLF line ends; SFTP writes bytes as given.
@@ -248,6 +257,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     ...common,
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     scriptlet,
+    stagedScriptlet,
     servedInf,
     cmstpCommandLine: `C:\\Windows\\System32\\cmstp.exe ${cmstpArguments}`,
     operations: {

@@ -40,6 +40,7 @@ export interface ScenarioEvidenceInput {
   readonly rendered: {
     readonly payload: { readonly remotePath: string; readonly content: string } | null;
     readonly scriptlet: { readonly url: string; readonly content: string } | null;
+    readonly stagedScriptlet?: { readonly remotePath: string; readonly content: string } | null;
   } | null;
   readonly transcript: readonly TranscriptEntry[];
   readonly execution: ExecutionRecord | null;
@@ -89,7 +90,7 @@ export function scenarioEvidence(
       'payload',
       payload.content,
     );
-  const scriptlet = input.rendered?.scriptlet;
+  const scriptlet = input.rendered?.scriptlet ?? input.rendered?.stagedScriptlet;
   if (scriptlet) add('payload/scriptlet.sct', 'scriptlet', scriptlet.content);
   add('transcript.json', 'transcript', json(input.transcript));
   if (input.execution !== null) {

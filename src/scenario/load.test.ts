@@ -195,3 +195,22 @@ test('#17 given an INF by URL cmstp is seen to start and nothing more: only cmst
   t.deepEqual(scenarios, []);
   t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-inf-by-url.yaml')]).issues, []);
 });
+
+test('#17 a scriptlet staged on the host is not fetched by cmstp: remote-fetch cannot be expected captured', (t) => {
+  const onShare = readFileSync(join(builtinScenariosDir(), 'cmstp-scriptlet-on-share.yaml'), 'utf8');
+  const fetching = onShare.replace(
+    '  - signal: scriptlet-load',
+    '  - signal: remote-fetch\n    captured: true\n    detected: true\n  - signal: scriptlet-load',
+  );
+
+  const { issues } = loadScenarioText('sct-share.yaml', fetching);
+
+  t.deepEqual(
+    issues.map((i) => i.message),
+    [
+      'a scriptlet named by its share path is not fetched by cmstp, so remote-fetch cannot be captured: expect remote-fetch captured: false, or use scriptlet via: url',
+    ],
+  );
+  t.is(issues[0]?.line, fetching.split('\n').findIndex((l) => l.includes('signal: remote-fetch')) + 1);
+  t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-scriptlet-on-share.yaml')]).issues, []);
+});

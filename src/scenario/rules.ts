@@ -119,6 +119,19 @@ const rules: readonly Rule[] = [
         'an INF by URL is never run, so its scriptlet would never be fetched: leave out scriptlet',
       );
   },
+  function stagedScriptletFetchesNothing(spec, report) {
+    const via = spec.emulation.scriptlet?.via;
+    if (via === undefined || via === 'url') return;
+    // A staged scriptlet is read from disk (or over SMB, by the System process): cmstp resolves and connects
+    // to nothing.
+    spec.expect.forEach((expectation, i) => {
+      if (expectation.signal === 'remote-fetch' && expectation.captured)
+        report(
+          ['expect', i, 'signal'],
+          `a scriptlet named by its ${via === 'unc' ? 'share path' : 'path'} is not fetched by cmstp, so remote-fetch cannot be captured: expect remote-fetch captured: false, or use scriptlet via: url`,
+        );
+    });
+  },
   function customCommandsAreOptIn(spec, report, options) {
     const { action, customCommand } = spec.emulation.payload;
     if (action === 'custom' && customCommand === undefined)

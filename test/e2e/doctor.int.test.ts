@@ -70,7 +70,7 @@ test('doctor checks config, variables and connectivity (host keys included) and 
     ),
   );
   t.regex(result.stdout, /^FAIL {2}connectivity +siem splunk: /m);
-  t.regex(result.stdout, /^ok {4}config +scenarios: 12 valid$/m);
+  t.regex(result.stdout, /^ok {4}config +scenarios: 13 valid$/m);
   for (const text of [missing.stdout, result.stdout, result.stderr]) {
     t.false(text.includes(password));
     t.false(text.includes('tok-123456'));

@@ -81,6 +81,10 @@ export function planCommand(
           ? null
           : { path: rendered.payload.remotePath, content: rendered.payload.content },
       scriptlet: rendered.scriptlet === null ? null : { url: rendered.scriptlet.url },
+      stagedScriptlet:
+        rendered.stagedScriptlet === null
+          ? null
+          : { path: rendered.stagedScriptlet.remotePath, content: rendered.stagedScriptlet.content },
       signals: scenario.spec.expect.map((e) => ({
         signal: e.signal,
         captured: e.captured,
@@ -108,6 +112,10 @@ export function planCommand(
       for (const line of pair.payload.content.split(/\r?\n/)) output.out(`  | ${line}`);
     }
     if (pair.scriptlet) output.out(`scriptlet served at ${pair.scriptlet.url}`);
+    if (pair.stagedScriptlet) {
+      output.out(`scriptlet ${pair.stagedScriptlet.path}:`);
+      for (const line of pair.stagedScriptlet.content.split(/\r?\n/)) output.out(`  | ${line}`);
+    }
     for (const s of pair.signals) {
       output.out(
         `expect ${s.signal}: captured=${String(s.captured)}${s.detected === null ? '' : `, detected=${String(s.detected)}`}`,

@@ -33,5 +33,10 @@ export function renderCommand(
     );
     output.out(rendered.scriptlet.content.replace(/\r\n/g, '\n').trimEnd());
   }
+  if (rendered.stagedScriptlet) {
+    const { remotePath, sha256 } = rendered.stagedScriptlet;
+    output.err(`# scriptlet staged at ${remotePath} (sha256 ${sha256})`);
+    output.out(rendered.stagedScriptlet.content.replace(/\r\n/g, '\n').trimEnd());
+  }
   return exitCodes.passed;
 }

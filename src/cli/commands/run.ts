@@ -16,6 +16,7 @@ import {
   HarnessError,
   errorMessage,
   labKindOf,
+  needsPayloadServer,
   labNotice,
   newRunId,
   realSleep,
@@ -262,7 +263,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const write = (run: RunResult) => publishRun(run, { reportsDir, formats, evidence, secrets, signingKey });
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
-    if (embedded || scenarios.some((s) => s.spec.emulation.scriptlet !== undefined)) {
+    if (embedded || scenarios.some((s) => needsPayloadServer(s.spec))) {
       const { bind } = payloadServerSettings(config);
       payloadServer = await startPayloadServer(payloadServerSettings(config));
       output.logger.info(`payload server: ${payloadServer.baseUrl} (listening on ${bind})`);
