@@ -146,6 +146,31 @@ export function writeReports(
   }
 }
 
+/**
+ * Proves the reports folder takes a file by writing one and removing it: permission bits say nothing for
+ * root, a read-only mount or a full disk. Throws E_CONFIG_INVALID (exit 2), for `run` to call before any
+ * host is touched and `doctor` to report.
+ */
+export function checkReportsWritable(reportsDir: string): void {
+  const root = resolve(reportsDir);
+  const probe = join(root, `.write-check-${String(process.pid)}`);
+  try {
+    mkdirSync(root, { recursive: true });
+    writeFileSync(probe, 'purple-harness write check\n');
+    rmSync(probe, { force: true });
+  } catch (error) {
+    throw new HarnessError(
+      'E_CONFIG_INVALID',
+      `the reports folder ${root} cannot be written (${errorMessage(error)}), so a run's results could not be kept: nothing was run`,
+      {
+        hint: 'Make the folder writable, or choose another with --reports-dir or reports.dir in the config.',
+        cause: error,
+      },
+    );
+  }
+  readRunIndex(root);
+}
+
 export const indexFile = 'index.json';
 export const dashboardFile = 'index.html';
 

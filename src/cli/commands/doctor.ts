@@ -1,4 +1,4 @@
-import { constants, accessSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import type { Env } from '../../config/load.js';
@@ -6,7 +6,7 @@ import type { HarnessConfig } from '../../config/schema.js';
 import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
 import { errorMessage } from '../../core/index.js';
 import { redact } from '../../util/redact.js';
-import { readRunIndex } from '../../report/write.js';
+import { checkReportsWritable } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
 import { probeHostKey } from '../../executors/ssh/index.js';
 import { scenarioPaths } from '../../config/defaults.js';
@@ -148,9 +148,7 @@ export async function doctorCommand(
   );
   try {
     const dir = resolve(options.reportsDir);
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    readRunIndex(dir);
+    checkReportsWritable(dir);
     add('config', 'reports', true, `${dir} is writable`);
   } catch (error) {
     add('config', 'reports', false, errorMessage(error));

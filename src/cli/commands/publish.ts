@@ -1,5 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import type { ReportArtifact, RunResult } from '../../core/index.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorMessage, type ReportArtifact, type RunResult } from '../../core/index.js';
 import { renderDashboard } from '../../report/dashboard.js';
 import { indexEntry } from '../../report/history.js';
 import { updateRunIndex, writeReports } from '../../report/write.js';
@@ -45,6 +47,47 @@ export function publishRun(
     report: options.formats.includes('html') ? `${run.runId}/report.html` : null,
   });
   return { ...written, indexFiles: updateRunIndex(options.reportsDir, entry, renderDashboard) };
+}
+
+/** Where a run's reports go when the reports folder fails after hosts were touched: the temp folder. */
+export function fallbackReportsDir(): string {
+  return join(tmpdir(), 'purple-harness-reports');
+}
+
+/** What became of a run's reports: where they were written, and why not where asked, if so. */
+export interface PublishOutcome {
+  readonly written: Published | null;
+  /** Why the reports are not in the asked-for folder; null when they are. */
+  readonly problem: string | null;
+}
+
+/**
+ * Once anything ran on a host nothing collected may be lost: when the reports folder fails, the same bundle
+ * goes to the fallback folder (and `verify` accepts it there), and the caller prints the verdicts either way.
+ */
+export function publishOrFallback(
+  run: RunResult,
+  options: Parameters<typeof publishRun>[1],
+  output: Output,
+): PublishOutcome {
+  try {
+    return { written: publishRun(run, options), problem: null };
+  } catch (error) {
+    const problem = errorMessage(error);
+    const fallback = fallbackReportsDir();
+    try {
+      const written = publishRun(run, { ...options, reportsDir: fallback });
+      output.err(
+        `[purple-harness] ${problem}; the reports were written to ${written.dir} instead (check with: purple-harness verify ${written.dir})`,
+      );
+      return { written, problem };
+    } catch (again) {
+      output.err(
+        `[purple-harness] ${problem}; the fallback folder ${fallback} failed too (${errorMessage(again)}): the verdicts below are all that is kept`,
+      );
+      return { written: null, problem };
+    }
+  }
 }
 
 /** The webhook settings: the config's `notify`, or the defaults when only PURPLE_HARNESS_WEBHOOK_URL is set. */

@@ -36,15 +36,15 @@ import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import type { Shard } from '../../pipeline/plan.js';
 import { notRunPairs, preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
-import { readRunIndex } from '../../report/write.js';
+import { checkReportsWritable, readRunIndex } from '../../report/write.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { rateLimited } from '../../siem/rate-limit.js';
 import { siemConnectors } from '../../siem/registry.js';
 import { scenarioPaths } from '../../config/defaults.js';
-import { exitCodeForRun, type ExitCode } from '../exit-codes.js';
+import { exitCodeForRun, exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { notifyRun, notifySettings, publishRun, type Published } from './publish.js';
+import { notifyRun, notifySettings, publishOrFallback, type Published } from './publish.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -165,7 +165,9 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   preflightRender(scenarios);
   const controls = loadControls(config.controls);
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
-  // Read first: an unreadable index stops the run (exit 2) before anything touches a host.
+  // Checked first: a folder that takes no file, or an unreadable index, stops the run (exit 2) before
+  // anything touches a host.
+  checkReportsWritable(reportsDir);
   const history = readRunIndex(reportsDir);
   const embedded = config.lab === undefined;
   if (!embedded && options.labDropSignals.length > 0) {
@@ -260,7 +262,8 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const evidence: ReportArtifact[] = [];
   const signingKey = signingKeyFrom(env, secrets);
   const notify = notifySettings(config, env, secrets);
-  const write = (run: RunResult) => publishRun(run, { reportsDir, formats, evidence, secrets, signingKey });
+  const write = (run: RunResult) =>
+    publishOrFallback(run, { reportsDir, formats, evidence, secrets, signingKey }, output);
   try {
     siem = await createSiem(siemConfig, localOptions, pluginContext);
     if (embedded || scenarios.some((s) => needsPayloadServer(s.spec))) {
@@ -362,9 +365,11 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
           ),
         },
       );
-      const written = write(partial);
-      output.err(`[purple-harness] partial results written to ${written.dir}`);
-      await notifyRun(partial, notify, written.dir, output);
+      const { written } = write(partial);
+      if (written !== null) {
+        output.err(`[purple-harness] partial results written to ${written.dir}`);
+        await notifyRun(partial, notify, written.dir, output);
+      }
     }
     throw error;
   } finally {
@@ -374,7 +379,10 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     if (lab) warnLabDelivery(lab.shipping, output);
   }
 
-  const written = write(result);
+  const { written, problem } = write(result);
+  const runCode = exitCodeForRun(result.status, result.regressions.length);
+  // Reports kept only in the fallback folder (or nowhere) are an infrastructure failure of a passing run.
+  const exitCode = problem !== null && runCode === exitCodes.passed ? exitCodes.infrastructure : runCode;
   const notice = labNotice(result);
   if (options.json) {
     output.out(
@@ -382,7 +390,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         {
           runId: result.runId,
           status: result.status,
-          exitCode: exitCodeForRun(result.status, result.regressions.length),
+          exitCode,
           lab: result.lab,
           ...(notice === null ? {} : { notice }),
           summary: result.summary,
@@ -394,19 +402,20 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
             status: r.status,
             signals: r.signals.map((s) => ({ id: s.id, verdict: s.verdict, reason: s.reason })),
           })),
-          reportDir: written.dir,
+          reportDir: written?.dir ?? null,
+          ...(problem === null ? {} : { reportProblem: redact(problem, secrets) }),
         },
         null,
         2,
       ),
     );
   } else printRun(result, written, output);
-  await notifyRun(result, notify, written.dir, output);
-  return exitCodeForRun(result.status, result.regressions.length);
+  if (written !== null) await notifyRun(result, notify, written.dir, output);
+  return exitCode;
 }
 
 /** The run as lines for people: each scenario and signal, the report files and any regression. */
-function printRun(result: RunResult, written: Published, output: Output): void {
+function printRun(result: RunResult, written: Published | null, output: Output): void {
   const notice = labNotice(result);
   if (notice !== null) output.out(notice);
   for (const scenario of result.results) {
@@ -430,12 +439,14 @@ function printRun(result: RunResult, written: Published, output: Output): void {
   output.out(
     `run ${result.runId}: ${result.status} (${result.summary.pass} pass, ${result.summary.fail} fail, ${result.summary.late} late, ${result.summary.inconclusive} inconclusive)`,
   );
-  const evidenceFiles = written.files.filter((f) => f.includes(`${sep}evidence${sep}`));
-  for (const file of written.files) if (!evidenceFiles.includes(file)) output.out(`report: ${file}`);
-  for (const file of written.indexFiles) output.out(`history: ${file}`);
-  output.out(
-    `evidence: ${String(evidenceFiles.length)} files under ${join(written.dir, 'evidence')}, hashed in manifest.json (check with: purple-harness verify ${written.dir})`,
-  );
+  if (written !== null) {
+    const evidenceFiles = written.files.filter((f) => f.includes(`${sep}evidence${sep}`));
+    for (const file of written.files) if (!evidenceFiles.includes(file)) output.out(`report: ${file}`);
+    for (const file of written.indexFiles) output.out(`history: ${file}`);
+    output.out(
+      `evidence: ${String(evidenceFiles.length)} files under ${join(written.dir, 'evidence')}, hashed in manifest.json (check with: purple-harness verify ${written.dir})`,
+    );
+  } else output.out('report: none written (see the error above)');
   for (const r of result.regressions)
     output.out(
       `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
