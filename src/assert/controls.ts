@@ -1,5 +1,6 @@
 import type {
   ControlDefinition,
+  ControlEvidence,
   ControlResult,
   ControlStatus,
   ScenarioResult,
@@ -26,16 +27,18 @@ function signalStatus(basis: ControlDefinition['basis'], signal: SignalResult): 
 
 /**
  * Which controls this run is evidence for, and whether each was met. Only signals whose expectation can show
- * the control's statement count (see bearsOn). Any covered signal not met makes the control not met;
- * otherwise anything not evaluated leaves it not evaluated, and so does a signal missing from an
- * `each-signal` control. A control that covers nothing in this run is not evaluated, never met. Pure.
+ * the control's statement count (see bearsOn), and only from real hosts: the simulated lab's results show the
+ * harness at work, not the user's monitoring, so they are `demonstration`, never met. Any covered signal not
+ * met makes the control not met; otherwise anything not evaluated leaves it not evaluated, and so does a
+ * signal missing from an `each-signal` control. A control that covers nothing in this run is not evaluated,
+ * never met. `decidedBy` names the evidence that set the status. Pure.
  */
 export function assessControls(
   controls: readonly ControlDefinition[],
   results: readonly ScenarioResult[],
 ): ControlResult[] {
   return controls.map((control) => {
-    const evidence = results
+    const evidence: ControlEvidence[] = results
       .filter((r) => control.scenarios === null || control.scenarios.includes(r.scenario.id))
       .flatMap((r) =>
         r.signals
@@ -45,20 +48,28 @@ export function assessControls(
             scenario: r.scenario.id,
             host: r.host.name,
             signal: s.id,
-            status: signalStatus(control.basis, s),
+            status: r.host.simulated ? 'demonstration' : signalStatus(control.basis, s),
           })),
       );
+    const real = evidence.filter((e) => e.status !== 'demonstration');
     // A control stated "for each signal" is shown only by met evidence for every signal in its scope.
-    const metSignals = new Set(evidence.filter((e) => e.status === 'met').map((e) => e.signal));
+    const metSignals = new Set(real.filter((e) => e.status === 'met').map((e) => e.signal));
     const missing =
       control.coverage === 'each-signal'
         ? (control.signals ?? signalIds).filter((id) => !metSignals.has(id))
         : [];
-    const status: ControlStatus = evidence.some((e) => e.status === 'not-met')
-      ? 'not-met'
-      : evidence.length === 0 || evidence.some((e) => e.status === 'not-evaluated') || missing.length > 0
-        ? 'not-evaluated'
-        : 'met';
-    return { ...control, status, evidence, missing };
+    const notMet = real.filter((e) => e.status === 'not-met');
+    const unjudged = real.filter((e) => e.status === 'not-evaluated');
+    const [status, decidedBy]: [ControlStatus, ControlEvidence[]] =
+      notMet.length > 0
+        ? ['not-met', notMet]
+        : real.length === 0
+          ? evidence.length > 0
+            ? ['demonstration', evidence]
+            : ['not-evaluated', []]
+          : unjudged.length > 0 || missing.length > 0
+            ? ['not-evaluated', unjudged]
+            : ['met', real];
+    return { ...control, status, evidence, decidedBy, missing };
   });
 }

@@ -9,3 +9,4 @@ export * from './canary.js';
 export * from './env.js';
 export * from './run-record.js';
 export * from './smoke-record.js';
+export * from './control-finding.js';

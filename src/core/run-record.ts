@@ -127,7 +127,13 @@ const Regression = z.strictObject({
   previousVerdict: z.literal('pass'),
   verdict: z.literal('fail'),
 });
-const ControlStatus = z.enum(['met', 'not-met', 'not-evaluated']);
+const ControlStatus = z.enum(['met', 'not-met', 'not-evaluated', 'demonstration']);
+const ControlEvidence = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  status: ControlStatus,
+});
 const RunStatus = z.enum([
   'passed',
   'failed',
@@ -262,9 +268,9 @@ export const RunRecord = z
         scenarios: z.array(z.string()).nullable(),
         coverage: z.enum(['any', 'each-signal']).default('any'),
         status: ControlStatus,
-        evidence: z.array(
-          z.strictObject({ scenario: z.string(), host: z.string(), signal: SignalId, status: ControlStatus }),
-        ),
+        evidence: z.array(ControlEvidence),
+        // Runs written before decidedBy existed: none named.
+        decidedBy: z.array(ControlEvidence).default([]),
         missing: z.array(SignalId).default([]),
       }),
     ),

@@ -355,17 +355,23 @@ export interface ControlDefinition {
   readonly coverage: 'any' | 'each-signal';
 }
 
-export type ControlStatus = 'met' | 'not-met' | 'not-evaluated';
+/** `demonstration`: the evidence came from the simulated lab, which shows the harness, not a control. */
+export type ControlStatus = 'met' | 'not-met' | 'not-evaluated' | 'demonstration';
+
+/** One scenario x host x signal that bears on a control. */
+export interface ControlEvidence {
+  readonly scenario: string;
+  readonly host: string;
+  readonly signal: SignalId;
+  readonly status: ControlStatus;
+}
 
 /** How this run bears on one control: each covered scenario x host x signal, and the roll-up. */
 export interface ControlResult extends ControlDefinition {
   readonly status: ControlStatus;
-  readonly evidence: readonly {
-    readonly scenario: string;
-    readonly host: string;
-    readonly signal: SignalId;
-    readonly status: ControlStatus;
-  }[];
+  readonly evidence: readonly ControlEvidence[];
+  /** The evidence that set the status: what failed for not-met, what was unjudged for not-evaluated, else all. */
+  readonly decidedBy: readonly ControlEvidence[];
   /** For an each-signal control: the signals in scope with no met evidence in this run. */
   readonly missing: readonly SignalId[];
 }

@@ -41,7 +41,15 @@ test('shows the summary, the matrix, blind spots, latencies, clean-up, controls 
   t.regex(html, /SIMULATED LAB/);
   t.regex(html, /<td class="cell pass"[^>]*>pass<br><small>alert<\/small>/);
   t.regex(html, /<td class="cell fail"[^>]*>fail<br><small>none<\/small>/);
-  t.regex(html, /SI-4<\/strong> System Monitoring<\/td><td>detection<\/td><td class="s-not-met">NOT-MET/);
+  t.regex(
+    html,
+    /SI-4<\/strong> System Monitoring<\/td><td>detection<\/td><td class="s-demonstration">DEMONSTRATION ONLY<\/td><td>cmstp-exec, child-process on WIN10-LAB-01<\/td><td>Demonstration only: /,
+  );
+  t.notRegex(html, /class="s-met"|>MET</, 'a simulated run shows no MET control');
+  t.regex(
+    render(sampleRun('real')),
+    /SI-4<\/strong> System Monitoring<\/td><td>detection<\/td><td class="s-not-met">NOT MET<\/td><td>child-process on WIN10-LAB-01 \(cmstp-local-inf-presetup\)<\/td><td>Not observed in this run, so not shown: /,
+  );
   t.regex(html, /<a href="evidence\/cmstp-local-inf-presetup\/WIN10-LAB-01\/siem\/cmstp-exec\.json">/);
   t.regex(html, /id="mttd">2\.0 s</);
   t.notRegex(render(sampleRun('real')), /SIMULATED LAB/);

@@ -2,7 +2,15 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult, ScenarioResult, SignalId, SignalResult } from '../../core/index.js';
-import { defineReporter, evalsLabel, formatMs, labNotice, labTag, signalIds } from '../../core/index.js';
+import {
+  controlRow,
+  defineReporter,
+  evalsLabel,
+  formatMs,
+  labNotice,
+  labTag,
+  signalIds,
+} from '../../core/index.js';
 import { templatesDir } from '../../util/paths.js';
 import { HtmlReporterOptions } from './schema.js';
 
@@ -38,6 +46,7 @@ export function htmlView(run: RunResult) {
   const signals = run.results.flatMap((r) => r.signals.map((s) => ({ pair: pairName(r), signal: s })));
   return {
     run,
+    controls: run.controls.map(controlRow),
     notice: labNotice(run),
     tag: labTag(run.lab),
     columns,

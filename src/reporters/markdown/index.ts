@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  controlRow,
   defineReporter,
   evalsLabel,
   formatMs,
@@ -29,7 +30,11 @@ function cell(value: unknown): string {
   return value === null || value === undefined ? '' : markdownText(JSON.stringify(value));
 }
 
-function createTemplate(): (context: { run: RunResult; notice: string | null }) => string {
+function createTemplate(): (context: {
+  run: RunResult;
+  controls: readonly ReturnType<typeof controlRow>[];
+  notice: string | null;
+}) => string {
   const engine = Handlebars.create();
   engine.registerHelper('cell', cell);
   // run.json keeps every field whole; the human report clips long values such as encoded command lines.
@@ -57,7 +62,14 @@ export const markdownReporter = defineReporter({
     const template = createTemplate();
     return {
       render: (run) => [
-        { path: 'report.md', content: template({ run: inert(run), notice: labNotice(run) }) },
+        {
+          path: 'report.md',
+          content: template({
+            run: inert(run),
+            controls: inert(run.controls.map(controlRow)),
+            notice: labNotice(run),
+          }),
+        },
       ],
     };
   },

@@ -60,3 +60,24 @@ test('#14.12 SIEM- and host-supplied fields cannot forge a heading, raw HTML or 
   t.false(content.includes('`**PASSED**`'), 'no code span broken out of');
   t.true(content.includes('&lt;img src=x onerror=alert(1)&gt;'), 'the value is still shown, inert');
 });
+
+test('#18 a simulated run shows no MET control; a real run names what decided each row', (t) => {
+  const simulated = markdownReporter.create({}).render(sampleRun('simulated'))[0]?.content ?? '';
+  const real = markdownReporter.create({}).render(sampleRun('real'))[0]?.content ?? '';
+
+  // The control table's rows: between "## Controls" and the next section, less its two header lines.
+  const rows = (text: string) =>
+    (/## Controls\n\n([^#]*)/.exec(text)?.[1] ?? '')
+      .split('\n')
+      .filter((l) => l.startsWith('| '))
+      .slice(1);
+  t.is(rows(simulated).length, 7);
+  t.true(rows(simulated).every((row) => row.includes('| **DEMONSTRATION ONLY** |')));
+  t.true(
+    rows(real).some((row) =>
+      row.includes(
+        '| **SI-4** System Monitoring | detection | **NOT MET** | child-process on WIN10-LAB-01 (cmstp-local-inf-presetup) | Not observed in this run, so not shown: ',
+      ),
+    ),
+  );
+});
