@@ -18,19 +18,19 @@ export function psq(value: unknown): string {
 /**
  * Characters allowed in any value placed into an INF. A whitelist, because INF syntax has many ways to
  * start something new: `[` a section, `;` a comment, `%` a string substitution, `"` and `,` field edges,
- * and a line break a whole new directive. `$` starts nothing (it names administrative shares: \\host\C$).
+ * and a line break a whole new directive.
  */
-const infSafe = /^[A-Za-z0-9 _.:\\/>=+()$-]*$/;
+const infSafe = /^[A-Za-z0-9 _.:\\/>=+()-]*$/;
 
 export function checkInfValue(path: string, value: string): void {
   if (infSafe.test(value)) return;
-  const bad = /[^A-Za-z0-9 _.:\\/>=+()$-]/.exec(value)?.[0] ?? '';
+  const bad = /[^A-Za-z0-9 _.:\\/>=+()-]/.exec(value)?.[0] ?? '';
   const shown = bad === '\r' ? 'CR' : bad === '\n' ? 'LF' : JSON.stringify(bad);
   throw new HarnessError(
     'E_UNSAFE_VALUE',
     `value for ${path} contains ${shown}, which could inject INF syntax: ${JSON.stringify(value)}`,
     {
-      hint: 'INF values may use letters, digits, spaces and _ . : \\ / > = + ( ) $ -. Change the scenario input.',
+      hint: 'INF values may use letters, digits, spaces and _ . : \\ / > = + ( ) -. Change the scenario input.',
     },
   );
 }

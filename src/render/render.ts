@@ -7,7 +7,13 @@ import type {
 } from '../core/index.js';
 import { HarnessError, canaryText, errorMessage, isMarker } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
-import { checkInfContext, compileStrict, createCommandEngine, readTemplate } from './engine.js';
+import {
+  checkInfContext,
+  checkInfValue,
+  compileStrict,
+  createCommandEngine,
+  readTemplate,
+} from './engine.js';
 
 /** Where every run lives on the target: one folder per marker, under a harness-owned root. */
 export const remoteRoots = {
@@ -239,11 +245,17 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     runDir,
     inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, String(v)])),
     ...(command === undefined ? {} : { payloadCommand: command }),
-    ...(scriptletLocation === null ? {} : { scriptletUrl: scriptletLocation }),
   };
   checkInfContext(infContext);
+  // The share path's `$` (\\localhost\C$\) is the harness's own and starts no INF syntax; every other
+  // character of the location passes the same check as any value.
+  if (scriptletLocation !== null)
+    checkInfValue('context.scriptletUrl', scriptletLocation.replace(/^(\\\\localhost\\[A-Z])\$\\/, '$1\\'));
   // INF files are read as ANSI text with CRLF line ends; SFTP writes bytes as given.
-  const inf = renderWith(engine, infSpec.template, infContext).replace(/\r?\n/g, '\r\n');
+  const inf = renderWith(engine, infSpec.template, {
+    ...infContext,
+    ...(scriptletLocation === null ? {} : { scriptletUrl: scriptletLocation }),
+  }).replace(/\r?\n/g, '\r\n');
 
   const servedInf =
     infSpec.via === 'url'
