@@ -33,6 +33,10 @@ const p1 = await child('harness-bench.js', ['P1']);
 const p2 = await child('harness-bench.js', ['P2']);
 const p4 = await child('ingest-throughput.js');
 const p4Memory = await child('ingest-memory.js');
+const startup = (await child('cli-startup.js')) as Record<
+  'version' | 'validate' | 'plan',
+  { medianMs: number; runsMs: number[] }
+>;
 const large = p4.largeRuleSet as {
   source: string;
   rules: number;
@@ -106,6 +110,18 @@ const rows: [string, string, string, string][] = [
     replay === null ? 'n/a' : verdict(replay.seconds < 1),
   ],
   [
+    'CLI start-up: --version',
+    `${fmt(startup.version.medianMs, 0)} ms median of 10 (${startup.version.runsMs.join(', ')})`,
+    '<= 300 ms',
+    verdict(startup.version.medianMs <= 300),
+  ],
+  [
+    'CLI start-up: validate / plan',
+    `${fmt(startup.validate.medianMs, 0)} / ${fmt(startup.plan.medianMs, 0)} ms median of 10`,
+    '<= 300 ms each',
+    verdict(startup.validate.medianMs <= 300 && startup.plan.medianMs <= 300),
+  ],
+  [
     'peak RSS P1 / P2 / P4',
     `${fmt(num(p1.peakRssMb), 0)} / ${fmt(num(p2.peakRssMb), 0)} / ${fmt(num(p4.peakRssMb), 0)} MB`,
     '',
@@ -123,6 +139,6 @@ mkdirSync(results, { recursive: true });
 const file = join(results, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4, P4Memory: p4Memory }, null, 2)}\n`,
+  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4, P4Memory: p4Memory, startup }, null, 2)}\n`,
 );
 console.log(`  written to ${file}`);

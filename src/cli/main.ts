@@ -1,41 +1,17 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { createPublicKey } from 'node:crypto';
-import { loadConfigFile, loadEnv, type Env } from '../config/load.js';
-import { signingKeyFrom } from '../config/signing-key.js';
-import { HarnessConfig } from '../config/schema.js';
-import {
-  errorMessage,
-  HarnessError,
-  isHarnessError,
-  realSleep,
-  systemClock,
-  ValidationError,
-} from '../core/index.js';
+import type { Env } from '../config/load.js';
+import type { HarnessConfig } from '../config/schema.js';
+// Only what every command needs is loaded up front (not zod, the config schema or any plug-in), so
+// --version and --help start fast; each command loads its own modules when it runs.
+import { errorMessage, HarnessError, isHarnessError, ValidationError } from '../core/errors.js';
+import { realSleep, systemClock } from '../core/context.js';
 import { packageRoot } from '../util/paths.js';
-import { cleanupCommand } from './commands/cleanup.js';
-import { ingestCommand } from './commands/ingest.js';
-import { renderCommand } from './commands/render.js';
-import { schemaCommand } from './commands/schema.js';
-import { signalsCommand } from './commands/signals.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
-import { verifyCommand } from './commands/verify.js';
-import { historyCommand } from './commands/history.js';
-import { reportCommand } from './commands/report.js';
-import { mergeCommand } from './commands/merge.js';
-import { planCommand } from './commands/plan.js';
-import { newCommand } from './commands/new.js';
-import { doctorCommand } from './commands/doctor.js';
-import { importAtomicCommand } from './commands/import-atomic.js';
-import { labUpCommand } from './commands/lab-up.js';
-import { labSmokeCommand } from './commands/lab-smoke.js';
-import { scheduleCommand } from './commands/schedule.js';
-import { parseShard } from '../pipeline/plan.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { commandHelp } from './help.js';
+import { parseCommandLine, unknownCommand } from './flags.js';
+import { oneOf } from '../util/did-you-mean.js';
 import { createOutput, type Output } from './output.js';
 
 const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
@@ -112,10 +88,7 @@ Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does no
 2 invalid input, 3 infrastructure error or inconclusive, 4 a regression (a signal that passed in the
 previous comparable run fails now), 130 interrupted.`;
 
-function parsePreflight(text: string): 'strict' | 'lenient' {
-  if (text === 'strict' || text === 'lenient') return text;
-  throw new HarnessError('E_USAGE', `--preflight takes strict or lenient, not "${text}"`);
-}
+const preflightModes = ['strict', 'lenient'] as const;
 
 const nativeJson = new Set([
   'run',
@@ -138,11 +111,13 @@ const defaultConfigFile = 'purple-harness.config.yaml';
  * The environment over .env, and the config from --config, PURPLE_HARNESS_CONFIG or ./purple-harness.config.yaml,
  * in that order (none: the embedded lab). Flags still override what the config says.
  */
-function settings(configFlag: string | undefined): {
+async function settings(configFlag: string | undefined): Promise<{
   env: Env;
   config: HarnessConfig;
   configFile: string | undefined;
-} {
+}> {
+  const { loadConfigFile, loadEnv } = await import('../config/load.js');
+  const { HarnessConfig } = await import('../config/schema.js');
   const env = loadEnv(process.cwd(), process.env);
   const configFile =
     configFlag ??
@@ -199,55 +174,10 @@ function printError(error: unknown, output: Output, debug: boolean): ExitCode {
 async function main(argv: readonly string[], secrets = new Set<string>()): Promise<ExitCode> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string', multiple: true, default: [] },
-        'reports-dir': { type: 'string' },
-        'lab-drop': { type: 'string', multiple: true, default: [] },
-        'lab-sensor': { type: 'string' },
-        'allow-custom-commands': { type: 'boolean', default: false },
-        rules: { type: 'string', multiple: true, default: [] },
-        concurrency: { type: 'string' },
-        'trust-new-host-keys': { type: 'boolean', default: false },
-        preflight: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        siem: { type: 'string' },
-        marker: { type: 'string' },
-        write: { type: 'boolean', default: false },
-        'public-key': { type: 'string' },
-        'no-chain': { type: 'boolean', default: false },
-        scenario: { type: 'string' },
-        signal: { type: 'string', multiple: true, default: [] },
-        title: { type: 'string' },
-        from: { type: 'string' },
-        template: { type: 'string' },
-        flags: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        last: { type: 'string' },
-        format: { type: 'string', multiple: true, default: [] },
-        out: { type: 'string' },
-        shard: { type: 'string' },
-        cron: { type: 'string' },
-        jitter: { type: 'string' },
-        'max-runs': { type: 'string' },
-        timezone: { type: 'string' },
-        'ssh-port': { type: 'string' },
-        'hec-port': { type: 'string' },
-        pwsh: { type: 'string' },
-        debug: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', short: 'v', default: false },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     const output = createOutput(secrets, { debug: false, quiet: false });
-    output.err(`Error: ${errorMessage(error)}`);
-    output.err('Hint: run purple-harness --help');
-    return exitCodes.invalidInput;
+    return printError(error, output, false);
   }
   const { values, positionals } = parsed;
   const [command, ...paths] = positionals;
@@ -280,23 +210,33 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         case 'run':
         case 'schedule': {
           // Settings are read again for every run, so a scheduler picks up an edited config or .env.
-          const runOnce = (): Promise<ExitCode> => {
-            const { env, config } = settings(values.config);
-            return runCommand(
+          const { signalIds } = await import('../core/scenario-model.js');
+          const { sensorProfileNames } = await import('../lab/sensor-profiles.js');
+          const { parseShard } = await import('../pipeline/plan.js');
+          const runOnce = async (): Promise<ExitCode> => {
+            const { env, config } = await settings(values.config);
+            return (await import('./commands/run.js')).runCommand(
               {
                 paths,
                 config,
                 env,
                 hosts: values.host,
                 reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
-                labDropSignals: values['lab-drop'],
-                labSensor: values['lab-sensor'],
+                labDropSignals: values['lab-drop'].map((id) => oneOf('--lab-drop', id, signalIds)),
+                labSensor:
+                  values['lab-sensor'] === undefined
+                    ? undefined
+                    : oneOf('--lab-sensor', values['lab-sensor'], sensorProfileNames),
                 allowCustomCommands: values['allow-custom-commands'],
                 rules: values.rules,
                 concurrency:
                   values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
                 trustNewHostKeys: values['trust-new-host-keys'],
-                preflight: parsePreflight(values.preflight ?? config.defaults?.preflight ?? 'lenient'),
+                preflight: oneOf(
+                  '--preflight',
+                  values.preflight ?? config.defaults?.preflight ?? 'lenient',
+                  preflightModes,
+                ),
                 shard: values.shard === undefined ? null : parseShard(values.shard),
                 json: values.json,
                 version: version(),
@@ -307,7 +247,9 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             );
           };
           if (command === 'run') return await runOnce();
-          return await scheduleCommand(
+          return await (
+            await import('./commands/schedule.js')
+          ).scheduleCommand(
             {
               cron: values.cron,
               jitter: values.jitter,
@@ -321,19 +263,9 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           );
         }
         case 'ingest': {
-          const { env, config } = settings(values.config);
-          return ingestCommand({ files: paths, config, rules: values.rules, json: values.json }, output, {
-            logger: output.logger,
-            clock: systemClock,
-            sleep: realSleep,
-            secrets,
-            env,
-          });
-        }
-        case 'cleanup': {
-          const { env, config } = settings(values.config);
-          return await cleanupCommand(
-            { marker: values.marker, config, env, hosts: values.host, secrets },
+          const { env, config } = await settings(values.config);
+          return (await import('./commands/ingest.js')).ingestCommand(
+            { files: paths, config, rules: values.rules, json: values.json },
             output,
             {
               logger: output.logger,
@@ -344,21 +276,35 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             },
           );
         }
+        case 'cleanup': {
+          const { env, config } = await settings(values.config);
+          return await (
+            await import('./commands/cleanup.js')
+          ).cleanupCommand({ marker: values.marker, config, env, hosts: values.host, secrets }, output, {
+            logger: output.logger,
+            clock: systemClock,
+            sleep: realSleep,
+            secrets,
+            env,
+          });
+        }
         case 'signals':
-          return signalsCommand(values.siem, values.json, output);
+          return (await import('./commands/signals.js')).signalsCommand(values.siem, values.json, output);
         case 'validate':
-          return validateCommand(paths, output, {
+          return (await import('./commands/validate.js')).validateCommand(paths, output, {
             allowCustomCommands: values['allow-custom-commands'],
             json: values.json,
           });
         case 'render':
-          return renderCommand(paths, values.marker, output, {
+          return (await import('./commands/render.js')).renderCommand(paths, values.marker, output, {
             allowCustomCommands: values['allow-custom-commands'],
           });
         case 'schema':
-          return schemaCommand(values.write, output);
+          return (await import('./commands/schema.js')).schemaCommand(values.write, output);
         case 'new':
-          return await newCommand(
+          return await (
+            await import('./commands/new.js')
+          ).newCommand(
             {
               id: paths[0],
               title: values.title,
@@ -374,8 +320,10 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           );
         case 'lab': {
           if (paths[0] === 'smoke') {
-            const { env, config, configFile } = settings(values.config);
-            return await labSmokeCommand(
+            const { env, config, configFile } = await settings(values.config);
+            return await (
+              await import('./commands/lab-smoke.js')
+            ).labSmokeCommand(
               {
                 config,
                 configFile,
@@ -393,8 +341,10 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             throw new HarnessError('E_USAGE', `unknown lab command "${paths[0] ?? ''}"`, {
               hint: 'purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH], or purple-harness lab smoke --config FILE --host NAME',
             });
-          const { env } = settings(values.config);
-          return await labUpCommand(
+          const { env } = await settings(values.config);
+          return await (
+            await import('./commands/lab-up.js')
+          ).labUpCommand(
             {
               env,
               dir: values.out ?? join('.purple-harness', 'lab-up'),
@@ -409,14 +359,16 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           );
         }
         case 'import-atomic':
-          return importAtomicCommand(
+          return (await import('./commands/import-atomic.js')).importAtomicCommand(
             paths,
             { out: values.out, force: values.force, json: values.json },
             output,
           );
         case 'doctor': {
-          const { env, config, configFile } = settings(values.config);
-          return await doctorCommand(
+          const { env, config, configFile } = await settings(values.config);
+          return await (
+            await import('./commands/doctor.js')
+          ).doctorCommand(
             {
               config,
               configFile: configFile ?? null,
@@ -430,8 +382,9 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           );
         }
         case 'plan': {
-          const { config } = settings(values.config);
-          return planCommand(
+          const { config } = await settings(values.config);
+          const { parseShard } = await import('../pipeline/plan.js');
+          return (await import('./commands/plan.js')).planCommand(
             {
               paths,
               config,
@@ -444,8 +397,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           );
         }
         case 'history': {
-          const { env, config } = settings(values.config);
-          return historyCommand(
+          const { env, config } = await settings(values.config);
+          return (await import('./commands/history.js')).historyCommand(
             {
               reportsDir:
                 values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
@@ -459,8 +412,10 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         }
         case 'report': {
           if (paths[0] === 'merge') {
-            const { env, config } = settings(values.config);
-            return await mergeCommand(
+            const { env, config } = await settings(values.config);
+            return await (
+              await import('./commands/merge.js')
+            ).mergeCommand(
               paths.slice(1),
               {
                 config,
@@ -472,12 +427,19 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               output,
             );
           }
-          return reportCommand(paths, { formats: values.format, out: values.out }, output);
+          return (await import('./commands/report.js')).reportCommand(
+            paths,
+            { formats: values.format, out: values.out },
+            output,
+          );
         }
         case 'verify': {
           // With a signing key configured, an unsigned or otherwise-signed bundle is not accepted.
+          const { signingKeyFrom } = await import('../config/signing-key.js');
+          const { loadEnv } = await import('../config/load.js');
+          const { createPublicKey } = await import('node:crypto');
           const signingKey = signingKeyFrom(loadEnv(process.cwd(), process.env), new Set());
-          return verifyCommand(
+          return (await import('./commands/verify.js')).verifyCommand(
             paths,
             {
               publicKey: values['public-key'],
@@ -492,9 +454,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           output.out(usage);
           return exitCodes.invalidInput;
         default:
-          throw new HarnessError('E_USAGE', `unknown command "${command}"`, {
-            hint: 'Commands: run, schedule, plan, new, import-atomic, doctor, lab smoke, lab up, cleanup, ingest, signals, validate, render, schema, verify, report, history. See --help.',
-          });
+          throw unknownCommand(command);
       }
     } catch (error) {
       if (error instanceof ValidationError) {

@@ -42,6 +42,9 @@ test('a mapping with a misspelt key and an unknown signal names each at file:lin
   t.true(where.includes('7:5'), where.join(' '));
   const messages = error.issues.map((i) => `${String(i.line)}: ${i.message}`).join('\n');
   t.regex(messages, /^7: unknown key "statment".*did you mean "statement"/m);
-  t.regex(messages, /^8: .*expected one of "cmstp-exec"/m);
+  t.regex(
+    messages,
+    /^8: controls.0.signals.0: the text "cmstp-exe" is not one of cmstp-exec, .* \(did you mean "cmstp-exec"\?\)$/m,
+  );
   t.is(error.category, 'input');
 });

@@ -37,3 +37,20 @@ test('#14.13 a host name with `..` (or a leading or trailing dot) is refused by 
     t.regex(message, /harness\.yaml:3:\d+: .*host name/, name);
   }
 });
+
+test('#18 a value of the wrong type is named at its own line with the fix, never as a missing key', (t) => {
+  const message = refused(
+    t,
+    `lab:\n  hosts:\n${host('A', 2201).replace('port: 2201', 'port: "twenty"')}siem:\n  type: splunkk\n`,
+  );
+
+  t.regex(
+    message,
+    /harness\.yaml:5:13: lab\.hosts\.0\.port: must be a number, but is the text "twenty" \(write it as digits, unquoted\)/,
+  );
+  t.regex(
+    message,
+    /harness\.yaml:10:9: siem\.type: the text "splunkk" is not one of local, elastic, splunk, sentinel, command \(did you mean "splunk"\?\)/,
+  );
+  t.notRegex(message, /missing required key "port"|Invalid (discriminator|input|option)/);
+});

@@ -76,6 +76,8 @@ export const sensorProfiles = {
 
 export type SensorProfileName = keyof typeof sensorProfiles;
 
+export const sensorProfileNames = Object.keys(sensorProfiles) as SensorProfileName[];
+
 export function isSensorProfileName(name: string): name is SensorProfileName {
   return Object.hasOwn(sensorProfiles, name);
 }

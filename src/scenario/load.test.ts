@@ -214,3 +214,30 @@ test('#17 a scriptlet staged on the host is not fetched by cmstp: remote-fetch c
   t.is(issues[0]?.line, fetching.split('\n').findIndex((l) => l.includes('signal: remote-fetch')) + 1);
   t.deepEqual(loadScenarios([join(builtinScenariosDir(), 'cmstp-scriptlet-on-share.yaml')]).issues, []);
 });
+
+test('#18 schema problems are told in our words: a wrong type, an empty list, a value not among the choices', (t) => {
+  const bad = text
+    .replace('flags: [/s, /ns]', 'flags: []')
+    .replace('action: marker-file', 'action: marker-fil')
+    .replace('schemaVersion: 1', 'schemaVersion: "1"');
+
+  const messages = loadScenarioText('bad.yaml', bad).issues.map((i) => i.message);
+
+  t.true(messages.includes('emulation.cmstp.flags: needs at least 1 item(s)'), messages.join('\n'));
+  t.true(
+    messages.some((m) =>
+      /^emulation\.payload\.action: the text "marker-fil" is not one of .* \(did you mean "marker-file"\?\)$/.test(
+        m,
+      ),
+    ),
+    messages.join('\n'),
+  );
+  t.true(
+    messages.some((m) => m.startsWith('schemaVersion: ')),
+    messages.join('\n'),
+  );
+  t.false(
+    messages.some((m) => /Invalid|Too small|expected/.test(m)),
+    messages.join('\n'),
+  );
+});

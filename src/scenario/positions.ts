@@ -1,3 +1,4 @@
+import { closestMatch } from 'leven';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { SourceIssue } from '../core/index.js';
@@ -56,21 +57,6 @@ function nodeAt(parsed: ParsedYaml, path: readonly PropertyKey[]): unknown {
   return path.length === 0 ? parsed.doc.contents : parsed.doc.getIn(path, true);
 }
 
-/** Turns zod issues into located issues; an unknown key points at the key, with the key named. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
 /** The keys a schema allows at a path, for "did you mean" hints. */
 function knownKeys(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] {
   let node: unknown = schema;
@@ -93,11 +79,88 @@ function knownKeys(schema: z.ZodType | undefined, path: readonly PropertyKey[]):
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
+/** A key zod wants that the file does not have (zod 4 issues carry no input, so the file is asked). */
+function isMissing(parsed: ParsedYaml, issue: z.core.$ZodIssue): issue is z.core.$ZodIssueInvalidType {
+  return issue.code === 'invalid_type' && issue.path.length > 0 && !parsed.doc.hasIn(issue.path);
+}
+
+/** What a value in the file is, for a sentence: `the text "twenty"`, `the number 5`, `a list`. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the text "${value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (value === null || value === undefined) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map of keys' : typeof value;
+}
+
+const typeNames: Record<string, string> = {
+  number: 'a number',
+  string: 'text',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a map of keys',
+  int: 'a whole number',
+};
+
+function notOneOf(value: unknown, choices: readonly string[]): string {
+  const guess = typeof value === 'string' ? closestMatch(value, choices, { maxDistance: 3 }) : undefined;
+  return `${describe(value)} is not one of ${choices.join(', ')}${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`;
+}
+
+/** A value too small or too big, in our words: a list's items, a text's characters, a number's bounds. */
+function sizeProblem(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  if (issue.origin === 'array' || issue.origin === 'set')
+    return small ? `needs at least ${String(bound)} item(s)` : `takes at most ${String(bound)} item(s)`;
+  if (issue.origin === 'string')
+    return small
+      ? bound <= 1
+        ? 'must not be empty'
+        : `needs at least ${String(bound)} characters`
+      : `takes at most ${String(bound)} characters`;
+  return `must be ${small ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than'} ${String(bound)}`;
+}
+
+/** A zod issue in our words; never the schema library's phrasing. */
+function inOurWords(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = typeNames[issue.expected] ?? issue.expected;
+      const example =
+        issue.expected === 'number' || issue.expected === 'int' ? ' (write it as digits, unquoted)' : '';
+      return `must be ${expected}, but is ${describe(value)}${example}`;
+    }
+    case 'invalid_value':
+      return notOneOf(value, issue.values.map(String));
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown }).options;
+      return Array.isArray(options)
+        ? notOneOf(value, options.map(String))
+        : `${describe(value)} matches none of the forms allowed here`;
+    }
+    case 'too_small':
+    case 'too_big':
+      return sizeProblem(issue);
+    case 'invalid_format':
+    case 'not_multiple_of':
+    case 'custom':
+      // Our schemas give these their own messages (.min, .regex with a description, .refine).
+      return issue.message;
+    case 'unrecognized_keys':
+    case 'invalid_key':
+    case 'invalid_element':
+      return issue.message;
+  }
+}
+
+/** Turns zod issues into located issues; an unknown key points at the key, with the key named. */
 export function zodIssues(parsed: ParsedYaml, error: z.ZodError, schema?: z.ZodType): SourceIssue[] {
   const out: SourceIssue[] = [];
   // Required keys that are missing: a misspelt key is usually one of them.
   const missing = error.issues
-    .filter((i) => i.code === 'invalid_type' && i.input === undefined && i.path.length > 0)
+    .filter((i) => isMissing(parsed, i))
     .map((i) => ({
       parent: i.path.slice(0, -1).map(String).join('.'),
       key: String(i.path[i.path.length - 1]),
@@ -116,20 +179,17 @@ export function zodIssues(parsed: ParsedYaml, error: z.ZodError, schema?: z.ZodT
           ...missing.filter((m) => m.parent === dotted).map((m) => m.key),
           ...knownKeys(schema, path).filter((k) => !present.has(k)),
         ];
-        const guess = candidates
-          .filter((k) => distance(k, key) <= 3)
-          .sort((a, b) => distance(a, key) - distance(b, key))
-          .map((k) => ({ key: k }))[0];
+        const guess = closestMatch(key, candidates, { maxDistance: 3 });
         out.push({
           file: parsed.file,
           ...where,
           path: dotted === '' ? key : `${dotted}.${key}`,
-          message: `unknown key "${key}"${dotted === '' ? '' : ` in ${dotted}`}${guess ? `; did you mean "${guess.key}"?` : '; check its spelling against docs/scenarios.md'}`,
+          message: `unknown key "${key}"${dotted === '' ? '' : ` in ${dotted}`}${guess !== undefined ? `; did you mean "${guess}"?` : '; check its spelling against docs/scenarios.md'}`,
         });
       }
       continue;
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
+    if (isMissing(parsed, issue)) {
       const parent = path.slice(0, -1);
       const where = locate(parsed, parent);
       const key = String(path[path.length - 1]);
@@ -138,7 +198,7 @@ export function zodIssues(parsed: ParsedYaml, error: z.ZodError, schema?: z.ZodT
         file: parsed.file,
         ...where,
         path: dotted,
-        message: `missing required key "${key}"${inText} (${issue.expected})`,
+        message: `missing required key "${key}"${inText} (${typeNames[issue.expected] ?? issue.expected})`,
       });
       continue;
     }
@@ -147,7 +207,7 @@ export function zodIssues(parsed: ParsedYaml, error: z.ZodError, schema?: z.ZodT
       file: parsed.file,
       ...where,
       path: dotted,
-      message: `${dotted === '' ? '(document)' : dotted}: ${issue.message}`,
+      message: `${dotted === '' ? '(document)' : dotted}: ${inOurWords(issue, parsed.doc.getIn(path))}`,
     });
   }
   return out.sort((a, b) => a.line - b.line || a.col - b.col);

@@ -119,17 +119,22 @@ const rules: readonly Rule[] = [
         'an INF by URL is never run, so its scriptlet would never be fetched: leave out scriptlet',
       );
   },
-  function stagedScriptletFetchesNothing(spec, report) {
-    const via = spec.emulation.scriptlet?.via;
-    if (via === undefined || via === 'url') return;
-    // A staged scriptlet is read from disk (or over SMB, by the System process): cmstp resolves and connects
-    // to nothing.
+  function scriptletSignalsNeedAScriptlet(spec, report) {
+    const { scriptlet, inf } = spec.emulation;
+    if (inf === undefined || inf.via === 'url') return; // a COM call and an INF by URL have rules of their own
+    // Only scrobj.dll fetching an SCT by URL makes cmstp resolve and connect; a staged one is read from disk
+    // or over SMB (by the System process). Without a scriptlet nothing loads scrobj.dll at all.
+    const cannot = (signal: string): string | null =>
+      signal === 'remote-fetch' && scriptlet === undefined
+        ? 'this emulation has no scriptlet, so cmstp fetches nothing and remote-fetch cannot be captured: add a scriptlet (e.g. --from cmstp-remote-scriptlet) or expect remote-fetch captured: false'
+        : signal === 'remote-fetch' && scriptlet !== undefined && scriptlet.via !== 'url'
+          ? `a scriptlet named by its ${scriptlet.via === 'unc' ? 'share path' : 'path'} is not fetched by cmstp, so remote-fetch cannot be captured: expect remote-fetch captured: false, or use scriptlet via: url`
+          : signal === 'scriptlet-load' && scriptlet === undefined
+            ? 'this emulation has no scriptlet, so scrobj.dll is never loaded and scriptlet-load cannot be captured: add a scriptlet (e.g. --from cmstp-remote-scriptlet) or expect scriptlet-load captured: false'
+            : null;
     spec.expect.forEach((expectation, i) => {
-      if (expectation.signal === 'remote-fetch' && expectation.captured)
-        report(
-          ['expect', i, 'signal'],
-          `a scriptlet named by its ${via === 'unc' ? 'share path' : 'path'} is not fetched by cmstp, so remote-fetch cannot be captured: expect remote-fetch captured: false, or use scriptlet via: url`,
-        );
+      const problem = expectation.captured ? cannot(expectation.signal) : null;
+      if (problem !== null) report(['expect', i, 'signal'], problem);
     });
   },
   function customCommandsAreOptIn(spec, report, options) {

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Env } from '../../config/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { siemConnectors } from '../../siem/registry.js';
-import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
+import { isSensorProfileName, sensorProfileNames } from '../../lab/sensor-profiles.js';
+import { oneOf } from '../../util/did-you-mean.js';
 import { simulatorInventoryYaml, startLabSimulator } from '../../lab/simulator.js';
 import { HarnessError, realSleep, systemClock, newRunId } from '../../core/index.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -33,10 +34,7 @@ export async function labUpCommand(
   },
   output: Output,
 ): Promise<ExitCode> {
-  if (options.sensor !== undefined && !isSensorProfileName(options.sensor))
-    throw new HarnessError('E_USAGE', `unknown sensor profile "${options.sensor}"`, {
-      hint: `Profiles: ${Object.keys(sensorProfiles).join(', ')}.`,
-    });
+  if (options.sensor !== undefined) oneOf('--lab-sensor', options.sensor, sensorProfileNames);
   // Credentials: the ones already set, or new ones appended to .env (a file kept out of git).
   const env: Record<string, string | undefined> = { ...options.env };
   const added: string[] = [];

@@ -3,6 +3,7 @@ import { HarnessError, SignalId, cmstpFlags, type CmstpFlag } from '../../core/i
 import { scaffoldScenario, writeScenario } from '../../scenario/scaffold.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { oneOf } from '../../util/did-you-mean.js';
 
 export interface NewOptions {
   readonly id: string | undefined;
@@ -32,12 +33,7 @@ async function ask(question: string, fallback: string): Promise<string> {
 
 function parseFlags(text: string): CmstpFlag[] {
   const flags = text.split(/[\s,]+/).filter(Boolean);
-  const bad = flags.filter((f) => !(cmstpFlags as readonly string[]).includes(f));
-  if (bad.length > 0)
-    throw new HarnessError('E_USAGE', `--flags: unknown cmstp flag ${bad.join(', ')}`, {
-      hint: `Flags: ${cmstpFlags.join(' ')}.`,
-    });
-  return flags as CmstpFlag[];
+  return flags.map((flag) => oneOf('--flags', flag, cmstpFlags));
 }
 
 /**
@@ -64,11 +60,7 @@ export async function newCommand(options: NewOptions, output: Output): Promise<E
             .split(/[\s,]+/)
             .filter(Boolean)
         : null;
-  for (const signal of signals ?? [])
-    if (!SignalId.safeParse(signal).success)
-      throw new HarnessError('E_USAGE', `unknown signal "${signal}"`, {
-        hint: `Signals: ${SignalId.options.join(', ')}.`,
-      });
+  for (const signal of signals ?? []) oneOf('--signal', signal, SignalId.options);
 
   const { file, text } = scaffoldScenario({
     id,

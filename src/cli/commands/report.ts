@@ -3,14 +3,11 @@ import { join, resolve } from 'node:path';
 import { reportFormats } from '../../config/schema.js';
 import { HarnessError, RunRecord, type RunResult } from '../../core/index.js';
 import { writeRendered } from '../../report/write.js';
-import { reporters, type ReporterId } from '../../reporters/registry.js';
+import { reporters } from '../../reporters/registry.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { onePath } from '../args.js';
-
-function isFormat(name: string): name is ReporterId {
-  return (reportFormats as readonly string[]).includes(name);
-}
+import { oneOf } from '../../util/did-you-mean.js';
 
 /** run.json, read strictly: a file this version did not write (or one edited by hand) is named, exit 2. */
 export function readRunJson(runDir: string): RunResult {
@@ -43,12 +40,10 @@ export function reportCommand(
   output: Output,
 ): ExitCode {
   const runDir = onePath(paths, 'report', 'purple-harness report reports/latest --format html');
-  const unknown = options.formats.filter((f) => !isFormat(f));
-  if (unknown.length > 0)
-    throw new HarnessError('E_USAGE', `unknown report format ${unknown.join(', ')}`, {
-      hint: `Formats: ${reportFormats.join(', ')}.`,
-    });
-  const formats = options.formats.length === 0 ? reportFormats : options.formats.filter(isFormat);
+  const formats =
+    options.formats.length === 0
+      ? reportFormats
+      : options.formats.map((format) => oneOf('--format', format, reportFormats));
   const run = readRunJson(runDir);
   const artifacts = formats.flatMap((format) => reporters[format].create({}).render(run));
   const files = writeRendered(options.out ?? `rerendered-${run.runId}`, artifacts, new Set());

@@ -14,7 +14,7 @@ export async function scheduleCommand(
     readonly jitter: string | undefined;
     readonly maxRuns: string | undefined;
     readonly timezone: string | undefined;
-    readonly validate: () => unknown;
+    readonly validate: () => Promise<unknown>;
   },
   run: () => Promise<ExitCode>,
   ctx: { readonly signal: AbortSignal; readonly output: Output },
@@ -40,7 +40,7 @@ export async function scheduleCommand(
       `--max-runs must be a whole number of at least 1, not "${options.maxRuns ?? ''}"`,
     );
   // A config or scenario problem should stop the scheduler now, not at 02:00.
-  options.validate();
+  await options.validate();
   ctx.output.logger.info(
     `schedule: "${options.cron}"${options.timezone ? ` (${options.timezone})` : ''}, jitter ${String(jitterMs / 1000)} s`,
   );

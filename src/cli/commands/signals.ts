@@ -2,15 +2,16 @@ import { HarnessError } from '../../core/index.js';
 import { backends, compileAll, type Backend } from '../../signals/backends.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { oneOf } from '../../util/did-you-mean.js';
 
 /** Prints every AN0932 signal's telemetry query as one backend would run it. */
 export function signalsCommand(siem: string | undefined, json: boolean, output: Output): ExitCode {
-  if (siem === undefined || !Object.hasOwn(backends, siem)) {
+  if (siem === undefined) {
     throw new HarnessError('E_USAGE', `signals needs --siem ${Object.keys(backends).join('|')}`, {
       hint: 'purple-harness signals --siem splunk',
     });
   }
-  const compiled = compileAll(siem as Backend);
+  const compiled = compileAll(oneOf('--siem', siem, Object.keys(backends) as Backend[]));
   if (json) {
     output.out(
       JSON.stringify(
