@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { repoRoot } from '../../test/helpers/cli.js';
-import { AtomicFile, importAtomic } from './atomic.js';
+import { AtomicFile, droppedParts, importAtomic } from './atomic.js';
 
 const fixture = AtomicFile.parse(
   YAML.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'atomic-t1218-003.yaml'), 'utf8')),
@@ -34,4 +34,26 @@ test('what the original fetched from the internet is named in the scenario, whic
     /The original fetched https:\/\/example\.invalid\/\S+ from the internet; this scenario fetches nothing/,
   );
   t.deepEqual(second?.kind === 'scenario' ? second.internet : null, []);
+  t.deepEqual(second?.kind === 'scenario' ? second.dropped : null, [
+    '"notepad.exe" (a command besides cmstp: not emulated)',
+  ]);
+  t.regex(
+    second?.kind === 'scenario' ? second.description : '',
+    /Not kept from the original command: "notepad\.exe" \(a command besides cmstp: not emulated\)\.$/,
+  );
+});
+
+test('#18 every part of a command the scenario does not keep is named, with why', (t) => {
+  t.deepEqual(droppedParts('cmstp.exe /s C:\\x\\T1218.003.inf'), []);
+  t.deepEqual(droppedParts('cmstp.exe /s "C:\\a b\\x.inf" /au'), []);
+  t.deepEqual(droppedParts('cmstp.exe /s C:\\x.inf && notepad.exe'), [
+    '"notepad.exe" (a command besides cmstp: not emulated)',
+  ]);
+  t.deepEqual(droppedParts('cmd /c start cmstp.exe /s /x C:\\x.inf extra; whoami\nipconfig'), [
+    '"cmd /c start" (what starts cmstp: the harness starts it itself)',
+    '"/x" (a cmstp flag the harness does not emulate)',
+    '"extra" (a further cmstp argument)',
+    '"whoami" (a command besides cmstp: not emulated)',
+    '"ipconfig" (a command besides cmstp: not emulated)',
+  ]);
 });

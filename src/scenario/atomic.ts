@@ -45,6 +45,8 @@ export type AtomicImport =
       readonly flags: readonly CmstpFlag[];
       /** Addresses the original fetched from the internet; the scenario fetches nothing. */
       readonly internet: readonly string[];
+      /** Every part of the original command the scenario does not keep, each with why. */
+      readonly dropped: readonly string[];
     }
   | { readonly kind: 'skipped'; readonly number: number; readonly name: string; readonly reason: string };
 
@@ -60,6 +62,40 @@ function expand(
   args: Readonly<Record<string, { default?: string | number | boolean | undefined }>>,
 ): string {
   return text.replace(/#\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => String(args[name]?.default ?? whole));
+}
+
+const cmstpWord = /\bcmstp(?:\.exe)?\b/i;
+
+/**
+ * What of the original command is not kept: every statement besides cmstp's (`&& notepad.exe`), and in
+ * cmstp's own statement whatever precedes cmstp and every argument that is neither a cmstp flag we emulate
+ * nor the INF (which is generated per run instead). Said, never silently dropped.
+ */
+export function droppedParts(command: string): string[] {
+  const dropped: string[] = [];
+  let infSeen = false;
+  for (const statement of command.split(/\r?\n|&&|\|\||[;&|]/).map((s) => s.trim())) {
+    if (statement === '') continue;
+    const at = statement.search(cmstpWord);
+    if (at === -1) {
+      dropped.push(`"${statement}" (a command besides cmstp: not emulated)`);
+      continue;
+    }
+    const before = statement.slice(0, at).trim();
+    if (before !== '') dropped.push(`"${before}" (what starts cmstp: the harness starts it itself)`);
+    const args = [...statement.slice(at).matchAll(/"[^"]*"|'[^']*'|\S+/g)].map((m) => m[0]).slice(1);
+    for (const arg of args) {
+      if ((cmstpFlags as readonly string[]).includes(arg.toLowerCase())) continue;
+      if (!infSeen && !arg.startsWith('/')) {
+        infSeen = true; // the INF: replaced by the generated one
+        continue;
+      }
+      dropped.push(
+        `"${arg}" (${arg.startsWith('/') ? 'a cmstp flag the harness does not emulate' : 'a further cmstp argument'})`,
+      );
+    }
+  }
+  return dropped;
 }
 
 /**
@@ -101,6 +137,7 @@ export function importAtomic(file: AtomicFile): AtomicImport[] {
       : flags.includes('/au')
         ? 'art-t1218-003-2-uac-bypass'
         : 'cmstp-local-inf-presetup';
+    const dropped = droppedParts(command);
     const id = `art-${slug(technique)}-${String(number)}-${slug(name)}`.slice(0, 64).replace(/-$/, '');
     const fetched =
       internet.length === 0
@@ -112,10 +149,11 @@ export function importAtomic(file: AtomicFile): AtomicImport[] {
       name,
       id,
       title: `Atomic Red Team ${technique} #${String(number)}, imported: ${name}`,
-      description: `Imported from Atomic Red Team ${technique} test #${String(number)} "${name}"${test.auto_generated_guid ? ` (${test.auto_generated_guid})` : ''}, re-expressed on the built-in ${from}: the same cmstp.exe procedure (${flags.join(' ') || 'no flags'}), with a generated, marker-only payload.${fetched}`,
+      description: `Imported from Atomic Red Team ${technique} test #${String(number)} "${name}"${test.auto_generated_guid ? ` (${test.auto_generated_guid})` : ''}, re-expressed on the built-in ${from}: the same cmstp.exe procedure (${flags.join(' ') || 'no flags'}), with a generated, marker-only payload.${fetched}${dropped.length === 0 ? '' : ` Not kept from the original command: ${dropped.join('; ')}.`}`,
       from,
       flags: flags.length > 0 ? flags : ['/s'],
       internet,
+      dropped,
     };
   });
 }

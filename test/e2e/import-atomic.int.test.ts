@@ -23,6 +23,11 @@ test('import-atomic writes valid scenarios that run on the embedded lab', async 
     /^ {2}the original fetched https:\/\/example\.invalid\/\S+; the scenario fetches nothing$/m,
   );
   t.regex(imported.stdout, /^skipped #3 Not for this platform: not a Windows test \(linux\)$/m);
+  // #18: what the import left out of a command is said, never dropped silently.
+  t.regex(
+    imported.stdout,
+    /^ {2}not kept from the original command: "notepad\.exe" \(a command besides cmstp: not emulated\)$/m,
+  );
   const validated = await runCli(['validate', 'scenarios'], { cwd });
   t.is(validated.exitCode, 0, validated.stderr);
   const written = YAML.parse(

@@ -68,6 +68,7 @@ export function importAtomicCommand(
       );
       if (item.internet.length > 0)
         output.out(`  the original fetched ${item.internet.join(', ')}; the scenario fetches nothing`);
+      for (const part of item.dropped) output.out(`  not kept from the original command: ${part}`);
     }
   }
   return exitCodes.passed;
