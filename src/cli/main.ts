@@ -171,13 +171,28 @@ function printError(error: unknown, output: Output, debug: boolean): ExitCode {
   return exitCodes.infrastructure;
 }
 
+/** Under --json a failure is one JSON document on stdout too, so a script never reads an empty answer. */
+function jsonFailure(command: string | null, exitCode: ExitCode, error: unknown): string {
+  const problem = isHarnessError(error)
+    ? {
+        code: error.code,
+        message: error.message,
+        hint: error.hint ?? null,
+        ...(error instanceof ValidationError ? { issues: error.issues } : {}),
+      }
+    : { code: 'E_INTERNAL', message: errorMessage(error), hint: null };
+  return JSON.stringify({ command, exitCode, error: problem }, null, 2);
+}
+
 async function main(argv: readonly string[], secrets = new Set<string>()): Promise<ExitCode> {
   let parsed;
   try {
     parsed = parseCommandLine(argv);
   } catch (error) {
     const output = createOutput(secrets, { debug: false, quiet: false });
-    return printError(error, output, false);
+    const code = printError(error, output, false);
+    if (argv.includes('--json')) output.out(jsonFailure(null, code, error));
+    return code;
   }
   const { values, positionals } = parsed;
   const [command, ...paths] = positionals;
@@ -298,6 +313,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         case 'render':
           return (await import('./commands/render.js')).renderCommand(paths, values.marker, output, {
             allowCustomCommands: values['allow-custom-commands'],
+            json: values.json,
           });
         case 'schema':
           return (await import('./commands/schema.js')).schemaCommand(values.write, output);
@@ -457,13 +473,16 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           throw unknownCommand(command);
       }
     } catch (error) {
+      let code: ExitCode;
       if (error instanceof ValidationError) {
         for (const issue of error.issues)
           output.err(`${issue.file}:${issue.line}:${issue.col}: ${issue.message}`);
         output.err(`Hint: ${error.hint ?? ''}`);
-        return exitCodes.invalidInput;
-      }
-      return printError(error, output, values.debug);
+        code = exitCodes.invalidInput;
+      } else code = printError(error, output, values.debug);
+      // A command with JSON of its own prints the failure as JSON; the others' lines are wrapped below.
+      if (values.json && !capture) output.out(jsonFailure(command ?? null, code, error));
+      return code;
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);

@@ -254,6 +254,7 @@ async function runPair(
       ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
     );
     const pollPlan = {
+      label: `${scenario.spec.id} on ${host.name}`,
       connector: run.siem,
       host: execution.facts?.hostname ?? host.name,
       marker,
@@ -520,6 +521,17 @@ async function withConcurrency<T>(
 }
 
 /**
+ * The pair failed to connect at all (refused, unreachable, wrong host key, bad credentials): the host
+ * cannot be used whatever the scenario, so its other pairs are not tried. A connection that broke later is
+ * the scenario's own error; the next scenario connects afresh.
+ */
+function failedConnect(result: ScenarioResult): string | null {
+  const steps = result.execution?.steps ?? [];
+  if (steps.some((s) => s.step === 'connect' && s.ok)) return null;
+  return steps.find((s) => s.step === 'connect' && !s.ok)?.detail ?? null;
+}
+
+/**
  * Plan -> render -> execute -> poll -> assert for every scenario on every host. Hosts run in parallel up
  * to `concurrency`; on one host, scenarios run one after another under that host's lock, so two runs
  * never overlap on a host. Results keep the plan's order. Reports are the caller's.
@@ -533,6 +545,8 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
   const claimName = computerNameClaims();
   await withConcurrency(hosts, run.concurrency ?? 1, async (host) => {
     const release = await (run.lockHost ?? noLock)(host);
+    // A host that cannot be reached (or shows the wrong key) fails once: its other pairs are not run.
+    let unreachable: string | null = null;
     try {
       for (const scenario of run.scenarios) {
         const key = keyOf(scenario.spec.id, host.name);
@@ -541,7 +555,7 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
           ? 'the run was interrupted before it started'
           : run.shouldStop?.() === true
             ? "the operator's stop file was present before it started"
-            : null;
+            : unreachable;
         if (stop !== null) {
           skipped.set(key, stop);
           continue;
@@ -549,6 +563,9 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
         const result = await runPair(run, scenario, host, ctx, claimName);
         byPair.set(key, result);
         run.onResult?.(result);
+        const refused = failedConnect(result);
+        if (refused !== null)
+          unreachable = `${host.name} could not be reached for ${scenario.spec.id}, so it was not tried again: ${refused}`;
       }
     } finally {
       await release();

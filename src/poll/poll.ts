@@ -41,7 +41,14 @@ export interface PollPlan {
   readonly captureTimeoutMs: number;
   readonly detectTimeoutMs: number;
   readonly schedule: PollSchedule;
+  /** How progress lines name this poll (`scenario on host`); the host name when absent. */
+  readonly label?: string;
 }
+
+const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
+
+/** How often a wait says what it is still waiting for. */
+const heartbeatMs = 10_000;
 
 const summaryFields = [
   'UtcTime',
@@ -331,9 +338,38 @@ export async function pollSignals(
     }
   };
 
+  // A wait that speaks: each signal once it is seen, and every 10 s what is still awaited and for how long.
+  const label = plan.label ?? plan.host;
+  const announced = new Set<SignalId>();
+  let lastHeartbeat = start;
+  const speak = (now: number): void => {
+    for (const { definition, expectation } of plan.signals) {
+      if (announced.has(definition.id) || !settled(definition.id, expectation)) continue;
+      announced.add(definition.id);
+      ctx.logger.info(
+        `${label}: ${definition.id} seen${expectation.detected === true ? ' and alerted on' : ''} (${seconds(now - start)} s into the wait)`,
+      );
+    }
+    if (now - lastHeartbeat < heartbeatMs) return;
+    lastHeartbeat = now;
+    const pending = plan.signals.flatMap(({ definition, expectation }) => {
+      const id = definition.id;
+      if (captureOpen(now, id, expectation))
+        return [`${id} (${expectation.captured ? 'its telemetry' : 'no telemetry, until the deadline'})`];
+      if (detectOpen(now, id, expectation))
+        return [`${id} (${expectation.detected === true ? 'an alert' : 'no alert, until the deadline'})`];
+      return [];
+    });
+    if (pending.length > 0)
+      ctx.logger.info(
+        `${label}: waiting for ${pending.join(', ')}; at most ${seconds(lastDeadline - now)} s left`,
+      );
+  };
+
   let interval = plan.schedule.intervalMs;
   for (let go = await pause(plan.schedule.initialDelayMs); go;) {
     await pollOnce(false);
+    speak(ctx.clock.now().getTime());
     if (failure.fatal !== null || ctx.signal.aborted) break;
     const now = ctx.clock.now().getTime();
     const open = plan.signals.some(

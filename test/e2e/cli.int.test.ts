@@ -9,10 +9,12 @@ import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { cliPath, quickScenarios, runCli, repoRoot } from '../helpers/cli.js';
 import { reportTexts, tempDir } from '../helpers/tmp.js';
+import { readmeSample, sampleMismatches } from '../helpers/readme.js';
 
 interface RunJson {
   lab: string;
   status: string;
+  notRun: { scenario: string; host: string; reason: string }[];
   results: {
     status: string;
     marker: string;
@@ -43,6 +45,9 @@ test('npm start path: every built-in scenario passes on the embedded lab, coveri
 
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stdout, /SIMULATED LAB/);
+  // #18: the README's sample output is what a real run prints (ids, timings and folders aside).
+  t.true(readmeSample().length > 10);
+  t.deepEqual(sampleMismatches(result.stdout), [], result.stdout);
   t.regex(result.stdout, /report: .*run\.json/);
   const run = readRun(join(cwd, 'reports'));
   t.is(run.lab, 'simulated');
@@ -306,6 +311,20 @@ test('an unreachable host is an infrastructure error: exit 3, and run.json is st
   const run = readRun(join(cwd, 'reports'));
   t.is(run.status, 'error');
   t.true(run.results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
+  // #18: the host fails once; every other scenario on it is listed as not run, with why.
+  const builtins = readdirSync(join(repoRoot, 'scenarios')).filter((n) => n.endsWith('.yaml')).length;
+  t.is(run.results.length, 1);
+  t.is(run.notRun.length, builtins - 1);
+  t.true(
+    run.notRun.every((p) =>
+      /^gone could not be reached for \S+, so it was not tried again: \[executor:ssh\] cannot connect to gone \(127\.0\.0\.1:\d+\): connect ECONNREFUSED/.test(
+        p.reason,
+      ),
+    ),
+    JSON.stringify(run.notRun[0]),
+  );
+  t.is(result.stdout.split('\n').filter((l) => l.startsWith('NOT RUN')).length, builtins - 1);
+  t.true(result.stderr.split('\n').filter((l) => l.includes('ECONNREFUSED')).length < 10, result.stderr);
 });
 
 test('Ctrl-C while polling: exit 130, clean-up already verified, and what was seen is written', async (t) => {

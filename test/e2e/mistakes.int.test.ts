@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // #18: mistakes that used to read as detection gaps (or pass) each stop at exit 2 with a sentence naming
@@ -63,4 +63,39 @@ test('#18 a config value of the wrong type is named at its line with the fix', a
     /harness\.yaml:5:13: lab\.hosts\.0\.port: must be a number, but is the text "twenty" \(write it as digits, unquoted\)/,
   );
   t.notRegex(result.stderr, /missing required key/);
+});
+
+test('#18 under --json a failure is one JSON document on stdout too, and render --json is JSON', async (t) => {
+  const cwd = tempDir(t);
+
+  const refused = await runCli(['validate', '--cron', 'x', '--json'], { cwd });
+  const invalid = await runCli(['render', 'missing.yaml', '--json'], { cwd });
+  const rendered = await runCli(
+    ['render', join(repoRoot, 'scenarios', 'cmstp-scriptlet-on-share.yaml'), '--json'],
+    { cwd },
+  );
+
+  t.is(refused.exitCode, 2);
+  t.like(JSON.parse(refused.stdout), {
+    command: null,
+    exitCode: 2,
+    error: { code: 'E_USAGE', message: 'validate does not take --cron (schedule takes it)' },
+  });
+  t.is(invalid.exitCode, 2);
+  t.like(JSON.parse(invalid.stdout), {
+    command: 'render',
+    exitCode: 2,
+    error: { code: 'E_SCENARIO_INVALID', issues: [{ file: 'missing.yaml', line: 1, col: 1 }] },
+  });
+  t.is(rendered.exitCode, 0, rendered.stderr);
+  const json = JSON.parse(rendered.stdout) as {
+    scenario: string;
+    command: string;
+    payload: { path: string; sha256: string; content: string };
+    scriptlet: { path: string; content: string };
+  };
+  t.is(json.scenario, 'cmstp-scriptlet-on-share');
+  t.regex(json.command, /^C:\\Windows\\System32\\cmstp\.exe \/s \/ns /);
+  t.regex(json.payload.content, /scrobj\.dll,NI,\\\\localhost\\C\$\\/);
+  t.regex(json.scriptlet.path, /-scriptlet\.sct$/);
 });

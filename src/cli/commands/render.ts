@@ -10,7 +10,7 @@ export function renderCommand(
   paths: readonly string[],
   marker: string | undefined,
   output: Output,
-  options: RuleOptions = {},
+  options: RuleOptions & { readonly json?: boolean } = {},
 ): ExitCode {
   if (paths.length !== 1)
     throw new HarnessError('E_USAGE', 'render takes exactly one scenario file', {
@@ -22,6 +22,32 @@ export function renderCommand(
     marker: marker ?? newMarker(),
     payloadBaseUrl: placeholderPayloadBase,
   });
+  if (options.json === true) {
+    const file = (f: { readonly content: string; readonly sha256: string }) => ({
+      sha256: f.sha256,
+      content: f.content,
+    });
+    output.out(
+      JSON.stringify(
+        {
+          scenario: scenario.spec.id,
+          marker: rendered.marker,
+          command: rendered.cmstpCommandLine,
+          payload: rendered.payload && { path: rendered.payload.remotePath, ...file(rendered.payload) },
+          scriptlet:
+            (rendered.scriptlet && { served: rendered.scriptlet.url, ...file(rendered.scriptlet) }) ??
+            (rendered.stagedScriptlet && {
+              path: rendered.stagedScriptlet.remotePath,
+              ...file(rendered.stagedScriptlet),
+            }),
+          servedInf: rendered.servedInf?.url ?? null,
+        },
+        null,
+        2,
+      ),
+    );
+    return exitCodes.passed;
+  }
   output.err(`# command: ${rendered.cmstpCommandLine}`);
   if (rendered.payload) {
     output.err(`# ${scenario.spec.id}: ${rendered.payload.remotePath} (sha256 ${rendered.payload.sha256})`);

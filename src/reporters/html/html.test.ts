@@ -1,6 +1,6 @@
 import test from 'ava';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
-import { htmlReporter } from './index.js';
+import { htmlReporter, noBlindSpotsSentence } from './index.js';
 
 testReporter('reporters/html', htmlReporter);
 
@@ -53,4 +53,25 @@ test('shows the summary, the matrix, blind spots, latencies, clean-up, controls 
   t.regex(html, /<a href="evidence\/cmstp-local-inf-presetup\/WIN10-LAB-01\/siem\/cmstp-exec\.json">/);
   t.regex(html, /id="mttd">2\.0 s</);
   t.notRegex(render(sampleRun('real')), /SIMULATED LAB/);
+});
+
+test('#18 "no blind spots" says whether preflight could look: none found, partly unknown, or not known at all', (t) => {
+  t.is(
+    noBlindSpotsSentence(['ready', 'ready']),
+    "None: preflight found every host's sensors able to record every expected signal.",
+  );
+  t.is(
+    noBlindSpotsSentence(['ready', 'unknown', 'ready']),
+    'None found where preflight could tell; for 1 of 3 expected signals it could not.',
+  );
+  t.regex(noBlindSpotsSentence(['unknown', 'unknown']), /^Not known: preflight did not report/);
+  const run = sampleRun();
+  const unknown = {
+    ...run,
+    results: run.results.map((r) => ({
+      ...r,
+      signals: r.signals.map((s) => ({ ...s, readiness: 'unknown' as const })),
+    })),
+  };
+  t.regex(render(unknown), /<p id="blind-spots-none">Not known: /);
 });

@@ -34,6 +34,18 @@ function cell(signal: SignalResult | undefined): Cell | null {
   };
 }
 
+/** What "no blind spots" means in this run: found none, could not look for some, or could not look at all. */
+export function noBlindSpotsSentence(readiness: readonly string[]): string {
+  const unknown = readiness.filter((r) => r === 'unknown').length;
+  if (readiness.length > 0 && unknown === readiness.length)
+    return "Not known: preflight did not report what any host's sensors can record in this run, so blind spots could not be looked for.";
+  if (unknown > 0)
+    return `None found where preflight could tell; for ${String(unknown)} of ${String(readiness.length)} expected signals it could not.`;
+  return readiness.length === 0
+    ? 'Nothing was expected in this run.'
+    : "None: preflight found every host's sensors able to record every expected signal.";
+}
+
 /** Everything the page shows, worked out here so the template only lays it out. Pure. */
 export function htmlView(run: RunResult) {
   const columns = signalIds.filter((id) => run.results.some((r) => r.signals.some((s) => s.id === id)));
@@ -55,6 +67,7 @@ export function htmlView(run: RunResult) {
       mttd: formatMs(run.summary.mttdMs),
       capture: formatMs(run.summary.meanCaptureLatencyMs),
     },
+    blindSpotsNone: noBlindSpotsSentence(signals.map(({ signal }) => signal.readiness)),
     blindSpots: signals
       .filter(({ signal }) => signal.outcome.evaluation === 'blind-spot' || signal.readiness === 'blind')
       .map(({ pair, signal }) => ({ pair, id: signal.id, verdict: signal.verdict, reason: signal.reason })),
