@@ -10,3 +10,5 @@ export * from './env.js';
 export * from './run-record.js';
 export * from './smoke-record.js';
 export * from './control-finding.js';
+export * from './findings.js';
+export * from './integrity.js';

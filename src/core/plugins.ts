@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { RunContext } from './context.js';
 import type { ProbeId, TelemetryProbe } from './signal-model.js';
 import type { PayloadFetch, RunResult } from './types.js';
+import type { Publication } from './findings.js';
 
 /** Context every plug-in gets: logging, time and the secrets to keep out of its messages. */
 export type PluginContext = Pick<RunContext, 'logger' | 'clock' | 'sleep' | 'secrets'> & {
@@ -320,7 +321,8 @@ export interface ReportArtifact {
 }
 
 export interface Reporter {
-  render(run: RunResult): readonly ReportArtifact[];
+  /** `publication` is what the writer knows of where the report is filed; absent when re-rendering. */
+  render(run: RunResult, publication?: Publication): readonly ReportArtifact[];
 }
 
 export interface ReporterDefinition<S extends z.ZodType = z.ZodType> {

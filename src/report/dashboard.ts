@@ -51,6 +51,17 @@ let template: HandlebarsTemplateDelegate | null = null;
  * reports/index.html: every run (newest first) linked to its report, the latest run's regressions, and per
  * signal the pass rate and detection latency over time as inline SVG charts. Self-contained; pure.
  */
+/** The latest run in one sentence, worded as what it observed. */
+function latestFindings(run: RunIndexEntry): string {
+  const { signals, pass, fail, inconclusive } = run.summary;
+  const demo = run.lab === 'real' ? '' : ' (simulated hosts: a demonstration, not evidence of your coverage)';
+  const regressions =
+    run.regressions.length === 0
+      ? ''
+      : `; ${String(run.regressions.length)} regression(s): passed before, fail now`;
+  return `Findings: the latest run, ${run.runId}, ${run.status}${demo}: ${String(pass)} of ${String(signals)} expected signal(s) passed, ${String(fail)} failed, ${String(inconclusive)} could not be judged${regressions}.`;
+}
+
 export function renderDashboard(index: RunIndex): string {
   if (template === null) {
     const engine = Handlebars.create();
@@ -62,13 +73,19 @@ export function renderDashboard(index: RunIndex): string {
   const { passRate, latency } = charts(runs);
   return template({
     latest,
+    findings: latest === null ? 'Findings: no run yet.' : latestFindings(latest),
     count: runs.length,
     simulated: runs.some((r) => r.lab !== 'real'),
     regressions: latest?.regressions ?? [],
     runs: runs
       .slice()
       .reverse()
-      .map((r) => ({ ...r, mttd: formatMs(r.summary.mttdMs), link: r.report ?? `${r.runId}/run.json` })),
+      .map((r) => ({
+        ...r,
+        mttd: formatMs(r.summary.mttdMs),
+        link: r.report ?? `${r.runId}/run.json`,
+        manifestShort: r.manifestSha256?.slice(0, 12) ?? 'none',
+      })),
     // Our own SVG from numbers and escaped names: inserted as markup (triple-stash) on purpose.
     passRateChart: passRate,
     latencyChart: latency,

@@ -97,7 +97,7 @@ function indexAsFound(root: string): Manifest['index'] {
 }
 
 /** The manifest of the run `latest` points at, as the chain's previous link; null for a first run. */
-function previousLink(reportsDir: string, runId: string): Manifest['previous'] {
+export function previousLink(reportsDir: string, runId: string): Manifest['previous'] {
   const latest = join(reportsDir, 'latest');
   if (!existsSync(join(latest, manifestFile))) return null;
   const previousRun = basename(realpathSync(latest));

@@ -71,6 +71,22 @@ if (!existsSync(executablePath) && !required) {
     t.true(await page.isVisible('text=SIMULATED LAB'));
     t.is(await page.locator('.matrix tbody tr').count(), run.results.length);
     t.true((await page.locator('.matrix td.cell.fail').count()) > 0);
+    // #18: the findings line is the first thing on screen, and the integrity section is there to file.
+    const findings = await page.locator('#findings-line').boundingBox();
+    t.truthy(findings);
+    t.true((findings?.y ?? 9999) < 300, `findings line at y=${String(findings?.y)}`);
+    t.regex(
+      (await page.textContent('#findings-line')) ?? '',
+      /^Findings: 3 of \d+ expected signal\(s\) passed|^Findings: /,
+    );
+    t.true(await page.isVisible('#integrity >> text=manifest.json'));
+    t.true(await page.isVisible('#integrity >> text=npx purple-harness verify'));
+    t.regex(
+      (await page.textContent('#integrity')) ?? '',
+      /Chain: manifest\.json links to run \d{8}T\d{6}Z-\w{6}/,
+    );
+    await page.screenshot({ path: join(artifacts, 'report-top.png') });
+    await page.locator('#integrity').screenshot({ path: join(artifacts, 'report-integrity.png') });
     await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
     // Printable: the print layout renders to a PDF without errors.
     const pdf = await page.pdf({ format: 'A4' });
@@ -90,6 +106,16 @@ if (!existsSync(executablePath) && !required) {
     const href = await page.getAttribute('#runs tbody tr >> nth=0 >> a', 'href');
     t.truthy(href);
     t.true(existsSync(join(reports, href ?? '')), href ?? '');
+    const findings = await page.locator('#findings-line').boundingBox();
+    t.true((findings?.y ?? 9999) < 300, `findings line at y=${String(findings?.y)}`);
+    t.regex(
+      (await page.textContent('#findings-line')) ?? '',
+      /^Findings: the latest run, \S+, (failed|regression)/,
+    );
+    t.true(await page.isVisible('#integrity >> text=npx purple-harness verify'));
+    t.is(await page.locator('#runs tbody tr >> nth=0 >> td >> nth=10 >> code').count(), 1);
+    await page.screenshot({ path: join(artifacts, 'dashboard-top.png') });
+    await page.locator('#integrity').screenshot({ path: join(artifacts, 'dashboard-integrity.png') });
     await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
     t.deepEqual(problems, []);
     await page.close();

@@ -1,10 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { errorMessage, type ReportArtifact, type RunResult } from '../../core/index.js';
 import { renderDashboard } from '../../report/dashboard.js';
 import { indexEntry } from '../../report/history.js';
-import { updateRunIndex, writeReports } from '../../report/write.js';
+import { previousLink, updateRunIndex, writeReports } from '../../report/write.js';
+import { keyId } from '../../report/manifest.js';
 import { reporters, type ReporterId } from '../../reporters/registry.js';
 import { NotifyConfig, type HarnessConfig } from '../../config/schema.js';
 import { notifyReasons, sendWebhook, webhookBody } from '../../notify/webhook.js';
@@ -31,7 +32,12 @@ export function publishRun(
     readonly signingKey: KeyObject | null;
   },
 ): Published {
-  const reports = options.formats.flatMap((format) => reporters[format].create({}).render(run));
+  // What the reports say of their own filing: the chain link this run's manifest will carry, and the signer.
+  const publication = {
+    previous: previousLink(resolve(options.reportsDir), run.runId),
+    signingKeyId: options.signingKey === null ? null : keyId(options.signingKey),
+  };
+  const reports = options.formats.flatMap((format) => reporters[format].create({}).render(run, publication));
   const written = writeReports(
     options.reportsDir,
     run.runId,

@@ -1,13 +1,33 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { reportFormats } from '../../config/schema.js';
-import { HarnessError, RunRecord, type RunResult } from '../../core/index.js';
+import { HarnessError, RunRecord, type Publication, type RunResult } from '../../core/index.js';
+import { Manifest, Signature, manifestFile, signatureFile } from '../../report/manifest.js';
 import { writeRendered } from '../../report/write.js';
 import { reporters } from '../../reporters/registry.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { onePath } from '../args.js';
 import { oneOf } from '../../util/did-you-mean.js';
+
+/**
+ * What the run folder's own manifest says of its filing (the chain link, the signer), so re-rendered reports
+ * state the same; undefined when the folder has no readable manifest.
+ */
+function publicationOf(runDir: string): Publication | undefined {
+  try {
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(runDir, manifestFile), 'utf8')));
+    const signed = join(runDir, signatureFile);
+    return {
+      previous: manifest.previous,
+      signingKeyId: existsSync(signed)
+        ? Signature.parse(JSON.parse(readFileSync(signed, 'utf8'))).keyId
+        : null,
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 /** run.json, read strictly: a file this version did not write (or one edited by hand) is named, exit 2. */
 export function readRunJson(runDir: string): RunResult {
@@ -45,7 +65,8 @@ export function reportCommand(
       ? reportFormats
       : options.formats.map((format) => oneOf('--format', format, reportFormats));
   const run = readRunJson(runDir);
-  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(run));
+  const publication = publicationOf(runDir);
+  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(run, publication));
   const files = writeRendered(options.out ?? `rerendered-${run.runId}`, artifacts, new Set());
   for (const file of files) output.out(`report: ${file}`);
   return exitCodes.passed;

@@ -75,3 +75,32 @@ test('#18 "no blind spots" says whether preflight could look: none found, partly
   };
   t.regex(render(unknown), /<p id="blind-spots-none">Not known: /);
 });
+
+test('#18 the report opens with its findings and carries an integrity section naming the chain and the signer', (t) => {
+  const html =
+    htmlReporter.create({}).render(sampleRun('real'), {
+      previous: { runId: '20261122T120000Z-zzzzzz', sha256: 'ab'.repeat(32) },
+      signingKeyId: 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    })[0]?.content ?? '';
+
+  t.regex(
+    html,
+    /<p id="findings-line" class="findings">Findings: 1 of 3 expected signal\(s\) passed, 1 failed, 1 could not be judged\. Failed: child-process \(cmstp-local-inf-presetup on WIN10-LAB-01\)\.<\/p>/,
+  );
+  t.true(html.indexOf('id="findings"') < html.indexOf('id="summary"'), 'the findings come first');
+  t.regex(html, /<p id="findings-cleanup">Clean-up: /);
+  t.regex(
+    html,
+    /Chain: manifest\.json links to run 20261122T120000Z-zzzzzz, whose manifest has SHA-256 (ab){32}\./,
+  );
+  t.regex(
+    html,
+    /Signature: manifest\.json is signed with Ed25519 \(manifest\.sig\.json\), key SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\./,
+  );
+  t.regex(html, /Check it: npx purple-harness verify reports\/20261123T120000Z-abcdef /);
+  const first =
+    htmlReporter.create({}).render(sampleRun('real'), { previous: null, signingKeyId: null })[0]?.content ??
+    '';
+  t.regex(first, /Chain: this is the first run in its reports folder/);
+  t.regex(first, /Signature: not signed \(set PURPLE_HARNESS_SIGNING_KEY/);
+});

@@ -1,14 +1,16 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult, ScenarioResult, SignalId, SignalResult } from '../../core/index.js';
+import type { Publication, RunResult, ScenarioResult, SignalId, SignalResult } from '../../core/index.js';
 import {
   controlRow,
   defineReporter,
   evalsLabel,
   formatMs,
+  integrityLines,
   labNotice,
   labTag,
+  runFindings,
   signalIds,
 } from '../../core/index.js';
 import { templatesDir } from '../../util/paths.js';
@@ -47,7 +49,7 @@ export function noBlindSpotsSentence(readiness: readonly string[]): string {
 }
 
 /** Everything the page shows, worked out here so the template only lays it out. Pure. */
-export function htmlView(run: RunResult) {
+export function htmlView(run: RunResult, publication?: Publication) {
   const columns = signalIds.filter((id) => run.results.some((r) => r.signals.some((s) => s.id === id)));
   const rows = run.results.map((r) => ({
     name: pairName(r),
@@ -58,6 +60,8 @@ export function htmlView(run: RunResult) {
   const signals = run.results.flatMap((r) => r.signals.map((s) => ({ pair: pairName(r), signal: s })));
   return {
     run,
+    findings: runFindings(run),
+    integrity: integrityLines(run.runId, publication),
     controls: run.controls.map(controlRow),
     notice: labNotice(run),
     tag: labTag(run.lab),
@@ -114,6 +118,8 @@ export const htmlReporter = defineReporter({
   optionsSchema: HtmlReporterOptions,
   create() {
     const template = createTemplate();
-    return { render: (run) => [{ path: 'report.html', content: template(htmlView(run)) }] };
+    return {
+      render: (run, publication) => [{ path: 'report.html', content: template(htmlView(run, publication)) }],
+    };
   },
 });

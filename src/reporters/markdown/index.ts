@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   controlRow,
+  integrityLines,
+  runFindings,
+  type RunFindings,
   defineReporter,
   evalsLabel,
   formatMs,
@@ -32,6 +35,8 @@ function cell(value: unknown): string {
 
 function createTemplate(): (context: {
   run: RunResult;
+  findings: RunFindings;
+  integrity: readonly string[];
   controls: readonly ReturnType<typeof controlRow>[];
   notice: string | null;
 }) => string {
@@ -61,11 +66,13 @@ export const markdownReporter = defineReporter({
   create() {
     const template = createTemplate();
     return {
-      render: (run) => [
+      render: (run, publication) => [
         {
           path: 'report.md',
           content: template({
             run: inert(run),
+            findings: inert(runFindings(run)),
+            integrity: inert(integrityLines(run.runId, publication)),
             controls: inert(run.controls.map(controlRow)),
             notice: labNotice(run),
           }),
