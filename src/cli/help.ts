@@ -93,11 +93,11 @@ Example:
   purple-harness signals --siem splunk`,
   ingest: `purple-harness ingest <files...> [--rules DIR]... [--json]
 
-Replays recorded telemetry (JSON lines, Windows XML or ECS; zipped or not) into the local SIEM and
+Replays recorded telemetry (JSON lines, Windows XML, ECS or .evtx; zipped or not) into the local SIEM and
 reports the alerts our rules raise.
 
 Example:
-  purple-harness ingest ../shared/research/datasets/psh_cmstp_execution_bypassuac.zip`,
+  purple-harness ingest ../shared/research/datasets/otrf_psh_cmstp_execution_bypassuac.zip`,
   report: `purple-harness report <run-dir> [--format FORMAT]... [--out DIR] [--json]
 purple-harness report merge <run-dir>... [--reports-dir DIR]
 

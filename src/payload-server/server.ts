@@ -22,6 +22,29 @@ export interface PayloadServer extends PayloadPublisher {
  * Serves each run's generated scriptlet under /<marker>/ and records every request it sees (source address,
  * time, user agent, host and path), found or not: the record is evidence that the emulation reached out.
  */
+/**
+ * Why the payload server cannot listen, with the fix that matches: an address this machine does not have is
+ * the bind's fault, a port in use or reserved the port's. Input (exit 2): it is the config that is wrong.
+ */
+export function listenProblem(
+  options: { readonly bind: string; readonly port: number },
+  error: NodeJS.ErrnoException,
+): HarnessError {
+  const hint =
+    error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+      ? `payloadServer.bind ${options.bind} is not an address of this machine: use one of its own addresses that the lab hosts can reach (or 0.0.0.0).`
+      : error.code === 'EADDRINUSE'
+        ? `Port ${String(options.port)} is in use: pick another payloadServer.port, or 0 for any free one.`
+        : error.code === 'EACCES'
+          ? `Port ${String(options.port)} needs privileges: pick a port above 1023.`
+          : 'Check payloadServer.bind and payloadServer.port in the config.';
+  return new HarnessError(
+    'E_CONFIG_INVALID',
+    `[payload-server] cannot listen on ${options.bind}:${String(options.port)}: ${errorMessage(error)}`,
+    { hint, cause: error },
+  );
+}
+
 export async function startPayloadServer(options: PayloadServerOptions): Promise<PayloadServer> {
   const published = new Map<string, { content: string; contentType: string }>();
   const fetches: PayloadFetch[] = [];
@@ -41,17 +64,8 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
     res.end(item?.content ?? 'not found');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => {
-      reject(
-        new HarnessError(
-          'E_LAB',
-          `[payload-server] cannot listen on ${options.bind}:${options.port}: ${errorMessage(error)}`,
-          {
-            hint: 'Pick another payloadServer.port in the config, or free the port.',
-            cause: error,
-          },
-        ),
-      );
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(listenProblem(options, error));
     });
     server.listen(options.port, options.bind, () => {
       resolve();

@@ -299,7 +299,7 @@ test('an unreachable host is an infrastructure error: exit 3, and run.json is st
   const port = await freePort();
   writeFileSync(
     join(cwd, 'harness.yaml'),
-    `lab:\n  hosts:\n    - name: gone\n      address: 127.0.0.1\n      port: ${port}\n      username: x\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\n`,
+    `lab:\n  hosts:\n    - name: gone\n      address: 127.0.0.1\n      port: ${port}\n      username: x\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\npayloadServer:\n  bind: 127.0.0.1\n  advertisedHost: 127.0.0.1\n`,
   );
 
   const result = await runCli(['run', '--config', 'harness.yaml', '--reports-dir', 'reports'], {

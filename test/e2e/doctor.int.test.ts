@@ -46,6 +46,9 @@ test('doctor checks config, variables and connectivity (host keys included) and 
       '  type: splunk',
       `  url: https://127.0.0.1:${String(closedPort)}`,
       '  tokenEnv: SPLUNK_TOKEN',
+      'payloadServer:',
+      '  bind: 127.0.0.1',
+      '  advertisedHost: 127.0.0.1',
       '',
     ].join('\n'),
   );
@@ -71,6 +74,7 @@ test('doctor checks config, variables and connectivity (host keys included) and 
   );
   t.regex(result.stdout, /^FAIL {2}connectivity +siem splunk: /m);
   t.regex(result.stdout, /^ok {4}config +scenarios: 13 valid$/m);
+  t.regex(result.stdout, /^ok {4}config +payload server: can listen on 127\.0\.0\.1:0$/m);
   for (const text of [missing.stdout, result.stdout, result.stderr]) {
     t.false(text.includes(password));
     t.false(text.includes('tok-123456'));

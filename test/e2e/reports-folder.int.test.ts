@@ -1,10 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, repoRoot } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { countingHost } from '../helpers/counting-host.js';
 
 /*
  * A folder without write permission stops no one running as root (CI does), so as root these tests run the
@@ -56,19 +56,7 @@ test('#18 a reports folder that takes no file stops the run before any host is c
   mkdirSync(reports);
   if (asRoot) chownSync(reports, nobody, nobody);
   chmodSync(reports, 0o555);
-  // A lab host that counts every connection made to it.
-  let connections = 0;
-  const host = createServer((socket) => {
-    connections += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => host.close());
-  const port = (host.address() as AddressInfo).port;
-  writeFileSync(
-    join(cwd, 'purple-harness.yaml'),
-    `lab:\n  hosts:\n    - name: WIN10-LAB-01\n      address: 127.0.0.1\n      port: ${String(port)}\n      username: labadmin\n      hostKeySha256: "SHA256:${'A'.repeat(43)}"\n      passwordEnv: LAB_PASSWORD\n      lab: true\nsiem:\n  type: local\n  database: ":memory:"\n`,
-  );
+  const connections = await countingHost(t, cwd, { file: 'purple-harness.yaml' });
 
   const result = await cli(['run', scenario, '--reports-dir', 'reports'], cwd, {
     LAB_PASSWORD: 'x'.repeat(12),
@@ -77,7 +65,7 @@ test('#18 a reports folder that takes no file stops the run before any host is c
   t.is(result.exitCode, 2, result.stderr);
   t.regex(result.stderr, new RegExp(`the reports folder ${reports} cannot be written .*nothing was run`));
   t.regex(result.stderr, /--reports-dir/);
-  t.is(connections, 0);
+  t.is(connections(), 0);
   t.deepEqual(readdirSync(reports), []);
 });
 

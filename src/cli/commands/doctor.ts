@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
-import { errorMessage } from '../../core/index.js';
+import { errorMessage, isHarnessError, type LoadedScenario } from '../../core/index.js';
+import { advertisedHostWarning, probeListen, requirePayloadServer } from './payload-checks.js';
 import { redact } from '../../util/redact.js';
 import { checkReportsWritable } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
@@ -12,7 +13,13 @@ import { probeHostKey } from '../../executors/ssh/index.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { commandContext, createSiem, siemSecretNames, siemSecretValues } from './run.js';
+import {
+  commandContext,
+  createSiem,
+  payloadServerSettings,
+  siemSecretNames,
+  siemSecretValues,
+} from './run.js';
 
 interface Check {
   readonly area: 'config' | 'environment' | 'connectivity' | 'siem';
@@ -105,6 +112,40 @@ function siemEndpoint(siem: HarnessConfig['siem']): { host: string; port: number
 }
 
 /**
+ * The payload server as `run` will use it: a real lab whose scenarios serve files needs one configured, its
+ * advertised name should be one the hosts resolve, and it must be able to listen where the config says.
+ */
+async function checkPayloadServer(
+  config: HarnessConfig,
+  scenarios: readonly LoadedScenario[],
+  add: (area: Check['area'], name: string, ok: boolean, detail: string) => void,
+): Promise<void> {
+  const realHosts = (config.lab?.hosts ?? []).some((h) => h.simulated !== true);
+  try {
+    if (realHosts) requirePayloadServer(config, scenarios);
+  } catch (error) {
+    add(
+      'config',
+      'payload server',
+      false,
+      `${errorMessage(error)}. ${isHarnessError(error) ? (error.hint ?? '') : ''}`,
+    );
+    return;
+  }
+  const { bind, port } = payloadServerSettings(config);
+  const problem = await probeListen(bind, port);
+  const warning = realHosts ? advertisedHostWarning(config, scenarios) : null;
+  add(
+    'config',
+    'payload server',
+    problem === null,
+    problem === null
+      ? `can listen on ${bind}:${String(port)}${warning === null ? '' : `; note: ${warning}`}`
+      : `${problem.message}. ${problem.hint ?? ''}`,
+  );
+}
+
+/**
  * `doctor`: checks the config, the scenarios, every environment variable the config names (set or not,
  * never the value), the reports folder, and that each lab host and the SIEM answer, including each host's
  * SSH key against its pin. With the SIEM's credentials it then runs the connector's read-only requirement
@@ -153,6 +194,8 @@ export async function doctorCommand(
   } catch (error) {
     add('config', 'reports', false, errorMessage(error));
   }
+
+  await checkPayloadServer(config, scenarios.scenarios, add);
 
   const hosts = config.lab?.hosts ?? [];
   const names = new Set<string>(requiredSecretNames(config.siem));

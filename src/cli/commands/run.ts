@@ -45,6 +45,7 @@ import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodeForRun, exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { notifyRun, notifySettings, publishOrFallback, type Published } from './publish.js';
+import { advertisedHostWarning, embeddedPayloadHost, requirePayloadServer } from './payload-checks.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -140,7 +141,7 @@ export function payloadServerSettings(config: HarnessConfig): {
   port: number;
   advertisedHost: string;
 } {
-  return config.payloadServer ?? { bind: '127.0.0.1', port: 0, advertisedHost: 'payload.lab.test' };
+  return config.payloadServer ?? { bind: '127.0.0.1', port: 0, advertisedHost: embeddedPayloadHost };
 }
 
 function secret(): string {
@@ -170,6 +171,12 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   checkReportsWritable(reportsDir);
   const history = readRunIndex(reportsDir);
   const embedded = config.lab === undefined;
+  // The lab simulator (`lab up`) resolves the embedded payload server's name itself; real hosts cannot.
+  if ((config.lab?.hosts ?? []).some((h) => h.simulated !== true)) {
+    requirePayloadServer(config, scenarios);
+    const warning = advertisedHostWarning(config, scenarios);
+    if (warning !== null) output.logger.warn(warning);
+  }
   if (!embedded && options.labDropSignals.length > 0) {
     throw new HarnessError(
       'E_USAGE',

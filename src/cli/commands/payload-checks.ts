@@ -1,0 +1,48 @@
+import { createServer } from 'node:net';
+import type { HarnessConfig } from '../../config/schema.js';
+import { HarnessError, needsPayloadServer, type LoadedScenario } from '../../core/index.js';
+import { listenProblem } from '../../payload-server/server.js';
+
+/** The embedded lab's payload server name: its simulated host resolves it; no real VM does. */
+export const embeddedPayloadHost = 'payload.lab.test';
+
+/**
+ * A real lab's scenarios that serve files need a payload server the hosts can reach: a config without one
+ * is refused before any host is touched (exit 2), naming the scenarios and the fix.
+ */
+export function requirePayloadServer(config: HarnessConfig, scenarios: readonly LoadedScenario[]): void {
+  const needing = scenarios.filter((s) => needsPayloadServer(s.spec)).map((s) => s.spec.id);
+  if (needing.length === 0 || config.payloadServer !== undefined) return;
+  throw new HarnessError(
+    'E_CONFIG_INVALID',
+    `${needing.join(', ')} serve${needing.length === 1 ? 's' : ''} a file to the lab hosts from the payload server, but the config has no payloadServer`,
+    {
+      hint: 'Add payloadServer to the config: bind (an address of this machine the lab hosts can reach) and advertisedHost (a name or address the hosts resolve to it); see docs/config.md. Or leave those scenarios out.',
+    },
+  );
+}
+
+/** A warning for a real lab whose scenarios will be told the embedded lab's name, which no real VM resolves. */
+export function advertisedHostWarning(
+  config: HarnessConfig,
+  scenarios: readonly LoadedScenario[],
+): string | null {
+  if (!scenarios.some((s) => needsPayloadServer(s.spec))) return null;
+  if (config.payloadServer?.advertisedHost !== embeddedPayloadHost) return null;
+  return `payloadServer.advertisedHost is ${embeddedPayloadHost}, the embedded lab's name: the lab hosts must resolve it to this machine (add it to their DNS or hosts file), or set advertisedHost to a name or address they already resolve`;
+}
+
+/** Listens on the configured bind and port for a moment, as `run` will: null when it can, else why not. */
+export async function probeListen(bind: string, port: number): Promise<HarnessError | null> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(listenProblem({ bind, port }, error));
+    });
+    server.listen(port, bind, () => {
+      server.close(() => {
+        resolve(null);
+      });
+    });
+  });
+}
