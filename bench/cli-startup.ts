@@ -26,6 +26,6 @@ async function timed(args: readonly string[]): Promise<{ medianMs: number; runsM
 }
 
 const version = await timed(['--version']);
-const validate = await timed(['validate', join('scenarios', 'cmstp-local-inf-presetup.yaml')]);
+const validate = await timed(['validate', join('builtin-scenarios', 'cmstp-local-inf-presetup.yaml')]);
 const plan = await timed(['plan']);
 console.log(`BENCH_RESULT ${JSON.stringify({ runs, version, validate, plan })}`);

@@ -17,7 +17,7 @@ test('#18 a flag the command does not take is refused, naming the commands that 
   t.deepEqual(refusal(['validate', '--cron', 'x']), {
     code: 'E_USAGE',
     message: 'validate does not take --cron (schedule takes it)',
-    hint: 'validate takes --allow-custom-commands; see purple-harness validate --help.',
+    hint: 'validate takes --allow-custom-commands, --include-builtin; see purple-harness validate --help.',
   });
   t.regex(
     refusal(['validate', 'a.yaml', '--ssh-port', '99'])?.message ?? '',

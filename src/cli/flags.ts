@@ -11,6 +11,7 @@ export const flagDefinitions = {
   'lab-sensor': { type: 'string' },
   'allow-custom-commands': { type: 'boolean', default: false },
   rules: { type: 'string', multiple: true, default: [] },
+  'include-builtin': { type: 'boolean', default: false },
   concurrency: { type: 'string' },
   'trust-new-host-keys': { type: 'boolean', default: false },
   preflight: { type: 'string' },
@@ -61,6 +62,7 @@ const runFlags = [
   'trust-new-host-keys',
   'preflight',
   'shard',
+  'include-builtin',
 ] as const satisfies readonly FlagName[];
 
 /**
@@ -70,16 +72,16 @@ const runFlags = [
 export const commandFlags = {
   run: runFlags,
   schedule: [...runFlags, 'cron', 'jitter', 'max-runs', 'timezone'],
-  plan: ['config', 'host', 'shard', 'allow-custom-commands'],
+  plan: ['config', 'host', 'shard', 'allow-custom-commands', 'include-builtin'],
   new: ['title', 'from', 'template', 'flags', 'signal', 'out', 'force'],
   'import-atomic': ['out', 'force'],
-  doctor: ['config', 'reports-dir'],
+  doctor: ['config', 'reports-dir', 'include-builtin'],
   'lab smoke': ['config', 'host', 'out'],
   'lab up': ['config', 'ssh-port', 'hec-port', 'lab-sensor', 'pwsh', 'out'],
   cleanup: ['config', 'marker', 'host'],
   ingest: ['config', 'rules'],
   signals: ['siem'],
-  validate: ['allow-custom-commands'],
+  validate: ['allow-custom-commands', 'include-builtin'],
   render: ['marker', 'allow-custom-commands'],
   schema: ['write'],
   verify: ['public-key', 'no-chain'],

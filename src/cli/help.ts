@@ -1,17 +1,19 @@
 /** `purple-harness <command> --help`: what the command does, its options, and examples to copy. */
 export const commandHelp: Readonly<Record<string, string>> = {
-  run: `purple-harness run [scenario files or folders] [options]
+  run: `purple-harness run [scenario files, folders or built-in ids] [options]
 
-Runs scenarios (default: the built-in ones) on the embedded lab, or on the lab in the config, polls the
-SIEM and writes reports and the evidence bundle.
+Runs scenarios on the embedded lab, or on the lab in the config, polls the SIEM and writes reports and
+the evidence bundle. With none named: the config's defaults, else your own in ./scenarios/ (where new and
+import-atomic write), else the built-in ones; --include-builtin adds the built-in ones to any of these.
 
 Options: --config FILE, --host NAME|tag:T (repeatable), --shard I/N, --reports-dir DIR, --concurrency N,
   --preflight strict|lenient, --trust-new-host-keys, --allow-custom-commands, --rules DIR,
-  --lab-drop SIGNAL, --lab-sensor PROFILE (embedded lab only), --json, --quiet
+  --lab-drop SIGNAL, --lab-sensor PROFILE (embedded lab only), --include-builtin, --json, --quiet
 
 Examples:
   purple-harness run
-  purple-harness run scenarios/cmstp-all-users-au.yaml --lab-drop child-process
+  purple-harness run cmstp-all-users-au --lab-drop child-process
+  purple-harness run --include-builtin
   purple-harness run --config purple-harness.config.yaml --host tag:win11 --preflight strict
   purple-harness run --config purple-harness.config.yaml --shard 2/4 --json`,
   schedule: `purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [--timezone ZONE] [run options]
@@ -33,7 +35,8 @@ Examples:
   new: `purple-harness new <id> [--title T] [--from BUILTIN] [--template inf/NAME.inf.hbs] [--flags "/s /ns"]
                       [--signal SIGNAL]... [--out DIR] [--force]
 
-Scaffolds a scenario from a built-in one, validates it and writes <out>/<id>.yaml (default scenarios/).
+Scaffolds a scenario from a built-in one, validates it and writes <out>/<id>.yaml (default ./scenarios/,
+your own folder, apart from the built-in ones).
 On a terminal it asks for what the flags leave out.
 
 Examples:
@@ -73,18 +76,20 @@ Exit 0 all good, 2 a config or environment problem, 3 a connectivity problem.
 
 Example:
   purple-harness doctor --config purple-harness.config.yaml`,
-  validate: `purple-harness validate [scenario files or folders] [--json]
+  validate: `purple-harness validate [scenario files, folders or built-in ids] [--include-builtin] [--json]
 
-Checks scenarios and prints every problem as file:line:col: message (exit 2 if any).
+Checks scenarios and prints every problem as file:line:col: message (exit 2 if any). With none named, it
+checks the same ones run would.
 
-Example:
-  purple-harness validate scenarios/`,
-  render: `purple-harness render <scenario file> [--marker MARKER] [--json]
+Examples:
+  purple-harness validate scenarios/my-cmstp-variant.yaml
+  purple-harness validate --include-builtin`,
+  render: `purple-harness render <scenario file or built-in id> [--marker MARKER] [--json]
 
 Prints the INF (and scriptlet) a run would stage, without connecting anywhere.
 
 Example:
-  purple-harness render scenarios/cmstp-local-inf-presetup.yaml`,
+  purple-harness render cmstp-local-inf-presetup`,
   signals: `purple-harness signals --siem local|splunk|sentinel|elastic [--json]
 
 Prints each AN0932 signal's telemetry query for that SIEM.

@@ -17,18 +17,18 @@ import { createOutput, type Output } from './output.js';
 const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
 
 Usage:
-  purple-harness run [scenario files or folders] [--config FILE] [--host NAME]... [--reports-dir DIR]
+  purple-harness run [scenarios] [--config FILE] [--host NAME]... [--reports-dir DIR]
   purple-harness schedule --cron "EXPR" [--jitter DURATION] [--max-runs N] [run options]
   purple-harness doctor [--config FILE] [--json]
   purple-harness lab smoke --config FILE --host NAME [--out DIR]
   purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH] [--out DIR]
   purple-harness import-atomic <T1218.003.yaml> [--out DIR] [--force] [--json]
-  purple-harness plan [scenario files or folders] [--config FILE] [--host NAME]... [--shard I/N] [--json]
+  purple-harness plan [scenarios] [--config FILE] [--host NAME]... [--shard I/N] [--json]
   purple-harness cleanup --marker MARKER --config FILE [--host NAME]...
   purple-harness ingest <files...> [--rules DIR]... [--json]
   purple-harness signals --siem <local|splunk|sentinel|elastic> [--json]
   purple-harness new <id> [--title T] [--from BUILTIN] [--signal S]... [--flags "/s /ns"] [--out DIR]
-  purple-harness validate [scenario files or folders]
+  purple-harness validate [scenarios] [--include-builtin]
   purple-harness render <scenario file> [--marker MARKER]
   purple-harness schema [--write]
   purple-harness verify <run-dir> [--public-key FILE] [--no-chain]
@@ -37,7 +37,8 @@ Usage:
   purple-harness history [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N] [--json]
 
 With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
-Scenarios default to the built-in ones in scenarios/.
+Scenarios default to your own in ./scenarios/ (where new and import-atomic write) or, with none there, the
+built-in ones; --include-builtin adds the built-in ones. A built-in can be named by its id.
 
 Options:
   --config FILE        harness config (lab inventory, SIEM, reports); also PURPLE_HARNESS_CONFIG, or
@@ -51,6 +52,7 @@ Options:
   --allow-custom-commands
                        run scenarios whose payload is their own customCommand (review them first)
   --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
+  --include-builtin    run, plan, validate, doctor: add the built-in scenarios to those named or your own
   --cron "EXPR"        schedule: when to run, as cron fields ("0 2 * * *": 02:00 daily)
   --jitter DURATION    schedule: start each run up to this much after its trigger (default 0s)
   --max-runs N         schedule: stop after N triggers (default: until stopped with Ctrl-C or SIGTERM)
@@ -233,6 +235,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
             return (await import('./commands/run.js')).runCommand(
               {
                 paths,
+                includeBuiltin: values['include-builtin'],
                 config,
                 env,
                 hosts: values.host,
@@ -308,6 +311,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
         case 'validate':
           return (await import('./commands/validate.js')).validateCommand(paths, output, {
             allowCustomCommands: values['allow-custom-commands'],
+            includeBuiltin: values['include-builtin'],
             json: values.json,
           });
         case 'render':
@@ -390,6 +394,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               configFile: configFile ?? null,
               env,
               paths,
+              includeBuiltin: values['include-builtin'],
               reportsDir:
                 values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
               json: values.json,
@@ -408,6 +413,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               shard: values.shard === undefined ? null : parseShard(values.shard),
               json: values.json,
               allowCustomCommands: values['allow-custom-commands'],
+              includeBuiltin: values['include-builtin'],
             },
             output,
           );

@@ -27,7 +27,7 @@ interface RunJson {
   }[];
 }
 
-const builtin = join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml');
+const builtin = join(repoRoot, 'builtin-scenarios', 'cmstp-local-inf-presetup.yaml');
 
 function readRun(reportsDir: string): RunJson {
   return JSON.parse(readFileSync(join(reportsDir, 'latest', 'run.json'), 'utf8')) as RunJson;
@@ -79,7 +79,7 @@ test("the remote-scriptlet scenario carries the payload server's record of the f
   const cwd = tempDir(t);
 
   const result = await runCli(
-    ['run', join(repoRoot, 'scenarios', 'cmstp-remote-scriptlet.yaml'), '--reports-dir', 'reports'],
+    ['run', join(repoRoot, 'builtin-scenarios', 'cmstp-remote-scriptlet.yaml'), '--reports-dir', 'reports'],
     { cwd },
   );
 
@@ -150,7 +150,7 @@ test('the negative control fails as a false positive when a rule fires on it', a
   const result = await runCli(
     [
       'run',
-      join(repoRoot, 'scenarios', 'cmstp-negative-control-admin-install.yaml'),
+      join(repoRoot, 'builtin-scenarios', 'cmstp-negative-control-admin-install.yaml'),
       '--config',
       'harness.yaml',
       '--reports-dir',
@@ -312,7 +312,7 @@ test('an unreachable host is an infrastructure error: exit 3, and run.json is st
   t.is(run.status, 'error');
   t.true(run.results[0]?.signals.every((s) => s.verdict === 'inconclusive'));
   // #18: the host fails once; every other scenario on it is listed as not run, with why.
-  const builtins = readdirSync(join(repoRoot, 'scenarios')).filter((n) => n.endsWith('.yaml')).length;
+  const builtins = readdirSync(join(repoRoot, 'builtin-scenarios')).filter((n) => n.endsWith('.yaml')).length;
   t.is(run.results.length, 1);
   t.is(run.notRun.length, builtins - 1);
   t.true(

@@ -32,7 +32,7 @@ test.before(async () => {
   if (first.exitCode !== 1) throw new Error(`first run: exit ${String(first.exitCode)}\n${first.stderr}`);
   firstDir = runDirOf();
   const second = await runCli(
-    ['run', join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml'), '--reports-dir', reports],
+    ['run', join(repoRoot, 'builtin-scenarios', 'cmstp-local-inf-presetup.yaml'), '--reports-dir', reports],
     { cwd: root },
   );
   if (second.exitCode !== 0) throw new Error(`second run: exit ${String(second.exitCode)}\n${second.stderr}`);

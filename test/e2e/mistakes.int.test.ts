@@ -31,7 +31,7 @@ test('#18 a flag another command takes is refused: validate --cron', async (t) =
   t.regex(result.stderr, /^Error: validate does not take --cron \(schedule takes it\)$/m);
   t.regex(
     result.stderr,
-    /^Hint: validate takes --allow-custom-commands; see purple-harness validate --help\.$/m,
+    /^Hint: validate takes --allow-custom-commands, --include-builtin; see purple-harness validate --help\.$/m,
   );
 });
 
@@ -71,7 +71,7 @@ test('#18 under --json a failure is one JSON document on stdout too, and render 
   const refused = await runCli(['validate', '--cron', 'x', '--json'], { cwd });
   const invalid = await runCli(['render', 'missing.yaml', '--json'], { cwd });
   const rendered = await runCli(
-    ['render', join(repoRoot, 'scenarios', 'cmstp-scriptlet-on-share.yaml'), '--json'],
+    ['render', join(repoRoot, 'builtin-scenarios', 'cmstp-scriptlet-on-share.yaml'), '--json'],
     { cwd },
   );
 

@@ -7,7 +7,7 @@ import { countingHost } from '../helpers/counting-host.js';
 // #18: the payload server is checked before any host is touched: configured when a real lab's scenarios
 // need it, and able to listen where the config says.
 
-const scriptlet = join(repoRoot, 'scenarios', 'cmstp-remote-scriptlet.yaml');
+const scriptlet = join(repoRoot, 'builtin-scenarios', 'cmstp-remote-scriptlet.yaml');
 
 const env = { LAB_PASSWORD: 'x'.repeat(12), PURPLE_HARNESS_HEC_TOKEN: 'y'.repeat(20) };
 

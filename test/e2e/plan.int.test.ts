@@ -86,12 +86,12 @@ test("the config's defaults pick the scenarios when the command line names none;
   const cwd = tempDir(t);
   writeFileSync(
     join(cwd, 'purple-harness.config.yaml'),
-    `defaults:\n  scenarios: [${join(repoRoot, 'scenarios', 'cmstp-all-users-au.yaml')}]\n  preflight: strict\n`,
+    `defaults:\n  scenarios: [${join(repoRoot, 'builtin-scenarios', 'cmstp-all-users-au.yaml')}]\n  preflight: strict\n`,
   );
 
   const fromConfig = await runCli(['plan', '--json'], { cwd });
   const fromFlag = await runCli(
-    ['plan', '--json', join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml')],
+    ['plan', '--json', join(repoRoot, 'builtin-scenarios', 'cmstp-local-inf-presetup.yaml')],
     { cwd },
   );
 

@@ -34,7 +34,7 @@ function cli(args: readonly string[], cwd: string, env: Record<string, string> =
   });
 }
 
-const scenario = join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml');
+const scenario = join(repoRoot, 'builtin-scenarios', 'cmstp-local-inf-presetup.yaml');
 
 /** Runs the scenario and takes write permission off the reports folder once the scenario is under way. */
 async function runBreakingReports(cwd: string, reports: string, args: readonly string[] = []) {

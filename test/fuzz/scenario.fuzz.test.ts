@@ -13,7 +13,7 @@ import { repoRoot, runCli } from '../helpers/cli.js';
  * the file (what `validate` prints as file:line:col and exits 2 on), and nothing may crash.
  */
 const seed = 20261124;
-const base = readFileSync(join(repoRoot, 'scenarios', 'cmstp-local-inf-presetup.yaml'), 'utf8');
+const base = readFileSync(join(repoRoot, 'builtin-scenarios', 'cmstp-local-inf-presetup.yaml'), 'utf8');
 const lines = base.split('\n');
 
 const identifier = fc.stringMatching(/^[a-z][a-zA-Z0-9]{2,12}$/);

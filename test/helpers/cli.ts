@@ -34,7 +34,7 @@ export async function runCli(
  * a signal to be missing does not wait out the connector's default. Returns the copies' paths.
  */
 export function quickScenarios(dir: string, names?: readonly string[]): string[] {
-  const source = join(repoRoot, 'scenarios');
+  const source = join(repoRoot, 'builtin-scenarios');
   return (names ?? readdirSync(source).filter((n) => n.endsWith('.yaml'))).map((name) => {
     const text = readFileSync(join(source, name), 'utf8');
     const quick = text.replace(/^timeouts:\n/m, 'timeouts:\n  capture: 3s\n  detect: 3s\n');

@@ -27,8 +27,14 @@ test('every --help example parses with its own flags and names shipped files tha
   t.true(all.length >= 10, String(all.length));
   for (const { command, args } of all) {
     t.notThrows(() => parseCommandLine(args), `${command}: ${args.join(' ')}`);
-    // Files we ship (scenarios/) or the workspace provides (../shared/) must exist; others are the user's.
-    const files = args.filter((a) => /^(\.\.\/shared|scenarios)\//.test(a));
+    // Files we ship (builtin-scenarios/), built-in ids, and what the workspace provides (../shared/) must
+    // exist; scenarios/ and the rest are the user's.
+    const files = args.filter((a) => /^(\.\.\/shared|builtin-scenarios)\//.test(a));
     for (const arg of files) t.true(existsSync(join(repoRoot, arg)), `${command}: ${arg} does not exist`);
+    const ids = args.filter(
+      (a, i) => /^(cmstp|art)-[a-z0-9-]+$/.test(a) && !/^--(signal|lab-drop)$/.test(args[i - 1] ?? ''),
+    );
+    for (const id of ids)
+      t.true(existsSync(join(repoRoot, 'builtin-scenarios', `${id}.yaml`)), `${command}: no built-in ${id}`);
   }
 });

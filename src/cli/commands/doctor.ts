@@ -158,6 +158,7 @@ export async function doctorCommand(
     readonly configFile: string | null;
     readonly env: Env;
     readonly paths: readonly string[];
+    readonly includeBuiltin?: boolean;
     readonly reportsDir: string;
     readonly json: boolean;
     readonly timeoutMs?: number;
@@ -178,7 +179,7 @@ export async function doctorCommand(
     `Node.js ${process.versions.node}`,
   );
   add('config', 'config', true, options.configFile ?? 'none: the embedded lab and local SIEM');
-  const scenarios = loadScenarios(scenarioPaths(options.paths, options.config));
+  const scenarios = loadScenarios(scenarioPaths(options.paths, options.config, options.includeBuiltin));
   add(
     'config',
     'scenarios',

@@ -1,3 +1,4 @@
+import { userScenariosFolder } from '../../config/defaults.js';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { HarnessError, errorMessage } from '../../core/index.js';
@@ -51,7 +52,7 @@ export function importAtomicCommand(
       description: item.description,
       from: item.from,
       flags: item.flags,
-      dir: options.out ?? 'scenarios',
+      dir: options.out ?? userScenariosFolder,
     });
     writeScenario(target, text, options.force);
     return { ...item, file: target };

@@ -1,3 +1,4 @@
+import { userScenariosFolder } from '../../config/defaults.js';
 import { createInterface } from 'node:readline/promises';
 import { HarnessError, SignalId, cmstpFlags, type CmstpFlag } from '../../core/index.js';
 import { scaffoldScenario, writeScenario } from '../../scenario/scaffold.js';
@@ -67,7 +68,7 @@ export async function newCommand(options: NewOptions, output: Output): Promise<E
     title,
     description: `${title}. Started from ${from} with purple-harness new; say here what the emulation does and why it matters.`,
     from,
-    dir: options.out ?? 'scenarios',
+    dir: options.out ?? userScenariosFolder,
     ...(options.template === undefined ? {} : { template: options.template }),
     ...(options.flags === undefined ? {} : { flags: parseFlags(options.flags) }),
     ...(signals === null ? {} : { signals: signals.map((s) => SignalId.parse(s)) }),

@@ -35,11 +35,12 @@ export function planCommand(
     readonly shard: Shard | null;
     readonly json: boolean;
     readonly allowCustomCommands: boolean;
+    readonly includeBuiltin?: boolean;
   },
   output: Output,
 ): ExitCode {
   const scenarios: readonly LoadedScenario[] = loadScenariosOrThrow(
-    scenarioPaths(options.paths, options.config),
+    scenarioPaths(options.paths, options.config, options.includeBuiltin),
     { allowCustomCommands: options.allowCustomCommands },
   );
   preflightRender(scenarios);

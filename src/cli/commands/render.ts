@@ -1,5 +1,6 @@
 import { HarnessError, newMarker } from '../../core/index.js';
 import { placeholderPayloadBase, renderEmulation } from '../../render/render.js';
+import { scenarioPaths } from '../../config/defaults.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import type { RuleOptions } from '../../scenario/rules.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -14,9 +15,9 @@ export function renderCommand(
 ): ExitCode {
   if (paths.length !== 1)
     throw new HarnessError('E_USAGE', 'render takes exactly one scenario file', {
-      hint: 'purple-harness render scenarios/cmstp-local-inf-presetup.yaml',
+      hint: 'Name a file or a built-in id: purple-harness render cmstp-local-inf-presetup',
     });
-  const [scenario] = loadScenariosOrThrow(paths, options);
+  const [scenario] = loadScenariosOrThrow(scenarioPaths(paths, undefined), options);
   if (!scenario) throw new HarnessError('E_USAGE', 'no scenario loaded');
   const rendered = renderEmulation(scenario, {
     marker: marker ?? newMarker(),

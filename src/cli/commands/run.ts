@@ -41,7 +41,7 @@ import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { rateLimited } from '../../siem/rate-limit.js';
 import { siemConnectors } from '../../siem/registry.js';
-import { scenarioPaths } from '../../config/defaults.js';
+import { selectScenarios, selectionNote } from '../../config/defaults.js';
 import { exitCodeForRun, exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { notifyRun, notifySettings, publishOrFallback, type Published } from './publish.js';
@@ -49,6 +49,8 @@ import { advertisedHostWarning, embeddedPayloadHost, requirePayloadServer } from
 
 export interface RunOptions {
   readonly paths: readonly string[];
+  /** --include-builtin: the built-in scenarios as well as those named or the user's own. */
+  readonly includeBuiltin?: boolean;
   readonly config: HarnessConfig;
   readonly env: Env;
   readonly hosts: readonly string[];
@@ -160,10 +162,13 @@ function colourOf(status: string): 'green' | 'red' | 'gray' {
 /** Runs the scenarios; always writes whatever results exist before returning or throwing. */
 export async function runCommand(options: RunOptions, output: Output): Promise<ExitCode> {
   const { config, secrets } = options;
-  const scenarios = loadScenariosOrThrow(scenarioPaths(options.paths, options.config), {
+  const selection = selectScenarios(options.paths, config, options.includeBuiltin);
+  const scenarios = loadScenariosOrThrow(selection.paths, {
     allowCustomCommands: options.allowCustomCommands,
   });
   preflightRender(scenarios);
+  const note = selectionNote(selection, options.includeBuiltin === true);
+  if (note !== null) output.logger.info(note);
   const controls = loadControls(config.controls);
   const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
   // Checked first: a folder that takes no file, or an unreadable index, stops the run (exit 2) before

@@ -2,7 +2,7 @@ import { formatIssue } from '../../core/index.js';
 import { preflightRender } from '../../pipeline/run-harness.js';
 import { loadScenarios } from '../../scenario/load.js';
 import type { RuleOptions } from '../../scenario/rules.js';
-import { builtinScenariosDir } from '../../util/paths.js';
+import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -10,9 +10,9 @@ import type { Output } from '../output.js';
 export function validateCommand(
   paths: readonly string[],
   output: Output,
-  options: RuleOptions & { readonly json?: boolean } = {},
+  options: RuleOptions & { readonly json?: boolean; readonly includeBuiltin?: boolean } = {},
 ): ExitCode {
-  const outcome = loadScenarios(paths.length > 0 ? paths : [builtinScenariosDir()], options);
+  const outcome = loadScenarios(scenarioPaths(paths, undefined, options.includeBuiltin), options);
   if (options.json === true) {
     if (outcome.issues.length === 0) preflightRender(outcome.scenarios);
     output.out(
