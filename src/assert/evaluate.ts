@@ -212,6 +212,11 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
       readiness === 'blind'
         ? `blind spot: the host's sensors are not set up to record ${telemetry} (preflight); `
         : '';
+    if (observation.notAwaited === true)
+      return result(
+        'fail',
+        `${blind}not captured: no ${telemetry} event matching ${definition.id} arrived in ${observation.polls} polls, the last after the other signals were settled; not waited for to the ${formatMs(input.captureTimeoutMs)} deadline`,
+      );
     return result(
       'fail',
       `${blind}not captured: no ${telemetry} event matching ${definition.id} arrived within ${formatMs(input.captureTimeoutMs)} (${observation.polls} polls)`,

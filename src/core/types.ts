@@ -147,6 +147,11 @@ export interface SignalObservation {
   readonly capturedLate: boolean;
   readonly detectedLate: boolean;
   /**
+   * Preflight found the sensor blind to this signal and the wait ended, before its deadline, once the other
+   * signals were settled: nothing of it had arrived by then.
+   */
+  readonly notAwaited?: boolean;
+  /**
    * Whether absence could be observed, not just unseen: `telemetry`, a query covering this signal succeeded
    * after the capture deadline and found nothing; `alerts`, a detections query that succeeded covered every
    * event of the signal (after the deadline, or at ingest for a SIEM whose rules run there). Absent: neither.

@@ -250,9 +250,15 @@ async function runPair(
     }
     const startedAt = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
     // Only signals the emulation got far enough to produce are worth waiting for; the rest are inconclusive.
-    const pollable = signals.filter(
-      ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
-    );
+    // A signal preflight found the sensors blind to is looked for but not waited for (see pollSignals).
+    const pollable = signals
+      .filter(
+        ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
+      )
+      .map((s) => ({
+        ...s,
+        blind: signalReadiness(s.definition, execution?.facts?.sensors ?? null) === 'blind',
+      }));
     const pollPlan = {
       label: `${scenario.spec.id} on ${host.name}`,
       connector: run.siem,

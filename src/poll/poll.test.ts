@@ -383,3 +383,84 @@ test('#16 a canary whose own query the SIEM refuses is asked for once, not on ev
   t.is(outcome.canary?.event, null);
   t.is(outcome.signals.get('cmstp-exec')?.events.length, 1);
 });
+
+/** A connector that answers cmstp-exec from poll `seenFrom` on, the canary when `canary` is set, and nothing else. */
+function twoSignals(seenFrom: number, canary = false): SiemConnector & { batches: string[][] } {
+  const batches: string[][] = [];
+  return {
+    ...scripted([[]]),
+    batches,
+    findTelemetry: (query) => {
+      batches.push(query.signals.map((s) => s.id));
+      const found = new Map<string, SiemEvent[]>();
+      if (batches.length >= seenFrom) found.set('cmstp-exec', [event]);
+      if (canary) found.set('pipeline-canary', [{ ...event, ref: 'canary' }]);
+      return Promise.resolve(found as Map<SignalId, SiemEvent[]>);
+    },
+  };
+}
+
+const withBlind = (base: PollPlan): PollPlan => ({
+  ...base,
+  signals: [
+    ...base.signals,
+    {
+      definition: signalCatalog['child-process'],
+      expectation: { signal: 'child-process', captured: true },
+      blind: true,
+    },
+  ],
+});
+
+// #18 build point 4: a signal preflight found the sensors blind to is looked for, never waited for.
+test('#18 a blind signal is looked for in every query, but the wait ends once the others are settled', async (t) => {
+  const clock = fakeClock();
+  const connector = twoSignals(2);
+
+  const { signals: observations } = await pollSignals(withBlind(plan(connector)), ctx(clock));
+
+  // Poll 2 saw cmstp-exec at 2 s: then only the final sweep (5 s later), not the 30 s deadline.
+  t.deepEqual(clock.slept, [1000, 1000, 5000]);
+  t.deepEqual(connector.batches, [
+    ['cmstp-exec', 'child-process'],
+    ['cmstp-exec', 'child-process'],
+    ['cmstp-exec', 'child-process'],
+  ]);
+  const blind = observations.get('child-process');
+  t.is(blind?.notAwaited, true);
+  t.is(blind?.polls, 3);
+  t.deepEqual(blind?.absence, { telemetry: true, alerts: false });
+  t.is(observations.get('cmstp-exec')?.notAwaited, false);
+});
+
+test('#18 a blind signal keeps the wait going for the canary, which alone shows its silence is not a broken pipeline', async (t) => {
+  const unseen = fakeClock();
+  const noCanary = twoSignals(1);
+  const waited = await pollSignals({ ...withBlind(plan(noCanary)), canary: canaryProbe }, ctx(unseen));
+  // The canary never came: the wait ran to the capture deadline, so the blind signal was waited for.
+  t.true(unseen.clock.now().getTime() - Date.parse('2026-11-23T12:00:00Z') > 30_000);
+  t.is(waited.signals.get('child-process')?.notAwaited, false);
+
+  const seen = fakeClock();
+  const withCanary = twoSignals(1, true);
+  const quick = await pollSignals({ ...withBlind(plan(withCanary)), canary: canaryProbe }, ctx(seen));
+  t.deepEqual(seen.slept, [1000, 5000]);
+  t.not(quick.canary?.event, null);
+  t.is(quick.signals.get('child-process')?.notAwaited, true);
+});
+
+test('#18 a blind signal whose events do arrive (preflight was wrong) is waited for like any other', async (t) => {
+  const clock = fakeClock();
+  const base = withBlind(plan(scripted([[]])));
+  const connector: SiemConnector = {
+    ...scripted([[]]),
+    findTelemetry: () =>
+      Promise.resolve(new Map<SignalId, SiemEvent[]>([['child-process', [{ ...event, ref: 'c1' }]]])),
+  };
+  const { signals: observations } = await pollSignals({ ...base, connector }, ctx(clock));
+  // cmstp-exec never arrives: the wait runs to its deadline; the blind signal was seen and is not "not awaited".
+  t.true(clock.clock.now().getTime() - Date.parse('2026-11-23T12:00:00Z') > 30_000);
+  t.is(observations.get('child-process')?.events.length, 1);
+  t.is(observations.get('child-process')?.notAwaited, false);
+  t.is(observations.get('child-process')?.capturedLate, false);
+});

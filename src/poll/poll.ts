@@ -35,7 +35,15 @@ export interface PollPlan {
   readonly since: Date;
   /** Event-time window end: clean-up's start, after which events are clean-up's own; null when unknown. */
   readonly evidenceUntil: Date | null;
-  readonly signals: readonly { readonly definition: SignalDefinition; readonly expectation: Expectation }[];
+  readonly signals: readonly {
+    readonly definition: SignalDefinition;
+    readonly expectation: Expectation;
+    /**
+     * Preflight found the host's sensors cannot record this signal. It is looked for in every query, but
+     * never waited for: the wait ends when the other signals (and the canary) are settled.
+     */
+    readonly blind?: boolean;
+  }[];
   /** The pipeline canary the host wrote before the run, looked for in the same queries; null if none. */
   readonly canary: TelemetryProbe | null;
   readonly captureTimeoutMs: number;
@@ -176,6 +184,15 @@ export async function pollSignals(
       (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
     );
 
+  // A blind signal with nothing seen is not waited for; once its events arrive, preflight was wrong and it is.
+  const blindIds = new Set(plan.signals.filter((s) => s.blind === true).map((s) => s.definition.id));
+  const awaited = (id: SignalId): boolean => !blindIds.has(id) || state(id).events.size > 0;
+  // The canary is still waited for (to its capture deadline) while a blind signal is unseen: without it, the
+  // blind signal's silence could be a broken pipeline rather than a blind sensor.
+  const canaryPending = (now: number): boolean =>
+    plan.canary !== null && canary === null && !canaryRefused && now <= captureDeadline;
+  let stoppedEarly = false;
+
   // Settled positively: everything expected was seen, so a later error or interrupt changes nothing.
   const settled = (id: SignalId, expectation: Expectation): boolean =>
     expectation.captured &&
@@ -262,8 +279,9 @@ export async function pollSignals(
           if (s.firstSeenAt === null) {
             s.firstSeenAt = now.toISOString();
             seenAt.set(definition.id, nowMs);
-            // Seen first by the sweep after the deadline: it did arrive, but not in time.
-            s.capturedLate = final;
+            // Seen first by the sweep after the deadline: it did arrive, but not in time. (A sweep that ends
+            // a wait cut short for a blind signal comes before the deadline: nothing there is late.)
+            s.capturedLate = final && nowMs > captureDeadline;
           }
         }
       }
@@ -298,7 +316,7 @@ export async function pollSignals(
           // This query asked about every event the signal has so far.
           if (expectation.detected !== undefined && s.events.size > 0) {
             s.alertsCheckedFor = s.events.size;
-            if (final) s.alertsSwept = true;
+            if (final && nowMs > detectDeadline(definition.id)) s.alertsSwept = true;
           }
           for (const alert of alerts) {
             if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
@@ -308,7 +326,7 @@ export async function pollSignals(
             }
             if (s.alertFirstSeenAt === null) {
               s.alertFirstSeenAt = now.toISOString();
-              s.detectedLate = final;
+              s.detectedLate = final && nowMs > detectDeadline(definition.id);
             }
           }
         }
@@ -342,6 +360,10 @@ export async function pollSignals(
   const label = plan.label ?? plan.host;
   const announced = new Set<SignalId>();
   let lastHeartbeat = start;
+  if (blindIds.size > 0)
+    ctx.logger.info(
+      `${label}: not waiting for ${[...blindIds].join(', ')}: preflight found the host's sensors cannot record ${blindIds.size === 1 ? 'it' : 'them'} (still looked for in every query)`,
+    );
   const speak = (now: number): void => {
     for (const { definition, expectation } of plan.signals) {
       if (announced.has(definition.id) || !settled(definition.id, expectation)) continue;
@@ -354,6 +376,7 @@ export async function pollSignals(
     lastHeartbeat = now;
     const pending = plan.signals.flatMap(({ definition, expectation }) => {
       const id = definition.id;
+      if (!awaited(id)) return [];
       if (captureOpen(now, id, expectation))
         return [`${id} (${expectation.captured ? 'its telemetry' : 'no telemetry, until the deadline'})`];
       if (detectOpen(now, id, expectation))
@@ -372,11 +395,18 @@ export async function pollSignals(
     speak(ctx.clock.now().getTime());
     if (failure.fatal !== null || ctx.signal.aborted) break;
     const now = ctx.clock.now().getTime();
-    const open = plan.signals.some(
-      ({ definition, expectation }) =>
-        captureOpen(now, definition.id, expectation) || detectOpen(now, definition.id, expectation),
+    const open = (id: SignalId, expectation: Expectation): boolean =>
+      captureOpen(now, id, expectation) || detectOpen(now, id, expectation);
+    const waiting = plan.signals.some(
+      ({ definition, expectation }) => awaited(definition.id) && open(definition.id, expectation),
     );
-    if (!open) break;
+    const blindOpen = plan.signals.some(
+      ({ definition, expectation }) => !awaited(definition.id) && open(definition.id, expectation),
+    );
+    if (!waiting && !(blindOpen && canaryPending(now))) {
+      stoppedEarly = blindOpen;
+      break;
+    }
     // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
     const wait = Math.min(
       Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), failure.retryAfterMs),
@@ -411,6 +441,7 @@ export async function pollSignals(
         error: settled(id, expectation) ? null : (state(id).refused ?? error),
         capturedLate: state(id).capturedLate,
         detectedLate: state(id).detectedLate,
+        notAwaited: stoppedEarly && state(id).events.size === 0 && blindIds.has(id),
         absence: {
           // No event: proven only by the sweep after the capture deadline, and never after an interrupt.
           telemetry: state(id).events.size === 0 && state(id).telemetrySwept && !ctx.signal.aborted,

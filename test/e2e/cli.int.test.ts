@@ -18,6 +18,8 @@ interface RunJson {
   results: {
     status: string;
     marker: string;
+    scenario: { id: string };
+    queries: { kind: string; at: string; probes: string[] }[];
     signals: { id: string; verdict: string; reason: string; readiness: string }[];
     execution: {
       cleanup: { ran: boolean; verified: boolean };
@@ -98,9 +100,11 @@ test("the remote-scriptlet scenario carries the payload server's record of the f
 
 test('a sensor profile without process access and image loads: com-elevation and scriptlet-load are not captured, and the reason says what is missing', async (t) => {
   const cwd = tempDir(t);
-  const scenarios = ['cmstp-all-users-au.yaml', 'cmstp-remote-scriptlet.yaml'].map((name) =>
-    quickScenario(cwd, name),
-  );
+  // The all-users scenario keeps its own deadlines: its blind signal must not be waited for to them (#18).
+  const scenarios = [
+    join(repoRoot, 'builtin-scenarios', 'cmstp-all-users-au.yaml'),
+    quickScenario(cwd, 'cmstp-remote-scriptlet.yaml'),
+  ];
 
   const result = await runCli(
     ['run', ...scenarios, '--lab-sensor', 'no-access-imageload', '--reports-dir', 'reports'],
@@ -120,6 +124,15 @@ test('a sensor profile without process access and image loads: com-elevation and
   );
   t.is(byId('scriptlet-load')?.readiness, 'blind');
   t.is(byId('cmstp-exec')?.readiness, 'ready');
+  // Looked for in every query, but the wait ended with the other signals, well before the capture deadline.
+  const allUsers = readRun(join(cwd, 'reports')).results.find((r) => r.scenario.id === 'cmstp-all-users-au');
+  const deadline = /not waited for to the (\d+) s deadline/.exec(byId('com-elevation')?.reason ?? '');
+  t.truthy(deadline, byId('com-elevation')?.reason);
+  const telemetry = (allUsers?.queries ?? []).filter((q) => q.kind === 'telemetry');
+  t.true(telemetry.every((q) => q.probes.includes('com-elevation')));
+  const waitedMs = Date.parse(telemetry.at(-1)?.at ?? '') - Date.parse(telemetry[0]?.at ?? '');
+  t.true(waitedMs < Number(deadline?.[1]) * 1000, `${String(waitedMs)} ms`);
+  t.regex(result.stdout + result.stderr, /not waiting for com-elevation: preflight found/);
   t.true(
     signals
       .filter((s) => !['com-elevation', 'scriptlet-load'].includes(s.id))
