@@ -9,32 +9,89 @@ import { lineChart } from './svg-chart.js';
 /** `11-24 00:29`: short enough for an axis label. */
 const shortTime = (iso: string): string => iso.slice(5, 16).replace('T', ' ');
 
-function charts(runs: readonly RunIndexEntry[]): { passRate: string; latency: string } {
+/** Runs that can be compared: the same scenario x host pairs, on the same kind of lab and SIEM. */
+export interface RunSet {
+  /** `A`, `B`, … in order of first appearance, so a set keeps its letter as history grows. */
+  readonly name: string;
+  readonly scenarios: readonly string[];
+  readonly hosts: readonly string[];
+  readonly lab: RunIndexEntry['lab'];
+  readonly siem: string;
+  /** Oldest first. */
+  readonly runs: readonly RunIndexEntry[];
+}
+
+const distinct = (values: readonly string[]): string[] => [...new Set(values)].sort();
+
+function setKey(run: RunIndexEntry): string {
+  const pairs = distinct(run.signals.map((s) => `${s.scenario}\u0000${s.host}`));
+  return JSON.stringify([run.lab, run.siem, pairs]);
+}
+
+/**
+ * The runs grouped into comparable sets (oldest run first in each), newest set first: a trend across runs of
+ * different scenarios or hosts would show a change of plan as a change in coverage.
+ */
+export function runSets(runs: readonly RunIndexEntry[]): RunSet[] {
+  const sets = new Map<string, RunIndexEntry[]>();
+  for (const run of runs) sets.set(setKey(run), [...(sets.get(setKey(run)) ?? []), run]);
+  const letter = (i: number): string =>
+    i < 26 ? String.fromCharCode(65 + i) : `${letter(Math.floor(i / 26) - 1)}${letter(i % 26)}`;
+  return [...sets.values()]
+    .map((members, i) => {
+      const first = members[0] as RunIndexEntry;
+      return {
+        name: letter(i),
+        scenarios: distinct(members.flatMap((r) => r.signals.map((s) => s.scenario))),
+        hosts: distinct(members.flatMap((r) => r.signals.map((s) => s.host))),
+        lab: first.lab,
+        siem: first.siem,
+        runs: members,
+      };
+    })
+    .sort((a, b) => (b.runs.at(-1)?.startedAt ?? '').localeCompare(a.runs.at(-1)?.startedAt ?? ''));
+}
+
+/**
+ * One set's trends: a small pass-rate chart per signal (lines at 100 % would lie on top of each other in one
+ * chart) and one detection-latency chart, each line with its own colour and dash.
+ */
+function setCharts(runs: readonly RunIndexEntry[]): { passRate: string[]; latency: string } {
   const labels = runs.map((r) => shortTime(r.startedAt));
   const present = signalIds.filter((id) => runs.some((r) => r.signals.some((s) => s.signal === id)));
-  const per = (pick: (run: RunIndexEntry, id: string) => number | null) =>
-    present.map((id) => ({ name: id, values: runs.map((run) => pick(run, id)) }));
-  const passRate = per((run, id) => {
-    const judged = run.signals.filter((s) => s.signal === id && s.verdict !== 'inconclusive');
-    return judged.length === 0
-      ? null
-      : (100 * judged.filter((s) => s.verdict === 'pass').length) / judged.length;
-  });
-  const latency = per((run, id) =>
-    mean(run.signals.filter((s) => s.signal === id).map((s) => s.detectionLatencyMs)),
+  const passRate = present.map((id) =>
+    lineChart({
+      title: id,
+      labels,
+      series: [
+        {
+          name: id,
+          values: runs.map((run) => {
+            const judged = run.signals.filter((s) => s.signal === id && s.verdict !== 'inconclusive');
+            return judged.length === 0
+              ? null
+              : (100 * judged.filter((s) => s.verdict === 'pass').length) / judged.length;
+          }),
+        },
+      ],
+      yMax: 100,
+      ticks: 2,
+      format: (v) => `${String(Math.round(v))} %`,
+      size: 'small',
+    }),
   );
+  const latency = present.map((id) => ({
+    name: id,
+    values: runs.map((run) =>
+      mean(run.signals.filter((s) => s.signal === id).map((s) => s.detectionLatencyMs)),
+    ),
+  }));
   const maxLatency = Math.max(
     1000,
     ...latency.flatMap((s) => s.values.filter((v): v is number => v !== null)),
   );
   return {
-    passRate: lineChart({
-      title: 'Pass rate per signal (judged scenario x host pairs)',
-      labels,
-      series: passRate,
-      yMax: 100,
-      format: (v) => `${String(Math.round(v))} %`,
-    }),
+    passRate,
     latency: lineChart({
       title: 'Mean detection latency per signal (launch to alert)',
       labels,
@@ -70,7 +127,8 @@ export function renderDashboard(index: RunIndex): string {
   }
   const runs = [...index.runs];
   const latest = runs.at(-1) ?? null;
-  const { passRate, latency } = charts(runs);
+  const sets = runSets(runs);
+  const setOf = new Map(sets.flatMap((set) => set.runs.map((run) => [run.runId, set.name] as const)));
   return template({
     latest,
     findings: latest === null ? 'Findings: no run yet.' : latestFindings(latest),
@@ -85,9 +143,15 @@ export function renderDashboard(index: RunIndex): string {
         mttd: formatMs(r.summary.mttdMs),
         link: r.report ?? `${r.runId}/run.json`,
         manifestShort: r.manifestSha256?.slice(0, 12) ?? 'none',
+        set: setOf.get(r.runId) ?? '',
       })),
     // Our own SVG from numbers and escaped names: inserted as markup (triple-stash) on purpose.
-    passRateChart: passRate,
-    latencyChart: latency,
+    sets: sets.map((set) => ({
+      ...set,
+      runCount: set.runs.length,
+      scenarioCount: set.scenarios.length,
+      hostCount: set.hosts.length,
+      charts: setCharts(set.runs),
+    })),
   });
 }

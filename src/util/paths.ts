@@ -11,7 +11,7 @@ export function templatesDir(): string {
 }
 
 export function builtinScenariosDir(): string {
-  return join(packageRoot(), 'scenarios');
+  return join(packageRoot(), 'builtin-scenarios');
 }
 
 /** Scenarios only `lab smoke` runs (beside the built-ins it reuses). */

@@ -30,6 +30,12 @@ if (!existsSync(executablePath) && !required) {
     const scenarios = join(root, 'scenarios');
     mkdirSync(scenarios);
     quickScenarios(scenarios, ['cmstp-local-inf-presetup.yaml', 'cmstp-all-users-au.yaml']);
+    // First a run of another scenario set: the dashboard must chart it apart, not as a change in coverage.
+    const other = await runCli(
+      ['run', join(scenarios, 'cmstp-all-users-au.yaml'), '--reports-dir', reports],
+      { cwd: root },
+    );
+    if (other.exitCode !== 0) throw new Error(`run: exit ${String(other.exitCode)}\n${other.stderr}`);
     // Two runs, the second with a signal dropped: the dashboard then has a trend and a regression to show.
     for (const extra of [[], ['--lab-drop', 'child-process']]) {
       const result = await runCli(['run', scenarios, '--reports-dir', reports, ...extra], { cwd: root });
@@ -98,8 +104,17 @@ if (!existsSync(executablePath) && !required) {
   test('the history dashboard loads with no console errors, charts each signal and highlights the regression', async (t) => {
     const { page, problems } = await open(join(reports, 'index.html'));
 
-    t.is(await page.locator('#runs tbody tr').count(), 2);
-    t.true((await page.locator('svg.chart').count()) >= 2);
+    t.is(await page.locator('#runs tbody tr').count(), 3);
+    // Two sets, newest first: the two runs of both scenarios, then the all-users run alone (#18).
+    t.is(await page.locator('.run-set').count(), 2);
+    t.regex(
+      (await page.textContent('.run-set >> nth=0 >> h3')) ?? '',
+      /^Set B: 2 scenario\(s\).* 2 run\(s\)$/,
+    );
+    t.regex((await page.textContent('.run-set >> nth=1 >> h3')) ?? '', /^Set A: 1 scenario\(s\)/);
+    t.true((await page.locator('#set-B .grid svg.chart').count()) >= 5);
+    t.is(await page.textContent('#runs tbody tr >> nth=0 >> td >> nth=1'), 'B');
+    t.is(await page.textContent('#runs tbody tr >> nth=2 >> td >> nth=1'), 'A');
     t.true(await page.isVisible('#regressions >> text=child-process'));
     t.true((await page.locator('#runs tr.regression').count()) === 1);
     // Each run links to its own report.
@@ -113,9 +128,10 @@ if (!existsSync(executablePath) && !required) {
       /^Findings: the latest run, \S+, (failed|regression)/,
     );
     t.true(await page.isVisible('#integrity >> text=npx purple-harness verify'));
-    t.is(await page.locator('#runs tbody tr >> nth=0 >> td >> nth=10 >> code').count(), 1);
+    t.is(await page.locator('#runs tbody tr >> nth=0 >> td >> nth=11 >> code').count(), 1);
     await page.screenshot({ path: join(artifacts, 'dashboard-top.png') });
     await page.locator('#integrity').screenshot({ path: join(artifacts, 'dashboard-integrity.png') });
+    await page.locator('#set-B').screenshot({ path: join(artifacts, 'dashboard-trends.png') });
     await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
     t.deepEqual(problems, []);
     await page.close();
