@@ -5,6 +5,11 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   debug(message: string): void;
+  /**
+   * On a terminal only: what the wait `key` still waits for and at most how long is left, shown as a line
+   * that counts down in place; null when the wait ends. Absent elsewhere, where waits speak in heartbeats.
+   */
+  status?(key: string, wait: { readonly pending: string; readonly leftMs: number } | null): void;
 }
 
 export interface Clock {

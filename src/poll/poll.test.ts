@@ -464,3 +464,70 @@ test('#18 a blind signal whose events do arrive (preflight was wrong) is waited 
   t.is(observations.get('child-process')?.notAwaited, false);
   t.is(observations.get('child-process')?.capturedLate, false);
 });
+
+/** A logger that keeps what it was told; with `live`, it also takes the terminal's countdown. */
+function recording(live: boolean) {
+  const info: string[] = [];
+  const status: [string, { pending: string; leftMs: number } | null][] = [];
+  return {
+    info,
+    status,
+    logger: {
+      info: (m: string) => info.push(m),
+      warn: () => undefined,
+      debug: () => undefined,
+      ...(live
+        ? {
+            status: (key: string, wait: { pending: string; leftMs: number } | null) =>
+              status.push([key, wait]),
+          }
+        : {}),
+    },
+  };
+}
+
+// #18 build point 4: waits that speak.
+test('#18 off a terminal: a line when a signal is seen, and every 10 s what is still awaited and how long is left', async (t) => {
+  const clock = fakeClock();
+  const said = recording(false);
+  await pollSignals(
+    { ...plan(scripted([[]]), true), label: 'x on h' },
+    { ...ctx(clock), logger: said.logger },
+  );
+  // Polled at 1, 2, 4, 8, 16 and 24 s to the 30 s deadline: one heartbeat, the first poll 10 s in.
+  t.deepEqual(
+    said.info.filter((m) => m.startsWith('x on h: waiting for')),
+    ['x on h: waiting for cmstp-exec (its telemetry); at most 44.0 s left'],
+  );
+
+  const seen = recording(false);
+  await pollSignals(
+    { ...plan(scripted([[], [event]])), label: 'x on h' },
+    { ...ctx(fakeClock()), logger: seen.logger },
+  );
+  t.deepEqual(seen.info, ['x on h: cmstp-exec seen (2.0 s into the wait)']);
+});
+
+test('#18 on a terminal: the wait is a countdown the terminal redraws, cleared when the wait ends; no heartbeat lines', async (t) => {
+  const clock = fakeClock();
+  const said = recording(true);
+  await pollSignals(
+    { ...plan(scripted([[], [], [event]]), true), label: 'x on h' },
+    { ...ctx(clock), logger: said.logger },
+  );
+  const live = said.status.filter(([, wait]) => wait !== null);
+  t.true(said.status.every(([key]) => key === 'x on h'));
+  // Each poll redraws the countdown (the terminal counts down in between), then the wait's line goes.
+  t.deepEqual(
+    live.map(([, wait]) => wait?.leftMs),
+    [59_000, 58_000, 56_000, 52_000, 44_000, 36_000, 28_000],
+  );
+  t.is(live[0]?.[1]?.pending, 'cmstp-exec (its telemetry)');
+  t.is(live[2]?.[1]?.pending, 'cmstp-exec (an alert)');
+  t.is(said.status.at(-1)?.[1], null);
+  t.is(
+    said.status.findIndex(([, wait]) => wait === null),
+    live.length,
+  );
+  t.false(said.info.some((m) => m.includes('waiting for')));
+});

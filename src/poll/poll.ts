@@ -372,7 +372,8 @@ export async function pollSignals(
         `${label}: ${definition.id} seen${expectation.detected === true ? ' and alerted on' : ''} (${seconds(now - start)} s into the wait)`,
       );
     }
-    if (now - lastHeartbeat < heartbeatMs) return;
+    // On a terminal the wait is a line counting down in place; elsewhere a heartbeat line every 10 s.
+    if (ctx.logger.status === undefined && now - lastHeartbeat < heartbeatMs) return;
     lastHeartbeat = now;
     const pending = plan.signals.flatMap(({ definition, expectation }) => {
       const id = definition.id;
@@ -383,45 +384,54 @@ export async function pollSignals(
         return [`${id} (${expectation.detected === true ? 'an alert' : 'no alert, until the deadline'})`];
       return [];
     });
-    if (pending.length > 0)
+    if (ctx.logger.status !== undefined)
+      ctx.logger.status(
+        label,
+        pending.length === 0 ? null : { pending: pending.join(', '), leftMs: lastDeadline - now },
+      );
+    else if (pending.length > 0)
       ctx.logger.info(
         `${label}: waiting for ${pending.join(', ')}; at most ${seconds(lastDeadline - now)} s left`,
       );
   };
 
-  let interval = plan.schedule.intervalMs;
-  for (let go = await pause(plan.schedule.initialDelayMs); go;) {
-    await pollOnce(false);
-    speak(ctx.clock.now().getTime());
-    if (failure.fatal !== null || ctx.signal.aborted) break;
-    const now = ctx.clock.now().getTime();
-    const open = (id: SignalId, expectation: Expectation): boolean =>
-      captureOpen(now, id, expectation) || detectOpen(now, id, expectation);
-    const waiting = plan.signals.some(
-      ({ definition, expectation }) => awaited(definition.id) && open(definition.id, expectation),
-    );
-    const blindOpen = plan.signals.some(
-      ({ definition, expectation }) => !awaited(definition.id) && open(definition.id, expectation),
-    );
-    if (!waiting && !(blindOpen && canaryPending(now))) {
-      stoppedEarly = blindOpen;
-      break;
+  try {
+    let interval = plan.schedule.intervalMs;
+    for (let go = await pause(plan.schedule.initialDelayMs); go;) {
+      await pollOnce(false);
+      speak(ctx.clock.now().getTime());
+      if (failure.fatal !== null || ctx.signal.aborted) break;
+      const now = ctx.clock.now().getTime();
+      const open = (id: SignalId, expectation: Expectation): boolean =>
+        captureOpen(now, id, expectation) || detectOpen(now, id, expectation);
+      const waiting = plan.signals.some(
+        ({ definition, expectation }) => awaited(definition.id) && open(definition.id, expectation),
+      );
+      const blindOpen = plan.signals.some(
+        ({ definition, expectation }) => !awaited(definition.id) && open(definition.id, expectation),
+      );
+      if (!waiting && !(blindOpen && canaryPending(now))) {
+        stoppedEarly = blindOpen;
+        break;
+      }
+      // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
+      const wait = Math.min(
+        Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), failure.retryAfterMs),
+        Math.max(0, lastDeadline - now) + 1,
+      );
+      failure.retryAfterMs = 0;
+      go = await pause(Math.max(1, Math.round(wait)));
+      interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
     }
-    // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
-    const wait = Math.min(
-      Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), failure.retryAfterMs),
-      Math.max(0, lastDeadline - now) + 1,
-    );
-    failure.retryAfterMs = 0;
-    go = await pause(Math.max(1, Math.round(wait)));
-    interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
-  }
-  if (failure.fatal === null && !ctx.signal.aborted) {
-    // Late data is still evidence: look once more after a grace period, and label what is new as late.
-    const unsettled = plan.signals.some(
-      ({ definition, expectation }) => !settled(definition.id, expectation),
-    );
-    if (!unsettled || (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
+    if (failure.fatal === null && !ctx.signal.aborted) {
+      // Late data is still evidence: look once more after a grace period, and label what is new as late.
+      const unsettled = plan.signals.some(
+        ({ definition, expectation }) => !settled(definition.id, expectation),
+      );
+      if (!unsettled || (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
+    }
+  } finally {
+    ctx.logger.status?.(label, null);
   }
 
   const error =

@@ -344,9 +344,10 @@ test('Ctrl-C while polling: exit 130, clean-up already verified, and what was se
   const cwd = tempDir(t);
   const scenario = join(cwd, 'slow.yaml');
   writeFileSync(scenario, readFileSync(builtin, 'utf8').replace('capture: 30s', 'capture: 60s'));
+  const next = quickScenario(cwd, 'cmstp-all-users-au.yaml');
   const child = execa(
     'node',
-    [cliPath, 'run', scenario, '--lab-drop', 'child-process', '--reports-dir', 'reports'],
+    [cliPath, 'run', scenario, next, '--lab-drop', 'child-process', '--reports-dir', 'reports'],
     {
       cwd,
       env: { PATH: process.env.PATH ?? '' },
@@ -371,6 +372,18 @@ test('Ctrl-C while polling: exit 130, clean-up already verified, and what was se
   t.true(run.results[0]?.execution?.cleanup.verified);
   const verdicts = Object.fromEntries(run.results[0]?.signals.map((s) => [s.id, s.verdict]) ?? []);
   t.deepEqual(verdicts, { 'payload-file': 'pass', 'cmstp-exec': 'pass', 'child-process': 'inconclusive' });
+  // #18: the scenario it never started is listed, with why, in run.json and on screen.
+  t.deepEqual(run.notRun, [
+    {
+      scenario: 'cmstp-all-users-au',
+      host: 'WIN10-LAB-01',
+      reason: 'the run was interrupted before it started',
+    },
+  ]);
+  t.regex(
+    result.stdout,
+    /^NOT RUN +cmstp-all-users-au on WIN10-LAB-01: the run was interrupted before it started$/m,
+  );
 });
 
 test('signals --siem X --json prints a query for all 7 signals, for each of the 4 backends', async (t) => {

@@ -39,6 +39,34 @@ test('on a terminal: verdicts in colour and a progress line rewritten in place; 
   t.regex(plain.text, /PASSED {6} cmstp-local-inf-presetup on WIN10-LAB-01/);
 });
 
+// #18 build point 4: on a terminal, a wait is a countdown redrawn in place, gone when the wait ends.
+test('on a terminal: a missing signal is a countdown redrawn in place, and the block is cleared at the end', async (t) => {
+  const cwd = tempDir(t);
+  const [scenario] = quickScenarios(cwd, ['cmstp-local-inf-presetup.yaml']);
+
+  const result = await onTerminal(
+    ['run', scenario ?? '', '--reports-dir', 'reports', '--lab-drop', 'child-process'],
+    cwd,
+    {},
+  );
+
+  t.is(result.exitCode, 1, result.text);
+  const countdown = [
+    ...result.text.matchAll(
+      /(\d+) s left at most · cmstp-local-inf-presetup on WIN10-LAB-01: waiting for child-process/g,
+    ),
+  ].map((m) => Number(m[1]));
+  t.true(countdown.length >= 2, result.text);
+  t.true(
+    countdown.every((left, i) => i === 0 || left <= (countdown[i - 1] ?? 0)),
+    countdown.join(' '),
+  );
+  // The block is cleared before the verdicts are printed: no countdown after the first verdict line.
+  const verdicts = result.text.indexOf('FAILED');
+  t.true(verdicts > 0);
+  t.false(result.text.slice(verdicts).includes('waiting for'));
+});
+
 test('off a terminal: plain lines, no colour and no control sequences', async (t) => {
   const cwd = tempDir(t);
   const [scenario] = quickScenarios(cwd, ['cmstp-local-inf-presetup.yaml']);
@@ -48,6 +76,7 @@ test('off a terminal: plain lines, no colour and no control sequences', async (t
   t.is(result.exitCode, 0, result.stderr);
   t.false((result.stdout + result.stderr).includes(esc));
   t.regex(result.stderr, /^\[purple-harness\] cmstp-local-inf-presetup on WIN10-LAB-01: running/m);
+  t.false(result.stderr.includes('s left'), 'a quick pass has no heartbeat');
 });
 
 test('every command has its own --help with examples', async (t) => {
