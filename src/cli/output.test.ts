@@ -44,7 +44,7 @@ test('#18 on a terminal: each wait is a line counting down, redrawn in place; a 
   t.is(stderr.written[0], `${clearLine}${up}${clearLine}${up}${clearLine}`);
   t.regex(
     stderr.written[1] ?? '',
-    /^\r\x1b\[2K {3}30 s left at most · a on h: .*\n {3}13 s left at most · b on g: /,
+    new RegExp(`^\\r${esc}\\[2K {3}30 s left at most · a on h: .*\\n {3}13 s left at most · b on g: `),
   );
 
   // Ended waits leave nothing behind.

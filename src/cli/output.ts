@@ -135,23 +135,23 @@ function liveBlock(stderr: Stream, secrets: ReadonlySet<string>) {
   };
   return {
     /** A line printed above the block; the step line goes (as before), the waits are drawn again. */
-    above(write: () => void): void {
+    above: (write: () => void): void => {
       clear();
       step = null;
       write();
       if (waits.size > 0) draw();
     },
-    step(text: string): void {
+    step: (text: string): void => {
       step = text;
       draw();
     },
-    wait(key: string, wait: { readonly pending: string; readonly leftMs: number } | null): void {
+    wait: (key: string, wait: { readonly pending: string; readonly leftMs: number } | null): void => {
       if (wait === null) waits.delete(key);
       else waits.set(key, { ...wait, since: Date.now() });
       tick();
       draw();
     },
-    finish(): void {
+    finish: (): void => {
       waits.clear();
       tick();
       step = null;

@@ -9,7 +9,7 @@ export interface Logger {
    * On a terminal only: what the wait `key` still waits for and at most how long is left, shown as a line
    * that counts down in place; null when the wait ends. Absent elsewhere, where waits speak in heartbeats.
    */
-  status?(key: string, wait: { readonly pending: string; readonly leftMs: number } | null): void;
+  readonly status?: (key: string, wait: { readonly pending: string; readonly leftMs: number } | null) => void;
 }
 
 export interface Clock {
