@@ -1,3 +1,4 @@
+import { firstFew } from './findings.js';
 import type { ControlEvidence, ControlResult, ControlStatus } from './types.js';
 
 /** How a control row reads in the reports. */
@@ -52,8 +53,7 @@ export function controlDecidedBy(control: Pick<ControlResult, 'status' | 'decide
       );
   } else {
     const named = distinct(entries.map((e) => `${e.signal} on ${e.host} (${e.scenario})`));
-    parts.push(...named.slice(0, listed));
-    if (named.length > listed) parts.push(`and ${String(named.length - listed)} more`);
+    if (named.length > 0) parts.push(firstFew(named, listed, '; '));
   }
   if (control.status === 'not-evaluated' && control.missing.length > 0)
     parts.push(`no met evidence for ${control.missing.join(', ')}`);

@@ -18,11 +18,14 @@ export interface RunFindings {
 
 const listed = 3;
 
-function some(items: readonly string[]): string {
-  return items.length <= listed
-    ? items.join(', ')
-    : `${items.slice(0, listed).join(', ')} and ${String(items.length - listed)} more`;
+/** The first few items and how many more, so a finding stays one line: `a, b, c and 4 more`. */
+export function firstFew(items: readonly string[], limit = listed, separator = ', '): string {
+  return items.length <= limit
+    ? items.join(separator)
+    : `${items.slice(0, limit).join(separator)} and ${String(items.length - limit)} more`;
 }
+
+const some = (items: readonly string[]): string => firstFew(items);
 
 function headlineOf(run: RunResult): string {
   const { pass, fail, inconclusive, signals } = run.summary;

@@ -41,7 +41,7 @@ import {
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
 import { awaitCanary, pollSignals, type PollSchedule } from '../poll/poll.js';
-import { placeholderPayloadBase, renderEmulation } from '../render/render.js';
+import { renderEmulation } from '../render/render.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { signalReadiness } from '../signals/readiness.js';
@@ -116,14 +116,6 @@ function definitionsOf(
     definition: signalCatalog[expectation.signal],
     expectation,
   }));
-}
-
-/** Renders every scenario once before anything runs: a bad template or value stops the run with exit 2. */
-export function preflightRender(scenarios: readonly LoadedScenario[]): void {
-  for (const scenario of scenarios) {
-    renderEmulation(scenario, { marker: 'phvalidate0000', payloadBaseUrl: placeholderPayloadBase });
-    definitionsOf(scenario);
-  }
 }
 
 /**

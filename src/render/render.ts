@@ -103,13 +103,26 @@ function js(value: unknown): string {
   return JSON.stringify(String(value));
 }
 
+/**
+ * One engine per process and each template compiled once: a run or plan of many scenarios renders the same
+ * templates again and again (the files are the package's own and do not change while it runs).
+ */
+let shared: ReturnType<typeof createCommandEngine> | null = null;
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+function commandEngine(): ReturnType<typeof createCommandEngine> {
+  shared ??= createCommandEngine();
+  return shared;
+}
+
 function renderWith(
   engine: ReturnType<typeof createCommandEngine>,
   name: string,
   context: Record<string, unknown>,
 ): string {
   try {
-    return compileStrict(engine, readTemplate(name), name)(context);
+    const template = compiled.get(name) ?? compileStrict(engine, readTemplate(name), name);
+    compiled.set(name, template);
+    return template(context);
   } catch (error) {
     if (error instanceof HarnessError) throw error;
     throw new HarnessError('E_TEMPLATE', `[render] template ${name}: ${errorMessage(error)}`, {
@@ -145,7 +158,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       'E_UNSAFE_VALUE',
       `run marker must be 8-32 lower-case letters or digits: ${marker}`,
     );
-  const engine = createCommandEngine();
+  const engine = commandEngine();
   engine.registerHelper('js', js);
   const runDir = `${remoteRoots[spec.emulation.inf?.stage ?? 'programdata']}\\${marker}`;
   const markerPath = `${runDir}\\${marker}.txt`;
@@ -310,7 +323,7 @@ export function renderHousekeeping(marker: string): {
       },
     );
   }
-  const engine = createCommandEngine();
+  const engine = commandEngine();
   const op = (name: string, runDir: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
     name,
     timeoutMs: name === 'snapshot' ? 30_000 : name === 'cleanup' ? 60_000 : 45_000,
@@ -347,7 +360,7 @@ export interface SmokeOperations {
 const fileDeliveryPadding = `# padding: this copy of the probe is long enough to be sent with -File${' .'.repeat(30)}\n`;
 
 export function renderSmokeOperations(marker: string): SmokeOperations {
-  const engine = createCommandEngine();
+  const engine = commandEngine();
   const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
     name,
     timeoutMs,
@@ -365,4 +378,13 @@ export function renderSmokeOperations(marker: string): SmokeOperations {
       op('export-events', 120_000, { sinceUtc, maxEvents: String(maxEvents) }),
     preflight: op('preflight', 30_000),
   };
+}
+
+/**
+ * Renders every scenario once before anything runs: a bad template or value stops the command with exit 2.
+ * Here, not in the pipeline, so validate and plan load no transport or SIEM code (#18 start-up).
+ */
+export function preflightRender(scenarios: readonly LoadedScenario[]): void {
+  for (const scenario of scenarios)
+    renderEmulation(scenario, { marker: 'phvalidate0000', payloadBaseUrl: placeholderPayloadBase });
 }

@@ -33,6 +33,8 @@ export interface WriteOptions {
   /** Signs manifest.json (Ed25519) when set; the key comes from the environment only. */
   readonly signingKey?: KeyObject | null;
   readonly now?: Date;
+  /** The chain link, when the caller already read it (the reports name it): read from `latest` otherwise. */
+  readonly previous?: Manifest['previous'];
 }
 
 /** Writes one file atomically (temp file, then rename), creating its folder. */
@@ -125,7 +127,7 @@ export function writeReports(
       runId,
       options.harness,
       written,
-      previousLink(root, runId),
+      options.previous === undefined ? previousLink(root, runId) : options.previous,
       options.now ?? new Date(),
       indexAsFound(root),
     );

@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { HarnessError, SiemError, errorMessage } from '../core/index.js';
+import type { TlsOptions } from './tls.js';
 import { redact } from '../util/redact.js';
 
-/** TLS for a SIEM's API: a lab CA, or (labs only, and the report says so) no verification at all. */
-export const TlsOptions = z
-  .strictObject({
-    caFile: z
-      .string()
-      .optional()
-      .meta({ description: 'PEM file of the CA that signed the SIEM certificate.' }),
-    insecure: z
-      .boolean()
-      .default(false)
-      .meta({ description: 'Skip certificate verification. Lab use only; every report shows a warning.' }),
-  })
-  .default({ insecure: false });
-export type TlsOptions = z.infer<typeof TlsOptions>;
+// The TLS options live apart from the HTTP client, so reading a config does not load undici (#18 start-up).
+export { TlsOptions } from './tls.js';
 
 export interface HttpResponse {
   readonly status: number;

@@ -120,9 +120,8 @@ async function checkPayloadServer(
   scenarios: readonly LoadedScenario[],
   add: (area: Check['area'], name: string, ok: boolean, detail: string) => void,
 ): Promise<void> {
-  const realHosts = (config.lab?.hosts ?? []).some((h) => h.simulated !== true);
   try {
-    if (realHosts) requirePayloadServer(config, scenarios);
+    requirePayloadServer(config, scenarios);
   } catch (error) {
     add(
       'config',
@@ -134,7 +133,7 @@ async function checkPayloadServer(
   }
   const { bind, port } = payloadServerSettings(config);
   const problem = await probeListen(bind, port);
-  const warning = realHosts ? advertisedHostWarning(config, scenarios) : null;
+  const warning = advertisedHostWarning(config, scenarios);
   add(
     'config',
     'payload server',

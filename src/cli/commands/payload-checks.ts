@@ -1,18 +1,27 @@
-import { createServer } from 'node:net';
 import type { HarnessConfig } from '../../config/schema.js';
-import { HarnessError, needsPayloadServer, type LoadedScenario } from '../../core/index.js';
-import { listenProblem } from '../../payload-server/server.js';
+import { HarnessError, isHarnessError, needsPayloadServer, type LoadedScenario } from '../../core/index.js';
+import { startPayloadServer } from '../../payload-server/server.js';
 
 /** The embedded lab's payload server name: its simulated host resolves it; no real VM does. */
 export const embeddedPayloadHost = 'payload.lab.test';
+
+/** The lab has a host that is no simulator (`lab up`), which resolves the embedded lab's names itself. */
+function hasRealHosts(config: HarnessConfig): boolean {
+  return (config.lab?.hosts ?? []).some((h) => h.simulated !== true);
+}
+
+/** The scenarios that serve a file from the payload server. */
+function serving(scenarios: readonly LoadedScenario[]): string[] {
+  return scenarios.filter((s) => needsPayloadServer(s.spec)).map((s) => s.spec.id);
+}
 
 /**
  * A real lab's scenarios that serve files need a payload server the hosts can reach: a config without one
  * is refused before any host is touched (exit 2), naming the scenarios and the fix.
  */
 export function requirePayloadServer(config: HarnessConfig, scenarios: readonly LoadedScenario[]): void {
-  const needing = scenarios.filter((s) => needsPayloadServer(s.spec)).map((s) => s.spec.id);
-  if (needing.length === 0 || config.payloadServer !== undefined) return;
+  const needing = serving(scenarios);
+  if (!hasRealHosts(config) || needing.length === 0 || config.payloadServer !== undefined) return;
   throw new HarnessError(
     'E_CONFIG_INVALID',
     `${needing.join(', ')} serve${needing.length === 1 ? 's' : ''} a file to the lab hosts from the payload server, but the config has no payloadServer`,
@@ -27,22 +36,19 @@ export function advertisedHostWarning(
   config: HarnessConfig,
   scenarios: readonly LoadedScenario[],
 ): string | null {
-  if (!scenarios.some((s) => needsPayloadServer(s.spec))) return null;
+  if (!hasRealHosts(config) || serving(scenarios).length === 0) return null;
   if (config.payloadServer?.advertisedHost !== embeddedPayloadHost) return null;
   return `payloadServer.advertisedHost is ${embeddedPayloadHost}, the embedded lab's name: the lab hosts must resolve it to this machine (add it to their DNS or hosts file), or set advertisedHost to a name or address they already resolve`;
 }
 
-/** Listens on the configured bind and port for a moment, as `run` will: null when it can, else why not. */
+/** Starts the payload server where the config says, as `run` will, and stops it: null when it can, else why not. */
 export async function probeListen(bind: string, port: number): Promise<HarnessError | null> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      resolve(listenProblem({ bind, port }, error));
-    });
-    server.listen(port, bind, () => {
-      server.close(() => {
-        resolve(null);
-      });
-    });
-  });
+  try {
+    const server = await startPayloadServer({ bind, port, advertisedHost: bind });
+    await server.close();
+    return null;
+  } catch (error) {
+    if (isHarnessError(error)) return error;
+    throw error;
+  }
 }

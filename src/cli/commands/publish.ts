@@ -46,6 +46,8 @@ export function publishRun(
     {
       harness: `purple-harness ${run.harness.version}`,
       signingKey: options.signingKey,
+      // The link the reports name is the one the manifest carries.
+      previous: publication.previous,
     },
   );
   const entry = indexEntry(run, {

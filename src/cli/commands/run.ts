@@ -31,11 +31,12 @@ import { reportFormats, type HarnessConfig } from '../../config/schema.js';
 import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { executors } from '../../executors/registry.js';
 import { probeHostKey } from '../../executors/ssh/index.js';
-import { isSensorProfileName, sensorProfiles } from '../../lab/sensor-profiles.js';
+import { sensorProfiles, type SensorProfileName } from '../../lab/sensor-profiles.js';
 import { startLabSimulator, type LabSimulator } from '../../lab/simulator.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import type { Shard } from '../../pipeline/plan.js';
-import { notRunPairs, preflightRender, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
+import { notRunPairs, runHarness, summarizeRun } from '../../pipeline/run-harness.js';
+import { preflightRender } from '../../render/render.js';
 import { checkReportsWritable, readRunIndex } from '../../report/write.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
@@ -56,7 +57,8 @@ export interface RunOptions {
   readonly hosts: readonly string[];
   readonly reportsDir: string | undefined;
   readonly labDropSignals: readonly string[];
-  readonly labSensor: string | undefined;
+  /** --lab-sensor, already checked against the profiles by the command line. */
+  readonly labSensor: SensorProfileName | undefined;
   readonly allowCustomCommands: boolean;
   readonly concurrency: number | undefined;
   readonly trustNewHostKeys: boolean;
@@ -176,12 +178,10 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   checkReportsWritable(reportsDir);
   const history = readRunIndex(reportsDir);
   const embedded = config.lab === undefined;
-  // The lab simulator (`lab up`) resolves the embedded payload server's name itself; real hosts cannot.
-  if ((config.lab?.hosts ?? []).some((h) => h.simulated !== true)) {
-    requirePayloadServer(config, scenarios);
-    const warning = advertisedHostWarning(config, scenarios);
-    if (warning !== null) output.logger.warn(warning);
-  }
+  // Real hosts need a payload server they can reach for the scenarios that serve files.
+  requirePayloadServer(config, scenarios);
+  const warning = advertisedHostWarning(config, scenarios);
+  if (warning !== null) output.logger.warn(warning);
   if (!embedded && options.labDropSignals.length > 0) {
     throw new HarnessError(
       'E_USAGE',
@@ -225,11 +225,6 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
     output.logger.warn(`the stop file ${stopFile} exists: nothing new will start until it is removed`);
   const formats = config.reports?.formats ?? reportFormats;
 
-  if (options.labSensor !== undefined && !isSensorProfileName(options.labSensor)) {
-    throw new HarnessError('E_USAGE', `unknown sensor profile "${options.labSensor}"`, {
-      hint: `Profiles: ${Object.keys(sensorProfiles).join(', ')}.`,
-    });
-  }
   if (!embedded && options.labSensor !== undefined) {
     throw new HarnessError(
       'E_USAGE',
@@ -295,9 +290,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
         dropSignals: options.labDropSignals,
         // The simulated host resolves the payload server's advertised name to loopback, as lab DNS would.
         dns: payloadServer ? { [payloadServer.advertisedHost]: '127.0.0.1' } : {},
-        ...(options.labSensor !== undefined && isSensorProfileName(options.labSensor)
-          ? { sensorProfile: options.labSensor }
-          : {}),
+        ...(options.labSensor !== undefined ? { sensorProfile: options.labSensor } : {}),
       });
       output.logger.info(
         `embedded lab: sensor profile ${lab.sensorProfile}: ${sensorProfiles[lab.sensorProfile].description}`,

@@ -1,5 +1,5 @@
 import { formatIssue } from '../../core/index.js';
-import { preflightRender } from '../../pipeline/run-harness.js';
+import { preflightRender } from '../../render/render.js';
 import { loadScenarios } from '../../scenario/load.js';
 import type { RuleOptions } from '../../scenario/rules.js';
 import { scenarioPaths } from '../../config/defaults.js';

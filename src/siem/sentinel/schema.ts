@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envName } from '../../core/index.js';
-import { TlsOptions } from '../http.js';
+import { TlsOptions } from '../tls.js';
 
 export const SentinelSiemOptions = z
   .strictObject({
