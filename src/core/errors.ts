@@ -112,3 +112,16 @@ export function isHarnessError(value: unknown): value is HarnessError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Refuses to start work once the run is interrupted: an already-aborted signal never fires its listeners,
+ * so a plug-in that only listens would go on (or answer "nothing found" from what it already knows).
+ */
+export function refuseIfInterrupted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted === true) throw interruption(what);
+}
+
+/** What an interrupted plug-in call rejects with, naming the plug-in and what it was about to do. */
+export function interruption(what: string): HarnessError {
+  return new HarnessError('E_INTERRUPTED', `${what}: interrupted`);
+}

@@ -109,7 +109,8 @@ export async function runEmulation(
       record(step, false, started, 'skipped: the stop file is present');
       throw new StepFailed(`${step}: stopped by the operator's stop file`);
     }
-    const result = await session.run(operation, ctx.signal);
+    // Undoing and releasing steps run even after Ctrl-C, so they are not given the run's abort signal.
+    const result = await session.run(operation, finalSteps.has(step) ? undefined : ctx.signal);
     const parsed = schema.safeParse(result.frame);
     // A missing exit status means the host never confirmed the step finished: never read that as success.
     if (parsed.success && result.exitCode === null && !result.timedOut) {

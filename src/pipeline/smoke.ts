@@ -138,7 +138,7 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
     id: string,
     title: string,
     work: (
-      operate: (operation: RemoteOperation) => Promise<OperationResult>,
+      operate: (operation: RemoteOperation, final?: 'final') => Promise<OperationResult>,
       draft: StepDraft,
     ) => Promise<void>,
     options: { readonly exportEvents: boolean } = { exportEvents: true },
@@ -150,9 +150,10 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
     const executor = recordingExecutor(run.executor, ctx.clock, transcript);
     const opened: { session: ExecSession | null } = { session: null };
     try {
-      const operate = async (operation: RemoteOperation): Promise<OperationResult> => {
-        opened.session ??= await executor.open(run.host, ctx.signal);
-        return opened.session.run(operation, ctx.signal);
+      // A `final` operation (releasing the lock) runs even after Ctrl-C, so it does not get the abort signal.
+      const operate = async (operation: RemoteOperation, final?: 'final'): Promise<OperationResult> => {
+        opened.session ??= await executor.open(run.host, final === undefined ? ctx.signal : undefined);
+        return opened.session.run(operation, final === undefined ? ctx.signal : undefined);
       };
       await work(operate, draft);
     } catch (error) {
@@ -366,7 +367,7 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
             `the canary written at ${canary.data.writtenUtc} was not in the SIEM within ${String(run.deadlines.captureTimeoutMs / 1000)} s`,
           );
       } finally {
-        const unlock = frameOf(await operate(rendered.operations.unlock), UnlockFrame);
+        const unlock = frameOf(await operate(rendered.operations.unlock, 'final'), UnlockFrame);
         draft.facts.released = 'data' in unlock && unlock.data.released;
         if (draft.facts.released !== true) problem(draft, 'the host lock was not released');
       }

@@ -335,6 +335,8 @@ export async function pollSignals(
     } catch (error) {
       const text = errorMessage(error);
       log(stage, stage === 'telemetry' ? plan.connector.queryText(query) : null, 0, text);
+      // A query cut short by Ctrl-C failed because of the interrupt, which the verdicts already say.
+      if (ctx.signal.aborted) return;
       if (error instanceof SiemError && error.retryable) {
         failure.last = `SIEM query failed: ${text}`;
         failure.retryAfterMs = error.retryAfterMs ?? 0;

@@ -42,6 +42,9 @@ export function lineChart(options: {
   const n = options.labels.length;
   // Every label when they fit; else every k-th and the last, so they never overprint.
   const labelEvery = Math.max(1, Math.ceil(n / maxLabels));
+  // A small chart has no room past its ends: its first and last labels lean inwards, so none is cut off.
+  const anchor = (i: number): string =>
+    legend || n <= 1 ? 'middle' : i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
   const x = (i: number): number => plot.left + (n <= 1 ? plot.width / 2 : (i * plot.width) / (n - 1));
   const yMax = options.yMax > 0 ? options.yMax : 1;
   const y = (v: number): number => plot.top + plot.height - (Math.min(v, yMax) / yMax) * plot.height;
@@ -61,7 +64,7 @@ export function lineChart(options: {
   options.labels.forEach((label, i) => {
     if (i % labelEvery !== 0 && i !== n - 1) return;
     parts.push(
-      `<text x="${round(x(i))}" y="${String(plot.top + plot.height + 16)}" font-size="10" text-anchor="middle">${escapeXml(label)}</text>`,
+      `<text x="${round(x(i))}" y="${String(plot.top + plot.height + 16)}" font-size="10" text-anchor="${anchor(i)}">${escapeXml(label)}</text>`,
     );
   });
   options.series.forEach((series, s) => {

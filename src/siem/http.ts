@@ -104,7 +104,9 @@ export function siemHttp(options: {
           ...(signal === undefined ? {} : { signal }),
         });
       } catch (error) {
-        if (signal?.aborted === true) throw error;
+        // Ctrl-C: said as the plug-in's own interruption, not as an unreachable SIEM.
+        if (signal?.aborted === true)
+          throw new HarnessError('E_INTERRUPTED', say(`${where} interrupted`), { cause: error });
         throw new SiemError('E_SIEM_UNAVAILABLE', say(`${where} failed: ${errorMessage(error)}`), {
           hint: `Check that ${base.origin} is reachable from this machine${options.tls.caFile === undefined ? ', and set tls.caFile if it uses a lab CA' : ''}.`,
           cause: error,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Executor, HostTarget, RemoteOperation } from '../../src/core/index.js';
+import { errorMessage, type Executor, type HostTarget, type RemoteOperation } from '../../src/core/index.js';
 
 export interface ExecutorFixture {
   readonly executor: Executor;
@@ -41,6 +41,14 @@ export function testExecutor(name: string, setup: () => Promise<ExecutorFixture>
     t.false(result.stderr.includes('CLIXML'));
   });
 
+  // #19 build point 6: an executor that ignores an abort would go on running cmstp after Ctrl-C.
+  for (const [check, problems] of Object.entries(executorChecks))
+    test(`${name}: contract: ${check}`, async (t) => {
+      const fixture = await setup();
+      t.teardown(() => fixture.close());
+      t.deepEqual(await problems(fixture), []);
+    });
+
   test(`${name}: uploads create missing folders`, async (t) => {
     const fixture = await setup();
     t.teardown(() => fixture.close());
@@ -54,3 +62,38 @@ export function testExecutor(name: string, setup: () => Promise<ExecutorFixture>
     t.like(listed.frame, { ok: true, items: [`dir:${dir}`, `file:${dir}\\phcontract0001.inf`] });
   });
 }
+
+/**
+ * The executor contract's interrupt check as a function returning what is wrong, so a meta-test can show
+ * it failing a deliberately broken executor (#19).
+ */
+export const executorChecks = {
+  /** An interrupted run opens no session and starts no operation; the session still serves clean-up. */
+  async interruptedRunStartsNothing(fixture: ExecutorFixture): Promise<string[]> {
+    const problems: string[] = [];
+    const stop = new AbortController();
+    stop.abort();
+    const refused = async (what: string, work: () => Promise<unknown>): Promise<void> => {
+      try {
+        await work();
+        problems.push(`${what} went ahead after the run was interrupted`);
+      } catch (error) {
+        if (!/interrupted/.test(errorMessage(error)))
+          problems.push(`${what} failed without saying it was interrupted: ${errorMessage(error)}`);
+      }
+    };
+    await refused('opening a session', async () =>
+      (await fixture.executor.open(fixture.host, stop.signal)).close(),
+    );
+    const session = await fixture.executor.open(fixture.host);
+    try {
+      await refused('an operation', () => session.run(fixture.okOperation, stop.signal));
+      const after = await session.run(fixture.okOperation);
+      if (after.exitCode !== 0)
+        problems.push('the session no longer runs operations without the interrupt (clean-up)');
+    } finally {
+      await session.close();
+    }
+    return problems;
+  },
+} satisfies Record<string, (fixture: ExecutorFixture) => Promise<string[]>>;

@@ -177,34 +177,90 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
   return { ...run, controls: assessControls(loadControls(), run.results) };
 }
 
-/** The shared contract every reporter passes: pure, deterministic, relative paths, every signal present. */
-export function testReporter(name: string, definition: ReporterDefinition): void {
-  test(`${name}: renders the same content for the same run`, (t) => {
+type Verdict = SignalResult['verdict'];
+
+/** Everything a reporter wrote for a run, as one text. */
+function rendered(definition: ReporterDefinition, run: RunResult): string {
+  return definition
+    .create(definition.optionsSchema.parse({}))
+    .render(run)
+    .map((a) => `${a.path}\n${a.content}`)
+    .join('\n');
+}
+
+/** The sample run with one signal's verdict (only the verdict) changed. */
+function withVerdict(run: RunResult, id: string, verdict: Verdict): RunResult {
+  return {
+    ...run,
+    results: run.results.map((r) => ({
+      ...r,
+      signals: r.signals.map((s) => (s.id === id ? { ...s, verdict } : s)),
+    })),
+  };
+}
+
+/**
+ * The reporter contract as checks that return what is wrong (empty when the reporter holds it), so a
+ * meta-test can show each check failing a deliberately broken reporter (#19).
+ * - pure: the same run renders the same content;
+ * - every path relative and inside the report folder;
+ * - every signal named;
+ * - each signal's verdict shown: changing that one verdict changes the report (a reporter that drops or
+ *   fixes a verdict renders the same text either way);
+ * - the run's status shown: changing it changes the report, and the status word is there.
+ */
+export const reporterChecks = {
+  deterministic(definition: ReporterDefinition): string[] {
     const run = sampleRun();
-    const reporter = definition.create(definition.optionsSchema.parse({}));
-
-    const first = reporter.render(run);
-    const second = reporter.render(structuredClone(run));
-
-    t.deepEqual(first, second);
-    t.true(first.length > 0);
-  });
-
-  test(`${name}: writes only relative paths inside the report folder`, (t) => {
-    for (const artifact of definition.create(definition.optionsSchema.parse({})).render(sampleRun())) {
-      t.false(artifact.path.startsWith('/'));
-      t.false(artifact.path.includes('..'));
-    }
-  });
-
-  test(`${name}: every signal and verdict appears`, (t) => {
-    const content = definition
+    const first = rendered(definition, run);
+    return first.length > 0 && first === rendered(definition, structuredClone(run))
+      ? []
+      : ['the same run rendered different content (or none)'];
+  },
+  relativePaths(definition: ReporterDefinition): string[] {
+    return definition
       .create(definition.optionsSchema.parse({}))
       .render(sampleRun())
-      .map((a) => a.content)
-      .join('\n');
+      .filter((a) => a.path.startsWith('/') || a.path.includes('..'))
+      .map((a) => `writes outside the report folder: ${a.path}`);
+  },
+  signalsNamed(definition: ReporterDefinition): string[] {
+    const content = rendered(definition, sampleRun());
+    return ['cmstp-exec', 'child-process', 'payload-file']
+      .filter((id) => !content.includes(id))
+      .map((id) => `signal ${id} is not named`);
+  },
+  verdictsShown(definition: ReporterDefinition): string[] {
+    const run = sampleRun();
+    const base = rendered(definition, run);
+    const verdicts: readonly Verdict[] = ['pass', 'fail', 'inconclusive'];
+    return (run.results[0]?.signals ?? []).flatMap((signal) =>
+      verdicts
+        .filter((v) => v !== signal.verdict)
+        .filter((v) => rendered(definition, withVerdict(run, signal.id, v)) === base)
+        .map(
+          (v) =>
+            `${signal.id} reads the same as ${v} as it does as ${signal.verdict}: its verdict is not shown`,
+        ),
+    );
+  },
+  statusShown(definition: ReporterDefinition): string[] {
+    const run = sampleRun();
+    const problems: string[] = [];
+    for (const status of ['passed', 'inconclusive'] as const) {
+      const other = rendered(definition, { ...run, status });
+      if (other === rendered(definition, run))
+        problems.push(`the run reads the same ${status} as ${run.status}: its status is not shown`);
+      else if (!new RegExp(status, 'i').test(other)) problems.push(`a ${status} run does not say ${status}`);
+    }
+    return problems;
+  },
+} satisfies Record<string, (definition: ReporterDefinition) => string[]>;
 
-    for (const id of ['cmstp-exec', 'child-process', 'payload-file']) t.true(content.includes(id), id);
-    for (const verdict of ['pass', 'fail', 'inconclusive']) t.regex(content, new RegExp(verdict, 'i'));
-  });
+/** The shared contract every reporter passes, one test per check. */
+export function testReporter(name: string, definition: ReporterDefinition): void {
+  for (const [check, problems] of Object.entries(reporterChecks))
+    test(`${name}: contract: ${check}`, (t) => {
+      t.deepEqual(problems(definition), []);
+    });
 }

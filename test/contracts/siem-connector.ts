@@ -1,16 +1,26 @@
 import test from 'ava';
-import type { SiemAlert, SiemConnector, TelemetryQuery } from '../../src/core/index.js';
+import {
+  isHarnessError,
+  type SiemAlert,
+  type SiemConnector,
+  type TelemetryQuery,
+} from '../../src/core/index.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 
 export interface SiemFixture {
   readonly connector: SiemConnector;
   /** Puts one flat Sysmon event into the SIEM as its own ingestion path would. */
   seed(host: string, time: Date, fields: Record<string, string | number>): Promise<void>;
-  /** Puts an alert on the event(s) that carry this command line, as the SIEM's rule engine would. */
+  /**
+   * Makes every search from now on fail as the SIEM would fail it (an HTTP 500, a plug-in that exits non-zero);
+   * a SIEM with no transport to fail says why instead.
+   */
+  readonly failSearch: (() => void) | { readonly notApplicable: string };
   close(): Promise<void>;
 }
 
 const marker = 'phcontract0001';
+const contractTime = new Date('2026-11-23T12:00:00Z');
 const channel = 'Microsoft-Windows-Sysmon/Operational';
 const cmstpEvent = (m: string): Record<string, string | number> => ({
   EventID: 1,
@@ -116,6 +126,16 @@ export function testSiemConnector(name: string, setup: () => Promise<SiemFixture
     );
   });
 
+  // #19 build point 6: a connector that ignores an abort, or answers a failed search with nothing, fails here.
+  for (const [check, problems] of Object.entries(siemChecks))
+    test(`${name}: contract: ${check}`, async (t) => {
+      const fixture = await setup();
+      t.teardown(() => fixture.close());
+      if (check === 'failedSearchIsAnError' && 'notApplicable' in fixture.failSearch)
+        t.log(`not applicable: ${fixture.failSearch.notApplicable}`);
+      t.deepEqual(await problems(fixture), []);
+    });
+
   test(`${name}: describe() names the SIEM`, async (t) => {
     const fixture = await setup();
     t.teardown(() => fixture.close());
@@ -127,11 +147,15 @@ export function testSiemConnector(name: string, setup: () => Promise<SiemFixture
 /** A fixture for a connector in front of a loopback vendor fake: seeding is synchronous, closing closes both. */
 export function fakeFixture(
   connector: SiemConnector,
-  fake: { close(): Promise<void> },
+  fake: { close(): Promise<void>; fail(fault: { status: number }, times?: number): void },
   seed: (host: string, time: Date, fields: Record<string, string | number>) => void,
 ): SiemFixture {
   return {
     connector,
+    // Every search from now on, so retries inside the connector meet the fault too.
+    failSearch: () => {
+      fake.fail({ status: 500 }, 1000);
+    },
     seed: (host, time, fields) => {
       seed(host, time, fields);
       return Promise.resolve();
@@ -177,3 +201,59 @@ export function alertsFor(
     marker: query.marker,
   });
 }
+
+/** Whether a promise rejects: the error, or null when it resolved (with what). */
+async function rejection(promise: Promise<unknown>): Promise<{ error: unknown } | { value: unknown }> {
+  try {
+    return { value: await promise };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * The SIEM contract's fault checks as functions that return what is wrong, so a meta-test can show each one
+ * failing a deliberately broken connector (#19).
+ */
+export const siemChecks = {
+  /** An interrupted run asks nothing: an already-aborted query rejects, naming the connector. */
+  async abortedQueryRefused(fixture: SiemFixture): Promise<string[]> {
+    await fixture.seed('WIN10-LAB-01', contractTime, cmstpEvent(marker));
+    const stop = new AbortController();
+    stop.abort();
+    const asked = {
+      telemetry: await rejection(fixture.connector.findTelemetry(query(), stop.signal)),
+      alerts: await rejection(
+        fixture.connector.findDetections(
+          { host: 'WIN10-LAB-01', since: query().since, until: query().until, eventRefs: ['ref-1'], marker },
+          stop.signal,
+        ),
+      ),
+    };
+    return Object.entries(asked).flatMap(([what, outcome]) =>
+      'value' in outcome
+        ? [`an aborted ${what} query was answered: ${JSON.stringify(outcome.value)}`]
+        : isHarnessError(outcome.error)
+          ? []
+          : [
+              `an aborted ${what} query rejected with ${String(outcome.error)}, not an error naming the connector`,
+            ],
+    );
+  },
+  /** A search the SIEM fails is an error naming the connector, never "nothing found". */
+  async failedSearchIsAnError(fixture: SiemFixture): Promise<string[]> {
+    if ('notApplicable' in fixture.failSearch)
+      return fixture.failSearch.notApplicable.length > 20 ? [] : ['says it cannot fail without saying why'];
+    await fixture.seed('WIN10-LAB-01', contractTime, cmstpEvent(marker));
+    fixture.failSearch();
+    const outcome = await rejection(fixture.connector.findTelemetry(query()));
+    if ('value' in outcome)
+      return [
+        `a failed search was answered: ${JSON.stringify([...(outcome.value as Map<string, unknown>)])}`,
+      ];
+    if (!isHarnessError(outcome.error)) return [`a failed search rejected with ${String(outcome.error)}`];
+    return /^\[[^\]]+\]/.test(outcome.error.message)
+      ? []
+      : [`the error does not name the plug-in: ${outcome.error.message}`];
+  },
+} satisfies Record<string, (fixture: SiemFixture) => Promise<string[]>>;

@@ -290,6 +290,12 @@ class SshSession implements ExecSession {
   }
 
   async #exec(operation: RemoteOperation, command: string, signal?: AbortSignal): Promise<OperationResult> {
+    // Listeners never fire on a signal that is already aborted: an interrupted run starts no new operation.
+    if (signal?.aborted === true)
+      throw new HarnessError(
+        'E_INTERRUPTED',
+        `[executor:ssh] ${operation.name} on ${this.#host.name} not started: interrupted`,
+      );
     const client = await this.#ready();
     const started = Date.now();
     return new Promise<OperationResult>((resolve, reject) => {
@@ -393,7 +399,13 @@ export const sshExecutor = defineExecutor({
   optionsSchema: SshExecutorOptions,
   create(options, ctx) {
     return {
-      async open(host) {
+      async open(host, signal) {
+        // An interrupted run opens nothing new (an already-aborted signal never fires its listeners).
+        if (signal?.aborted === true)
+          throw new HarnessError(
+            'E_INTERRUPTED',
+            `[executor:ssh] not connecting to ${host.name}: interrupted`,
+          );
         const { client, presented } = await connect(host, options, ctx);
         return new SshSession(client, presented, host, options, ctx);
       },

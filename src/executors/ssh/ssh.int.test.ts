@@ -6,6 +6,7 @@ import { renderEmulation } from '../../render/render.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { builtinScenariosDir } from '../../util/paths.js';
 import { testExecutor } from '../../../test/contracts/executor.js';
+import { sshFixture } from '../../../test/helpers/ssh-fixture.js';
 import { pluginContext, startTestLab, type TestLab } from '../../../test/helpers/lab.js';
 import { sshExecutor } from './index.js';
 import { SshExecutorOptions } from './schema.js';
@@ -42,27 +43,7 @@ async function powershellStarts(lab: TestLab): Promise<string[]> {
   return (found.get('cmstp-exec') ?? []).map((e) => String(e.fields.CommandLine));
 }
 
-testExecutor('executors/ssh against the lab simulator', async () => {
-  const lab = await startTestLab();
-  return {
-    executor: executor(),
-    host: lab.host,
-    okOperation: rendered('phcontract0001').operations.preflight,
-    failingOperation: {
-      name: 'unknown',
-      timeoutMs: 10_000,
-      script: '# purple-harness remote operation: no-such-op v1\n',
-    },
-    listOperation: (dir) => ({
-      ...rendered('phcontract0001').operations.snapshot,
-      script: rendered('phcontract0001').operations.snapshot.script.replace(
-        /^\$PhRunDir = .*$/m,
-        `$PhRunDir = '${dir}'`,
-      ),
-    }),
-    close: () => lab.close(),
-  };
-});
+testExecutor('executors/ssh against the lab simulator', sshFixture);
 
 test('the host receives exactly the script sent, as UTF-16LE -EncodedCommand through cmd.exe', async (t) => {
   const lab = await startTestLab();

@@ -65,7 +65,7 @@ export function renderAttire(run: RunResult, host: string): Record<string, unkno
   return {
     'attire-version': '1.1',
     'execution-data': {
-      'execution-command': `purple-harness run (${String(results.length)} scenario(s))`,
+      'execution-command': `purple-harness run (${String(results.length)} scenario(s)); run status ${run.status}`,
       'execution-id': run.runId,
       'execution-source': `purple-harness ${run.harness.version}${labTag(run.lab)}`,
       'execution-category': { name: 'purple-harness', abbreviation: 'PH' },

@@ -94,7 +94,8 @@ export function renderJunit(run: RunResult): string {
   const document = {
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     testsuites: {
-      '@name': `purple-harness ${run.runId}${labTag(run.lab)}`,
+      // The run's status in the name CI shows, since JUnit has no field for it.
+      '@name': `purple-harness ${run.runId}: ${run.status}${labTag(run.lab)}`,
       '@tests': String(all.length + notRun.length),
       '@failures': String(all.filter((s) => s.verdict === 'fail').length),
       '@errors': String(all.filter((s) => s.verdict === 'inconclusive').length + notRun.length),

@@ -35,7 +35,7 @@ export function renderLayer(run: RunResult): Record<string, unknown> {
     name: `purple-harness ${run.runId}${simulated}`,
     versions: { layer: '4.5', navigator: '5.1.0', attack: '17' },
     domain: 'enterprise-attack',
-    description: `CMSTP (T1218.003) validation, analytic AN0932: ${String(passed)} of ${String(signals.length)} expected signals passed on ${String(new Set(run.results.map((r) => r.host.name)).size)} host(s)${simulated}.`,
+    description: `CMSTP (T1218.003) validation, analytic AN0932, run ${run.status}: ${String(passed)} of ${String(signals.length)} expected signals passed on ${String(new Set(run.results.map((r) => r.host.name)).size)} host(s)${simulated}.`,
     sorting: 0,
     hideDisabled: false,
     techniques: [

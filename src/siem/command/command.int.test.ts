@@ -1,5 +1,5 @@
 import test from 'ava';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SiemError } from '../../core/index.js';
@@ -39,6 +39,9 @@ testSiemConnector('siem/command with a JSON-over-stdio plug-in', async () => {
         `${JSON.stringify({ ref: `ev${String(n)}`, time: time.toISOString(), host, eventId: Number(fields.EventID), fields: { ...fields, Computer: host } })}\n`,
       );
       return Promise.resolve();
+    },
+    failSearch: () => {
+      writeFileSync(`${file}.mode`, 'exit');
     },
     close: () => {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { z } from 'zod';
 import {
+  refuseIfInterrupted,
   defineSiemConnector,
   searchOnly,
   remoteSiemPolling,
@@ -195,6 +196,7 @@ class CommandSiem implements SiemConnector {
   }
 
   async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    refuseIfInterrupted(signal, '[siem:command] alert search');
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
     const answer = await this.#call(this.#detectionRequest(query, events), DetectionAnswer, signal);

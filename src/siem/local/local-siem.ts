@@ -8,7 +8,7 @@ import type {
   DetectionQuery,
   TelemetryQuery,
 } from '../../core/index.js';
-import { SiemError, errorMessage } from '../../core/index.js';
+import { SiemError, errorMessage, interruption } from '../../core/index.js';
 import type { ResolvedCorrelation } from '../../sigma/correlation.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
@@ -185,7 +185,12 @@ export class LocalSiem implements SiemConnector {
     return `SELECT * FROM events WHERE ${where} -- ${JSON.stringify(params)}`;
   }
 
-  findTelemetry(query: TelemetryQuery): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
+  findTelemetry(
+    query: TelemetryQuery,
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
+    // SQLite answers synchronously: an abort can only be honoured before the query starts.
+    if (signal?.aborted === true) return Promise.reject(interruption('[siem:local] telemetry query'));
     try {
       const compiled = compileLocal(query);
       const rows = this.#store.selectEvents(compiled.where, compiled.params);
@@ -203,7 +208,8 @@ export class LocalSiem implements SiemConnector {
     return `SELECT * FROM alerts WHERE event_id IN (${query.eventRefs.join(', ')})`;
   }
 
-  findDetections(query: DetectionQuery): Promise<readonly SiemAlert[]> {
+  findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    if (signal?.aborted === true) return Promise.reject(interruption('[siem:local] alert search'));
     const ids = query.eventRefs
       .map((ref) => Number(/^local:event:(\d+)$/.exec(ref)?.[1] ?? NaN))
       .filter(Number.isFinite);

@@ -8,6 +8,7 @@ import {
 } from '@azure/identity';
 import { z } from 'zod';
 import {
+  refuseIfInterrupted,
   defineSiemConnector,
   searchOnly,
   remoteSiemPolling,
@@ -281,6 +282,7 @@ class SentinelSiem implements SiemConnector {
    * ids: one counts for an event when its entities or details repeat a value that singles the event out.
    */
   async findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
+    refuseIfInterrupted(signal, '[siem:sentinel] alert search');
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
     const rows = await this.#query(this.detectionText(query), query.since, query.until, signal);

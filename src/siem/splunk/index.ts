@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  refuseIfInterrupted,
   defineSiemConnector,
   searchOnly,
   remoteSiemPolling,
@@ -203,6 +204,7 @@ class SplunkSiem implements SiemConnector {
     query: Parameters<SiemConnector['findDetections']>[0],
     signal?: AbortSignal,
   ): Promise<readonly SiemAlert[]> {
+    refuseIfInterrupted(signal, '[siem:splunk] alert search');
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
     const rows = await this.#export(this.detectionText(query), query.since, query.until, signal);

@@ -1,52 +1,21 @@
 import test, { type ExecutionContext } from 'ava';
 import { SiemError } from '../../core/index.js';
-import { sysmonTime, toWindowsXml } from '../../lab/sysmon.js';
-import { loadRuleDir } from '../../sigma/load.js';
-import { detectionsDir } from '../../util/paths.js';
+import { alertsFor, everySignalQuery, testSiemConnector } from '../../../test/contracts/siem-connector.js';
+import { startFakeSplunk } from '../../../test/helpers/fake-splunk.js';
 import {
-  alertsFor,
-  everySignalQuery,
-  fakeFixture,
-  testSiemConnector,
-} from '../../../test/contracts/siem-connector.js';
-import { startFakeSplunk, type FakeSplunk } from '../../../test/helpers/fake-splunk.js';
+  connect,
+  hecToken,
+  rules,
+  seedInto,
+  splunkFixture,
+  token,
+} from '../../../test/helpers/splunk-fixture.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { evaluateSpl, parseSpl } from '../../../test/helpers/spl-eval.js';
 import { splunkSiem } from './index.js';
 import { SplunkSiemOptions } from './schema.js';
 
-const token = 'eyJrIjoic3BsdW5rLXRlc3QtdG9rZW4ifQ';
-const hecToken = '8d5b1c1e-1111-4c3a-9a55-0123456789ab';
-const rules = loadRuleDir(detectionsDir()).loaded;
-
-async function connect(fake: FakeSplunk, extra: Record<string, unknown> = {}) {
-  return splunkSiem.create(
-    SplunkSiemOptions.parse({ url: fake.url, tokenEnv: 'SPLUNK_TOKEN', ...extra }),
-    pluginContext({ SPLUNK_TOKEN: token }),
-  );
-}
-
-function seedInto(fake: FakeSplunk, host: string, time: Date, fields: Record<string, string | number>): void {
-  fake.add({
-    time,
-    host,
-    index: 'main',
-    source: 'XmlWinEventLog:Microsoft-Windows-Sysmon/Operational',
-    sourcetype: 'XmlWinEventLog',
-    raw: toWindowsXml({
-      behaviour: 'cmstp-exec',
-      time,
-      fields: { ...fields, Computer: host, UtcTime: sysmonTime(time) },
-    }),
-  });
-}
-
-testSiemConnector('siem/splunk against a loopback Splunk', async () => {
-  const fake = await startFakeSplunk({ token, hecToken, rules });
-  return fakeFixture(await connect(fake), fake, (host, time, fields) => {
-    seedInto(fake, host, time, fields);
-  });
-});
+testSiemConnector('siem/splunk against a loopback Splunk', splunkFixture);
 
 const marker = 'phsplunk00001';
 const at = new Date('2026-11-23T12:00:00Z');
