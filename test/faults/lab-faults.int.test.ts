@@ -4,7 +4,7 @@ import type { ExecutionContext } from 'ava';
 import { runEmulation } from '../../src/execute/run-emulation.js';
 import { sshExecutor } from '../../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
-import { newMarker, realSleep, silentLogger, systemClock } from '../../src/core/index.js';
+import { newMarker, realSleep, silentLogger, systemClock, type Executor } from '../../src/core/index.js';
 import type { LabSimulatorOptions } from '../../src/lab/simulator.js';
 import { pollSignals, localSchedule } from '../../src/poll/poll.js';
 import { renderEmulation } from '../../src/render/render.js';
@@ -255,4 +255,39 @@ test('#14.15 a host clock reading that does not parse never skips clean-up', asy
   t.truthy(execution.cleanup.startedAt);
   t.false(lab.lab.host.drive.exists(rendered.runDir));
   t.is(execution.facts?.sensors?.clockSkewMs, 0);
+});
+
+// #19: an interrupt during the emulation starts no further step (run-cmstp never runs once the payload is
+// staged), while clean-up, which gets no abort signal, still runs and proves the host clean.
+test('Ctrl-C once the payload is staged: cmstp never runs, clean-up still runs and is verified', async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const controller = new AbortController();
+  const inner = sshExecutor.create(SshExecutorOptions.parse({}), pluginContext());
+  const interruptingAfterUpload: Executor = {
+    open: async (host, signal) => {
+      const session = await inner.open(host, signal);
+      return {
+        hostKeySha256: session.hostKeySha256,
+        upload: async (path, content) => {
+          await session.upload(path, content);
+          controller.abort();
+        },
+        run: (operation, runSignal) => session.run(operation, runSignal),
+        close: () => session.close(),
+      };
+    },
+  };
+  const execution = await runEmulation(
+    interruptingAfterUpload,
+    lab.host,
+    renderEmulation(scenario, { marker: newMarker() }),
+    { clock: systemClock, logger: silentLogger, signal: controller.signal, secrets: new Set<string>() },
+  );
+
+  t.true(controller.signal.aborted);
+  t.false(execution.progress.started, JSON.stringify(execution.steps.map((s) => [s.step, s.ok])));
+  t.falsy(execution.steps.find((s) => s.step === 'run-cmstp')?.ok);
+  t.true(execution.cleanup.ran);
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
 });
