@@ -8,6 +8,7 @@ import type { HarnessConfig } from '../config/schema.js';
 import { errorMessage, HarnessError, isHarnessError, ValidationError } from '../core/errors.js';
 import { realSleep, systemClock } from '../core/context.js';
 import { packageRoot } from '../util/paths.js';
+import { reportsDirOf } from '../config/defaults.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { commandHelp } from './help.js';
 import { parseCommandLine, unknownCommand } from './flags.js';
@@ -239,7 +240,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
                 config,
                 env,
                 hosts: values.host,
-                reportsDir: values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR,
+                reportsDir: reportsDirOf(values['reports-dir'], env, config),
                 labDropSignals: values['lab-drop'].map((id) => oneOf('--lab-drop', id, signalIds)),
                 labSensor:
                   values['lab-sensor'] === undefined
@@ -395,8 +396,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               env,
               paths,
               includeBuiltin: values['include-builtin'],
-              reportsDir:
-                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+              reportsDir: reportsDirOf(values['reports-dir'], env, config),
               json: values.json,
             },
             output,
@@ -422,8 +422,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
           const { env, config } = await settings(values.config);
           return (await import('./commands/history.js')).historyCommand(
             {
-              reportsDir:
-                values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+              reportsDir: reportsDirOf(values['reports-dir'], env, config),
               scenario: values.scenario,
               signal: values.signal[0],
               json: values.json,
@@ -441,8 +440,7 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
               paths.slice(1),
               {
                 config,
-                reportsDir:
-                  values['reports-dir'] ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config.reports?.dir ?? 'reports',
+                reportsDir: reportsDirOf(values['reports-dir'], env, config),
                 version: version(),
                 secrets,
               },

@@ -5,6 +5,21 @@ import { didYouMean } from '../util/did-you-mean.js';
 import { builtinScenariosDir } from '../util/paths.js';
 import type { HarnessConfig } from './schema.js';
 
+/** Where reports go when neither a flag, the environment nor the config says. */
+export const defaultReportsDir = 'reports';
+
+/**
+ * The reports folder: --reports-dir, else PURPLE_HARNESS_REPORTS_DIR, else the config's `reports.dir`, else
+ * reports/. The one place that order is written.
+ */
+export function reportsDirOf(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  config: Pick<HarnessConfig, 'reports'> | undefined,
+): string {
+  return flag ?? env.PURPLE_HARNESS_REPORTS_DIR ?? config?.reports?.dir ?? defaultReportsDir;
+}
+
 /** Where `new` and `import-atomic` write, and where a command looks for the user's own scenarios. */
 export const userScenariosFolder = 'scenarios';
 

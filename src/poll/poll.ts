@@ -58,6 +58,15 @@ const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
 /** How often a wait says what it is still waiting for. */
 const heartbeatMs = 10_000;
 
+/**
+ * How far past "now" a query's window reaches while the evidence window is still open: a host whose clock
+ * runs ahead stamps its events in our future, and they are still this run's.
+ */
+const lookAheadMs = 120_000;
+
+/** The end of a query's window at `nowMs`. */
+const windowEnd = (nowMs: number): Date => new Date(nowMs + lookAheadMs);
+
 const summaryFields = [
   'UtcTime',
   'Computer',
@@ -224,7 +233,7 @@ export async function pollSignals(
       bindings: plan.bindings,
       processWindow: plan.processWindow,
       since: plan.since,
-      until: plan.evidenceUntil ?? new Date(nowMs + 120_000),
+      until: plan.evidenceUntil ?? windowEnd(nowMs),
       signals: probes,
     };
     const log = (
@@ -294,7 +303,7 @@ export async function pollSignals(
       if (refs.length > 0 && !triggered && plan.connector.triggerRules) {
         stage = 'trigger';
         const started = await plan.connector.triggerRules(
-          { host: plan.host, since: plan.since, until: new Date(nowMs + 120_000), eventRefs: refs },
+          { host: plan.host, since: plan.since, until: windowEnd(nowMs), eventRefs: refs },
           ctx.signal,
         );
         triggered = true;
@@ -305,7 +314,7 @@ export async function pollSignals(
         const detectionQuery = {
           host: plan.host,
           since: plan.since,
-          until: new Date(nowMs + 120_000),
+          until: windowEnd(nowMs),
           eventRefs: refs,
           marker: plan.marker,
         };
@@ -535,7 +544,7 @@ export async function awaitCanary(
   await ctx.sleep(plan.schedule.initialDelayMs, ctx.signal);
   for (;;) {
     const nowMs = ctx.clock.now().getTime();
-    const window = { since: plan.since, until: new Date(nowMs + 120_000) };
+    const window = { since: plan.since, until: windowEnd(nowMs) };
     const found = await plan.connector.findTelemetry(
       {
         host: plan.host,

@@ -1,3 +1,4 @@
+import { reportsDirOf } from '../../config/defaults.js';
 import { join, resolve } from 'node:path';
 import type { HostTarget, LoadedScenario, PayloadPublisher, SiemConnector } from '../../core/index.js';
 import { HarnessError, labKindOf, systemClock } from '../../core/index.js';
@@ -153,7 +154,7 @@ export async function labSmokeCommand(options: LabSmokeOptions, output: Output):
   const pluginContext = { ...ctx, env };
   const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
   const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), pluginContext);
-  const out = resolve(options.out ?? join(config.reports?.dir ?? 'reports', 'smoke', ctx.runId));
+  const out = resolve(options.out ?? join(reportsDirOf(undefined, {}, config), 'smoke', ctx.runId));
   let siem: SiemConnector | null = null;
   let payloadServer: PayloadServer | null = null;
   const release = await localHostLock(resolve('.purple-harness', 'locks'))(host);

@@ -42,7 +42,7 @@ import { loadScenariosOrThrow } from '../../scenario/load.js';
 import { LocalSiemOptions } from '../../siem/local/schema.js';
 import { rateLimited } from '../../siem/rate-limit.js';
 import { siemConnectors } from '../../siem/registry.js';
-import { selectScenarios, selectionNote } from '../../config/defaults.js';
+import { reportsDirOf, selectScenarios, selectionNote } from '../../config/defaults.js';
 import { exitCodeForRun, exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { notifyRun, notifySettings, publishOrFallback, type Published } from './publish.js';
@@ -172,7 +172,7 @@ export async function runCommand(options: RunOptions, output: Output): Promise<E
   const note = selectionNote(selection, options.includeBuiltin === true);
   if (note !== null) output.logger.info(note);
   const controls = loadControls(config.controls);
-  const reportsDir = resolve(options.reportsDir ?? config.reports?.dir ?? 'reports');
+  const reportsDir = resolve(options.reportsDir ?? reportsDirOf(undefined, {}, config));
   // Checked first: a folder that takes no file, or an unreadable index, stops the run (exit 2) before
   // anything touches a host.
   checkReportsWritable(reportsDir);
