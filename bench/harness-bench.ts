@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { HostTarget, LoadedScenario, RunResult } from '../src/core/index.js';
 import { realSleep, silentLogger, systemClock } from '../src/core/index.js';
-import { sshExecutor } from '../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../src/executors/ssh/schema.js';
 import { simulatorTarget, startLabSimulator, type LabSimulator } from '../src/lab/simulator.js';
 import { startPayloadServer } from '../src/payload-server/server.js';
@@ -20,6 +19,7 @@ import { loadScenariosOrThrow } from '../src/scenario/load.js';
 import { LocalSiemOptions } from '../src/siem/local/schema.js';
 import { siemConnectors } from '../src/siem/registry.js';
 import { builtinScenariosDir } from '../src/util/paths.js';
+import { create as createSshExecutor } from '../src/executors/ssh/executor.js';
 
 const ctxBase = { clock: systemClock, sleep: realSleep, logger: silentLogger, secrets: new Set<string>() };
 
@@ -31,7 +31,9 @@ async function withLab<T>(
   ) => Promise<T>,
 ): Promise<T> {
   const token = randomBytes(16).toString('hex');
-  const siem = await siemConnectors.local.create(LocalSiemOptions.parse({ database: ':memory:' }), {
+  const siem = await (
+    await siemConnectors.local.load()
+  ).create(LocalSiemOptions.parse({ database: ':memory:' }), {
     ...ctxBase,
     env: { PURPLE_HARNESS_HEC_TOKEN: token },
   });
@@ -63,7 +65,7 @@ async function withLab<T>(
         {
           scenarios,
           hosts: targets,
-          executor: sshExecutor.create(SshExecutorOptions.parse({}), { ...ctxBase, env: {} }),
+          executor: createSshExecutor(SshExecutorOptions.parse({}), { ...ctxBase, env: {} }),
           siem,
           lab: 'simulated',
           schedule: siemConnectors.local.polling.schedule,
@@ -73,7 +75,10 @@ async function withLab<T>(
           concurrency,
         },
         { ...ctxBase, runId: 'bench', signal: new AbortController().signal },
-      ),
+      ).then((outcome) => {
+        if (outcome.crash !== null) throw outcome.crash.error;
+        return outcome.run;
+      }),
     );
   } finally {
     for (const lab of labs) await lab.close();

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { writeSigmaCorpus } from '../test/helpers/sigma-corpus.js';
 import { readEvents } from '../src/ingest/read.js';
 import { silentLogger, realSleep, systemClock } from '../src/core/index.js';
-import { openLocalSiem } from '../src/siem/local/index.js';
+import { openLocalSiem } from '../src/siem/local/connector.js';
 import { LocalSiemOptions } from '../src/siem/local/schema.js';
 import { RuleIndex } from '../src/sigma/rule-index.js';
 

@@ -1,3 +1,11 @@
+import { reportFormats } from '../reporters/registry.js';
+import { siemConnectors } from '../siem/registry.js';
+
+/** The SIEMs a config can name, from the registry: `  local: the embedded …` lines. */
+const siemList = Object.values(siemConnectors)
+  .map((definition) => `  ${definition.id.padEnd(9)} ${definition.docs.summary}`)
+  .join('\n');
+
 /** `purple-harness <command> --help`: what the command does, its options, and examples to copy. */
 export const commandHelp: Readonly<Record<string, string>> = {
   run: `purple-harness run [scenario files, folders or built-in ids] [options]
@@ -9,6 +17,9 @@ import-atomic write), else the built-in ones; --include-builtin adds the built-i
 Options: --config FILE, --host NAME|tag:T (repeatable), --shard I/N, --reports-dir DIR, --concurrency N,
   --preflight strict|lenient, --trust-new-host-keys, --allow-custom-commands, --rules DIR,
   --lab-drop SIGNAL, --lab-sensor PROFILE (embedded lab only), --include-builtin, --json, --quiet
+
+SIEMs (siem.type in the config; docs/connectors/):
+${siemList}
 
 Examples:
   purple-harness run
@@ -106,7 +117,7 @@ Example:
   report: `purple-harness report <run-dir> [--format FORMAT]... [--out DIR] [--json]
 purple-harness report merge <run-dir>... [--reports-dir DIR]
 
-Re-renders reports from run.json alone (json, markdown, html, junit, navigator, attire), or merges the
+Re-renders reports from run.json alone (${reportFormats.join(', ')}), or merges the
 shards of a run into one run and one evidence bundle.
 
 Examples:

@@ -1,18 +1,10 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Env } from '../config/load.js';
-import type { HarnessConfig } from '../config/schema.js';
 // Only what every command needs is loaded up front (not zod, the config schema or any plug-in), so
 // --version and --help start fast; each command loads its own modules when it runs.
-import { errorMessage, HarnessError, isHarnessError, ValidationError } from '../core/errors.js';
-import { realSleep, systemClock } from '../core/context.js';
-import { packageRoot } from '../util/paths.js';
-import { reportsDirOf } from '../config/defaults.js';
+import { errorMessage, isHarnessError, ValidationError } from '../core/errors.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
-import { commandHelp } from './help.js';
 import { parseCommandLine, unknownCommand } from './flags.js';
-import { oneOf } from '../util/did-you-mean.js';
+import { commandRunners, version } from './dispatch.js';
 import { createOutput, type Output } from './output.js';
 
 const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
@@ -91,8 +83,6 @@ Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does no
 2 invalid input, 3 infrastructure error or inconclusive, 4 a regression (a signal that passed in the
 previous comparable run fails now), 130 interrupted.`;
 
-const preflightModes = ['strict', 'lenient'] as const;
-
 const nativeJson = new Set([
   'run',
   'plan',
@@ -106,59 +96,6 @@ const nativeJson = new Set([
   'render',
   'schema',
 ]);
-
-/** The config file a folder may hold without being named. */
-const defaultConfigFile = 'purple-harness.config.yaml';
-
-/**
- * The environment over .env, and the config from --config, PURPLE_HARNESS_CONFIG or ./purple-harness.config.yaml,
- * in that order (none: the embedded lab). Flags still override what the config says.
- */
-async function settings(configFlag: string | undefined): Promise<{
-  env: Env;
-  config: HarnessConfig;
-  configFile: string | undefined;
-}> {
-  const { loadConfigFile, loadEnv } = await import('../config/load.js');
-  const { HarnessConfig } = await import('../config/schema.js');
-  const env = loadEnv(process.cwd(), process.env);
-  const configFile =
-    configFlag ??
-    env.PURPLE_HARNESS_CONFIG ??
-    (existsSync(defaultConfigFile) ? defaultConfigFile : undefined);
-  return {
-    env,
-    config: configFile === undefined ? HarnessConfig.parse({}) : loadConfigFile(configFile),
-    configFile,
-  };
-}
-
-function parsePort(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    throw new HarnessError('E_USAGE', `a port is a whole number from 0 to 65535, not "${text}"`);
-  return value;
-}
-
-function parseLast(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 1000)
-    throw new HarnessError('E_USAGE', `--last must be a whole number from 1 to 1000, not "${text}"`);
-  return value;
-}
-
-function parseConcurrency(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 64) {
-    throw new HarnessError('E_USAGE', `--concurrency must be a whole number from 1 to 64, not "${text}"`);
-  }
-  return value;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
 
 function printError(error: unknown, output: Output, debug: boolean): ExitCode {
   if (isHarnessError(error)) {
@@ -203,6 +140,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
   const capture = values.json && command !== undefined && !nativeJson.has(command);
   const output = createOutput(secrets, { debug: values.debug, quiet: values.quiet, capture });
   if (values.help) {
+    // Loaded only here: the help lists the registries' plug-ins, which --version need not load.
+    const { commandHelp } = await import('./help.js');
     output.out((command === undefined ? undefined : commandHelp[command]) ?? usage);
     return exitCodes.passed;
   }
@@ -224,258 +163,13 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
   process.on('SIGTERM', onSigint);
   const dispatch = async (): Promise<ExitCode> => {
     try {
-      switch (command) {
-        case 'run':
-        case 'schedule': {
-          // Settings are read again for every run, so a scheduler picks up an edited config or .env.
-          const { signalIds } = await import('../core/scenario-model.js');
-          const { sensorProfileNames } = await import('../lab/sensor-profiles.js');
-          const { parseShard } = await import('../pipeline/plan.js');
-          const runOnce = async (): Promise<ExitCode> => {
-            const { env, config } = await settings(values.config);
-            return (await import('./commands/run.js')).runCommand(
-              {
-                paths,
-                includeBuiltin: values['include-builtin'],
-                config,
-                env,
-                hosts: values.host,
-                reportsDir: reportsDirOf(values['reports-dir'], env, config),
-                labDropSignals: values['lab-drop'].map((id) => oneOf('--lab-drop', id, signalIds)),
-                labSensor:
-                  values['lab-sensor'] === undefined
-                    ? undefined
-                    : oneOf('--lab-sensor', values['lab-sensor'], sensorProfileNames),
-                allowCustomCommands: values['allow-custom-commands'],
-                rules: values.rules,
-                concurrency:
-                  values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency),
-                trustNewHostKeys: values['trust-new-host-keys'],
-                preflight: oneOf(
-                  '--preflight',
-                  values.preflight ?? config.defaults?.preflight ?? 'lenient',
-                  preflightModes,
-                ),
-                shard: values.shard === undefined ? null : parseShard(values.shard),
-                json: values.json,
-                version: version(),
-                secrets,
-                signal: controller.signal,
-              },
-              output,
-            );
-          };
-          if (command === 'run') return await runOnce();
-          return await (
-            await import('./commands/schedule.js')
-          ).scheduleCommand(
-            {
-              cron: values.cron,
-              jitter: values.jitter,
-              maxRuns: values['max-runs'],
-              timezone: values.timezone,
-              // Input errors of a run stop the schedule at once; anything else is that run's result.
-              validate: () => settings(values.config),
-            },
-            runOnce,
-            { signal: controller.signal, output },
-          );
-        }
-        case 'ingest': {
-          const { env, config } = await settings(values.config);
-          return (await import('./commands/ingest.js')).ingestCommand(
-            { files: paths, config, rules: values.rules, json: values.json },
-            output,
-            {
-              logger: output.logger,
-              clock: systemClock,
-              sleep: realSleep,
-              secrets,
-              env,
-            },
-          );
-        }
-        case 'cleanup': {
-          const { env, config } = await settings(values.config);
-          return await (
-            await import('./commands/cleanup.js')
-          ).cleanupCommand({ marker: values.marker, config, env, hosts: values.host, secrets }, output, {
-            logger: output.logger,
-            clock: systemClock,
-            sleep: realSleep,
-            secrets,
-            env,
-          });
-        }
-        case 'signals':
-          return (await import('./commands/signals.js')).signalsCommand(values.siem, values.json, output);
-        case 'validate':
-          return (await import('./commands/validate.js')).validateCommand(paths, output, {
-            allowCustomCommands: values['allow-custom-commands'],
-            includeBuiltin: values['include-builtin'],
-            json: values.json,
-          });
-        case 'render':
-          return (await import('./commands/render.js')).renderCommand(paths, values.marker, output, {
-            allowCustomCommands: values['allow-custom-commands'],
-            json: values.json,
-          });
-        case 'schema':
-          return (await import('./commands/schema.js')).schemaCommand(values.write, output);
-        case 'new':
-          return await (
-            await import('./commands/new.js')
-          ).newCommand(
-            {
-              id: paths[0],
-              title: values.title,
-              from: values.from,
-              template: values.template,
-              flags: values.flags,
-              signals: values.signal,
-              out: values.out,
-              force: values.force,
-              interactive: process.stdin.isTTY && !values.json && !values.quiet,
-            },
-            output,
-          );
-        case 'lab': {
-          if (paths[0] === 'smoke') {
-            const { env, config, configFile } = await settings(values.config);
-            return await (
-              await import('./commands/lab-smoke.js')
-            ).labSmokeCommand(
-              {
-                config,
-                configFile,
-                env,
-                hosts: values.host,
-                out: values.out,
-                version: version(),
-                secrets,
-                signal: controller.signal,
-              },
-              output,
-            );
-          }
-          if (paths[0] !== 'up')
-            throw new HarnessError('E_USAGE', `unknown lab command "${paths[0] ?? ''}"`, {
-              hint: 'purple-harness lab up [--ssh-port N] [--hec-port N] [--lab-sensor PROFILE] [--pwsh PATH], or purple-harness lab smoke --config FILE --host NAME',
-            });
-          const { env } = await settings(values.config);
-          return await (
-            await import('./commands/lab-up.js')
-          ).labUpCommand(
-            {
-              env,
-              dir: values.out ?? join('.purple-harness', 'lab-up'),
-              sshPort: values['ssh-port'] === undefined ? 0 : parsePort(values['ssh-port']),
-              hecPort: values['hec-port'] === undefined ? 0 : parsePort(values['hec-port']),
-              sensor: values['lab-sensor'],
-              pwsh: values.pwsh,
-              secrets,
-              signal: controller.signal,
-            },
-            output,
-          );
-        }
-        case 'import-atomic':
-          return (await import('./commands/import-atomic.js')).importAtomicCommand(
-            paths,
-            { out: values.out, force: values.force, json: values.json },
-            output,
-          );
-        case 'doctor': {
-          const { env, config, configFile } = await settings(values.config);
-          return await (
-            await import('./commands/doctor.js')
-          ).doctorCommand(
-            {
-              config,
-              configFile: configFile ?? null,
-              env,
-              paths,
-              includeBuiltin: values['include-builtin'],
-              reportsDir: reportsDirOf(values['reports-dir'], env, config),
-              json: values.json,
-            },
-            output,
-          );
-        }
-        case 'plan': {
-          const { config } = await settings(values.config);
-          const { parseShard } = await import('../pipeline/plan.js');
-          return (await import('./commands/plan.js')).planCommand(
-            {
-              paths,
-              config,
-              hosts: values.host,
-              shard: values.shard === undefined ? null : parseShard(values.shard),
-              json: values.json,
-              allowCustomCommands: values['allow-custom-commands'],
-              includeBuiltin: values['include-builtin'],
-            },
-            output,
-          );
-        }
-        case 'history': {
-          const { env, config } = await settings(values.config);
-          return (await import('./commands/history.js')).historyCommand(
-            {
-              reportsDir: reportsDirOf(values['reports-dir'], env, config),
-              scenario: values.scenario,
-              signal: values.signal[0],
-              json: values.json,
-              last: values.last === undefined ? 20 : parseLast(values.last),
-            },
-            output,
-          );
-        }
-        case 'report': {
-          if (paths[0] === 'merge') {
-            const { env, config } = await settings(values.config);
-            return await (
-              await import('./commands/merge.js')
-            ).mergeCommand(
-              paths.slice(1),
-              {
-                config,
-                reportsDir: reportsDirOf(values['reports-dir'], env, config),
-                version: version(),
-                secrets,
-              },
-              output,
-            );
-          }
-          return (await import('./commands/report.js')).reportCommand(
-            paths,
-            { formats: values.format, out: values.out },
-            output,
-          );
-        }
-        case 'verify': {
-          // With a signing key configured, an unsigned or otherwise-signed bundle is not accepted.
-          const { signingKeyFrom } = await import('../config/signing-key.js');
-          const { loadEnv } = await import('../config/load.js');
-          const { createPublicKey } = await import('node:crypto');
-          const signingKey = signingKeyFrom(loadEnv(process.cwd(), process.env), new Set());
-          return (await import('./commands/verify.js')).verifyCommand(
-            paths,
-            {
-              publicKey: values['public-key'],
-              configuredKey: signingKey === null ? null : createPublicKey(signingKey),
-              chain: !values['no-chain'],
-              json: values.json,
-            },
-            output,
-          );
-        }
-        case undefined:
-          output.out(usage);
-          return exitCodes.invalidInput;
-        default:
-          throw unknownCommand(command);
+      if (command === undefined) {
+        output.out(usage);
+        return exitCodes.invalidInput;
       }
+      const runner = commandRunners[command];
+      if (runner === undefined) throw unknownCommand(command);
+      return await runner({ values, paths, output, secrets, signal: controller.signal });
     } catch (error) {
       let code: ExitCode;
       if (error instanceof ValidationError) {

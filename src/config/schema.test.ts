@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../core/index.js';
 import { loadConfigFile } from './load.js';
+import { siemConnectors } from '../siem/registry.js';
 
 const host = (name: string, port: number, address = '127.0.0.1') =>
   `    - name: ${name}\n      address: ${address}\n      port: ${String(port)}\n      username: lab\n      passwordEnv: LAB_PASSWORD\n      lab: true\n`;
@@ -50,7 +51,9 @@ test('#18 a value of the wrong type is named at its own line with the fix, never
   );
   t.regex(
     message,
-    /harness\.yaml:10:9: siem\.type: the text "splunkk" is not one of local, elastic, splunk, sentinel, command \(did you mean "splunk"\?\)/,
+    new RegExp(
+      `harness\\.yaml:10:9: siem\\.type: the text "splunkk" is not one of ${Object.keys(siemConnectors).join(', ')} \\(did you mean "splunk"\\?\\)`,
+    ),
   );
   t.notRegex(message, /missing required key "port"|Invalid (discriminator|input|option)/);
 });

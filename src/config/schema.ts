@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { envName } from '../core/index.js';
-import { SshExecutorOptions } from '../executors/ssh/schema.js';
-import { CommandSiemOptions } from '../siem/command/schema.js';
-import { ElasticSiemOptions } from '../siem/elastic/schema.js';
-import { LocalSiemOptions } from '../siem/local/schema.js';
-import { SentinelSiemOptions } from '../siem/sentinel/schema.js';
-import { SplunkSiemOptions } from '../siem/splunk/schema.js';
+import { executorConfigSchema } from '../executors/registry.js';
+import { reportFormats } from '../reporters/registry.js';
+import { siemConfigSchema } from '../siem/registry.js';
 
 /** A lab host. Credentials are never values here: the config names the variables that hold them. */
 export const InventoryHost = z
@@ -53,14 +50,6 @@ export const InventoryHost = z
   );
 export type InventoryHost = z.infer<typeof InventoryHost>;
 
-export const SiemConfig = z.discriminatedUnion('type', [
-  LocalSiemOptions.extend({ type: z.literal('local') }),
-  ElasticSiemOptions.safeExtend({ type: z.literal('elastic') }),
-  SplunkSiemOptions.safeExtend({ type: z.literal('splunk') }),
-  SentinelSiemOptions.extend({ type: z.literal('sentinel') }),
-  CommandSiemOptions.extend({ type: z.literal('command') }),
-]);
-
 /** The webhook after a run; with only PURPLE_HARNESS_WEBHOOK_URL set, these defaults apply. */
 export const NotifyConfig = z.strictObject({
   urlEnv: envName.default('PURPLE_HARNESS_WEBHOOK_URL').meta({
@@ -72,9 +61,6 @@ export const NotifyConfig = z.strictObject({
     .min(1)
     .default(['fail', 'regression', 'inconclusive']),
 });
-
-/** Every report format; all are written unless the config picks some. */
-export const reportFormats = ['json', 'markdown', 'html', 'junit', 'navigator', 'attire'] as const;
 
 export const HarnessConfig = z
   .strictObject({
@@ -119,8 +105,8 @@ export const HarnessConfig = z
       .string()
       .default('.purple-harness/STOP')
       .meta({ description: 'While this file exists, no new step or scenario starts; clean-up still runs.' }),
-    executor: SshExecutorOptions.extend({ type: z.literal('ssh').default('ssh') }).optional(),
-    siem: SiemConfig.optional(),
+    executor: executorConfigSchema().optional(),
+    siem: siemConfigSchema().optional(),
     payloadServer: z
       .strictObject({
         bind: z

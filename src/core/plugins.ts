@@ -60,12 +60,30 @@ export interface Executor {
   open(host: HostTarget, signal?: AbortSignal): Promise<ExecSession>;
 }
 
-export interface ExecutorDefinition<S extends z.ZodType = z.ZodType> {
+/** What every plug-in's entry (its folder's index.ts) says about itself; read by the docs, `--help` and `doctor`. */
+export interface PluginDocs {
+  /** One line for tables and `--help`. */
+  readonly summary: string;
+  /** The plug-in's guide, relative to the package root. */
+  readonly guide: string;
+}
+
+/**
+ * A plug-in's entry: light (its options schema and facts, no implementation), so reading a config or
+ * printing help loads none of them; `load()` imports the implementation when it is used.
+ */
+interface PluginEntry<S extends z.ZodObject, Impl> {
   readonly id: string;
   readonly displayName: string;
   readonly optionsSchema: S;
-  create(options: z.output<S>, ctx: PluginContext): Executor;
+  readonly docs: PluginDocs;
+  load(): Promise<Impl>;
 }
+
+export type ExecutorDefinition<S extends z.ZodObject = z.ZodObject> = PluginEntry<
+  S,
+  { create(options: z.output<S>, ctx: PluginContext): Executor }
+>;
 
 // ---------------------------------------------------------------- SIEM connectors
 
@@ -217,6 +235,8 @@ export interface SiemCapabilities {
   readonly triggerRule: boolean;
   /** Can close or tag the alerts a test raised. */
   readonly closeAlerts: boolean;
+  /** Can list every alert on a host's events in a window (`findHostAlerts`): the run's collateral. */
+  readonly hostAlerts: boolean;
 }
 
 export interface PollSchedule {
@@ -276,6 +296,7 @@ export const searchOnly = {
     alertEventLinks: true,
     triggerRule: false,
     closeAlerts: false,
+    hostAlerts: false,
   },
   /** Alerts are tied to events by the values they repeat (Splunk notables, Sentinel SecurityAlert). */
   unlinked: {
@@ -284,16 +305,26 @@ export const searchOnly = {
     alertEventLinks: false,
     triggerRule: false,
     closeAlerts: false,
+    hostAlerts: false,
   },
 } as const satisfies Record<string, SiemCapabilities>;
 
-export interface SiemConnectorDefinition<S extends z.ZodType = z.ZodType> {
-  readonly id: string;
-  readonly displayName: string;
-  readonly optionsSchema: S;
+/** The query languages the harness compiles signals to (src/signals/backends.ts), by `signals --siem` name. */
+export type QueryDialect = 'local' | 'splunk' | 'sentinel' | 'elastic';
+
+export interface SiemConnectorDefinition<S extends z.ZodObject = z.ZodObject> extends PluginEntry<
+  S,
+  { create(options: z.output<S>, ctx: PluginContext): Promise<SiemConnector> }
+> {
   readonly capabilities: SiemCapabilities;
   readonly polling: SiemPolling;
-  create(options: z.output<S>, ctx: PluginContext): Promise<SiemConnector>;
+  /** The language `plan` shows its queries in; null when it is handed probes rather than a query. */
+  dialect(options: z.output<S>): QueryDialect | null;
+  /**
+   * The variables its config names that must be set for it to connect (`doctor`); without this, every
+   * `*Env` the config names is required.
+   */
+  requiredEnv?(options: z.output<S>): string[];
 }
 
 // ---------------------------------------------------------------- payload server
@@ -325,9 +356,7 @@ export interface Reporter {
   render(run: RunResult, publication?: Publication): readonly ReportArtifact[];
 }
 
-export interface ReporterDefinition<S extends z.ZodType = z.ZodType> {
-  readonly id: string;
-  readonly displayName: string;
-  readonly optionsSchema: S;
-  create(options: z.output<S>): Reporter;
-}
+export type ReporterDefinition<S extends z.ZodObject = z.ZodObject> = PluginEntry<
+  S,
+  { create(options: z.output<S>): Reporter }
+>;

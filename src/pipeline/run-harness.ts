@@ -12,7 +12,6 @@ import type {
   Expectation,
   HostFacts,
   PipelineProof,
-  QueryRecord,
   RenderedEmulation,
   ReportArtifact,
   TranscriptEntry,
@@ -23,8 +22,6 @@ import type {
   RunContext,
   RunResult,
   ScenarioResult,
-  SignalId,
-  SignalObservation,
   SignalResult,
   SiemConnector,
 } from '../core/index.js';
@@ -40,7 +37,7 @@ import {
   errorMessage,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
-import { awaitCanary, pollSignals, type PollSchedule } from '../poll/poll.js';
+import { awaitCanary, pollSignals, type PollPlan, type PollSchedule } from '../poll/poll.js';
 import { renderEmulation } from '../render/render.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
@@ -70,16 +67,28 @@ export interface HarnessRun {
   readonly preflight?: 'strict' | 'lenient';
   /** Checked between scenarios: true stops the run after the current one (the operator's stop file). */
   readonly shouldStop?: () => boolean;
-  /** Called after each scenario on each host, so a caller can persist partial results. */
-  readonly onResult?: (result: ScenarioResult) => void;
   /** The controls the run is evidence for (controls/default.yaml unless the config names another file). */
   readonly controls?: readonly ControlDefinition[];
   /** Run only this slice of the scenario x host pairs (`--shard i/n`); null or absent: all of them. */
   readonly shard?: Shard | null;
   /** Earlier runs (reports/index.json, oldest first): a signal that passed there and fails now is a regression. */
   readonly history?: readonly RunIndexEntry[];
-  /** Receives each scenario's evidence-bundle files (already redacted), for the report writer. */
-  readonly onEvidence?: (files: readonly ReportArtifact[]) => void;
+}
+
+/** What a run made, for the one writer: the record and the evidence, even when it stopped early. */
+export interface HarnessOutcome {
+  /** The run record: complete, or (after a crash) what finished before it, with the rest as notRun. */
+  readonly run: RunResult;
+  /** Each scenario's evidence-bundle files, already redacted. */
+  readonly evidence: readonly ReportArtifact[];
+  /** What stopped the run before its plan was done; the record then says `crashed`. null when it was not. */
+  readonly crash: { readonly error: unknown } | null;
+}
+
+/** One pair's result and its evidence files. */
+interface PairOutcome {
+  readonly result: ScenarioResult;
+  readonly evidence: readonly ReportArtifact[];
 }
 
 const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
@@ -149,186 +158,256 @@ function blindTo(
     : `the host's sensors cannot record ${blind.map((s) => s.definition.id).join(', ')} (--preflight strict)`;
 }
 
+/** The capture and detect deadlines of a scenario: its own, else the connector's, else the local SIEM's. */
+function deadlinesOf(run: HarnessRun, scenario: LoadedScenario): Deadlines {
+  return {
+    captureTimeoutMs:
+      scenario.spec.timeouts.capture ?? run.deadlines?.captureTimeoutMs ?? localSiemPolling.captureTimeoutMs,
+    detectTimeoutMs:
+      scenario.spec.timeouts.detect ?? run.deadlines?.detectTimeoutMs ?? localSiemPolling.detectTimeoutMs,
+  };
+}
+
+interface Deadlines {
+  readonly captureTimeoutMs: number;
+  readonly detectTimeoutMs: number;
+}
+
+/** One pair's run as it goes: each step fills in what it learnt, and the evidence is built from all of it. */
+interface PairState {
+  readonly marker: string;
+  readonly signals: readonly { definition: SignalDefinition; expectation: Expectation }[];
+  readonly deadlines: Deadlines;
+  readonly transcript: TranscriptEntry[];
+  rendered: RenderedEmulation | null;
+  execution: ExecutionRecord | null;
+  plan: QueryPlanRecord | null;
+  polled: Awaited<ReturnType<typeof pollSignals>> | null;
+  pipeline: PipelineProof;
+  error: ScenarioResult['error'];
+}
+
+/**
+ * With --preflight strict, the pipeline is proven before anything is staged, or the scenario does not run:
+ * the canary the host wrote must reach the SIEM within the capture deadline.
+ */
+function strictCanary(run: HarnessRun, state: PairState, ctx: RunContext) {
+  const { captureTimeoutMs } = state.deadlines;
+  return async (writtenAt: string, hostname: string): Promise<string | null> => {
+    const seen = await awaitCanary(
+      {
+        connector: run.siem,
+        host: hostname,
+        marker: state.marker,
+        bindings: { marker: state.marker },
+        since: new Date(Date.parse(writtenAt) - skewPadMs),
+        schedule: run.schedule,
+        canary: canaryProbe,
+        timeoutMs: captureTimeoutMs,
+      },
+      ctx,
+    );
+    return seen === null
+      ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(captureTimeoutMs / 1000)} s (--preflight strict)`
+      : null;
+  };
+}
+
+/**
+ * Runs the rendered emulation on the host, with its files served only while it runs; what the payload server
+ * saw for this run's folder becomes part of the execution evidence.
+ */
+async function execute(
+  run: HarnessRun,
+  host: HostTarget,
+  rendered: RenderedEmulation,
+  state: PairState,
+  claimName: (host: HostTarget, facts: HostFacts) => string | null,
+  ctx: RunContext,
+): Promise<ExecutionRecord> {
+  const servedFiles = [
+    ...(rendered.scriptlet ? [{ file: rendered.scriptlet, type: 'text/scriptlet' }] : []),
+    ...(rendered.servedInf ? [{ file: rendered.servedInf, type: 'application/octet-stream' }] : []),
+  ];
+  for (const { file, type } of servedFiles) run.payloadServer?.publish(file.path, file.content, type);
+  let execution: ExecutionRecord;
+  try {
+    execution = await runEmulation(
+      recordingExecutor(run.executor, ctx.clock, state.transcript),
+      host,
+      rendered,
+      {
+        ...ctx,
+        ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
+        // A cloned host is refused first; with --preflight strict, so is a host blind to an expected signal.
+        afterPreflight: (facts: HostFacts) =>
+          claimName(host, facts) ?? (run.preflight === 'strict' ? blindTo(state.signals, facts) : null),
+        ...(run.preflight === 'strict' ? { afterCanary: strictCanary(run, state, ctx) } : {}),
+      },
+    );
+  } finally {
+    for (const { file } of servedFiles) run.payloadServer?.withdraw(file.path);
+  }
+  return { ...execution, payloadFetches: run.payloadServer?.fetches(`/${state.marker}/`) ?? [] };
+}
+
+/**
+ * What to ask the SIEM, and for how long. Only signals the emulation got far enough to produce are waited
+ * for (the rest are inconclusive); one preflight found the sensors blind to is looked for but not waited
+ * for (see pollSignals).
+ */
+function pollPlanFor(
+  run: HarnessRun,
+  label: string,
+  host: HostTarget,
+  rendered: RenderedEmulation,
+  execution: ExecutionRecord,
+  state: PairState,
+): PollPlan {
+  const { marker } = state;
+  const startedAt = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
+  const pollable = state.signals
+    .filter(({ definition }) => prerequisiteMet(definition.requires, execution.progress))
+    .map((s) => ({
+      ...s,
+      blind: signalReadiness(s.definition, execution.facts?.sensors ?? null) === 'blind',
+    }));
+  return {
+    label,
+    connector: run.siem,
+    host: execution.facts?.hostname ?? host.name,
+    marker,
+    bindings: {
+      marker,
+      payloadFile: rendered.payload ? windowsBaseName(rendered.payload.remotePath) : 'none',
+      cmstpPid: String(execution.cmstp?.pid ?? 'none'),
+      ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
+    },
+    processWindow: processWindow(execution),
+    evidenceUntil: evidenceUntil(execution),
+    // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
+    since: new Date(
+      (Number.isFinite(startedAt) ? startedAt : Date.now()) -
+        Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
+    ),
+    signals: pollable,
+    canary: execution.canary === null ? null : canaryProbe,
+    ...state.deadlines,
+    schedule: run.schedule,
+  };
+}
+
+/** The poll plan as the evidence bundle records it. */
+function planRecord(plan: PollPlan, deadlines: Deadlines): QueryPlanRecord {
+  return {
+    host: plan.host,
+    marker: plan.marker,
+    bindings: plan.bindings,
+    processWindow: {
+      since: plan.processWindow.since.toISOString(),
+      until: plan.processWindow.until.toISOString(),
+    },
+    since: plan.since.toISOString(),
+    evidenceUntil: plan.evidenceUntil?.toISOString() ?? null,
+    ...deadlines,
+  };
+}
+
+/** Each expected signal's verdict from what was observed; with nothing judged (`judged` false), inconclusive. */
+function verdicts(state: PairState, judged: boolean): SignalResult[] {
+  const observations = state.polled?.signals;
+  return state.signals.map(({ definition, expectation }) =>
+    evaluateSignal({
+      expectation,
+      definition,
+      execution: state.execution,
+      observation: judged ? observations?.get(definition.id) : undefined,
+      captureTimeoutMs: judged ? state.deadlines.captureTimeoutMs : 0,
+      detectTimeoutMs: judged ? state.deadlines.detectTimeoutMs : 0,
+      readiness: signalReadiness(definition, state.execution?.facts?.sensors ?? null),
+      ...(judged ? { pipeline: state.pipeline.status } : {}),
+    }),
+  );
+}
+
+/** What stopped a pair, for run.json: an interrupt, a harness error with its hint, or anything else redacted. */
+function pairError(caught: unknown, ctx: RunContext): NonNullable<ScenarioResult['error']> {
+  if (ctx.signal.aborted) return { code: 'E_INTERRUPTED', message: 'interrupted', hint: null };
+  const harnessError = caught instanceof HarnessError ? caught : null;
+  return {
+    code: harnessError?.code ?? 'E_INTERNAL',
+    message: redact(errorMessage(caught), ctx.secrets),
+    hint: harnessError?.hint ?? null,
+  };
+}
+
+/** Render -> execute -> poll -> assert for one scenario on one host; an error leaves its signals inconclusive. */
 async function runPair(
   run: HarnessRun,
   scenario: LoadedScenario,
   host: HostTarget,
   ctx: RunContext,
   claimName: (host: HostTarget, facts: HostFacts) => string | null,
-): Promise<ScenarioResult> {
-  const marker = newMarker();
-  const signals = definitionsOf(scenario);
-  const captureTimeoutMs =
-    scenario.spec.timeouts.capture ?? run.deadlines?.captureTimeoutMs ?? localSiemPolling.captureTimeoutMs;
-  const detectTimeoutMs =
-    scenario.spec.timeouts.detect ?? run.deadlines?.detectTimeoutMs ?? localSiemPolling.detectTimeoutMs;
-  const base = {
-    scenario: {
-      id: scenario.spec.id,
-      title: scenario.spec.title,
-      file: scenario.file,
-      sha256: scenario.sha256,
-    },
-    host: { name: host.name, address: host.address, simulated: host.simulated },
-    marker,
+): Promise<PairOutcome> {
+  const label = `${scenario.spec.id} on ${host.name}`;
+  const state: PairState = {
+    marker: newMarker(),
+    signals: definitionsOf(scenario),
+    deadlines: deadlinesOf(run, scenario),
+    transcript: [],
+    rendered: null,
+    execution: null,
+    plan: null,
+    polled: null,
+    pipeline: { status: 'unknown', reason: 'the run ended before the SIEM was polled', canary: null },
+    error: null,
   };
-  let execution: ExecutionRecord | null = null;
-  let error: ScenarioResult['error'] = null;
   let results: SignalResult[];
-  let queries: readonly QueryRecord[] = [];
-  let rendered: RenderedEmulation | null = null;
-  let observations: ReadonlyMap<SignalId, SignalObservation> = new Map();
-  let plan: QueryPlanRecord | null = null;
-  const transcript: TranscriptEntry[] = [];
-  const executor = recordingExecutor(run.executor, ctx.clock, transcript);
-  let pipeline: PipelineProof = {
-    status: 'unknown',
-    reason: 'the run ended before the SIEM was polled',
-    canary: null,
-  };
   try {
-    rendered = renderEmulation(scenario, {
-      marker,
+    const rendered = renderEmulation(scenario, {
+      marker: state.marker,
       ...(run.payloadServer ? { payloadBaseUrl: run.payloadServer.baseUrl } : {}),
     });
-    ctx.logger.info(`${scenario.spec.id} on ${host.name}: running (marker ${marker})`);
-    // What the payload server serves for this run: a scriptlet, and an INF cmstp is given by URL.
-    const servedFiles = [
-      ...(rendered.scriptlet ? [{ file: rendered.scriptlet, type: 'text/scriptlet' }] : []),
-      ...(rendered.servedInf ? [{ file: rendered.servedInf, type: 'application/octet-stream' }] : []),
-    ];
-    for (const { file, type } of servedFiles) run.payloadServer?.publish(file.path, file.content, type);
-    try {
-      execution = await runEmulation(executor, host, rendered, {
-        ...ctx,
-        ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
-        // A cloned host is refused first; with --preflight strict, so is a host blind to an expected signal.
-        afterPreflight: (facts: HostFacts) =>
-          claimName(host, facts) ?? (run.preflight === 'strict' ? blindTo(signals, facts) : null),
-        ...(run.preflight === 'strict'
-          ? {
-              // Strict: the pipeline is proven before anything is staged, or the scenario does not run.
-              afterCanary: async (writtenAt: string, hostname: string) => {
-                const seen = await awaitCanary(
-                  {
-                    connector: run.siem,
-                    host: hostname,
-                    marker,
-                    bindings: { marker },
-                    since: new Date(Date.parse(writtenAt) - skewPadMs),
-                    schedule: run.schedule,
-                    canary: canaryProbe,
-                    timeoutMs: captureTimeoutMs,
-                  },
-                  ctx,
-                );
-                return seen === null
-                  ? `the pipeline canary written at ${writtenAt} did not reach the SIEM within ${String(captureTimeoutMs / 1000)} s (--preflight strict)`
-                  : null;
-              },
-            }
-          : {}),
-      });
-    } finally {
-      for (const { file } of servedFiles) run.payloadServer?.withdraw(file.path);
-    }
-    // What the payload server saw for this run's folder is part of the execution evidence.
-    execution = { ...execution, payloadFetches: run.payloadServer?.fetches(`/${marker}/`) ?? [] };
-    ctx.logger.info(
-      `${scenario.spec.id} on ${host.name}: execution ${execution.status}: ${execution.reason}`,
-    );
-    if (execution.status === 'error') {
-      error = { code: 'E_EXEC', message: execution.reason, hint: 'See the execution steps in run.json.' };
-    }
-    const startedAt = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
-    // Only signals the emulation got far enough to produce are worth waiting for; the rest are inconclusive.
-    // A signal preflight found the sensors blind to is looked for but not waited for (see pollSignals).
-    const pollable = signals
-      .filter(
-        ({ definition }) => execution !== null && prerequisiteMet(definition.requires, execution.progress),
-      )
-      .map((s) => ({
-        ...s,
-        blind: signalReadiness(s.definition, execution?.facts?.sensors ?? null) === 'blind',
-      }));
-    const pollPlan = {
-      label: `${scenario.spec.id} on ${host.name}`,
-      connector: run.siem,
-      host: execution.facts?.hostname ?? host.name,
-      marker,
-      bindings: {
-        marker,
-        payloadFile: rendered.payload ? windowsBaseName(rendered.payload.remotePath) : 'none',
-        cmstpPid: String(execution.cmstp?.pid ?? 'none'),
-        ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
-      },
-      processWindow: processWindow(execution),
-      evidenceUntil: evidenceUntil(execution),
-      // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
-      since: new Date(
-        (Number.isFinite(startedAt) ? startedAt : Date.now()) -
-          Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
-      ),
-      signals: pollable,
-      canary: execution.canary === null ? null : canaryProbe,
-      captureTimeoutMs,
-      detectTimeoutMs,
-      schedule: run.schedule,
-    };
-    plan = {
-      host: pollPlan.host,
-      marker,
-      bindings: pollPlan.bindings,
-      processWindow: {
-        since: pollPlan.processWindow.since.toISOString(),
-        until: pollPlan.processWindow.until.toISOString(),
-      },
-      since: pollPlan.since.toISOString(),
-      evidenceUntil: pollPlan.evidenceUntil?.toISOString() ?? null,
-      captureTimeoutMs,
-      detectTimeoutMs,
-    };
-    const polled = ctx.signal.aborted || pollable.length === 0 ? null : await pollSignals(pollPlan, ctx);
-    observations = polled?.signals ?? observations;
-    pipeline = judgePipeline(execution, polled?.canary ?? null, observations.values());
-    queries = polled?.queries ?? [];
-    const proven = pipeline.status;
-    results = signals.map(({ definition, expectation }) =>
-      evaluateSignal({
-        expectation,
-        definition,
-        execution,
-        observation: observations.get(definition.id),
-        captureTimeoutMs,
-        detectTimeoutMs,
-        readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
-        pipeline: proven,
-      }),
-    );
-  } catch (caught) {
-    if (ctx.signal.aborted) {
-      error = { code: 'E_INTERRUPTED', message: 'interrupted', hint: null };
-    } else {
-      const harnessError = caught instanceof HarnessError ? caught : null;
-      error = {
-        code: harnessError?.code ?? 'E_INTERNAL',
-        message: redact(errorMessage(caught), ctx.secrets),
-        hint: harnessError?.hint ?? null,
+    state.rendered = rendered;
+    ctx.logger.info(`${label}: running (marker ${state.marker})`);
+    const execution = await execute(run, host, rendered, state, claimName, ctx);
+    state.execution = execution;
+    ctx.logger.info(`${label}: execution ${execution.status}: ${execution.reason}`);
+    if (execution.status === 'error')
+      state.error = {
+        code: 'E_EXEC',
+        message: execution.reason,
+        hint: 'See the execution steps in run.json.',
       };
-    }
-    // Whatever was not judged is inconclusive, never pass and never fail.
-    results = signals.map(({ definition, expectation }) =>
-      evaluateSignal({
-        expectation,
-        definition,
-        execution,
-        observation: undefined,
-        captureTimeoutMs: 0,
-        detectTimeoutMs: 0,
-        readiness: signalReadiness(definition, execution?.facts?.sensors ?? null),
-      }),
+    const pollPlan = pollPlanFor(run, label, host, rendered, execution, state);
+    state.plan = planRecord(pollPlan, state.deadlines);
+    state.polled =
+      ctx.signal.aborted || pollPlan.signals.length === 0 ? null : await pollSignals(pollPlan, ctx);
+    state.pipeline = judgePipeline(
+      execution,
+      state.polled?.canary ?? null,
+      (state.polled?.signals ?? new Map()).values(),
     );
+    results = verdicts(state, true);
+  } catch (caught) {
+    state.error = pairError(caught, ctx);
+    // Whatever was not judged is inconclusive, never pass and never fail.
+    results = verdicts(state, false);
   }
+  return finishPair(run, scenario, host, state, results, ctx);
+}
+
+/** After the verdicts: collateral, alert clean-up, the evidence bundle, and the pair's result. */
+async function finishPair(
+  run: HarnessRun,
+  scenario: LoadedScenario,
+  host: HostTarget,
+  state: PairState,
+  results: SignalResult[],
+  ctx: RunContext,
+): Promise<PairOutcome> {
+  const { execution, marker } = state;
+  const queries = state.polled?.queries ?? [];
   const collateral = await collectCollateral(
     run.siem,
     execution?.facts?.hostname ?? host.name,
@@ -346,34 +425,41 @@ async function runPair(
     {
       scenarioId: scenario.spec.id,
       host: host.name,
-      rendered,
-      transcript,
+      rendered: state.rendered,
+      transcript: state.transcript,
       execution,
-      signals: signals.map(({ definition, expectation }, i) => ({
+      signals: state.signals.map(({ definition, expectation }, i) => ({
         id: definition.id,
         expectation,
         readiness: results[i]?.readiness ?? 'unknown',
-        observation: observations.get(definition.id),
+        observation: state.polled?.signals.get(definition.id),
       })),
-      plan,
+      plan: state.plan,
       queries,
     },
     ctx.secrets,
   );
-  run.onEvidence?.(bundle.files);
-  return {
-    ...base,
-    status: scenarioStatus(results, error !== null, execution?.cleanup),
+  const result: ScenarioResult = {
+    scenario: {
+      id: scenario.spec.id,
+      title: scenario.spec.title,
+      file: scenario.file,
+      sha256: scenario.sha256,
+    },
+    host: { name: host.name, address: host.address, simulated: host.simulated },
+    marker,
+    status: scenarioStatus(results, state.error !== null, execution?.cleanup),
     execution,
-    pipeline,
+    pipeline: state.pipeline,
     queries,
     alertCleanup,
     collateral,
     signals: results,
     summary: summarizeSignals(results),
     evidence: bundle.index,
-    error,
+    error: state.error,
   };
+  return { result, evidence: bundle.files };
 }
 
 /**
@@ -532,14 +618,43 @@ function failedConnect(result: ScenarioResult): string | null {
 /**
  * Plan -> render -> execute -> poll -> assert for every scenario on every host. Hosts run in parallel up
  * to `concurrency`; on one host, scenarios run one after another under that host's lock, so two runs
- * never overlap on a host. Results keep the plan's order. Reports are the caller's.
+ * never overlap on a host. Results keep the plan's order. It returns what it made, never throws for what a
+ * host or the SIEM did: an error that stops the run early still returns everything that finished.
  */
-export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunResult> {
+export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<HarnessOutcome> {
   const startedAt = ctx.clock.now().toISOString();
-  const byPair = new Map<string, ScenarioResult>();
+  const byPair = new Map<string, PairOutcome>();
+  const skipped = new Map<string, string>();
+  let crash: HarnessOutcome['crash'] = null;
+  try {
+    await runHosts(run, ctx, byPair, skipped);
+  } catch (error) {
+    crash = { error };
+  }
+  const done = run.scenarios.flatMap((scenario) =>
+    run.hosts.flatMap((host) => byPair.get(keyOf(scenario.spec.id, host.name)) ?? []),
+  );
+  const results = done.map((pair) => pair.result);
+  const reason = (key: string): string =>
+    crash === null
+      ? (skipped.get(key) ?? 'it never started')
+      : `the run stopped with an error first: ${redact(errorMessage(crash.error), ctx.secrets)}`;
+  const record = summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx, {
+    crashed: crash !== null,
+    notRun: notRunPairs(run, results, reason),
+  });
+  return { run: record, evidence: done.flatMap((pair) => pair.evidence), crash };
+}
+
+/** Each planned host under its lock, its scenarios in turn; a host that cannot be reached is tried once. */
+async function runHosts(
+  run: HarnessRun,
+  ctx: RunContext,
+  byPair: Map<string, PairOutcome>,
+  skipped: Map<string, string>,
+): Promise<void> {
   const planned = pairKeys(planPairs(run.scenarios, run.hosts, run.shard ?? null));
   const hosts = run.hosts.filter((h) => run.scenarios.some((s) => planned.has(keyOf(s.spec.id, h.name))));
-  const skipped = new Map<string, string>();
   const claimName = computerNameClaims();
   await withConcurrency(hosts, run.concurrency ?? 1, async (host) => {
     const release = await (run.lockHost ?? noLock)(host);
@@ -558,23 +673,15 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<RunR
           skipped.set(key, stop);
           continue;
         }
-        const result = await runPair(run, scenario, host, ctx, claimName);
-        byPair.set(key, result);
-        run.onResult?.(result);
-        const refused = failedConnect(result);
+        const pair = await runPair(run, scenario, host, ctx, claimName);
+        byPair.set(key, pair);
+        const refused = failedConnect(pair.result);
         if (refused !== null)
           unreachable = `${host.name} could not be reached for ${scenario.spec.id}, so it was not tried again: ${refused}`;
       }
     } finally {
       await release();
     }
-  });
-  const results = run.scenarios.flatMap((scenario) =>
-    run.hosts.flatMap((host) => byPair.get(keyOf(scenario.spec.id, host.name)) ?? []),
-  );
-  const notRun = notRunPairs(run, results, (key) => skipped.get(key) ?? 'it never started');
-  return summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx, {
-    notRun,
   });
 }
 

@@ -107,17 +107,27 @@ function frameOf<S extends z.ZodType>(
   };
 }
 
-/**
- * `lab smoke`: against one host, in the order a Windows engineer would check a new lab, every path the
- * scenarios depend on, recording every fact seen (and the host's own event logs after each step). Runs
- * every step whatever failed before it: a first user's bundle is worth most when it is complete.
- */
-export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeReport> {
-  const startedAt = ctx.clock.now().toISOString();
-  const marker = newMarker();
-  const ops = renderSmokeOperations(marker);
-  const steps: SmokeStep[] = [];
-  const report = (status: SmokeReport['status']): SmokeReport => ({
+type Operate = (operation: RemoteOperation, final?: 'final') => Promise<OperationResult>;
+type Work = (operate: Operate, draft: StepDraft) => Promise<void>;
+
+/** A smoke as it goes: the steps so far, and what earlier steps learnt that later ones use. */
+interface SmokeState {
+  readonly run: SmokeRun;
+  readonly ctx: RunContext;
+  readonly startedAt: string;
+  readonly marker: string;
+  readonly ops: ReturnType<typeof renderSmokeOperations>;
+  readonly steps: SmokeStep[];
+  /** The host's clock minus ours, from preflight. */
+  skewMs: number;
+  /** The computer name preflight reported (the inventory name until then). */
+  computer: string;
+  stateBefore: readonly string[] | null;
+}
+
+function smokeReport(state: SmokeState, status: SmokeReport['status']): SmokeReport {
+  const { run, ctx } = state;
+  return {
     kind: 'purple-harness-smoke',
     schemaVersion: 1,
     runId: ctx.runId,
@@ -125,360 +135,419 @@ export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeRep
     host: { name: run.host.name, address: run.host.address, simulated: run.host.simulated },
     lab: run.lab,
     siem: { id: run.siem.id, description: run.siem.describe() },
-    startedAt,
+    startedAt: state.startedAt,
     finishedAt: ctx.clock.now().toISOString(),
     status,
-    steps: [...steps],
-  });
-  let skewMs = 0;
-  let computer = run.host.name;
-
-  /** Opens a session, runs `work` with it, records the exchanges; a lost connection is a finding. */
-  const step = async (
-    id: string,
-    title: string,
-    work: (
-      operate: (operation: RemoteOperation, final?: 'final') => Promise<OperationResult>,
-      draft: StepDraft,
-    ) => Promise<void>,
-    options: { readonly exportEvents: boolean } = { exportEvents: true },
-  ): Promise<void> => {
-    if (ctx.signal.aborted) return;
-    const started = ctx.clock.now();
-    const transcript: TranscriptEntry[] = [];
-    const draft: StepDraft = { outcome: 'ok', findings: [], facts: {}, scenario: null, evidence: [] };
-    const executor = recordingExecutor(run.executor, ctx.clock, transcript);
-    const opened: { session: ExecSession | null } = { session: null };
-    try {
-      // A `final` operation (releasing the lock) runs even after Ctrl-C, so it does not get the abort signal.
-      const operate = async (operation: RemoteOperation, final?: 'final'): Promise<OperationResult> => {
-        opened.session ??= await executor.open(run.host, final === undefined ? ctx.signal : undefined);
-        return opened.session.run(operation, final === undefined ? ctx.signal : undefined);
-      };
-      await work(operate, draft);
-    } catch (error) {
-      draft.outcome = 'problem';
-      draft.findings.push(`the step stopped: ${errorMessage(error)}`);
-    } finally {
-      await opened.session?.close();
-    }
-    const events = options.exportEvents ? await exportEvents(started) : [];
-    steps.push({
-      id,
-      title,
-      outcome: draft.outcome,
-      findings: draft.findings.map((f) => redact(f, ctx.secrets)),
-      startedAt: started.toISOString(),
-      endedAt: ctx.clock.now().toISOString(),
-      transcript,
-      facts: draft.facts,
-      scenario: draft.scenario,
-      evidence: draft.evidence,
-      events,
-    });
-    run.onProgress?.(report('incomplete'));
-    ctx.logger.info(
-      `smoke ${id}: ${draft.outcome}${draft.findings.length > 0 ? `: ${draft.findings.join('; ')}` : ''}`,
-    );
+    steps: [...state.steps],
   };
+}
 
-  /** The host's logs since `since` (our clock, moved to the host's by preflight's skew, less 2 s). */
-  const exportEvents = async (since: Date): Promise<SmokeEventLog[]> => {
-    const sinceUtc = new Date(since.getTime() + skewMs - 2000).toISOString();
-    try {
-      const session = await run.executor.open(run.host, ctx.signal);
-      try {
-        const result = await session.run(ops.exportEvents(sinceUtc, run.maxEvents ?? 2000), ctx.signal);
-        const frame = frameOf(result, ExportEventsFrame);
-        if ('problem' in frame)
-          return [{ log: '*', exitCode: result.exitCode, error: frame.problem, events: 0, xml: '' }];
-        return frame.data.logs.map((log) => {
-          const { xml, error } = unzipLog(log.xmlGzipBase64);
-          const text = redact(xml, ctx.secrets);
-          return {
-            log: log.log,
-            exitCode: log.exitCode,
-            error: redact([log.error, error].filter((e) => e !== '').join(' '), ctx.secrets),
-            events: text.match(/<Event[\s>]/g)?.length ?? 0,
-            xml: text,
-          };
-        });
-      } finally {
-        await session.close();
-      }
-    } catch (error) {
-      return [
-        { log: '*', exitCode: null, error: redact(errorMessage(error), ctx.secrets), events: 0, xml: '' },
-      ];
-    }
-  };
+const problem = (draft: StepDraft, finding: string): void => {
+  draft.outcome = 'problem';
+  draft.findings.push(finding);
+};
 
-  const problem = (draft: StepDraft, finding: string): void => {
+/** Opens a session, runs `work` with it, records the exchanges; a lost connection is a finding. */
+async function step(
+  state: SmokeState,
+  id: string,
+  title: string,
+  work: Work,
+  options: { readonly exportEvents: boolean } = { exportEvents: true },
+): Promise<void> {
+  const { run, ctx } = state;
+  if (ctx.signal.aborted) return;
+  const started = ctx.clock.now();
+  const transcript: TranscriptEntry[] = [];
+  const draft: StepDraft = { outcome: 'ok', findings: [], facts: {}, scenario: null, evidence: [] };
+  const executor = recordingExecutor(run.executor, ctx.clock, transcript);
+  const opened: { session: ExecSession | null } = { session: null };
+  try {
+    // A `final` operation (releasing the lock) runs even after Ctrl-C, so it does not get the abort signal.
+    const operate: Operate = async (operation, final) => {
+      opened.session ??= await executor.open(run.host, final === undefined ? ctx.signal : undefined);
+      return opened.session.run(operation, final === undefined ? ctx.signal : undefined);
+    };
+    await work(operate, draft);
+  } catch (error) {
     draft.outcome = 'problem';
-    draft.findings.push(finding);
+    draft.findings.push(`the step stopped: ${errorMessage(error)}`);
+  } finally {
+    await opened.session?.close();
+  }
+  const events = options.exportEvents ? await exportEvents(state, started) : [];
+  state.steps.push({
+    id,
+    title,
+    outcome: draft.outcome,
+    findings: draft.findings.map((f) => redact(f, ctx.secrets)),
+    startedAt: started.toISOString(),
+    endedAt: ctx.clock.now().toISOString(),
+    transcript,
+    facts: draft.facts,
+    scenario: draft.scenario,
+    evidence: draft.evidence,
+    events,
+  });
+  run.onProgress?.(smokeReport(state, 'incomplete'));
+  ctx.logger.info(
+    `smoke ${id}: ${draft.outcome}${draft.findings.length > 0 ? `: ${draft.findings.join('; ')}` : ''}`,
+  );
+}
+
+/** The host's logs since `since` (our clock, moved to the host's by preflight's skew, less 2 s). */
+async function exportEvents(state: SmokeState, since: Date): Promise<SmokeEventLog[]> {
+  const { run, ctx, ops } = state;
+  const sinceUtc = new Date(since.getTime() + state.skewMs - 2000).toISOString();
+  try {
+    const session = await run.executor.open(run.host, ctx.signal);
+    try {
+      const result = await session.run(ops.exportEvents(sinceUtc, run.maxEvents ?? 2000), ctx.signal);
+      const frame = frameOf(result, ExportEventsFrame);
+      if ('problem' in frame)
+        return [{ log: '*', exitCode: result.exitCode, error: frame.problem, events: 0, xml: '' }];
+      return frame.data.logs.map((log) => {
+        const { xml, error } = unzipLog(log.xmlGzipBase64);
+        const text = redact(xml, ctx.secrets);
+        return {
+          log: log.log,
+          exitCode: log.exitCode,
+          error: redact([log.error, error].filter((e) => e !== '').join(' '), ctx.secrets),
+          events: text.match(/<Event[\s>]/g)?.length ?? 0,
+          xml: text,
+        };
+      });
+    } finally {
+      await session.close();
+    }
+  } catch (error) {
+    return [
+      { log: '*', exitCode: null, error: redact(errorMessage(error), ctx.secrets), events: 0, xml: '' },
+    ];
+  }
+}
+
+/** Preflight alone: the facts every run starts from, and nothing on stderr. */
+const preflightStep =
+  (state: SmokeState): Work =>
+  async (operate, draft) => {
+    const { ctx, ops } = state;
+    const asked = ctx.clock.now().getTime();
+    const result = await operate(ops.preflight);
+    const answered = ctx.clock.now().getTime();
+    const frame = frameOf(result, PreflightFrame);
+    if ('problem' in frame) {
+      problem(draft, frame.problem);
+      return;
+    }
+    const pre = frame.data;
+    state.computer = pre.hostname;
+    const hostNow = Date.parse(pre.sensors?.utcNow ?? '');
+    if (Number.isFinite(hostNow)) state.skewMs = hostNow - Math.round((asked + answered) / 2);
+    draft.facts = { ...pre, exitCode: result.exitCode, stderr: result.stderr, clockSkewMs: state.skewMs };
+    // Under Windows PowerShell 5.1 a stderr line from a native command can end a script: none may get out.
+    if (result.stderr !== '') problem(draft, `preflight wrote to stderr: ${result.stderr.slice(0, 300)}`);
+    if (result.exitCode !== 0) problem(draft, `preflight exited ${String(result.exitCode)}`);
+    if (!pre.cmstpPresent) problem(draft, 'cmstp.exe is not in System32');
+    if (pre.sensors?.sysmonRunning !== true)
+      problem(draft, 'Sysmon is not running: most signals cannot be captured');
+    if (pre.integrityLevel !== 'High')
+      draft.findings.push(
+        `the SSH session runs at ${pre.integrityLevel} integrity (the scenarios expect an elevated administrator)`,
+      );
   };
 
-  await step(
-    'preflight',
-    'Preflight alone: the facts every run starts from, and nothing on stderr',
-    async (operate, draft) => {
-      const asked = ctx.clock.now().getTime();
-      const result = await operate(ops.preflight);
-      const answered = ctx.clock.now().getTime();
-      const frame = frameOf(result, PreflightFrame);
+/** Scripts sent with -EncodedCommand and with -File: language mode, edition, exit codes. */
+const scriptDelivery =
+  (state: SmokeState): Work =>
+  async (operate, draft) => {
+    const { ops } = state;
+    // -File uploads the script to the working folder: it must be the administrators' alone first.
+    const secured = frameOf(await operate(ops.secureFolder), SecureFolderFrame);
+    if ('problem' in secured) {
+      problem(draft, `the working folder: ${secured.problem}`);
+      return;
+    }
+    draft.facts.workingFolder = secured.data.workingFolder;
+    for (const [viaFile, exitCode] of [
+      [false, 3],
+      [true, 4],
+    ] as const) {
+      const how = viaFile ? '-File' : '-EncodedCommand';
+      const result = await operate(ops.probe({ exitCode, viaFile }));
+      const frame = frameOf(result, ProbeFrame);
       if ('problem' in frame) {
-        problem(draft, frame.problem);
-        return;
+        problem(draft, `${how}: ${frame.problem}`);
+        continue;
       }
-      const pre = frame.data;
-      computer = pre.hostname;
-      const hostNow = Date.parse(pre.sensors?.utcNow ?? '');
-      if (Number.isFinite(hostNow)) skewMs = hostNow - Math.round((asked + answered) / 2);
-      draft.facts = { ...pre, exitCode: result.exitCode, stderr: result.stderr, clockSkewMs: skewMs };
-      // Under Windows PowerShell 5.1 a stderr line from a native command can end a script: none may get out.
-      if (result.stderr !== '') problem(draft, `preflight wrote to stderr: ${result.stderr.slice(0, 300)}`);
-      if (result.exitCode !== 0) problem(draft, `preflight exited ${String(result.exitCode)}`);
-      if (!pre.cmstpPresent) problem(draft, 'cmstp.exe is not in System32');
-      if (pre.sensors?.sysmonRunning !== true)
-        problem(draft, 'Sysmon is not running: most signals cannot be captured');
-      if (pre.integrityLevel !== 'High')
-        draft.findings.push(
-          `the SSH session runs at ${pre.integrityLevel} integrity (the scenarios expect an elevated administrator)`,
-        );
-    },
-  );
-
-  await step(
-    'script-delivery',
-    'Scripts sent with -EncodedCommand and with -File: language mode, edition, exit codes',
-    async (operate, draft) => {
-      // -File uploads the script to the working folder: it must be the administrators' alone first.
-      const secured = frameOf(await operate(ops.secureFolder), SecureFolderFrame);
-      if ('problem' in secured) {
-        problem(draft, `the working folder: ${secured.problem}`);
-        return;
-      }
-      draft.facts.workingFolder = secured.data.workingFolder;
-      for (const [viaFile, exitCode] of [
-        [false, 3],
-        [true, 4],
-      ] as const) {
-        const how = viaFile ? '-File' : '-EncodedCommand';
-        const result = await operate(ops.probe({ exitCode, viaFile }));
-        const frame = frameOf(result, ProbeFrame);
-        if ('problem' in frame) {
-          problem(draft, `${how}: ${frame.problem}`);
-          continue;
-        }
-        draft.facts[viaFile ? 'file' : 'encodedCommand'] = {
-          ...frame.data,
-          exitCode: result.exitCode,
-          stderr: result.stderr,
-        };
-        if (result.exitCode !== exitCode)
-          problem(
-            draft,
-            `${how}: the script exited ${String(exitCode)} but the harness was told ${String(result.exitCode)}`,
-          );
-        if (frame.data.languageMode !== 'FullLanguage')
-          problem(
-            draft,
-            `${how}: PowerShell runs in ${frame.data.languageMode} (an application control policy?); the scripts need FullLanguage`,
-          );
-        if (viaFile ? !opsFolder.test(frame.data.scriptPath) : frame.data.scriptPath !== '')
-          problem(draft, `${how}: the script reports it was run as "${frame.data.scriptPath}"`);
-        if (result.stderr !== '') problem(draft, `${how}: stderr: ${result.stderr.slice(0, 300)}`);
-        if (frame.data.psEdition !== 'Desktop')
-          draft.findings.push(
-            `${how}: ran in PowerShell ${frame.data.psVersion} (${frame.data.psEdition}), not Windows PowerShell 5.1`,
-          );
-      }
-    },
-  );
-
-  let stateBefore: readonly string[] | null = null;
-  await step(
-    'host-state-before',
-    'Registry and files cmstp and the harness touch, before anything runs',
-    async (operate, draft) => {
-      const frame = frameOf(await operate(ops.hostState), HostStateFrame);
-      if ('problem' in frame) {
-        problem(draft, frame.problem);
-        return;
-      }
-      stateBefore = frame.data.items;
-      draft.facts = { items: frame.data.items };
-    },
-    { exportEvents: false },
-  );
-
-  const first = run.paths[0];
-  await step(
-    'lock-and-canary',
-    'The host lock, and the pipeline canary found in the SIEM',
-    async (operate, draft) => {
-      if (first === undefined) {
-        problem(draft, 'no cmstp path to take the lock and canary scripts from');
-        return;
-      }
-      const rendered = renderEmulation(first.scenario, { marker });
-      const lock = frameOf(await operate(rendered.operations.lock), LockFrame);
-      if ('problem' in lock) {
-        problem(draft, `lock: ${lock.problem}`);
-        return;
-      }
-      if (!lock.data.acquired) {
+      draft.facts[viaFile ? 'file' : 'encodedCommand'] = {
+        ...frame.data,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      };
+      if (result.exitCode !== exitCode)
         problem(
           draft,
-          `the host is locked by ${lock.data.holder?.marker ?? 'another run'}; nothing else was tried`,
+          `${how}: the script exited ${String(exitCode)} but the harness was told ${String(result.exitCode)}`,
         );
-        return;
-      }
-      try {
-        // A second run must be refused while this one holds the lock.
-        const rival = renderEmulation(first.scenario, { marker: newMarker() });
-        const second = frameOf(await operate(rival.operations.lock), LockFrame);
-        draft.facts.secondLockRefused = 'data' in second && !second.data.acquired;
-        if (draft.facts.secondLockRefused !== true)
-          problem(draft, 'a second run took the lock while this one held it');
-        const canary = frameOf(await operate(rendered.operations.canary), CanaryFrame);
-        if ('problem' in canary) {
-          problem(draft, `canary: ${canary.problem}`);
-          return;
-        }
-        draft.facts.canaryWrittenUtc = canary.data.writtenUtc;
-        const seen = await awaitCanary(
-          {
-            connector: run.siem,
-            host: computer,
-            marker,
-            bindings: { marker },
-            since: new Date(Date.parse(canary.data.writtenUtc) - 5 * 60_000),
-            schedule: run.schedule,
-            canary: canaryProbe,
-            timeoutMs: run.deadlines.captureTimeoutMs,
-          },
-          ctx,
+      if (frame.data.languageMode !== 'FullLanguage')
+        problem(
+          draft,
+          `${how}: PowerShell runs in ${frame.data.languageMode} (an application control policy?); the scripts need FullLanguage`,
         );
-        draft.facts.canaryInSiem = seen;
-        if (seen === null)
-          problem(
-            draft,
-            `the canary written at ${canary.data.writtenUtc} was not in the SIEM within ${String(run.deadlines.captureTimeoutMs / 1000)} s`,
-          );
-      } finally {
-        const unlock = frameOf(await operate(rendered.operations.unlock, 'final'), UnlockFrame);
-        draft.facts.released = 'data' in unlock && unlock.data.released;
-        if (draft.facts.released !== true) problem(draft, 'the host lock was not released');
-      }
-    },
-  );
+      if (viaFile ? !opsFolder.test(frame.data.scriptPath) : frame.data.scriptPath !== '')
+        problem(draft, `${how}: the script reports it was run as "${frame.data.scriptPath}"`);
+      if (result.stderr !== '') problem(draft, `${how}: stderr: ${result.stderr.slice(0, 300)}`);
+      if (frame.data.psEdition !== 'Desktop')
+        draft.findings.push(
+          `${how}: ran in PowerShell ${frame.data.psVersion} (${frame.data.psEdition}), not Windows PowerShell 5.1`,
+        );
+    }
+  };
 
-  for (const path of run.paths) {
-    await step(`cmstp:${path.id}`, path.title, async (_operate, draft) => {
-      if (path.unavailable !== undefined) {
-        draft.outcome = 'not-run';
-        draft.findings.push(path.unavailable);
+/** The registry and files cmstp and the harness touch, as the host lists them; null (a problem) if it cannot. */
+async function hostState(
+  state: SmokeState,
+  operate: Operate,
+  draft: StepDraft,
+): Promise<readonly string[] | null> {
+  const frame = frameOf(await operate(state.ops.hostState), HostStateFrame);
+  if (!('problem' in frame)) return frame.data.items;
+  problem(draft, frame.problem);
+  return null;
+}
+
+/** The registry and files cmstp and the harness touch, before anything runs. */
+const hostStateBefore =
+  (state: SmokeState): Work =>
+  async (operate, draft) => {
+    const items = await hostState(state, operate, draft);
+    if (items === null) return;
+    state.stateBefore = items;
+    draft.facts = { items };
+  };
+
+/** The host lock (a second run refused while it is held), and the pipeline canary found in the SIEM. */
+const lockAndCanary =
+  (state: SmokeState): Work =>
+  async (operate, draft) => {
+    const { run, ctx, marker } = state;
+    const first = run.paths[0];
+    if (first === undefined) {
+      problem(draft, 'no cmstp path to take the lock and canary scripts from');
+      return;
+    }
+    const rendered = renderEmulation(first.scenario, { marker });
+    const lock = frameOf(await operate(rendered.operations.lock), LockFrame);
+    if ('problem' in lock) {
+      problem(draft, `lock: ${lock.problem}`);
+      return;
+    }
+    if (!lock.data.acquired) {
+      problem(
+        draft,
+        `the host is locked by ${lock.data.holder?.marker ?? 'another run'}; nothing else was tried`,
+      );
+      return;
+    }
+    try {
+      // A second run must be refused while this one holds the lock.
+      const rival = renderEmulation(first.scenario, { marker: newMarker() });
+      const second = frameOf(await operate(rival.operations.lock), LockFrame);
+      draft.facts.secondLockRefused = 'data' in second && !second.data.acquired;
+      if (draft.facts.secondLockRefused !== true)
+        problem(draft, 'a second run took the lock while this one held it');
+      const canary = frameOf(await operate(rendered.operations.canary), CanaryFrame);
+      if ('problem' in canary) {
+        problem(draft, `canary: ${canary.problem}`);
         return;
       }
-      const result = await runHarness(
+      draft.facts.canaryWrittenUtc = canary.data.writtenUtc;
+      const seen = await awaitCanary(
         {
-          scenarios: [path.scenario],
-          hosts: [run.host],
-          executor: run.executor,
-          siem: run.siem,
-          lab: run.lab,
+          connector: run.siem,
+          host: state.computer,
+          marker,
+          bindings: { marker },
+          since: new Date(Date.parse(canary.data.writtenUtc) - 5 * 60_000),
           schedule: run.schedule,
-          deadlines: run.deadlines,
-          version: run.version,
-          ...(path.payloadServer === null ? {} : { payloadServer: path.payloadServer }),
-          onEvidence: (files) => draft.evidence.push(...files),
+          canary: canaryProbe,
+          timeoutMs: run.deadlines.captureTimeoutMs,
         },
         ctx,
       );
-      const scenario = result.results[0] ?? null;
-      draft.scenario = scenario;
-      if (scenario === null) {
-        problem(draft, `${path.scenario.spec.id} did not run`);
-        return;
-      }
-      draft.facts = {
-        scenario: scenario.scenario.id,
-        marker: scenario.marker,
-        status: scenario.status,
-        cmstp: scenario.execution?.cmstp ?? null,
-        uninstall: scenario.execution?.cleanup.uninstall ?? null,
-        cleanupVerified: scenario.execution?.cleanup.verified ?? false,
-      };
-      if (scenario.status === 'passed') return;
-      problem(
-        draft,
-        `${scenario.scenario.id} ${scenario.status}: ${scenario.execution?.reason ?? scenario.error?.message ?? ''}`,
-      );
-      for (const failed of scenario.execution?.steps.filter((s) => !s.ok) ?? [])
-        draft.findings.push(`step ${failed.step}: ${failed.detail}`);
-      for (const signal of scenario.signals.filter((s) => s.verdict !== 'pass'))
-        draft.findings.push(`${signal.id} ${signal.verdict}: ${signal.reason}`);
-      for (const left of scenario.execution?.cleanup.residue ?? [])
-        draft.findings.push(`left behind: ${left}`);
-    });
-  }
-
-  await step(
-    'profile-uninstall',
-    'cmstp /s /u for every profile a path registered',
-    (_operate, draft) => {
-      const uninstalls = steps.flatMap((s) =>
-        s.scenario?.execution?.cleanup.uninstall
-          ? [{ step: s.id, ...s.scenario.execution.cleanup.uninstall }]
-          : [],
-      );
-      draft.facts = { uninstalls };
-      if (uninstalls.length === 0) {
-        draft.outcome = 'not-run';
-        draft.findings.push('no path registered a profile, so cmstp /s /u never ran');
-      }
-      for (const u of uninstalls.filter((u) => u.timedOut || u.exitCode !== 0))
+      draft.facts.canaryInSiem = seen;
+      if (seen === null)
         problem(
           draft,
-          `${u.step}: cmstp /s /u ${u.inf} ${u.timedOut ? 'did not exit' : `exited ${String(u.exitCode)}`}`,
+          `the canary written at ${canary.data.writtenUtc} was not in the SIEM within ${String(run.deadlines.captureTimeoutMs / 1000)} s`,
         );
-      return Promise.resolve();
-    },
-    { exportEvents: false },
-  );
+    } finally {
+      const unlock = frameOf(await operate(rendered.operations.unlock, 'final'), UnlockFrame);
+      draft.facts.released = 'data' in unlock && unlock.data.released;
+      if (draft.facts.released !== true) problem(draft, 'the host lock was not released');
+    }
+  };
 
+/** One cmstp path through the whole pipeline, as a run takes it. */
+const cmstpPath =
+  (state: SmokeState, path: SmokePath): Work =>
+  async (_operate, draft) => {
+    const { run, ctx } = state;
+    if (path.unavailable !== undefined) {
+      draft.outcome = 'not-run';
+      draft.findings.push(path.unavailable);
+      return;
+    }
+    const outcome = await runHarness(
+      {
+        scenarios: [path.scenario],
+        hosts: [run.host],
+        executor: run.executor,
+        siem: run.siem,
+        lab: run.lab,
+        schedule: run.schedule,
+        deadlines: run.deadlines,
+        version: run.version,
+        ...(path.payloadServer === null ? {} : { payloadServer: path.payloadServer }),
+      },
+      ctx,
+    );
+    draft.evidence.push(...outcome.evidence);
+    if (outcome.crash !== null) throw outcome.crash.error;
+    const scenario = outcome.run.results[0] ?? null;
+    draft.scenario = scenario;
+    if (scenario === null) {
+      problem(draft, `${path.scenario.spec.id} did not run`);
+      return;
+    }
+    draft.facts = {
+      scenario: scenario.scenario.id,
+      marker: scenario.marker,
+      status: scenario.status,
+      cmstp: scenario.execution?.cmstp ?? null,
+      uninstall: scenario.execution?.cleanup.uninstall ?? null,
+      cleanupVerified: scenario.execution?.cleanup.verified ?? false,
+    };
+    if (scenario.status === 'passed') return;
+    problem(
+      draft,
+      `${scenario.scenario.id} ${scenario.status}: ${scenario.execution?.reason ?? scenario.error?.message ?? ''}`,
+    );
+    for (const failed of scenario.execution?.steps.filter((s) => !s.ok) ?? [])
+      draft.findings.push(`step ${failed.step}: ${failed.detail}`);
+    for (const signal of scenario.signals.filter((s) => s.verdict !== 'pass'))
+      draft.findings.push(`${signal.id} ${signal.verdict}: ${signal.reason}`);
+    for (const left of scenario.execution?.cleanup.residue ?? []) draft.findings.push(`left behind: ${left}`);
+  };
+
+/** cmstp /s /u for every profile a path registered. */
+const profileUninstall =
+  (state: SmokeState): Work =>
+  (_operate, draft) => {
+    const uninstalls = state.steps.flatMap((s) =>
+      s.scenario?.execution?.cleanup.uninstall
+        ? [{ step: s.id, ...s.scenario.execution.cleanup.uninstall }]
+        : [],
+    );
+    draft.facts = { uninstalls };
+    if (uninstalls.length === 0) {
+      draft.outcome = 'not-run';
+      draft.findings.push('no path registered a profile, so cmstp /s /u never ran');
+    }
+    for (const u of uninstalls.filter((u) => u.timedOut || u.exitCode !== 0))
+      problem(
+        draft,
+        `${u.step}: cmstp /s /u ${u.inf} ${u.timedOut ? 'did not exit' : `exited ${String(u.exitCode)}`}`,
+      );
+    return Promise.resolve();
+  };
+
+/** The same registry and files after every clean-up: what is new, changed or gone. */
+const hostStateAfter =
+  (state: SmokeState): Work =>
+  async (operate, draft) => {
+    const items = await hostState(state, operate, draft);
+    if (items === null) return;
+    if (state.stateBefore === null) {
+      problem(draft, 'no state from before the smoke to compare with');
+      return;
+    }
+    const diff = diffState(state.stateBefore, items);
+    draft.facts = { items, ...diff };
+    for (const item of diff.added.filter((i) => !workingFolders.has(i.toLowerCase()))) {
+      // A new folder is reported; what is in it is listed on its own, and any new file or value is residue,
+      // except what cmstp.exe itself sets up once per machine (RAS tracing defaults, the all-users phonebook).
+      if (cmstpMachineState.some((pattern) => pattern.test(item)))
+        draft.findings.push(`cmstp.exe's own machine-wide set-up, which Windows keeps: ${item}`);
+      else if (item.startsWith('dir:'))
+        draft.findings.push(`a folder that was not there before stays: ${item}`);
+      else problem(draft, `new after clean-up: ${item}`);
+    }
+    for (const item of diff.changed) problem(draft, `changed: ${item}`);
+    for (const item of diff.removed) problem(draft, `gone after the smoke: ${item}`);
+  };
+
+/**
+ * `lab smoke`: against one host, in the order a Windows engineer would check a new lab, every path the
+ * scenarios depend on, recording every fact seen (and the host's own event logs after each step). Runs
+ * every step whatever failed before it: a first user's bundle is worth most when it is complete.
+ */
+export async function runSmoke(run: SmokeRun, ctx: RunContext): Promise<SmokeReport> {
+  const marker = newMarker();
+  const state: SmokeState = {
+    run,
+    ctx,
+    startedAt: ctx.clock.now().toISOString(),
+    marker,
+    ops: renderSmokeOperations(marker),
+    steps: [],
+    skewMs: 0,
+    computer: run.host.name,
+    stateBefore: null,
+  };
+  const quiet = { exportEvents: false };
   await step(
+    state,
+    'preflight',
+    'Preflight alone: the facts every run starts from, and nothing on stderr',
+    preflightStep(state),
+  );
+  await step(
+    state,
+    'script-delivery',
+    'Scripts sent with -EncodedCommand and with -File: language mode, edition, exit codes',
+    scriptDelivery(state),
+  );
+  await step(
+    state,
+    'host-state-before',
+    'Registry and files cmstp and the harness touch, before anything runs',
+    hostStateBefore(state),
+    quiet,
+  );
+  await step(
+    state,
+    'lock-and-canary',
+    'The host lock, and the pipeline canary found in the SIEM',
+    lockAndCanary(state),
+  );
+  for (const path of run.paths) await step(state, `cmstp:${path.id}`, path.title, cmstpPath(state, path));
+  await step(
+    state,
+    'profile-uninstall',
+    'cmstp /s /u for every profile a path registered',
+    profileUninstall(state),
+    quiet,
+  );
+  await step(
+    state,
     'host-state-after',
     'The same registry and files after every clean-up: what is new, changed or gone',
-    async (operate, draft) => {
-      const frame = frameOf(await operate(ops.hostState), HostStateFrame);
-      if ('problem' in frame) {
-        problem(draft, frame.problem);
-        return;
-      }
-      if (stateBefore === null) {
-        problem(draft, 'no state from before the smoke to compare with');
-        return;
-      }
-      const diff = diffState(stateBefore, frame.data.items);
-      draft.facts = { items: frame.data.items, ...diff };
-      for (const item of diff.added.filter((i) => !workingFolders.has(i.toLowerCase()))) {
-        // A new folder is reported; what is in it is listed on its own, and any new file or value is residue,
-        // except what cmstp.exe itself sets up once per machine (RAS tracing defaults, the all-users phonebook).
-        if (cmstpMachineState.some((pattern) => pattern.test(item)))
-          draft.findings.push(`cmstp.exe's own machine-wide set-up, which Windows keeps: ${item}`);
-        else if (item.startsWith('dir:'))
-          draft.findings.push(`a folder that was not there before stays: ${item}`);
-        else problem(draft, `new after clean-up: ${item}`);
-      }
-      for (const item of diff.changed) problem(draft, `changed: ${item}`);
-      for (const item of diff.removed) problem(draft, `gone after the smoke: ${item}`);
-    },
-    { exportEvents: false },
+    hostStateAfter(state),
+    quiet,
   );
-
-  return report(smokeStatus(steps, ctx.signal.aborted));
+  return smokeReport(state, smokeStatus(state.steps, ctx.signal.aborted));
 }
 
 /** A log's XML from the host's gzip; .NET writes nothing at all (not even a gzip header) for no input. */

@@ -126,108 +126,145 @@ interface State {
   alertsSwept: boolean;
 }
 
-/**
- * Polls until every expectation is settled or its deadline passes, with one batched query per poll.
- * A signal expected *absent* (captured or detected false) is watched until its deadline, since absence can
- * only be shown by waiting. A final sweep runs after the deadline so nothing that arrived in time is missed.
- */
-export async function pollSignals(
-  plan: PollPlan,
-  ctx: Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>,
-): Promise<PollOutcome> {
-  const start = ctx.clock.now().getTime();
-  let canary: EventEvidence | null = null;
-  // A canary whose own query the SIEM refused is not asked for again: each poll would split the batch anew.
-  let canaryRefused = false;
-  const queries: QueryRecord[] = [];
-  let triggered = false;
-  let canarySeenAt: string | null = null;
-  const captureDeadline = start + plan.captureTimeoutMs;
-  // An alert can only follow its telemetry, so a signal's detect window runs from when its events were
-  // first seen (or from the start, while they have not been); nothing waits past capture + detect.
-  const lastDeadline = start + plan.captureTimeoutMs + plan.detectTimeoutMs;
-  const detectDeadline = (id: SignalId): number =>
-    Math.min(lastDeadline, (seenAt.get(id) ?? start) + plan.detectTimeoutMs);
-  const seenAt = new Map<SignalId, number>();
-  const states = new Map<SignalId, State>(
-    plan.signals.map(({ definition }) => [
-      definition.id,
-      {
-        events: new Map(),
-        alerts: new Map(),
-        rawEvents: new Map(),
-        rawAlerts: new Map(),
-        firstSeenAt: null,
-        alertFirstSeenAt: null,
-        polls: 0,
-        refused: null,
-        capturedLate: false,
-        detectedLate: false,
-        alertsCheckedFor: 0,
-        telemetrySwept: false,
-        alertsSwept: false,
-      },
-    ]),
-  );
-  const state = (id: SignalId): State => {
-    const found = states.get(id);
-    if (!found) throw new Error(`no poll state for ${id}`);
-    return found;
-  };
+type PollContext = Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>;
+type Planned = PollPlan['signals'][number];
 
-  const captureOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
-    state(id).refused === null &&
-    now <= captureDeadline &&
-    (!expectation.captured || state(id).events.size === 0);
-  // An alert that must not fire is proven absent only by waiting, unless the SIEM's rules run at ingest.
-  const absenceProven = (id: SignalId): boolean =>
-    plan.connector.alertsAtIngest === true && state(id).alertsCheckedFor === state(id).events.size;
-  const detectOpen = (now: number, id: SignalId, expectation: Expectation): boolean =>
-    expectation.detected !== undefined &&
-    state(id).refused === null &&
-    state(id).events.size > 0 &&
-    now <= detectDeadline(id) &&
-    (expectation.detected ? !hasAlert(id, expectation) : !absenceProven(id));
-  const hasAlert = (id: SignalId, expectation: Expectation): boolean =>
-    [...state(id).alerts.values()].some(
-      (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
-    );
+const newState = (): State => ({
+  events: new Map(),
+  alerts: new Map(),
+  rawEvents: new Map(),
+  rawAlerts: new Map(),
+  firstSeenAt: null,
+  alertFirstSeenAt: null,
+  polls: 0,
+  refused: null,
+  capturedLate: false,
+  detectedLate: false,
+  alertsCheckedFor: 0,
+  telemetrySwept: false,
+  alertsSwept: false,
+});
 
-  // A blind signal with nothing seen is not waited for; once its events arrive, preflight was wrong and it is.
-  const blindIds = new Set(plan.signals.filter((s) => s.blind === true).map((s) => s.definition.id));
-  const awaited = (id: SignalId): boolean => !blindIds.has(id) || state(id).events.size > 0;
-  // The canary is still waited for (to its capture deadline) while a blind signal is unseen: without it, the
-  // blind signal's silence could be a broken pipeline rather than a blind sensor.
-  const canaryPending = (now: number): boolean =>
-    plan.canary !== null && canary === null && !canaryRefused && now <= captureDeadline;
-  let stoppedEarly = false;
-
-  // Settled positively: everything expected was seen, so a later error or interrupt changes nothing.
-  const settled = (id: SignalId, expectation: Expectation): boolean =>
-    expectation.captured &&
-    state(id).events.size > 0 &&
-    (expectation.detected === undefined || (expectation.detected && hasAlert(id, expectation)));
-
-  // Written from inside pollOnce, so kept in an object rather than narrowed locals.
-  const failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
+/** One poll's state: what each signal has shown so far, the deadlines, and every query sent. */
+class Poll {
+  readonly plan: PollPlan;
+  readonly ctx: PollContext;
+  readonly start: number;
+  readonly captureDeadline: number;
+  /**
+   * An alert can only follow its telemetry, so a signal's detect window runs from when its events were first
+   * seen (or from the start, while they have not been); nothing waits past capture + detect.
+   */
+  readonly lastDeadline: number;
+  readonly states: Map<SignalId, State>;
+  readonly seenAt = new Map<SignalId, number>();
+  readonly queries: QueryRecord[] = [];
+  /** A blind signal with nothing seen is not waited for; once its events arrive, preflight was wrong and it is. */
+  readonly blindIds: Set<SignalId>;
+  readonly label: string;
+  readonly announced = new Set<SignalId>();
+  canary: EventEvidence | null = null;
+  canarySeenAt: string | null = null;
+  /** A canary whose own query the SIEM refused is not asked for again: each poll would split the batch anew. */
+  canaryRefused = false;
+  triggered = false;
+  stoppedEarly = false;
+  lastHeartbeat: number;
+  failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
     fatal: null,
     last: null,
     retryAfterMs: 0,
   };
 
-  const pollOnce = async (final: boolean): Promise<void> => {
-    const now = ctx.clock.now();
-    const nowMs = now.getTime();
-    const telemetry = plan.signals.filter(
-      ({ definition, expectation }) =>
-        (final && state(definition.id).refused === null) ||
-        captureOpen(nowMs, definition.id, expectation) ||
-        detectOpen(nowMs, definition.id, expectation),
+  constructor(plan: PollPlan, ctx: PollContext) {
+    this.plan = plan;
+    this.ctx = ctx;
+    this.start = ctx.clock.now().getTime();
+    this.captureDeadline = this.start + plan.captureTimeoutMs;
+    this.lastDeadline = this.start + plan.captureTimeoutMs + plan.detectTimeoutMs;
+    this.states = new Map(plan.signals.map(({ definition }) => [definition.id, newState()]));
+    this.blindIds = new Set(plan.signals.filter((s) => s.blind === true).map((s) => s.definition.id));
+    this.label = plan.label ?? plan.host;
+    this.lastHeartbeat = this.start;
+  }
+
+  state(id: SignalId): State {
+    const found = this.states.get(id);
+    if (!found) throw new Error(`no poll state for ${id}`);
+    return found;
+  }
+
+  detectDeadline(id: SignalId): number {
+    return Math.min(this.lastDeadline, (this.seenAt.get(id) ?? this.start) + this.plan.detectTimeoutMs);
+  }
+
+  captureOpen(now: number, id: SignalId, expectation: Expectation): boolean {
+    const s = this.state(id);
+    return (
+      s.refused === null && now <= this.captureDeadline && (!expectation.captured || s.events.size === 0)
     );
-    if (telemetry.length === 0) return;
+  }
+
+  /** An alert that must not fire is proven absent only by waiting, unless the SIEM's rules run at ingest. */
+  absenceProven(id: SignalId): boolean {
+    const s = this.state(id);
+    return this.plan.connector.alertsAtIngest === true && s.alertsCheckedFor === s.events.size;
+  }
+
+  hasAlert(id: SignalId, expectation: Expectation): boolean {
+    return [...this.state(id).alerts.values()].some(
+      (a) => expectation.rule === undefined || a.ruleId === expectation.rule,
+    );
+  }
+
+  detectOpen(now: number, id: SignalId, expectation: Expectation): boolean {
+    const s = this.state(id);
+    return (
+      expectation.detected !== undefined &&
+      s.refused === null &&
+      s.events.size > 0 &&
+      now <= this.detectDeadline(id) &&
+      (expectation.detected ? !this.hasAlert(id, expectation) : !this.absenceProven(id))
+    );
+  }
+
+  open(now: number, { definition, expectation }: Planned): boolean {
+    return (
+      this.captureOpen(now, definition.id, expectation) || this.detectOpen(now, definition.id, expectation)
+    );
+  }
+
+  awaited(id: SignalId): boolean {
+    return !this.blindIds.has(id) || this.state(id).events.size > 0;
+  }
+
+  /**
+   * The canary is still waited for (to its capture deadline) while a blind signal is unseen: without it, the
+   * blind signal's silence could be a broken pipeline rather than a blind sensor.
+   */
+  canaryPending(now: number): boolean {
+    return (
+      this.plan.canary !== null && this.canary === null && !this.canaryRefused && now <= this.captureDeadline
+    );
+  }
+
+  /** Settled positively: everything expected was seen, so a later error or interrupt changes nothing. */
+  settled(id: SignalId, expectation: Expectation): boolean {
+    const s = this.state(id);
+    return (
+      expectation.captured &&
+      s.events.size > 0 &&
+      (expectation.detected === undefined || (expectation.detected && this.hasAlert(id, expectation)))
+    );
+  }
+
+  /** The telemetry query of one poll: every open signal (every unrefused one in the final sweep), and the canary. */
+  telemetryQuery(telemetry: readonly Planned[], nowMs: number): TelemetryQuery {
     const probes: TelemetryProbe[] = telemetry.map((s) => s.definition);
-    if (plan.canary !== null && canary === null && !canaryRefused) probes.push(plan.canary);
-    const query = {
+    if (this.plan.canary !== null && this.canary === null && !this.canaryRefused)
+      probes.push(this.plan.canary);
+    const { plan } = this;
+    return {
       host: plan.host,
       marker: plan.marker,
       bindings: plan.bindings,
@@ -236,249 +273,334 @@ export async function pollSignals(
       until: plan.evidenceUntil ?? windowEnd(nowMs),
       signals: probes,
     };
-    const log = (
-      kind: QueryRecord['kind'],
-      text: string | null,
-      hits: number,
-      error: string | null,
-    ): void => {
-      queries.push({
-        kind,
-        at: now.toISOString(),
-        durationMs: ctx.clock.now().getTime() - nowMs,
-        probes: probes.map((p) => p.id),
-        hits,
-        text,
-        error,
-      });
+  }
+
+  log(
+    kind: QueryRecord['kind'],
+    query: TelemetryQuery,
+    at: Date,
+    text: string | null,
+    hits: number,
+    error: string | null,
+  ): void {
+    this.queries.push({
+      kind,
+      at: at.toISOString(),
+      durationMs: this.ctx.clock.now().getTime() - at.getTime(),
+      probes: query.signals.map((p) => p.id),
+      hits,
+      text,
+      error,
+    });
+  }
+
+  /** A signal the SIEM refused on its own is not polled again; the others still are. */
+  markRefused(refused: ReadonlyMap<ProbeId, string>): void {
+    for (const [id, why] of refused) {
+      if (id === this.plan.canary?.id) this.canaryRefused = true;
+      const owner = this.plan.signals.find(({ definition }) => definition.id === id);
+      if (owner) this.state(owner.definition.id).refused = `the SIEM refused this signal's query: ${why}`;
+      this.ctx.logger.warn(`SIEM refused the query for ${id} (the other signals are still polled): ${why}`);
+    }
+  }
+
+  /** Keeps each new event of this run (never one naming another run), and when each signal was first seen. */
+  recordEvents(
+    telemetry: readonly Planned[],
+    found: ReadonlyMap<ProbeId, readonly SiemEvent[]>,
+    now: Date,
+    final: boolean,
+  ): void {
+    const nowMs = now.getTime();
+    const canaryEvent = this.plan.canary === null ? undefined : found.get(this.plan.canary.id)?.[0];
+    if (this.canary === null && canaryEvent !== undefined) {
+      this.canary = evidence(canaryEvent);
+      this.canarySeenAt = now.toISOString();
+    }
+    for (const { definition } of telemetry) {
+      const s = this.state(definition.id);
+      if (s.refused !== null) continue;
+      s.polls += 1;
+      // Absence is only ever shown by a query that succeeded after the deadline: the final sweep.
+      if (final) s.telemetrySwept = true;
+      for (const event of found.get(definition.id) ?? []) {
+        if (namesAnotherRun(event, this.plan.marker)) continue;
+        if (!s.events.has(event.ref)) {
+          s.events.set(event.ref, evidence(event));
+          s.rawEvents.set(event.ref, event);
+        }
+        if (s.firstSeenAt === null) {
+          s.firstSeenAt = now.toISOString();
+          this.seenAt.set(definition.id, nowMs);
+          // Seen first by the sweep after the deadline: it did arrive, but not in time. (A sweep that ends
+          // a wait cut short for a blind signal comes before the deadline: nothing there is late.)
+          s.capturedLate = final && nowMs > this.captureDeadline;
+        }
+      }
+    }
+  }
+
+  /** Keeps each alert on a signal's events, and notes which events the search covered. */
+  recordAlerts(telemetry: readonly Planned[], alerts: readonly SiemAlert[], now: Date, final: boolean): void {
+    const nowMs = now.getTime();
+    for (const { definition, expectation } of telemetry) {
+      const s = this.state(definition.id);
+      // This query asked about every event the signal has so far.
+      if (expectation.detected !== undefined && s.events.size > 0) {
+        s.alertsCheckedFor = s.events.size;
+        if (final && nowMs > this.detectDeadline(definition.id)) s.alertsSwept = true;
+      }
+      for (const alert of alerts) {
+        if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
+        if (!s.alerts.has(alert.ref)) {
+          s.alerts.set(alert.ref, alertEvidence(alert));
+          s.rawAlerts.set(alert.ref, alert);
+        }
+        if (s.alertFirstSeenAt === null) {
+          s.alertFirstSeenAt = now.toISOString();
+          s.detectedLate = final && nowMs > this.detectDeadline(definition.id);
+        }
+      }
+    }
+  }
+
+  /**
+   * Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds: a
+   * failed dispatch (503) ends this poll before the alert search, so "the rules found nothing" is only ever
+   * read from a search after a dispatch that succeeded; the next poll dispatches again. Then the alert search.
+   */
+  async searchAlerts(
+    telemetry: readonly Planned[],
+    query: TelemetryQuery,
+    now: Date,
+    final: boolean,
+    stage: { kind: QueryRecord['kind'] },
+  ): Promise<void> {
+    const { plan, ctx } = this;
+    const refs = telemetry.flatMap(({ definition, expectation }) =>
+      expectation.detected === undefined ? [] : [...this.state(definition.id).events.keys()],
+    );
+    if (refs.length === 0) return;
+    const until = windowEnd(now.getTime());
+    if (!this.triggered && plan.connector.triggerRules) {
+      stage.kind = 'trigger';
+      const started = await plan.connector.triggerRules(
+        { host: plan.host, since: plan.since, until, eventRefs: refs },
+        ctx.signal,
+      );
+      this.triggered = true;
+      this.log('trigger', query, now, started.join('\n'), started.length, null);
+      stage.kind = 'detections';
+    }
+    const detectionQuery = {
+      host: plan.host,
+      since: plan.since,
+      until,
+      eventRefs: refs,
+      marker: plan.marker,
     };
-    let stage: QueryRecord['kind'] = 'telemetry';
+    const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
+    this.log(
+      'detections',
+      query,
+      now,
+      plan.connector.detectionText?.(detectionQuery) ?? null,
+      alerts.length,
+      null,
+    );
+    this.recordAlerts(telemetry, alerts, now, final);
+  }
+
+  /** A failed query: retryable ones are tried again at the next poll; any other ends the poll. */
+  failed(error: unknown, stage: QueryRecord['kind'], query: TelemetryQuery, now: Date): void {
+    const text = errorMessage(error);
+    this.log(stage, query, now, stage === 'telemetry' ? this.plan.connector.queryText(query) : null, 0, text);
+    // A query cut short by Ctrl-C failed because of the interrupt, which the verdicts already say.
+    if (this.ctx.signal.aborted) return;
+    if (error instanceof SiemError && error.retryable) {
+      this.failure.last = `SIEM query failed: ${text}`;
+      this.failure.retryAfterMs = error.retryAfterMs ?? 0;
+      this.ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
+    } else {
+      this.failure.fatal = `SIEM query failed: ${text}`;
+    }
+  }
+
+  /** One poll: the batched telemetry query, then (for signals with events) the alert search. */
+  async pollOnce(final: boolean): Promise<void> {
+    const { plan, ctx } = this;
+    const now = ctx.clock.now();
+    const nowMs = now.getTime();
+    const telemetry = plan.signals.filter(
+      (planned) => (final && this.state(planned.definition.id).refused === null) || this.open(nowMs, planned),
+    );
+    if (telemetry.length === 0) return;
+    const query = this.telemetryQuery(telemetry, nowMs);
+    const stage: { kind: QueryRecord['kind'] } = { kind: 'telemetry' };
     try {
       const { found, refused } = await findIsolating(plan.connector, query, ctx.signal);
-      for (const [id, why] of refused) {
-        if (id === plan.canary?.id) canaryRefused = true;
-        const owner = plan.signals.find(({ definition }) => definition.id === id);
-        if (owner) state(owner.definition.id).refused = `the SIEM refused this signal's query: ${why}`;
-        ctx.logger.warn(`SIEM refused the query for ${id} (the other signals are still polled): ${why}`);
-      }
-      log(
+      this.markRefused(refused);
+      this.log(
         'telemetry',
+        query,
+        now,
         plan.connector.queryText(query),
         [...found.values()].flat().length,
         refused.size === 0 ? null : [...refused].map(([id, why]) => `refused for ${id}: ${why}`).join('\n'),
       );
-      stage = 'detections';
-      const canaryEvent = plan.canary === null ? undefined : found.get(plan.canary.id)?.[0];
-      if (canary === null && canaryEvent !== undefined) {
-        canary = evidence(canaryEvent);
-        canarySeenAt = now.toISOString();
-      }
-      for (const { definition } of telemetry) {
-        const s = state(definition.id);
-        if (s.refused !== null) continue;
-        s.polls += 1;
-        // Absence is only ever shown by a query that succeeded after the deadline: the final sweep.
-        if (final) s.telemetrySwept = true;
-        for (const event of found.get(definition.id) ?? []) {
-          if (namesAnotherRun(event, plan.marker)) continue;
-          if (!s.events.has(event.ref)) {
-            s.events.set(event.ref, evidence(event));
-            s.rawEvents.set(event.ref, event);
-          }
-          if (s.firstSeenAt === null) {
-            s.firstSeenAt = now.toISOString();
-            seenAt.set(definition.id, nowMs);
-            // Seen first by the sweep after the deadline: it did arrive, but not in time. (A sweep that ends
-            // a wait cut short for a blind signal comes before the deadline: nothing there is late.)
-            s.capturedLate = final && nowMs > captureDeadline;
-          }
-        }
-      }
-      const refs = telemetry.flatMap(({ definition, expectation }) =>
-        expectation.detected === undefined ? [] : [...state(definition.id).events.keys()],
-      );
-      // Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds:
-      // a failed dispatch (503) ends this poll before the alert search, so "the rules found nothing" is only
-      // ever read from a search after a dispatch that succeeded; the next poll dispatches again.
-      if (refs.length > 0 && !triggered && plan.connector.triggerRules) {
-        stage = 'trigger';
-        const started = await plan.connector.triggerRules(
-          { host: plan.host, since: plan.since, until: windowEnd(nowMs), eventRefs: refs },
-          ctx.signal,
-        );
-        triggered = true;
-        log('trigger', started.join('\n'), started.length, null);
-        stage = 'detections';
-      }
-      if (refs.length > 0) {
-        const detectionQuery = {
-          host: plan.host,
-          since: plan.since,
-          until: windowEnd(nowMs),
-          eventRefs: refs,
-          marker: plan.marker,
-        };
-        const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
-        log('detections', plan.connector.detectionText?.(detectionQuery) ?? null, alerts.length, null);
-        for (const { definition, expectation } of telemetry) {
-          const s = state(definition.id);
-          // This query asked about every event the signal has so far.
-          if (expectation.detected !== undefined && s.events.size > 0) {
-            s.alertsCheckedFor = s.events.size;
-            if (final && nowMs > detectDeadline(definition.id)) s.alertsSwept = true;
-          }
-          for (const alert of alerts) {
-            if (!alert.eventRefs.some((ref) => s.events.has(ref))) continue;
-            if (!s.alerts.has(alert.ref)) {
-              s.alerts.set(alert.ref, alertEvidence(alert));
-              s.rawAlerts.set(alert.ref, alert);
-            }
-            if (s.alertFirstSeenAt === null) {
-              s.alertFirstSeenAt = now.toISOString();
-              s.detectedLate = final && nowMs > detectDeadline(definition.id);
-            }
-          }
-        }
-      }
-      failure.last = null;
+      stage.kind = 'detections';
+      this.recordEvents(telemetry, found, now, final);
+      await this.searchAlerts(telemetry, query, now, final, stage);
+      this.failure.last = null;
     } catch (error) {
-      const text = errorMessage(error);
-      log(stage, stage === 'telemetry' ? plan.connector.queryText(query) : null, 0, text);
-      // A query cut short by Ctrl-C failed because of the interrupt, which the verdicts already say.
-      if (ctx.signal.aborted) return;
-      if (error instanceof SiemError && error.retryable) {
-        failure.last = `SIEM query failed: ${text}`;
-        failure.retryAfterMs = error.retryAfterMs ?? 0;
-        ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
-      } else {
-        failure.fatal = `SIEM query failed: ${text}`;
-      }
+      this.failed(error, stage.kind, query, now);
     }
-  };
+  }
 
-  // An interrupt ends the wait early; what was seen so far is kept, and unsettled signals say so.
-  const pause = async (ms: number): Promise<boolean> => {
+  /** An interrupt ends the wait early; what was seen so far is kept, and unsettled signals say so. */
+  async pause(ms: number): Promise<boolean> {
     try {
-      await ctx.sleep(ms, ctx.signal);
+      await this.ctx.sleep(ms, this.ctx.signal);
       return true;
     } catch (error) {
-      if (ctx.signal.aborted) return false;
+      if (this.ctx.signal.aborted) return false;
       throw error;
     }
-  };
+  }
 
-  // A wait that speaks: each signal once it is seen, and every 10 s what is still awaited and for how long.
-  const label = plan.label ?? plan.host;
-  const announced = new Set<SignalId>();
-  let lastHeartbeat = start;
-  if (blindIds.size > 0)
-    ctx.logger.info(
-      `${label}: not waiting for ${[...blindIds].join(', ')}: preflight found the host's sensors cannot record ${blindIds.size === 1 ? 'it' : 'them'} (still looked for in every query)`,
-    );
-  const speak = (now: number): void => {
-    for (const { definition, expectation } of plan.signals) {
-      if (announced.has(definition.id) || !settled(definition.id, expectation)) continue;
-      announced.add(definition.id);
-      ctx.logger.info(
-        `${label}: ${definition.id} seen${expectation.detected === true ? ' and alerted on' : ''} (${seconds(now - start)} s into the wait)`,
-      );
-    }
-    // On a terminal the wait is a line counting down in place; elsewhere a heartbeat line every 10 s.
-    if (ctx.logger.status === undefined && now - lastHeartbeat < heartbeatMs) return;
-    lastHeartbeat = now;
-    const pending = plan.signals.flatMap(({ definition, expectation }) => {
+  /** What is still awaited, as the heartbeat and the countdown say it. */
+  pending(now: number): string[] {
+    return this.plan.signals.flatMap(({ definition, expectation }) => {
       const id = definition.id;
-      if (!awaited(id)) return [];
-      if (captureOpen(now, id, expectation))
+      if (!this.awaited(id)) return [];
+      if (this.captureOpen(now, id, expectation))
         return [`${id} (${expectation.captured ? 'its telemetry' : 'no telemetry, until the deadline'})`];
-      if (detectOpen(now, id, expectation))
+      if (this.detectOpen(now, id, expectation))
         return [`${id} (${expectation.detected === true ? 'an alert' : 'no alert, until the deadline'})`];
       return [];
     });
+  }
+
+  /** A wait that speaks: each signal once it is seen, and every 10 s what is still awaited and for how long. */
+  speak(now: number): void {
+    const { ctx, label } = this;
+    for (const { definition, expectation } of this.plan.signals) {
+      if (this.announced.has(definition.id) || !this.settled(definition.id, expectation)) continue;
+      this.announced.add(definition.id);
+      ctx.logger.info(
+        `${label}: ${definition.id} seen${expectation.detected === true ? ' and alerted on' : ''} (${seconds(now - this.start)} s into the wait)`,
+      );
+    }
+    // On a terminal the wait is a line counting down in place; elsewhere a heartbeat line every 10 s.
+    if (ctx.logger.status === undefined && now - this.lastHeartbeat < heartbeatMs) return;
+    this.lastHeartbeat = now;
+    const pending = this.pending(now);
     if (ctx.logger.status !== undefined)
       ctx.logger.status(
         label,
-        pending.length === 0 ? null : { pending: pending.join(', '), leftMs: lastDeadline - now },
+        pending.length === 0 ? null : { pending: pending.join(', '), leftMs: this.lastDeadline - now },
       );
     else if (pending.length > 0)
       ctx.logger.info(
-        `${label}: waiting for ${pending.join(', ')}; at most ${seconds(lastDeadline - now)} s left`,
+        `${label}: waiting for ${pending.join(', ')}; at most ${seconds(this.lastDeadline - now)} s left`,
       );
-  };
-
-  try {
-    let interval = plan.schedule.intervalMs;
-    for (let go = await pause(plan.schedule.initialDelayMs); go;) {
-      await pollOnce(false);
-      speak(ctx.clock.now().getTime());
-      if (failure.fatal !== null || ctx.signal.aborted) break;
-      const now = ctx.clock.now().getTime();
-      const open = (id: SignalId, expectation: Expectation): boolean =>
-        captureOpen(now, id, expectation) || detectOpen(now, id, expectation);
-      const waiting = plan.signals.some(
-        ({ definition, expectation }) => awaited(definition.id) && open(definition.id, expectation),
-      );
-      const blindOpen = plan.signals.some(
-        ({ definition, expectation }) => !awaited(definition.id) && open(definition.id, expectation),
-      );
-      if (!waiting && !(blindOpen && canaryPending(now))) {
-        stoppedEarly = blindOpen;
-        break;
-      }
-      // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
-      const wait = Math.min(
-        Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), failure.retryAfterMs),
-        Math.max(0, lastDeadline - now) + 1,
-      );
-      failure.retryAfterMs = 0;
-      go = await pause(Math.max(1, Math.round(wait)));
-      interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
-    }
-    if (failure.fatal === null && !ctx.signal.aborted) {
-      // Late data is still evidence: look once more after a grace period, and label what is new as late.
-      const unsettled = plan.signals.some(
-        ({ definition, expectation }) => !settled(definition.id, expectation),
-      );
-      if (!unsettled || (await pause(plan.schedule.finalSweepDelayMs))) await pollOnce(true);
-    }
-  } finally {
-    ctx.logger.status?.(label, null);
   }
 
-  const error =
-    failure.fatal ??
-    failure.last ??
-    (ctx.signal.aborted ? 'polling was interrupted before the deadline' : null);
-  const observations = new Map(
-    plan.signals.map(({ definition: { id }, expectation }) => [
-      id,
-      {
-        signal: id,
-        events: [...state(id).events.values()],
-        alerts: [...state(id).alerts.values()],
-        firstSeenAt: state(id).firstSeenAt,
-        alertFirstSeenAt: state(id).alertFirstSeenAt,
-        polls: state(id).polls,
-        error: settled(id, expectation) ? null : (state(id).refused ?? error),
-        capturedLate: state(id).capturedLate,
-        detectedLate: state(id).detectedLate,
-        notAwaited: stoppedEarly && state(id).events.size === 0 && blindIds.has(id),
-        absence: {
-          // No event: proven only by the sweep after the capture deadline, and never after an interrupt.
-          telemetry: state(id).events.size === 0 && state(id).telemetrySwept && !ctx.signal.aborted,
-          // No alert: proven at ingest over every event (local SIEM), or by the sweep after the deadline.
-          alerts:
-            state(id).events.size > 0 && (absenceProven(id) || state(id).alertsSwept) && !ctx.signal.aborted,
-        },
-        raw: { events: [...state(id).rawEvents.values()], alerts: [...state(id).rawAlerts.values()] },
+  /** True while something is still worth another poll; sets stoppedEarly when only blind signals remain. */
+  keepWaiting(now: number): boolean {
+    const waiting = this.plan.signals.some((p) => this.awaited(p.definition.id) && this.open(now, p));
+    const blindOpen = this.plan.signals.some((p) => !this.awaited(p.definition.id) && this.open(now, p));
+    if (waiting || (blindOpen && this.canaryPending(now))) return true;
+    this.stoppedEarly = blindOpen;
+    return false;
+  }
+
+  /** Polls with backoff and jitter until nothing is open, then (unless it failed or was interrupted) the sweep. */
+  async run(): Promise<void> {
+    const { plan, ctx } = this;
+    let interval = plan.schedule.intervalMs;
+    for (let go = await this.pause(plan.schedule.initialDelayMs); go;) {
+      await this.pollOnce(false);
+      this.speak(ctx.clock.now().getTime());
+      if (this.failure.fatal !== null || ctx.signal.aborted) break;
+      const now = ctx.clock.now().getTime();
+      if (!this.keepWaiting(now)) break;
+      // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
+      const wait = Math.min(
+        Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), this.failure.retryAfterMs),
+        Math.max(0, this.lastDeadline - now) + 1,
+      );
+      this.failure.retryAfterMs = 0;
+      go = await this.pause(Math.max(1, Math.round(wait)));
+      interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
+    }
+    if (this.failure.fatal !== null || ctx.signal.aborted) return;
+    // Late data is still evidence: look once more after a grace period, and label what is new as late.
+    const unsettled = plan.signals.some(
+      ({ definition, expectation }) => !this.settled(definition.id, expectation),
+    );
+    if (!unsettled || (await this.pause(plan.schedule.finalSweepDelayMs))) await this.pollOnce(true);
+  }
+
+  observation(id: SignalId, expectation: Expectation, error: string | null): SignalObservation {
+    const s = this.state(id);
+    const aborted = this.ctx.signal.aborted;
+    return {
+      signal: id,
+      events: [...s.events.values()],
+      alerts: [...s.alerts.values()],
+      firstSeenAt: s.firstSeenAt,
+      alertFirstSeenAt: s.alertFirstSeenAt,
+      polls: s.polls,
+      error: this.settled(id, expectation) ? null : (s.refused ?? error),
+      capturedLate: s.capturedLate,
+      detectedLate: s.detectedLate,
+      notAwaited: this.stoppedEarly && s.events.size === 0 && this.blindIds.has(id),
+      absence: {
+        // No event: proven only by the sweep after the capture deadline, and never after an interrupt.
+        telemetry: s.events.size === 0 && s.telemetrySwept && !aborted,
+        // No alert: proven at ingest over every event (local SIEM), or by the sweep after the deadline.
+        alerts: s.events.size > 0 && (this.absenceProven(id) || s.alertsSwept) && !aborted,
       },
-    ]),
-  );
-  return {
-    signals: observations,
-    canary: plan.canary === null ? null : { event: canary, seenAt: canarySeenAt },
-    queries,
-  };
+      raw: { events: [...s.rawEvents.values()], alerts: [...s.rawAlerts.values()] },
+    };
+  }
+
+  outcome(): PollOutcome {
+    const error =
+      this.failure.fatal ??
+      this.failure.last ??
+      (this.ctx.signal.aborted ? 'polling was interrupted before the deadline' : null);
+    return {
+      signals: new Map(
+        this.plan.signals.map(({ definition: { id }, expectation }) => [
+          id,
+          this.observation(id, expectation, error),
+        ]),
+      ),
+      canary: this.plan.canary === null ? null : { event: this.canary, seenAt: this.canarySeenAt },
+      queries: this.queries,
+    };
+  }
+}
+
+/**
+ * Polls until every expectation is settled or its deadline passes, with one batched query per poll.
+ * A signal expected *absent* (captured or detected false) is watched until its deadline, since absence can
+ * only be shown by waiting. A final sweep runs after the deadline so nothing that arrived in time is missed.
+ */
+export async function pollSignals(plan: PollPlan, ctx: PollContext): Promise<PollOutcome> {
+  const poll = new Poll(plan, ctx);
+  if (poll.blindIds.size > 0)
+    ctx.logger.info(
+      `${poll.label}: not waiting for ${[...poll.blindIds].join(', ')}: preflight found the host's sensors cannot record ${poll.blindIds.size === 1 ? 'it' : 'them'} (still looked for in every query)`,
+    );
+  try {
+    await poll.run();
+  } finally {
+    ctx.logger.status?.(poll.label, null);
+  }
+  return poll.outcome();
 }
 
 /** A query the SIEM refused as written (HTTP 400, a FATAL search error): retrying it as is cannot help. */

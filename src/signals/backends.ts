@@ -1,4 +1,9 @@
-import { isSecurityPattern, type TelemetryProbe, type TelemetryQuery } from '../core/index.js';
+import {
+  isSecurityPattern,
+  type QueryDialect,
+  type TelemetryProbe,
+  type TelemetryQuery,
+} from '../core/index.js';
 import { signalCatalog } from './catalog.js';
 import { asimSchemaFor, compileEs, compileKql, compileSpl, type CompiledSignal } from './compile-backends.js';
 import { asimParserName, type SysmonSource } from './field-map.js';
@@ -14,7 +19,7 @@ export const backends = {
   splunk: compileSpl,
   sentinel: compileKql,
   elastic: compileEs,
-} as const;
+} as const satisfies Record<QueryDialect, unknown>;
 export type Backend = keyof typeof backends;
 
 /** An example query: the placeholders a real run binds are shown with sample values. */

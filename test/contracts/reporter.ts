@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { ReporterDefinition, RunResult, SignalResult } from '../../src/core/index.js';
+import type { Reporter, ReporterDefinition, RunResult, SignalResult } from '../../src/core/index.js';
 import { assessControls } from '../../src/assert/controls.js';
 import { loadControls } from '../../src/config/controls.js';
 import { summarizeSignals } from '../../src/core/index.js';
@@ -180,9 +180,8 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
 type Verdict = SignalResult['verdict'];
 
 /** Everything a reporter wrote for a run, as one text. */
-function rendered(definition: ReporterDefinition, run: RunResult): string {
-  return definition
-    .create(definition.optionsSchema.parse({}))
+function rendered(reporter: Reporter, run: RunResult): string {
+  return reporter
     .render(run)
     .map((a) => `${a.path}\n${a.content}`)
     .join('\n');
@@ -210,57 +209,61 @@ function withVerdict(run: RunResult, id: string, verdict: Verdict): RunResult {
  * - the run's status shown: changing it changes the report, and the status word is there.
  */
 export const reporterChecks = {
-  deterministic(definition: ReporterDefinition): string[] {
+  deterministic(reporter: Reporter): string[] {
     const run = sampleRun();
-    const first = rendered(definition, run);
-    return first.length > 0 && first === rendered(definition, structuredClone(run))
+    const first = rendered(reporter, run);
+    return first.length > 0 && first === rendered(reporter, structuredClone(run))
       ? []
       : ['the same run rendered different content (or none)'];
   },
-  relativePaths(definition: ReporterDefinition): string[] {
-    return definition
-      .create(definition.optionsSchema.parse({}))
+  relativePaths(reporter: Reporter): string[] {
+    return reporter
       .render(sampleRun())
       .filter((a) => a.path.startsWith('/') || a.path.includes('..'))
       .map((a) => `writes outside the report folder: ${a.path}`);
   },
-  signalsNamed(definition: ReporterDefinition): string[] {
-    const content = rendered(definition, sampleRun());
+  signalsNamed(reporter: Reporter): string[] {
+    const content = rendered(reporter, sampleRun());
     return ['cmstp-exec', 'child-process', 'payload-file']
       .filter((id) => !content.includes(id))
       .map((id) => `signal ${id} is not named`);
   },
-  verdictsShown(definition: ReporterDefinition): string[] {
+  verdictsShown(reporter: Reporter): string[] {
     const run = sampleRun();
-    const base = rendered(definition, run);
+    const base = rendered(reporter, run);
     const verdicts: readonly Verdict[] = ['pass', 'fail', 'inconclusive'];
     return (run.results[0]?.signals ?? []).flatMap((signal) =>
       verdicts
         .filter((v) => v !== signal.verdict)
-        .filter((v) => rendered(definition, withVerdict(run, signal.id, v)) === base)
+        .filter((v) => rendered(reporter, withVerdict(run, signal.id, v)) === base)
         .map(
           (v) =>
             `${signal.id} reads the same as ${v} as it does as ${signal.verdict}: its verdict is not shown`,
         ),
     );
   },
-  statusShown(definition: ReporterDefinition): string[] {
+  statusShown(reporter: Reporter): string[] {
     const run = sampleRun();
     const problems: string[] = [];
     for (const status of ['passed', 'inconclusive'] as const) {
-      const other = rendered(definition, { ...run, status });
-      if (other === rendered(definition, run))
+      const other = rendered(reporter, { ...run, status });
+      if (other === rendered(reporter, run))
         problems.push(`the run reads the same ${status} as ${run.status}: its status is not shown`);
       else if (!new RegExp(status, 'i').test(other)) problems.push(`a ${status} run does not say ${status}`);
     }
     return problems;
   },
-} satisfies Record<string, (definition: ReporterDefinition) => string[]>;
+} satisfies Record<string, (reporter: Reporter) => string[]>;
 
 /** The shared contract every reporter passes, one test per check. */
 export function testReporter(name: string, definition: ReporterDefinition): void {
   for (const [check, problems] of Object.entries(reporterChecks))
-    test(`${name}: contract: ${check}`, (t) => {
-      t.deepEqual(problems(definition), []);
+    test(`${name}: contract: ${check}`, async (t) => {
+      t.deepEqual(problems(await createdReporter(definition)), []);
     });
+}
+
+/** A registered reporter as the writer gets it: loaded through its entry, its (empty) options checked. */
+export async function createdReporter(definition: ReporterDefinition): Promise<Reporter> {
+  return (await definition.load()).create(definition.optionsSchema.parse({}));
 }

@@ -73,7 +73,7 @@ test('#17 alerts on the harness own steps are reported apart as collateral, by s
   t.true(evidenceAlerts.length > 0);
   t.true(evidenceAlerts.every((e) => !alerts.some((a) => a.ref === e.ref)));
 
-  const report = markdownReporter
+  const report = (await markdownReporter.load())
     .create({})
     .render(run)
     .find((f) => f.path === 'report.md');

@@ -32,7 +32,9 @@ async function elasticLab(
     authorization: `ApiKey ${apiKey}`,
     rules: loadRuleDir(detectionsDir()).loaded,
   });
-  const siem = await elasticSiem.create(
+  const siem = await (
+    await elasticSiem.load()
+  ).create(
     ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY', ...options }),
     pluginContext({ ES_API_KEY: apiKey }),
   );
@@ -198,7 +200,9 @@ test('#16 Elasticsearch refusing one clause of the batched search: only that sig
     rules: loadRuleDir(detectionsDir()).loaded,
     mappings: { 'registry.path': 'long' },
   });
-  const siem = await elasticSiem.create(
+  const siem = await (
+    await elasticSiem.load()
+  ).create(
     ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
     pluginContext({ ES_API_KEY: apiKey }),
   );

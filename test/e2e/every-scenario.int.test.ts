@@ -126,7 +126,9 @@ test.serial(
     t.timeout(360_000);
     const apiKey = Buffer.from('lab:elastic-key-0123456789').toString('base64');
     const fake = await startFakeElastic({ authorization: `ApiKey ${apiKey}` });
-    const siem = await elasticSiem.create(
+    const siem = await (
+      await elasticSiem.load()
+    ).create(
       ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY' }),
       pluginContext({ ES_API_KEY: apiKey }),
     );
@@ -151,7 +153,9 @@ for (const rendering of ['xml', 'classic'] as const) {
       const token = 'splunk-api-token-0123456789';
       const hecToken = '6f1c2a9e-4b3d-4e6a-9c10-5d8e2b7a6f31';
       const fake = await startFakeSplunk({ token, hecToken });
-      const siem = await splunkSiem.create(
+      const siem = await (
+        await splunkSiem.load()
+      ).create(
         SplunkSiemOptions.parse({
           url: fake.url,
           tokenEnv: 'SPLUNK_TOKEN',
@@ -181,7 +185,9 @@ for (const sysmon of ['function', 'asim'] as const) {
       const workspaceId = '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d';
       const token = 'eyJ0eXAiOiJKV1QifQ.every-scenario';
       const fake = await startFakeSentinel({ workspaceId, token });
-      const siem = await sentinelSiem.create(
+      const siem = await (
+        await sentinelSiem.load()
+      ).create(
         SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token', sysmon }),
         pluginContext({ SENTINEL_TOKEN: token }),
       );

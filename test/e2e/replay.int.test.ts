@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { readEvents } from '../../src/ingest/read.js';
 import { loadRuleDir } from '../../src/sigma/load.js';
-import { openLocalSiem } from '../../src/siem/local/index.js';
+import { openLocalSiem } from '../../src/siem/local/connector.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
 import { detectionsDir } from '../../src/util/paths.js';

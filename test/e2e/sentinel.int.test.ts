@@ -27,7 +27,9 @@ async function sentinelLab(t: ExecutionContext, closeIncidents = false) {
     armToken,
     rules: loadRuleDir(detectionsDir()).loaded,
   });
-  const siem = await sentinelSiem.create(
+  const siem = await (
+    await sentinelSiem.load()
+  ).create(
     SentinelSiemOptions.parse({
       workspaceId,
       endpoint: fake.url,

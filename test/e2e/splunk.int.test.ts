@@ -32,7 +32,9 @@ async function splunkLab(
     notablesOnDispatch: scheduled !== null,
     plain,
   });
-  const siem = await splunkSiem.create(
+  const siem = await (
+    await splunkSiem.load()
+  ).create(
     SplunkSiemOptions.parse({
       url: fake.url,
       tokenEnv: 'SPLUNK_TOKEN',

@@ -19,10 +19,9 @@ test('kill -9 mid-run: nothing passes, the host is refused as busy, and cleanup 
   const cwd = tempDir(t);
   const database = join(cwd, 'siem.sqlite');
   const token = randomBytes(12).toString('hex');
-  const siem = await siemConnectors.local.create(
-    LocalSiemOptions.parse({ database }),
-    pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
-  );
+  const siem = await (
+    await siemConnectors.local.load()
+  ).create(LocalSiemOptions.parse({ database }), pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }));
   const endpoint = siem.ingestEndpoint();
   if (endpoint === null) throw new Error('no HEC');
   const password = randomBytes(12).toString('hex');

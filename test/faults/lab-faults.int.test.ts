@@ -29,7 +29,7 @@ async function emulate(t: ExecutionContext, knobs: Partial<Omit<LabSimulatorOpti
     secrets: new Set<string>(),
   };
   const execution = await runEmulation(
-    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    (await sshExecutor.load()).create(SshExecutorOptions.parse({}), pluginContext()),
     lab.host,
     rendered,
     ctx,
@@ -156,7 +156,7 @@ test('the stop file appearing mid-run stops the remaining steps but runs clean-u
   const rendered = renderEmulation(scenario, { marker: newMarker() });
 
   const execution = await runEmulation(
-    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    (await sshExecutor.load()).create(SshExecutorOptions.parse({}), pluginContext()),
     lab.host,
     rendered,
     {
@@ -217,7 +217,7 @@ test('a process carrying the marker that outlives cmstp is recorded with the run
   });
 
   const execution = await runEmulation(
-    sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+    (await sshExecutor.load()).create(SshExecutorOptions.parse({}), pluginContext()),
     lab.host,
     renderEmulation(scenario, { marker }),
     { clock: systemClock, logger: silentLogger, signal: new AbortController().signal, secrets: new Set() },
@@ -263,7 +263,7 @@ test('Ctrl-C once the payload is staged: cmstp never runs, clean-up still runs a
   const lab = await startTestLab();
   t.teardown(() => lab.close());
   const controller = new AbortController();
-  const inner = sshExecutor.create(SshExecutorOptions.parse({}), pluginContext());
+  const inner = (await sshExecutor.load()).create(SshExecutorOptions.parse({}), pluginContext());
   const interruptingAfterUpload: Executor = {
     open: async (host, signal) => {
       const session = await inner.open(host, signal);

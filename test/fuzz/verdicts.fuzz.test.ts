@@ -27,9 +27,10 @@ import { SiemError, ValidationError, silentLogger } from '../../src/core/index.j
 import { exitCodeForRun } from '../../src/cli/exit-codes.js';
 import { sensorProfiles } from '../../src/lab/sensor-profiles.js';
 import { mergeRuns } from '../../src/pipeline/merge.js';
-import { notRunPairs, runHarness, summarizeRun, type HarnessRun } from '../../src/pipeline/run-harness.js';
+import { notRunPairs, summarizeRun, type HarnessRun } from '../../src/pipeline/run-harness.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
+import { runHarnessOrThrow } from '../helpers/lab.js';
 
 /*
  * The ground-truth fault fuzzer (#14). Each case draws a lab (faults on the host, what its sensors record,
@@ -402,7 +403,7 @@ async function play(
     stopChecks: 0,
   };
   const clock = { now: () => new Date(world.now) };
-  return runHarness(
+  return runHarnessOrThrow(
     {
       scenarios: [scenarioOf(c)],
       hosts,

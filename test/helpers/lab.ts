@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { HostTarget, PluginContext, RunResult } from '../../src/core/index.js';
-import { sshExecutor } from '../../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
 import { runHarness, type HarnessRun } from '../../src/pipeline/run-harness.js';
 import { localSchedule } from '../../src/poll/poll.js';
@@ -19,6 +18,7 @@ import { siemConnectors } from '../../src/siem/registry.js';
 import type { SiemConnector } from '../../src/core/index.js';
 import { repoRoot } from './cli.js';
 import { startBridgeReceiver } from './http-fake.js';
+import { create as createSshExecutor } from '../../src/executors/ssh/executor.js';
 
 export function pluginContext(env: Record<string, string> = {}, secrets = new Set<string>()): PluginContext {
   return { logger: silentLogger, clock: systemClock, sleep: realSleep, secrets, env };
@@ -30,13 +30,22 @@ export async function startTestSiem(rules: readonly string[] = []): Promise<{
   endpoint: { url: string; token: string };
 }> {
   const token = randomBytes(16).toString('hex');
-  const siem = await siemConnectors.local.create(
+  const siem = await (
+    await siemConnectors.local.load()
+  ).create(
     LocalSiemOptions.parse({ database: ':memory:', rules }),
     pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
   );
   const endpoint = siem.ingestEndpoint();
   if (endpoint?.protocol !== 'local-hec') throw new Error('local SIEM has no ingest endpoint');
   return { siem, endpoint };
+}
+
+/** runHarness as the tests mostly want it: the record, or the error that stopped the run. */
+export async function runHarnessOrThrow(...args: Parameters<typeof runHarness>): Promise<RunResult> {
+  const outcome = await runHarness(...args);
+  if (outcome.crash !== null) throw outcome.crash.error;
+  return outcome.run;
 }
 
 /** A simulated lab host as an inventory entry. */
@@ -46,9 +55,9 @@ export const hostOf = simulatorTarget;
 export function runOnLab(
   run: Pick<HarnessRun, 'scenarios' | 'hosts' | 'siem'> & Partial<HarnessRun>,
 ): Promise<RunResult> {
-  return runHarness(
+  return runHarnessOrThrow(
     {
-      executor: sshExecutor.create(SshExecutorOptions.parse({}), pluginContext()),
+      executor: createSshExecutor(SshExecutorOptions.parse({}), pluginContext()),
       lab: 'simulated',
       schedule: localSchedule,
       version: 'test',
@@ -134,7 +143,9 @@ export async function startBridgeSiem(
   file: string,
 ): Promise<{ siem: SiemConnector; hec: { url: string; token: string } }> {
   const receiver = await startBridgeReceiver(file);
-  const siem = await siemConnectors.command.create(
+  const siem = await (
+    await siemConnectors.command.load()
+  ).create(
     CommandSiemOptions.parse({
       command: [process.execPath, join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js')],
       passEnv: ['FAKE_SIEM_FILE'],

@@ -13,7 +13,7 @@ export const hecToken = '8d5b1c1e-1111-4c3a-9a55-0123456789ab';
 export const rules = loadRuleDir(detectionsDir()).loaded;
 
 export async function connect(fake: FakeSplunk, extra: Record<string, unknown> = {}) {
-  return splunkSiem.create(
+  return (await splunkSiem.load()).create(
     SplunkSiemOptions.parse({ url: fake.url, tokenEnv: 'SPLUNK_TOKEN', ...extra }),
     pluginContext({ SPLUNK_TOKEN: token }),
   );

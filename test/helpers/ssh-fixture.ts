@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { sshExecutor } from '../../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
 import { renderEmulation } from '../../src/render/render.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import type { ExecutorFixture } from '../contracts/executor.js';
 import { pluginContext, startTestLab } from './lab.js';
+import { create as createSshExecutor } from '../../src/executors/ssh/executor.js';
 
 const rendered = (marker: string) => {
   const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
@@ -17,7 +17,7 @@ const rendered = (marker: string) => {
 export async function sshFixture(): Promise<ExecutorFixture> {
   const lab = await startTestLab();
   return {
-    executor: sshExecutor.create(SshExecutorOptions.parse({}), pluginContext({})),
+    executor: createSshExecutor(SshExecutorOptions.parse({}), pluginContext({})),
     host: lab.host,
     okOperation: rendered('phcontract0001').operations.preflight,
     failingOperation: {

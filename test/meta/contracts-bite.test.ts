@@ -1,35 +1,23 @@
 import test from 'ava';
-import type { Executor, ReporterDefinition, RunResult, SiemConnector } from '../../src/core/index.js';
+import type { Executor, Reporter, RunResult, SiemConnector } from '../../src/core/index.js';
 import { executorChecks } from '../contracts/executor.js';
 import { sshFixture } from '../helpers/ssh-fixture.js';
 import { reporters } from '../../src/reporters/registry.js';
-import { reporterChecks } from '../contracts/reporter.js';
+import { createdReporter, reporterChecks } from '../contracts/reporter.js';
 import { siemChecks, type SiemFixture } from '../contracts/siem-connector.js';
 import { splunkFixture } from '../helpers/splunk-fixture.js';
 
 type Check = keyof typeof reporterChecks;
 
 /** A reporter whose every render first passes the run through `change`. */
-function feeding(definition: ReporterDefinition, change: (run: RunResult) => RunResult): ReporterDefinition {
-  return {
-    ...definition,
-    create: (options) => {
-      const reporter = definition.create(options);
-      return { render: (run, publication) => reporter.render(change(run), publication) };
-    },
-  };
+function feeding(reporter: Reporter, change: (run: RunResult) => RunResult): Reporter {
+  return { render: (run, publication) => reporter.render(change(run), publication) };
 }
 
 /** A reporter that adds one artifact of its own to what it writes. */
-function adding(definition: ReporterDefinition, path: string, content: () => string): ReporterDefinition {
+function adding(reporter: Reporter, path: string, content: () => string): Reporter {
   return {
-    ...definition,
-    create: (options) => {
-      const reporter = definition.create(options);
-      return {
-        render: (run, publication) => [...reporter.render(run, publication), { path, content: content() }],
-      };
-    },
+    render: (run, publication) => [...reporter.render(run, publication), { path, content: content() }],
   };
 }
 
@@ -45,7 +33,7 @@ const signalsOf = (
 const breakages: readonly {
   name: string;
   caughtBy: readonly Check[];
-  broken: (d: ReporterDefinition) => ReporterDefinition;
+  broken: (d: Reporter) => Reporter;
 }[] = [
   {
     name: 'drops every verdict (shows each signal as passed)',
@@ -79,11 +67,12 @@ const breakages: readonly {
 // #19 build point 6: the reporter contract bites. Each real reporter holds every check; each broken one
 // is caught by the check meant for its fault.
 for (const [id, definition] of Object.entries(reporters)) {
-  test(`reporters/${id}: holds the contract, and each deliberately broken version fails it`, (t) => {
+  test(`reporters/${id}: holds the contract, and each deliberately broken version fails it`, async (t) => {
+    const reporter = await createdReporter(definition);
     for (const [check, problems] of Object.entries(reporterChecks))
-      t.deepEqual(problems(definition), [], `${id} itself: ${check}`);
+      t.deepEqual(problems(reporter), [], `${id} itself: ${check}`);
     for (const { name, caughtBy, broken } of breakages) {
-      const variant = broken(definition);
+      const variant = broken(reporter);
       const found = caughtBy.flatMap((check) => reporterChecks[check](variant));
       t.true(found.length > 0, `${id} that ${name} passed ${caughtBy.join(' and ')}`);
     }

@@ -1,13 +1,13 @@
 import test from 'ava';
 import { join } from 'node:path';
 import type { Executor, RunResult } from '../../src/core/index.js';
-import { sshExecutor } from '../../src/executors/ssh/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
 import { targetLockPath } from '../../src/render/render.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
 import { pluginContext, runOnLab, startTestLab } from '../helpers/lab.js';
 import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
+import { create as createSshExecutor } from '../../src/executors/ssh/executor.js';
 
 /*
  * Template mutations (#15): each remote script is broken in turn, in the four ways a reviewer broke
@@ -97,7 +97,7 @@ function mutatingExecutor(
   operation: string,
   mutate: (script: string) => string,
 ): { executor: Executor; seen: () => number } {
-  const inner = sshExecutor.create(SshExecutorOptions.parse({}), pluginContext());
+  const inner = createSshExecutor(SshExecutorOptions.parse({}), pluginContext());
   let seen = 0;
   return {
     seen: () => seen,

@@ -9,8 +9,7 @@ import { resolveHosts, selectInventory } from '../../config/inventory.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { CleanupFrame, SnapshotFrame, UninstallFrame, UnlockFrame } from '../../execute/frames.js';
-import { executors } from '../../executors/registry.js';
-import { SshExecutorOptions } from '../../executors/ssh/schema.js';
+import { openExecutor } from '../../executors/registry.js';
 import { renderHousekeeping } from '../../render/render.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -66,8 +65,7 @@ export async function cleanupCommand(
       hint: 'Pin hostKeySha256 first (docs/lab-setup.md).',
     });
   }
-  const { type: _type, ...executorConfig } = options.config.executor ?? { type: 'ssh' };
-  const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), ctx);
+  const executor = await openExecutor(options.config.executor, ctx);
   let dirty = false;
   for (const host of hosts) {
     try {

@@ -5,21 +5,22 @@ import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
 import { signingKeyFrom, signingKeyEnv } from '../../config/signing-key.js';
 import { errorMessage, isHarnessError, type LoadedScenario } from '../../core/index.js';
-import { advertisedHostWarning, probeListen, requirePayloadServer } from './payload-checks.js';
+import {
+  advertisedHostWarning,
+  payloadServerSettings,
+  probeListen,
+  requirePayloadServer,
+} from '../../setup/payload.js';
+import { commandContext } from '../../setup/context.js';
+import { openSiem, type SiemConfig } from '../../siem/registry.js';
+import { requiredSiemEnv, siemSecretValues } from '../../setup/siem.js';
 import { redact } from '../../util/redact.js';
 import { checkReportsWritable } from '../../report/write.js';
 import { loadScenarios } from '../../scenario/load.js';
-import { probeHostKey } from '../../executors/ssh/index.js';
+import { probeHostKey } from '../../executors/ssh/executor.js';
 import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import {
-  commandContext,
-  createSiem,
-  payloadServerSettings,
-  siemSecretNames,
-  siemSecretValues,
-} from './run.js';
 
 interface Check {
   readonly area: 'config' | 'environment' | 'connectivity' | 'siem';
@@ -30,40 +31,21 @@ interface Check {
   readonly fix?: string;
 }
 
-/**
- * The variables the SIEM config needs set: for Sentinel only those of the chosen credential (a token, or an
- * app registration's secret; the default chain and managed identity need none), for the others every one it
- * names.
- */
-function requiredSecretNames(siem: HarnessConfig['siem']): string[] {
-  if (siem === undefined) return [];
-  if (siem.type !== 'sentinel') return siemSecretNames(siem);
-  switch (siem.credential) {
-    case 'token':
-      return [siem.tokenEnv, ...(siem.closeIncidents === undefined ? [] : [siem.armTokenEnv])];
-    case 'client-secret':
-      return [siem.tenantIdEnv, siem.clientIdEnv, siem.clientSecretEnv];
-    case 'default':
-    case 'managed-identity':
-    case 'azure-cli':
-      return [];
-  }
+/** The variables the SIEM config needs set: the connector's own rule (doctor asks it), none with no SIEM. */
+function requiredSecretNames(siem: SiemConfig | undefined): string[] {
+  return siem === undefined ? [] : requiredSiemEnv(siem);
 }
 
 /**
  * The SIEM connector's own requirement checks, with the config's credentials (redacted from any message). A
  * SIEM that cannot be asked (refused credentials, down) is a connectivity problem, not a requirement one.
  */
-async function siemRequirements(
-  siem: NonNullable<HarnessConfig['siem']>,
-  env: Env,
-  output: Output,
-): Promise<Check[]> {
+async function siemRequirements(siem: SiemConfig, env: Env, output: Output): Promise<Check[]> {
   const secrets = new Set(siemSecretValues(siem, env));
   const ctx = { ...commandContext(new Date(), output, new AbortController().signal, secrets), env };
   let connector;
   try {
-    connector = await createSiem(siem, null, ctx);
+    connector = await openSiem(siem, ctx);
     if (connector.checkRequirements === undefined) return [];
     const found = await connector.checkRequirements();
     return found.map((r) => ({
@@ -144,33 +126,21 @@ async function checkPayloadServer(
   );
 }
 
-/**
- * `doctor`: checks the config, the scenarios, every environment variable the config names (set or not,
- * never the value), the reports folder, and that each lab host and the SIEM answer, including each host's
- * SSH key against its pin. With the SIEM's credentials it then runs the connector's read-only requirement
- * checks (what its queries rely on: a workspace function, a rendering, a field type); it executes nothing
- * on any host. Exit 0 all good, 2 a config, environment or SIEM requirement problem, 3 a connectivity problem.
- */
-export async function doctorCommand(
-  options: {
-    readonly config: HarnessConfig;
-    readonly configFile: string | null;
-    readonly env: Env;
-    readonly paths: readonly string[];
-    readonly includeBuiltin?: boolean;
-    readonly reportsDir: string;
-    readonly json: boolean;
-    readonly timeoutMs?: number;
-  },
-  output: Output,
-): Promise<ExitCode> {
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const checks: Check[] = [];
-  const add = (area: Check['area'], name: string, ok: boolean, detail: string): void => {
-    checks.push({ area, name, ok, detail });
-  };
-  const { config, env } = options;
+type Add = (area: Check['area'], name: string, ok: boolean, detail: string) => void;
 
+interface DoctorOptions {
+  readonly config: HarnessConfig;
+  readonly configFile: string | null;
+  readonly env: Env;
+  readonly paths: readonly string[];
+  readonly includeBuiltin?: boolean;
+  readonly reportsDir: string;
+  readonly json: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** Node, the config, the scenarios and the reports folder. */
+function checkInputs(options: DoctorOptions, add: Add): readonly LoadedScenario[] {
   add(
     'config',
     'node',
@@ -194,12 +164,13 @@ export async function doctorCommand(
   } catch (error) {
     add('config', 'reports', false, errorMessage(error));
   }
+  return scenarios.scenarios;
+}
 
-  await checkPayloadServer(config, scenarios.scenarios, add);
-
-  const hosts = config.lab?.hosts ?? [];
+/** Every variable the config names, set or not (never its value), key files, and the signing key. */
+function checkEnvironment(config: HarnessConfig, env: Env, add: Add): void {
   const names = new Set<string>(requiredSecretNames(config.siem));
-  for (const host of hosts) {
+  for (const host of config.lab?.hosts ?? []) {
     for (const name of [host.passwordEnv, host.privateKeyEnv, host.passphraseEnv])
       if (name !== undefined) names.add(name);
     if (host.privateKeyFile !== undefined)
@@ -221,8 +192,12 @@ export async function doctorCommand(
   } catch (error) {
     add('environment', signingKeyEnv, false, errorMessage(error));
   }
+}
 
-  for (const host of hosts) {
+/** Each lab host answers SSH with its pinned key, and the SIEM's port answers; nothing authenticates. */
+async function checkConnectivity(config: HarnessConfig, timeoutMs: number, add: Add): Promise<void> {
+  for (const host of config.lab?.hosts ?? []) {
+    const where = `${host.address}:${String(host.port)}`;
     try {
       const presented = await probeHostKey(host.address, host.port, timeoutMs);
       const pinned = host.hostKeySha256;
@@ -231,31 +206,43 @@ export async function doctorCommand(
         `${host.name} ssh`,
         pinned === undefined || pinned === presented,
         pinned === undefined
-          ? `answers on ${host.address}:${String(host.port)}, key ${presented} (not pinned: pin it)`
+          ? `answers on ${where}, key ${presented} (not pinned: pin it)`
           : pinned === presented
-            ? `answers on ${host.address}:${String(host.port)}, host key matches its pin`
+            ? `answers on ${where}, host key matches its pin`
             : `host key ${presented} is not the pinned ${pinned}`,
       );
     } catch (error) {
-      add(
-        'connectivity',
-        `${host.name} ssh`,
-        false,
-        `${host.address}:${String(host.port)}: ${errorMessage(error)}`,
-      );
+      add('connectivity', `${host.name} ssh`, false, `${where}: ${errorMessage(error)}`);
     }
   }
   const endpoint = siemEndpoint(config.siem);
-  if (endpoint !== null) {
-    const problem = await tcpReachable(endpoint.host, endpoint.port, timeoutMs);
-    add(
-      'connectivity',
-      `siem ${config.siem?.type ?? ''}`,
-      problem === null,
-      problem ?? `answers on ${endpoint.host}:${String(endpoint.port)}`,
-    );
-  }
+  if (endpoint === null) return;
+  const problem = await tcpReachable(endpoint.host, endpoint.port, timeoutMs);
+  add(
+    'connectivity',
+    `siem ${config.siem?.type ?? ''}`,
+    problem === null,
+    problem ?? `answers on ${endpoint.host}:${String(endpoint.port)}`,
+  );
+}
 
+/**
+ * `doctor`: checks the config, the scenarios, every environment variable the config names (set or not,
+ * never the value), the reports folder, and that each lab host and the SIEM answer, including each host's
+ * SSH key against its pin. With the SIEM's credentials it then runs the connector's read-only requirement
+ * checks (what its queries rely on: a workspace function, a rendering, a field type); it executes nothing
+ * on any host. Exit 0 all good, 2 a config, environment or SIEM requirement problem, 3 a connectivity problem.
+ */
+export async function doctorCommand(options: DoctorOptions, output: Output): Promise<ExitCode> {
+  const checks: Check[] = [];
+  const add: Add = (area, name, ok, detail) => {
+    checks.push({ area, name, ok, detail });
+  };
+  const { config, env } = options;
+  const scenarios = checkInputs(options, add);
+  await checkPayloadServer(config, scenarios, add);
+  checkEnvironment(config, env, add);
+  await checkConnectivity(config, options.timeoutMs ?? 5000, add);
   // Asked only when it can answer: its credentials are set and it was reachable.
   const siemReady =
     requiredSecretNames(config.siem).every((name) => (env[name] ?? '') !== '') &&

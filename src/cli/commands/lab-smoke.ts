@@ -3,29 +3,22 @@ import { join, resolve } from 'node:path';
 import type { HostTarget, LoadedScenario, PayloadPublisher, SiemConnector } from '../../core/index.js';
 import { HarnessError, labKindOf, systemClock } from '../../core/index.js';
 import { resolveHosts, selectInventory } from '../../config/inventory.js';
+import { openExecutor } from '../../executors/registry.js';
 import type { Env } from '../../config/load.js';
 import type { HarnessConfig } from '../../config/schema.js';
-import { executors } from '../../executors/registry.js';
-import { SshExecutorOptions } from '../../executors/ssh/schema.js';
 import { startPayloadServer, type PayloadServer } from '../../payload-server/server.js';
 import { localHostLock } from '../../pipeline/host-lock.js';
 import { runSmoke, type SmokePath } from '../../pipeline/smoke.js';
 import { smokeBundle } from '../../report/smoke-bundle.js';
 import { writeRendered } from '../../report/write.js';
 import { loadScenariosOrThrow } from '../../scenario/load.js';
-import { LocalSiemOptions } from '../../siem/local/schema.js';
-import { rateLimited } from '../../siem/rate-limit.js';
-import { siemConnectors } from '../../siem/registry.js';
 import { builtinScenariosDir, smokeScenariosDir } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import {
-  commandContext,
-  createSiem,
-  payloadServerSettings,
-  readKnownHosts,
-  siemSecretValues,
-} from './run.js';
+import { commandContext } from '../../setup/context.js';
+import { knownHostsFile, readKnownHosts } from '../../setup/hosts.js';
+import { payloadServerSettings } from '../../setup/payload.js';
+import { openConfiguredSiem, siemFromConfig, siemPolling, siemSecretValues } from '../../setup/siem.js';
 
 export interface LabSmokeOptions {
   readonly config: HarnessConfig;
@@ -113,7 +106,7 @@ function chooseHost(options: LabSmokeOptions): HostTarget {
     options.env,
     options.secrets,
     false,
-    readKnownHosts(resolve('.purple-harness', 'known-hosts.json')),
+    readKnownHosts(knownHostsFile()),
   );
   if (host === undefined)
     throw new HarnessError('E_USAGE', `no inventory host matches ${options.hosts.join(', ')}`);
@@ -144,24 +137,18 @@ export async function labSmokeCommand(options: LabSmokeOptions, output: Output):
     if (loaded !== undefined) scenarios.set(path.file, loaded);
   }
   const env: Record<string, string | undefined> = { ...options.env };
-  const siemConfig = config.siem ?? { type: 'local' as const };
+  const siemConfig = siemFromConfig(config);
   for (const value of siemSecretValues(siemConfig, env)) secrets.add(value);
-  const localOptions =
-    siemConfig.type === 'local'
-      ? LocalSiemOptions.parse((({ type: _t, ...rest }) => rest)(siemConfig))
-      : null;
   const ctx = commandContext(systemClock.now(), output, options.signal, secrets);
   const pluginContext = { ...ctx, env };
-  const { type: _executorType, ...executorConfig } = config.executor ?? { type: 'ssh' };
-  const executor = executors.ssh.create(SshExecutorOptions.parse(executorConfig), pluginContext);
+  const executor = await openExecutor(config.executor, pluginContext);
   const out = resolve(options.out ?? join(reportsDirOf(undefined, {}, config), 'smoke', ctx.runId));
   let siem: SiemConnector | null = null;
   let payloadServer: PayloadServer | null = null;
   const release = await localHostLock(resolve('.purple-harness', 'locks'))(host);
   try {
-    siem = await createSiem(siemConfig, localOptions, pluginContext);
-    const polling = siemConnectors[siemConfig.type].polling;
-    if (polling.maxQueriesPerSecond !== null) siem = rateLimited(siem, polling.maxQueriesPerSecond, ctx);
+    siem = await openConfiguredSiem(siemConfig, pluginContext, output.logger);
+    const polling = siemPolling(siemConfig);
     const { bind, advertisedHost } = payloadServerSettings(config);
     payloadServer = await startPayloadServer(payloadServerSettings(config));
     const ipLiteral = byIpLiteral(payloadServer);

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Env } from '../../config/load.js';
-import { LocalSiemOptions } from '../../siem/local/schema.js';
-import { siemConnectors } from '../../siem/registry.js';
+import { openSiem, siemConfigSchema } from '../../siem/registry.js';
 import { isSensorProfileName, sensorProfileNames } from '../../lab/sensor-profiles.js';
 import { oneOf } from '../../util/did-you-mean.js';
 import { simulatorInventoryYaml, startLabSimulator } from '../../lab/simulator.js';
@@ -64,8 +63,8 @@ export async function labUpCommand(
     secrets: options.secrets,
     env,
   };
-  const siem = await siemConnectors.local.create(
-    LocalSiemOptions.parse({ database, hec: { port: options.hecPort, tokenEnv } }),
+  const siem = await openSiem(
+    siemConfigSchema().parse({ type: 'local', database, hec: { port: options.hecPort, tokenEnv } }),
     ctx,
   );
   const endpoint = siem.ingestEndpoint();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEnv } from '../../config/load.js';
-import { reportFormats } from '../../config/schema.js';
+import { loadReporters, reportFormats } from '../../reporters/registry.js';
 import { signingKeyFrom } from '../../config/signing-key.js';
 import { HarnessError, labNotice, newRunId, type ReportArtifact } from '../../core/index.js';
 import { mergeRuns } from '../../pipeline/merge.js';
@@ -67,7 +67,7 @@ export async function mergeCommand(
   const notify = notifySettings(options.config, env, options.secrets);
   const published = publishRun(merged, {
     reportsDir,
-    formats: reportFormats,
+    reporters: await loadReporters(reportFormats),
     evidence,
     secrets: options.secrets,
     signingKey: signingKeyFrom(env, options.secrets),

@@ -6,7 +6,7 @@ import { renderDashboard } from '../../report/dashboard.js';
 import { indexEntry } from '../../report/history.js';
 import { previousLink, updateRunIndex, writeReports } from '../../report/write.js';
 import { keyId } from '../../report/manifest.js';
-import { reporters, type ReporterId } from '../../reporters/registry.js';
+import type { LoadedReporters } from '../../reporters/registry.js';
 import { NotifyConfig, type HarnessConfig } from '../../config/schema.js';
 import { notifyReasons, sendWebhook, webhookBody } from '../../notify/webhook.js';
 import type { Output } from '../output.js';
@@ -26,7 +26,7 @@ export function publishRun(
   run: RunResult,
   options: {
     readonly reportsDir: string;
-    readonly formats: readonly ReporterId[];
+    readonly reporters: LoadedReporters;
     readonly evidence: readonly ReportArtifact[];
     readonly secrets: ReadonlySet<string>;
     readonly signingKey: KeyObject | null;
@@ -37,7 +37,7 @@ export function publishRun(
     previous: previousLink(resolve(options.reportsDir), run.runId),
     signingKeyId: options.signingKey === null ? null : keyId(options.signingKey),
   };
-  const reports = options.formats.flatMap((format) => reporters[format].create({}).render(run, publication));
+  const reports = options.reporters.render(run, publication);
   const written = writeReports(
     options.reportsDir,
     run.runId,
@@ -52,7 +52,7 @@ export function publishRun(
   );
   const entry = indexEntry(run, {
     manifestSha256: written.manifestSha256,
-    report: options.formats.includes('html') ? `${run.runId}/report.html` : null,
+    report: options.reporters.formats.includes('html') ? `${run.runId}/report.html` : null,
   });
   return { ...written, indexFiles: updateRunIndex(options.reportsDir, entry, renderDashboard) };
 }

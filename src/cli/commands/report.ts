@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { reportFormats } from '../../config/schema.js';
 import { HarnessError, RunRecord, type Publication, type RunResult } from '../../core/index.js';
 import { Manifest, Signature, manifestFile, signatureFile } from '../../report/manifest.js';
 import { writeRendered } from '../../report/write.js';
-import { reporters } from '../../reporters/registry.js';
+import { loadReporters, reportFormats } from '../../reporters/registry.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { onePath } from '../args.js';
@@ -54,11 +53,11 @@ export function readRunJson(runDir: string): RunResult {
  * `report <run-dir> --format F`: renders reports again from run.json alone, into a folder of their own
  * (default ./rerendered-<run-id>), so the run's evidence bundle stays exactly as the run wrote it.
  */
-export function reportCommand(
+export async function reportCommand(
   paths: readonly string[],
   options: { readonly formats: readonly string[]; readonly out: string | undefined },
   output: Output,
-): ExitCode {
+): Promise<ExitCode> {
   const runDir = onePath(paths, 'report', 'purple-harness report reports/latest --format html');
   const formats =
     options.formats.length === 0
@@ -66,7 +65,7 @@ export function reportCommand(
       : options.formats.map((format) => oneOf('--format', format, reportFormats));
   const run = readRunJson(runDir);
   const publication = publicationOf(runDir);
-  const artifacts = formats.flatMap((format) => reporters[format].create({}).render(run, publication));
+  const artifacts = (await loadReporters(formats)).render(run, publication);
   const files = writeRendered(options.out ?? `rerendered-${run.runId}`, artifacts, new Set());
   for (const file of files) output.out(`report: ${file}`);
   return exitCodes.passed;

@@ -1,15 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ControlMapping } from '../../config/controls.js';
 import { HarnessConfig } from '../../config/schema.js';
 import { RunRecord, Scenario } from '../../core/index.js';
+import { withConnectorTable } from '../../siem/table.js';
 import { packageRoot } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
 /**
- * JSON Schemas generated from the zod schemas: for the files users write (editors use them for completion),
+ * JSON Schemas generated from the zod schemas (the config's from every registered plug-in's options): for the files users write (editors use them for completion),
  * and for run.json, the record other tools consume.
  */
 export function jsonSchemas(): Record<string, string> {
@@ -34,6 +35,12 @@ export function schemaCommand(write: boolean, output: Output): ExitCode {
   for (const [name, content] of Object.entries(schemas)) {
     writeFileSync(join(dir, name), content);
     output.out(`wrote ${join(dir, name)}`);
+  }
+  // In a checkout, the connector table in the docs is regenerated from the registry too.
+  const readme = join(packageRoot(), 'docs', 'connectors', 'README.md');
+  if (existsSync(readme)) {
+    writeFileSync(readme, withConnectorTable(readFileSync(readme, 'utf8')));
+    output.out(`wrote the connector table in ${readme}`);
   }
   return exitCodes.passed;
 }

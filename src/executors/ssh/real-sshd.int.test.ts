@@ -5,9 +5,10 @@ import { ExecError, type HostTarget, type RemoteOperation } from '../../core/ind
 import { testExecutor } from '../../../test/contracts/executor.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { realSshdUnavailable, startRealSshd, type RealSshd } from '../../../test/helpers/real-sshd.js';
-import { probeHostKey, sshExecutor } from './index.js';
+import { probeHostKey } from './executor.js';
 import { cmdLineLimit, scriptsDir } from './powershell.js';
 import { SshExecutorOptions } from './schema.js';
+import { create as createSshExecutor } from './executor.js';
 
 /*
  * The transport against Debian's OpenSSH sshd, a server we did not write. Its test user's shell runs the
@@ -45,7 +46,7 @@ function listOperation(dir: string): RemoteOperation {
 }
 
 function executor(secrets = new Set<string>(), options: Record<string, unknown> = {}) {
-  return sshExecutor.create(SshExecutorOptions.parse(options), pluginContext({}, secrets));
+  return createSshExecutor(SshExecutorOptions.parse(options), pluginContext({}, secrets));
 }
 
 function target(sshd: RealSshd, overrides: Partial<HostTarget> = {}): HostTarget {

@@ -8,16 +8,16 @@ import { builtinScenariosDir } from '../../util/paths.js';
 import { testExecutor } from '../../../test/contracts/executor.js';
 import { sshFixture } from '../../../test/helpers/ssh-fixture.js';
 import { pluginContext, startTestLab, type TestLab } from '../../../test/helpers/lab.js';
-import { sshExecutor } from './index.js';
 import { SshExecutorOptions } from './schema.js';
 import { encodeCommand, fitsCmdLine } from './powershell.js';
+import { create as createSshExecutor } from './executor.js';
 
 const [scenario] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
 if (!scenario) throw new Error('built-in scenario missing');
 const rendered = (marker: string) => renderEmulation(scenario, { marker });
 
 function executor(options: Record<string, unknown> = {}, secrets = new Set<string>()) {
-  return sshExecutor.create(SshExecutorOptions.parse(options), pluginContext({}, secrets));
+  return createSshExecutor(SshExecutorOptions.parse(options), pluginContext({}, secrets));
 }
 
 /** PowerShell process starts the lab's SIEM recorded in the last minute (the harness's own scaffolding). */

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { z } from 'zod';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { create as createReporter } from './reporter.js';
 import { attireReporter } from './index.js';
 
 testReporter('reporters/attire', attireReporter);
@@ -39,7 +40,7 @@ const Attire = z.strictObject({
 });
 
 test('one ATTiRe log per host in the published field layout, with the detection outcome per signal', (t) => {
-  const artifacts = attireReporter.create({}).render(sampleRun());
+  const artifacts = createReporter().render(sampleRun());
 
   t.deepEqual(
     artifacts.map((a) => a.path),
@@ -59,7 +60,7 @@ test('one ATTiRe log per host in the published field layout, with the detection 
 
 test('the procedure id is stable across runs of the same scenario on the same host', (t) => {
   const id = (runId: string) =>
-    Attire.parse(JSON.parse(attireReporter.create({}).render({ ...sampleRun(), runId })[0]?.content ?? ''))
+    Attire.parse(JSON.parse(createReporter().render({ ...sampleRun(), runId })[0]?.content ?? ''))
       .procedures[0]?.['procedure-id'].id;
   t.is(id('20261123T120000Z-aaaaaa'), id('20261124T120000Z-bbbbbb'));
 });

@@ -1,10 +1,11 @@
 import test from 'ava';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
-import { htmlReporter, noBlindSpotsSentence } from './index.js';
+import { create as createReporter, noBlindSpotsSentence } from './reporter.js';
+import { htmlReporter } from './index.js';
 
 testReporter('reporters/html', htmlReporter);
 
-const render = (run = sampleRun()): string => htmlReporter.create({}).render(run)[0]?.content ?? '';
+const render = (run = sampleRun()): string => createReporter().render(run)[0]?.content ?? '';
 
 test('self-contained: no scripts, no external stylesheets, fonts or images', (t) => {
   const html = render();
@@ -78,7 +79,7 @@ test('#18 "no blind spots" says whether preflight could look: none found, partly
 
 test('#18 the report opens with its findings and carries an integrity section naming the chain and the signer', (t) => {
   const html =
-    htmlReporter.create({}).render(sampleRun('real'), {
+    createReporter().render(sampleRun('real'), {
       previous: { runId: '20261122T120000Z-zzzzzz', sha256: 'ab'.repeat(32) },
       signingKeyId: 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
     })[0]?.content ?? '';
@@ -99,8 +100,7 @@ test('#18 the report opens with its findings and carries an integrity section na
   );
   t.regex(html, /Check it: npx purple-harness verify reports\/20261123T120000Z-abcdef /);
   const first =
-    htmlReporter.create({}).render(sampleRun('real'), { previous: null, signingKeyId: null })[0]?.content ??
-    '';
+    createReporter().render(sampleRun('real'), { previous: null, signingKeyId: null })[0]?.content ?? '';
   t.regex(first, /Chain: this is the first run in its reports folder/);
   t.regex(first, /Signature: not signed \(set PURPLE_HARNESS_SIGNING_KEY/);
 });

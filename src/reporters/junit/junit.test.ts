@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse as parseResults } from 'test-results-parser';
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { create as createReporter } from './reporter.js';
 import { junitReporter } from './index.js';
 
 testReporter('reporters/junit', junitReporter);
@@ -36,7 +37,7 @@ const parse = (xml: string) =>
   };
 
 test('well-formed JUnit: one testcase per signal; fail is a failure, inconclusive an error (never skipped)', (t) => {
-  const [artifact] = junitReporter.create({}).render(sampleRun());
+  const [artifact] = createReporter().render(sampleRun());
   const xml = artifact?.content ?? '';
 
   t.is(artifact?.path, 'junit.xml');
@@ -72,7 +73,7 @@ test('markup in reasons and command lines is escaped', (t) => {
     results: [{ ...result, signals: result.signals.map((s) => ({ ...s, reason: `<b>"x" & 'y'</b> ]]>` })) }],
   };
 
-  const xml = junitReporter.create({}).render(tricky)[0]?.content ?? '';
+  const xml = createReporter().render(tricky)[0]?.content ?? '';
 
   t.notThrows(() => SyntaxValidator.validate(xml));
   t.false(xml.includes('<b>'));
@@ -80,7 +81,7 @@ test('markup in reasons and command lines is escaped', (t) => {
 
 test('a standard JUnit consumer (test-results-parser, as used by TestBeats) reads it: totals and per-case status', (t) => {
   const file = join(tempDir(t), 'junit.xml');
-  writeFileSync(file, junitReporter.create({}).render(sampleRun())[0]?.content ?? '');
+  writeFileSync(file, createReporter().render(sampleRun())[0]?.content ?? '');
 
   const result = parseResults({ type: 'junit', files: [file] });
 
@@ -105,8 +106,8 @@ test('#14.3 pairs that never ran are errors in junit.xml, and so is a run with n
   };
   const empty = { ...run, results: [], notRun: [] };
 
-  const withPairs = parse(junitReporter.create({}).render(partial)[0]?.content ?? '').testsuites;
-  const nothing = parse(junitReporter.create({}).render(empty)[0]?.content ?? '').testsuites;
+  const withPairs = parse(createReporter().render(partial)[0]?.content ?? '').testsuites;
+  const nothing = parse(createReporter().render(empty)[0]?.content ?? '').testsuites;
 
   t.is(withPairs.tests, '4');
   t.is(withPairs.errors, '2');

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { create as createReporter } from './reporter.js';
 import { markdownReporter } from './index.js';
 
 testReporter('reporters/markdown', markdownReporter);
 
-const render = (lab: 'simulated' | 'real') =>
-  markdownReporter.create({}).render(sampleRun(lab))[0]?.content ?? '';
+const render = (lab: 'simulated' | 'real') => createReporter().render(sampleRun(lab))[0]?.content ?? '';
 
 test('a simulated run says so at the top; a real one does not', (t) => {
   t.regex(render('simulated').split('\n').slice(0, 4).join('\n'), /SIMULATED LAB/);
@@ -50,7 +50,7 @@ test('#14.12 SIEM- and host-supplied fields cannot forge a heading, raw HTML or 
     })),
   };
 
-  const content = markdownReporter.create({}).render(hostile)[0]?.content ?? '';
+  const content = createReporter().render(hostile)[0]?.content ?? '';
 
   t.false(
     content.split('\n').some((line) => /^#+ PASSED/.test(line)),
@@ -62,8 +62,8 @@ test('#14.12 SIEM- and host-supplied fields cannot forge a heading, raw HTML or 
 });
 
 test('#18 a simulated run shows no MET control; a real run names what decided each row', (t) => {
-  const simulated = markdownReporter.create({}).render(sampleRun('simulated'))[0]?.content ?? '';
-  const real = markdownReporter.create({}).render(sampleRun('real'))[0]?.content ?? '';
+  const simulated = createReporter().render(sampleRun('simulated'))[0]?.content ?? '';
+  const real = createReporter().render(sampleRun('real'))[0]?.content ?? '';
 
   // The control table's rows: between "## Controls" and the next section, less its two header lines.
   const rows = (text: string) =>

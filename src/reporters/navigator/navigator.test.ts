@@ -1,6 +1,7 @@
 import test from 'ava';
 import { z } from 'zod';
 import { sampleRun, testReporter } from '../../../test/contracts/reporter.js';
+import { create as createReporter } from './reporter.js';
 import { navigatorReporter } from './index.js';
 
 testReporter('reporters/navigator', navigatorReporter);
@@ -39,7 +40,7 @@ const Layer = z.looseObject({
 });
 
 test('the layer follows the Navigator layer format 4.5 and colours T1218.003 by outcome', (t) => {
-  const [artifact] = navigatorReporter.create({}).render(sampleRun());
+  const [artifact] = createReporter().render(sampleRun());
 
   t.is(artifact?.path, 'navigator-layer.json');
   const layer = Layer.parse(JSON.parse(artifact?.content ?? ''));
@@ -68,11 +69,9 @@ test('a run where nothing could be judged is grey and unscored; one where all pa
   });
 
   const grey = Layer.parse(
-    JSON.parse(navigatorReporter.create({}).render(withVerdicts('inconclusive'))[0]?.content ?? ''),
+    JSON.parse(createReporter().render(withVerdicts('inconclusive'))[0]?.content ?? ''),
   );
-  const green = Layer.parse(
-    JSON.parse(navigatorReporter.create({}).render(withVerdicts('pass'))[0]?.content ?? ''),
-  );
+  const green = Layer.parse(JSON.parse(createReporter().render(withVerdicts('pass'))[0]?.content ?? ''));
 
   const cmstp = (layer: z.infer<typeof Layer>) => layer.techniques.find((x) => x.techniqueID === 'T1218.003');
   t.is(cmstp(grey)?.color, '#bdbdbd');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SiemError } from '../../core/index.js';
 import { alertsFor, everySignalQuery, testSiemConnector } from '../../../test/contracts/siem-connector.js';
 import { repoRoot } from '../../../test/helpers/cli.js';
+import { jsonlSeeder } from '../../../test/helpers/jsonl-siem.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { commandSiem } from './index.js';
@@ -13,8 +14,8 @@ import { CommandSiemOptions } from './schema.js';
 // Compiled with the tests; run as the user's program would be.
 const plugin = join(repoRoot, 'dist', 'test', 'fixtures', 'siem-command-plugin.js');
 
-function connect(env: Record<string, string>, extra: Record<string, unknown> = {}) {
-  return commandSiem.create(
+async function connect(env: Record<string, string>, extra: Record<string, unknown> = {}) {
+  return (await commandSiem.load()).create(
     CommandSiemOptions.parse({
       command: [process.execPath, plugin],
       passEnv: ['FAKE_SIEM_FILE', 'FAKE_SIEM_MODE', 'FAKE_SIEM_PASSWORD'],
@@ -29,17 +30,9 @@ testSiemConnector('siem/command with a JSON-over-stdio plug-in', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'purple-harness-command-'));
   const file = join(dir, 'events.jsonl');
   const connector = await connect({ FAKE_SIEM_FILE: file });
-  let n = 0;
   return {
     connector,
-    seed: (host, time, fields) => {
-      n += 1;
-      appendFileSync(
-        file,
-        `${JSON.stringify({ ref: `ev${String(n)}`, time: time.toISOString(), host, eventId: Number(fields.EventID), fields: { ...fields, Computer: host } })}\n`,
-      );
-      return Promise.resolve();
-    },
+    seed: jsonlSeeder(file),
     failSearch: () => {
       writeFileSync(`${file}.mode`, 'exit');
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envName } from '../../core/index.js';
+import { bridgeDialects } from '../bridge-protocol.js';
 
 export const CommandSiemOptions = z
   .strictObject({
@@ -7,7 +8,7 @@ export const CommandSiemOptions = z
       description: 'The plug-in executable and its arguments, e.g. ["python3", "qradar_bridge.py"].',
     }),
     cwd: z.string().optional(),
-    dialect: z.enum(['none', 'splunk', 'elastic', 'sentinel']).default('none').meta({
+    dialect: z.enum(bridgeDialects).default('none').meta({
       description: 'Which compiled query to include in each request, for bridges to those query languages.',
     }),
     passEnv: z.array(envName).default([]).meta({

@@ -17,7 +17,7 @@ const apiKey = Buffer.from('key-id:key-secret-value').toString('base64');
 const sysmonIndex = 'logs-windows.sysmon_operational-default';
 
 async function connect(fake: FakeElastic, extra: Record<string, unknown> = {}) {
-  return elasticSiem.create(
+  return (await elasticSiem.load()).create(
     ElasticSiemOptions.parse({ url: fake.url, apiKeyEnv: 'ES_API_KEY', ...extra }),
     pluginContext({ ES_API_KEY: apiKey }),
   );
@@ -135,7 +135,7 @@ test('a search that never answers times out as a retryable error naming the plug
 
 test('a missing API key variable is refused before any request, naming the variable', async (t) => {
   const error = await t.throwsAsync(
-    elasticSiem.create(
+    (await elasticSiem.load()).create(
       ElasticSiemOptions.parse({ url: 'http://127.0.0.1:9', apiKeyEnv: 'ES_API_KEY' }),
       pluginContext({}),
     ),

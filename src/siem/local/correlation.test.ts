@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
-import { openLocalSiem } from './index.js';
+import { openLocalSiem } from './connector.js';
 import { LocalSiemOptions } from './schema.js';
 
 const channel = 'Microsoft-Windows-Sysmon/Operational';

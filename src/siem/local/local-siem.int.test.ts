@@ -7,7 +7,9 @@ import { LocalSiemOptions } from './schema.js';
 // The local SIEM passes the shared connector contract through its real ingestion path (HEC over loopback).
 testSiemConnector('siem/local', async () => {
   const token = randomBytes(16).toString('hex');
-  const connector = await localSiem.create(
+  const connector = await (
+    await localSiem.load()
+  ).create(
     LocalSiemOptions.parse({ database: ':memory:' }),
     pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
   );

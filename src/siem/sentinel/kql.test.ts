@@ -44,7 +44,9 @@ const kqlOf = (query: string | Record<string, unknown>): string =>
   typeof query === 'string' ? query : JSON.stringify(query);
 
 async function everyText(sysmon: SysmonSource = 'function'): Promise<{ name: string; text: string }[]> {
-  const connector = await sentinelSiem.create(
+  const connector = await (
+    await sentinelSiem.load()
+  ).create(
     SentinelSiemOptions.parse({
       workspaceId: '0d9b4c2a-7e1f-4a3b-8c5d-6e7f8a9b0c1d',
       credential: 'token',

@@ -18,8 +18,8 @@ const workspaceId = '6f0c8a1e-3b2d-4c5e-9f70-1a2b3c4d5e6f';
 const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.sentinel-test';
 const rules = loadRuleDir(detectionsDir()).loaded;
 
-function connect(fake: FakeSentinel) {
-  return sentinelSiem.create(
+async function connect(fake: FakeSentinel) {
+  return (await sentinelSiem.load()).create(
     SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
     pluginContext({ SENTINEL_TOKEN: token }),
   );
@@ -113,14 +113,19 @@ test('PartialError is retried, 204 is an empty workspace, 429 honours Retry-Afte
 
 test('a missing token variable is refused naming it; a wrong token is an auth error that does not echo it', async (t) => {
   const missing = await t.throwsAsync(
-    sentinelSiem.create(SentinelSiemOptions.parse({ workspaceId, credential: 'token' }), pluginContext({})),
+    (await sentinelSiem.load()).create(
+      SentinelSiemOptions.parse({ workspaceId, credential: 'token' }),
+      pluginContext({}),
+    ),
   );
   t.regex(missing.message, /\[siem:sentinel\] the variable SENTINEL_TOKEN is not set/);
 
   const fake = await startFakeSentinel({ workspaceId, token, rules });
   t.teardown(() => fake.close());
   const wrongToken = 'eyJ-wrong-token-0123456789';
-  const connector = await sentinelSiem.create(
+  const connector = await (
+    await sentinelSiem.load()
+  ).create(
     SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token' }),
     pluginContext({ SENTINEL_TOKEN: wrongToken }),
   );
@@ -183,7 +188,9 @@ for (const parser of ['v11.0', 'all-versions'] as const) {
 
 test("#16 with sysmon: asim, the Sysmon events come through the ASIM parsers with their Sysmon names, and imProcessCreate's copy of a Security 4688 is not counted twice", async (t) => {
   const fake = await startFakeSentinel({ workspaceId, token, rules, sysmonFunction: 'v11.0' });
-  const connector = await sentinelSiem.create(
+  const connector = await (
+    await sentinelSiem.load()
+  ).create(
     SentinelSiemOptions.parse({ workspaceId, endpoint: fake.url, credential: 'token', sysmon: 'asim' }),
     pluginContext({ SENTINEL_TOKEN: token }),
   );

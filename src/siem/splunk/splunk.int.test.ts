@@ -99,7 +99,7 @@ test('#14 Splunk partial results: a stream cut before its last row, or a WARN th
 
 test('basic auth from two variables; a missing variable is refused naming it', async (t) => {
   const error = await t.throwsAsync(
-    splunkSiem.create(
+    (await splunkSiem.load()).create(
       SplunkSiemOptions.parse({
         url: 'http://127.0.0.1:9',
         usernameEnv: 'SPLUNK_USER',

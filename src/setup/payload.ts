@@ -1,6 +1,12 @@
-import type { HarnessConfig } from '../../config/schema.js';
-import { HarnessError, isHarnessError, needsPayloadServer, type LoadedScenario } from '../../core/index.js';
-import { startPayloadServer } from '../../payload-server/server.js';
+import type { HarnessConfig } from '../config/schema.js';
+import {
+  HarnessError,
+  isHarnessError,
+  needsPayloadServer,
+  type LoadedScenario,
+  type Logger,
+} from '../core/index.js';
+import { startPayloadServer, type PayloadServer } from '../payload-server/server.js';
 
 /** The embedded lab's payload server name: its simulated host resolves it; no real VM does. */
 export const embeddedPayloadHost = 'payload.lab.test';
@@ -51,4 +57,26 @@ export async function probeListen(bind: string, port: number): Promise<HarnessEr
     if (isHarnessError(error)) return error;
     throw error;
   }
+}
+
+/** Where the payload server listens and the name hosts use for it (loopback and payload.lab.test by default). */
+export function payloadServerSettings(config: HarnessConfig): {
+  bind: string;
+  port: number;
+  advertisedHost: string;
+} {
+  return config.payloadServer ?? { bind: '127.0.0.1', port: 0, advertisedHost: embeddedPayloadHost };
+}
+
+/** The payload server, started when the embedded lab runs or a scenario serves a file; null otherwise. */
+export async function startPayloadServerFor(
+  config: HarnessConfig,
+  scenarios: readonly LoadedScenario[],
+  logger: Logger,
+): Promise<PayloadServer | null> {
+  if (config.lab !== undefined && !scenarios.some((s) => needsPayloadServer(s.spec))) return null;
+  const settings = payloadServerSettings(config);
+  const server = await startPayloadServer(settings);
+  logger.info(`payload server: ${server.baseUrl} (listening on ${settings.bind})`);
+  return server;
 }

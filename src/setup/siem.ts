@@ -1,0 +1,83 @@
+import {
+  HarnessError,
+  type Logger,
+  type PluginContext,
+  type SiemConnector,
+  type SiemPolling,
+} from '../core/index.js';
+import type { Env } from '../config/load.js';
+import type { HarnessConfig } from '../config/schema.js';
+import { rateLimited } from '../siem/rate-limit.js';
+import {
+  openSiem,
+  siemConfigSchema,
+  siemDefinition,
+  siemOptions,
+  type SiemConfig,
+} from '../siem/registry.js';
+
+/**
+ * The SIEM the config names (the local one when it names none), with its defaults applied and `--rules`
+ * added to the local SIEM's folders. `--rules` with another SIEM is a usage error: rules the user asked
+ * for must never be silently absent.
+ */
+export function siemFromConfig(config: HarnessConfig, extraRules: readonly string[] = []): SiemConfig {
+  const siem = config.siem ?? siemConfigSchema().parse({ type: 'local' });
+  if (extraRules.length === 0) return siem;
+  if (siem.type !== 'local')
+    throw new HarnessError(
+      'E_USAGE',
+      `--rules loads Sigma rules into the local SIEM; the configured SIEM is ${siem.type}`,
+      { hint: 'Deploy your rules in that SIEM, or drop --rules.' },
+    );
+  return { ...siem, rules: [...siem.rules, ...extraRules] };
+}
+
+/** The environment variable names a SIEM config points at (`tokenEnv`, `hec.tokenEnv`, `passEnv`, …). */
+export function siemSecretNames(config: unknown): string[] {
+  if (typeof config !== 'object' || config === null) return [];
+  return Object.entries(config).flatMap(([key, value]): string[] => {
+    if (typeof value === 'string' && key.endsWith('Env')) return [value];
+    if (key === 'passEnv' && Array.isArray(value))
+      return value.filter((v): v is string => typeof v === 'string');
+    return typeof value === 'object' ? siemSecretNames(value) : [];
+  });
+}
+
+/** The values of those variables that are set and long enough (4+) to redact without mangling other text. */
+export function siemSecretValues(config: unknown, env: Env): string[] {
+  return siemSecretNames(config).flatMap((name) => {
+    const value = env[name];
+    return value !== undefined && value.length >= 4 ? [value] : [];
+  });
+}
+
+/** The variables that must be set for the connector to connect: its own rule, else every one it names. */
+export function requiredSiemEnv(config: SiemConfig): string[] {
+  const definition = siemDefinition(config.type);
+  return definition.requiredEnv?.(siemOptions(config)) ?? siemSecretNames(config);
+}
+
+/** How the configured SIEM is polled: its connector's pace, deadlines and query cap (siem-apis.md 6.3). */
+export function siemPolling(config: SiemConfig): SiemPolling {
+  return siemDefinition(config.type).polling;
+}
+
+/**
+ * The configured SIEM, open and held to its query cap (shared by every host of the run). A SIEM whose TLS
+ * is not checked is said once, here; the reports say so too.
+ */
+export async function openConfiguredSiem(
+  config: SiemConfig,
+  ctx: PluginContext,
+  logger: Logger,
+): Promise<SiemConnector> {
+  const siem = await openSiem(config, ctx);
+  logger.info(`SIEM: ${siem.describe()}`);
+  if ('tls' in config && config.tls.insecure)
+    logger.warn(
+      'SIEM TLS certificate verification is OFF (tls.insecure): for labs only; the reports say so too',
+    );
+  const { maxQueriesPerSecond } = siemPolling(config);
+  return maxQueriesPerSecond === null ? siem : rateLimited(siem, maxQueriesPerSecond, ctx);
+}
