@@ -8,6 +8,7 @@ import {
 } from '../core/index.js';
 import { commandSiem } from './command/index.js';
 import { elasticSiem } from './elastic/index.js';
+import { httpBridgeSiem } from './http-bridge/index.js';
 import { localSiem } from './local/index.js';
 import { sentinelSiem } from './sentinel/index.js';
 import { splunkSiem } from './splunk/index.js';
@@ -22,6 +23,7 @@ export const siemConnectors = {
   splunk: splunkSiem,
   sentinel: sentinelSiem,
   command: commandSiem,
+  'http-bridge': httpBridgeSiem,
 } satisfies Record<string, SiemConnectorDefinition>;
 export type SiemConnectorId = keyof typeof siemConnectors;
 
