@@ -1,7 +1,6 @@
-import { assessControls } from '../assert/controls.js';
-import { findRegressions } from '../assert/regressions.js';
 import type { RunIndexEntry, RunResult, ScenarioResult } from '../core/index.js';
-import { HarnessError, runStatus, summarizeSignals } from '../core/index.js';
+import { HarnessError } from '../core/index.js';
+import { assembleRun } from './assemble.js';
 import { keyOf } from './plan.js';
 
 /**
@@ -58,14 +57,12 @@ export function mergeRuns(
   const definitions = first.controls.map(
     ({ status: _status, evidence: _evidence, missing: _missing, ...definition }) => definition,
   );
-  const all = results.flatMap((r) => r.signals);
   const notRun = parts.flatMap((p) =>
     p.notRun.map((pair) => ({ ...pair, reason: `${pair.reason} (shard run ${p.runId})` })),
   );
-  return {
-    schemaVersion: 2,
+  return assembleRun({
     runId: merged.runId,
-    harness: { name: 'purple-harness', version: merged.version },
+    version: merged.version,
     startedAt: parts.map((p) => p.startedAt).sort()[0] ?? first.startedAt,
     finishedAt:
       parts
@@ -76,16 +73,12 @@ export function mergeRuns(
     siem: first.siem,
     shard: null,
     mergedFrom: parts.map((p) => p.runId),
-    // A shard that crashed, was interrupted or left pairs unrun makes the merged run say so: never PASSED.
-    status: runStatus(results, {
-      interrupted: parts.some((p) => p.status === 'interrupted'),
-      crashed: parts.some((p) => p.status === 'error'),
-      notRun,
-    }),
-    summary: { ...summarizeSignals(all), scenarios: results.length },
     results,
     notRun,
-    controls: assessControls(definitions, results),
-    regressions: findRegressions(merged.history, results, { lab: first.lab, siem: first.siem.id }),
-  };
+    controls: definitions,
+    history: merged.history,
+    // A shard that crashed, was interrupted or left pairs unrun makes the merged run say so: never PASSED.
+    interrupted: parts.some((p) => p.status === 'interrupted'),
+    crashed: parts.some((p) => p.status === 'error'),
+  });
 }

@@ -1,7 +1,5 @@
-import { assessControls } from '../assert/controls.js';
 import { windowsBaseName } from '../util/winpath.js';
 import { evaluateSignal, judgePipeline } from '../assert/evaluate.js';
-import { findRegressions } from '../assert/regressions.js';
 import type {
   ControlDefinition,
   Executor,
@@ -31,7 +29,6 @@ import {
   localSiemPolling,
   newMarker,
   prerequisiteMet,
-  runStatus,
   scenarioStatus,
   summarizeSignals,
   errorMessage,
@@ -46,6 +43,7 @@ import { scenarioEvidence, type QueryPlanRecord } from '../report/evidence.js';
 import { redact } from '../util/redact.js';
 import { keyOf, pairKeys, planPairs, type Shard } from './plan.js';
 import { recordingExecutor } from './transcript.js';
+import { assembleRun } from './assemble.js';
 
 export interface HarnessRun {
   readonly scenarios: readonly LoadedScenario[];
@@ -563,28 +561,21 @@ export function summarizeRun(
   ctx: Pick<RunContext, 'runId' | 'signal'>,
   options: { readonly crashed?: boolean; readonly notRun?: readonly NotRunPair[] } = {},
 ): RunResult {
-  const all = results.flatMap((r) => r.signals);
-  const notRun = options.notRun ?? [];
-  return {
-    schemaVersion: 2,
+  return assembleRun({
     runId: ctx.runId,
-    harness: { name: 'purple-harness', version: run.version },
+    version: run.version,
     ...times,
     lab: run.lab,
     siem: { id: run.siem.id, description: run.siem.describe() },
     shard: run.shard ?? null,
     mergedFrom: null,
-    status: runStatus(results, {
-      interrupted: ctx.signal.aborted,
-      crashed: options.crashed === true,
-      notRun,
-    }),
-    summary: { ...summarizeSignals(all), scenarios: results.length },
-    results: [...results],
-    notRun: [...notRun],
-    controls: assessControls(run.controls ?? [], results),
-    regressions: findRegressions(run.history ?? [], results, { lab: run.lab, siem: run.siem.id }),
-  };
+    results,
+    notRun: options.notRun ?? [],
+    controls: run.controls ?? [],
+    history: run.history ?? [],
+    interrupted: ctx.signal.aborted,
+    crashed: options.crashed === true,
+  });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight at once. */
