@@ -14,7 +14,7 @@ import { realSleep, silentLogger, systemClock } from '../src/core/index.js';
 import { SshExecutorOptions } from '../src/executors/ssh/schema.js';
 import { simulatorTarget, startLabSimulator, type LabSimulator } from '../src/lab/simulator.js';
 import { startPayloadServer } from '../src/payload-server/server.js';
-import { runHarness } from '../src/pipeline/run-harness.js';
+import { recordOrThrow, runHarness } from '../src/pipeline/run-harness.js';
 import { loadScenariosOrThrow } from '../src/scenario/load.js';
 import { LocalSiemOptions } from '../src/siem/local/schema.js';
 import { siemConnectors } from '../src/siem/registry.js';
@@ -75,10 +75,7 @@ async function withLab<T>(
           concurrency,
         },
         { ...ctxBase, runId: 'bench', signal: new AbortController().signal },
-      ).then((outcome) => {
-        if (outcome.crash !== null) throw outcome.crash.error;
-        return outcome.run;
-      }),
+      ).then(recordOrThrow),
     );
   } finally {
     for (const lab of labs) await lab.close();

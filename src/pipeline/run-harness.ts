@@ -83,6 +83,12 @@ export interface HarnessOutcome {
   readonly crash: { readonly error: unknown } | null;
 }
 
+/** The record of a run that finished its plan, or the error that stopped it (for callers with no partial write). */
+export function recordOrThrow(outcome: HarnessOutcome): RunResult {
+  if (outcome.crash !== null) throw outcome.crash.error;
+  return outcome.run;
+}
+
 /** One pair's result and its evidence files. */
 interface PairOutcome {
   readonly result: ScenarioResult;

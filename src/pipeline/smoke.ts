@@ -35,7 +35,7 @@ import { awaitCanary, type PollSchedule } from '../poll/poll.js';
 import { renderEmulation, renderSmokeOperations } from '../render/render.js';
 import { canaryProbe } from '../signals/canary.js';
 import { redact } from '../util/redact.js';
-import { runHarness } from './run-harness.js';
+import { recordOrThrow, runHarness } from './run-harness.js';
 import { recordingExecutor } from './transcript.js';
 
 /** One cmstp path the smoke tries: a scenario, and the payload server its scriptlet URL names. */
@@ -414,8 +414,7 @@ const cmstpPath =
       ctx,
     );
     draft.evidence.push(...outcome.evidence);
-    if (outcome.crash !== null) throw outcome.crash.error;
-    const scenario = outcome.run.results[0] ?? null;
+    const scenario = recordOrThrow(outcome).results[0] ?? null;
     draft.scenario = scenario;
     if (scenario === null) {
       problem(draft, `${path.scenario.spec.id} did not run`);

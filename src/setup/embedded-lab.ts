@@ -1,5 +1,4 @@
 import { HarnessError, type HostTarget, type Logger, type SiemConnector } from '../core/index.js';
-import { selectHosts } from '../config/inventory.js';
 import { sensorProfiles, type SensorProfileName } from '../lab/sensor-profiles.js';
 import { simulatorTarget, startLabSimulator, type LabSimulator } from '../lab/simulator.js';
 import type { PayloadServer } from '../payload-server/server.js';
@@ -10,8 +9,6 @@ export interface EmbeddedLabOptions {
   /** --lab-drop: signals whose events the simulated host does not send. */
   readonly dropSignals: readonly string[];
   readonly sensorProfile: SensorProfileName | undefined;
-  /** --host, applied to the simulated host as to an inventory. */
-  readonly hostNames: readonly string[];
 }
 
 /**
@@ -23,7 +20,7 @@ export async function startEmbeddedLab(
   payloadServer: PayloadServer | null,
   options: EmbeddedLabOptions,
   logger: Logger,
-): Promise<{ lab: LabSimulator; hosts: HostTarget[] }> {
+): Promise<{ lab: LabSimulator; host: HostTarget }> {
   const sink = siem.ingestEndpoint();
   if (!sink)
     throw new HarnessError('E_LAB', `the embedded lab cannot send events to the ${siem.id} SIEM`, {
@@ -44,12 +41,5 @@ export async function startEmbeddedLab(
   );
   if (options.dropSignals.length > 0)
     logger.info(`embedded lab: dropping events for ${options.dropSignals.join(', ')}`);
-  const host = simulatorTarget(lab, options.password, lab.computer.split('.')[0] ?? lab.computer);
-  try {
-    return { lab, hosts: selectHosts([host], options.hostNames) };
-  } catch (error) {
-    // --host naming no simulated host is a usage error; the lab started for it stops first.
-    await lab.close();
-    throw error;
-  }
+  return { lab, host: simulatorTarget(lab, options.password, lab.computer.split('.')[0] ?? lab.computer) };
 }

@@ -18,6 +18,7 @@ import {
   type SiemPolling,
 } from '../core/index.js';
 import { loadControls } from '../config/controls.js';
+import { selectHosts } from '../config/inventory.js';
 import { reportsDirOf, selectScenarios, selectionNote } from '../config/defaults.js';
 import type { Env } from '../config/load.js';
 import type { HarnessConfig } from '../config/schema.js';
@@ -200,13 +201,13 @@ export async function openRun(prepared: PreparedRun, options: RunOptions, logger
           password: prepared.labPassword,
           dropSignals: options.labDropSignals,
           sensorProfile: options.labSensor,
-          hostNames: options.hosts,
         },
         logger,
       );
       lab = started.lab;
-      hosts = started.hosts;
       closers.push(() => started.lab.close());
+      // --host applies to the simulated host as to an inventory; a name it does not match is a usage error.
+      hosts = selectHosts([started.host], options.hosts);
     }
     hosts = await pinHostKeys(hosts, options.trustNewHostKeys, logger);
     return { siem, executor, reporters, payloadServer, lab, hosts, close };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { HostTarget, PluginContext, RunResult } from '../../src/core/index.js';
 import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
-import { runHarness, type HarnessRun } from '../../src/pipeline/run-harness.js';
+import { recordOrThrow, runHarness, type HarnessRun } from '../../src/pipeline/run-harness.js';
 import { localSchedule } from '../../src/poll/poll.js';
 import { silentLogger, systemClock, realSleep } from '../../src/core/index.js';
 import {
@@ -43,9 +43,7 @@ export async function startTestSiem(rules: readonly string[] = []): Promise<{
 
 /** runHarness as the tests mostly want it: the record, or the error that stopped the run. */
 export async function runHarnessOrThrow(...args: Parameters<typeof runHarness>): Promise<RunResult> {
-  const outcome = await runHarness(...args);
-  if (outcome.crash !== null) throw outcome.crash.error;
-  return outcome.run;
+  return recordOrThrow(await runHarness(...args));
 }
 
 /** A simulated lab host as an inventory entry. */
