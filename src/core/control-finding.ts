@@ -1,5 +1,5 @@
 import { firstFew } from './findings.js';
-import type { ControlEvidence, ControlResult, ControlStatus } from './types.js';
+import type { ControlEvidence, ControlResult, ControlStatus } from './run-record.js';
 
 /** How a control row reads in the reports. */
 export const controlLabels = {

@@ -1,4 +1,4 @@
-import type { RunResult } from './types.js';
+import type { RunResult } from './run-record.js';
 
 /** What the writer adds about where a report is filed: the chain link and the signing key. */
 export interface Publication {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { RunContext } from './context.js';
 import type { ProbeId, TelemetryProbe } from './signal-model.js';
-import type { PayloadFetch, RunResult } from './types.js';
+import type { PayloadFetch, RunResult } from './run-record.js';
 import type { Publication } from './findings.js';
 
 /** Context every plug-in gets: logging, time and the secrets to keep out of its messages. */
@@ -117,23 +117,31 @@ export interface HostAlert extends SiemAlert {
   readonly eventTime: string;
 }
 
-export interface TelemetryQuery {
+/**
+ * A span of event time, both ends inclusive: the one window shape every stage and connector uses. A SIEM
+ * whose end bound is exclusive gets it widened by its compiler (Splunk's `latest`, see splLatest).
+ */
+export interface TimeWindow {
+  readonly since: Date;
+  readonly until: Date;
+}
+
+/** A window as run.json and the evidence bundle keep it: ISO-8601 text. */
+export type TimeWindowRecord = { readonly [K in keyof TimeWindow]: string };
+
+export interface TelemetryQuery extends TimeWindow {
   readonly host: string;
   readonly marker: string;
   /** Values for the placeholders in signal definitions (core/signal-model.ts lists them). */
   readonly bindings: Readonly<Record<string, string>>;
   /** Event-time window around cmstp's own run, for signals correlated by `window`. */
-  readonly processWindow: { readonly since: Date; readonly until: Date };
-  readonly since: Date;
-  readonly until: Date;
+  readonly processWindow: TimeWindow;
   /** Every pending signal (and the canary, while unseen) goes in one query per poll; rows are classified by probe. */
   readonly signals: readonly TelemetryProbe[];
 }
 
-export interface DetectionQuery {
+export interface DetectionQuery extends TimeWindow {
   readonly host: string;
-  readonly since: Date;
-  readonly until: Date;
   /** Alerts are kept only when they reference one of these events (the marker-correlated evidence). */
   readonly eventRefs: readonly string[];
   /** The run's marker: for SIEMs whose alerts carry no event ids, an alert naming it is about this run. */
@@ -192,7 +200,7 @@ export interface SiemConnector {
    * collateral (alerts on the harness's own steps) is what is left once the evidence is taken out.
    */
   findHostAlerts?(
-    query: { readonly host: string; readonly since: Date; readonly until: Date },
+    query: TimeWindow & { readonly host: string },
     signal?: AbortSignal,
   ): Promise<readonly HostAlert[]>;
   /** The telemetry query as this connector sends it, for the evidence (SPL, KQL, DSL, SQL, a request). */

@@ -1,36 +1,65 @@
 import { z } from 'zod';
 import { SignalId } from './scenario-model.js';
-import type { RunIndex, RunResult } from './types.js';
 
 /*
- * run.json's schema (schema/run.schema.json is generated from it). It mirrors RunResult in types.ts; the
- * checks at the bottom fail to compile if the two drift apart. Strict: run.json is our own format, so an
- * unknown key means the file is not what this version wrote.
+ * run.json, defined once: the zod schemas below are the format (schema/run.schema.json is generated from
+ * them) and every type of the run record is inferred from them. Strict: run.json is our own format, so an
+ * unknown key means the file is not what this version wrote. Defaults fill fields older runs lack.
  */
+
+/** The run record's types are read, never changed, once assembled: every level is readonly. */
+export type Frozen<T> = T extends readonly (infer U)[]
+  ? readonly Frozen<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Frozen<T[K]> }
+    : T;
+type Of<S extends z.ZodType> = Frozen<z.output<S>>;
 
 const iso = z.string();
 const nullableIso = iso.nullable();
 const ms = z.number().nullable();
 
-const EventEvidence = z.strictObject({
+const verdict = z.enum(['pass', 'fail', 'inconclusive']);
+export type Verdict = Of<typeof verdict>;
+
+/**
+ * When what was observed arrived: `on-time`, or `late` (first seen only by the final sweep, after its
+ * deadline: it happened, but not in time, so the verdict is `fail`). null when nothing was observed.
+ */
+const timing = z.enum(['on-time', 'late']);
+export type Timing = Of<typeof timing>;
+
+/** How far the emulation got; decides which signals can be judged at all (see SignalPrerequisite). */
+const executionProgress = z.strictObject({
+  staged: z.boolean(),
+  started: z.boolean(),
+  payloadRan: z.boolean(),
+});
+export type ExecutionProgress = Of<typeof executionProgress>;
+
+const eventEvidence = z.strictObject({
   ref: z.string(),
   eventId: z.number(),
   time: iso,
   indexedAt: nullableIso,
+  /** The fields detections key on; the full event stays in the SIEM under `ref`. */
   summary: z.record(z.string(), z.string()),
 });
+export type EventEvidence = Of<typeof eventEvidence>;
 
-const AlertEvidence = z.strictObject({
+const alertEvidence = z.strictObject({
   ref: z.string(),
   ruleId: z.string(),
   title: z.string(),
   level: z.string(),
   time: iso,
   eventRefs: z.array(z.string()),
+  /** ATT&CK IDs the SIEM attached to the alert (T1218.003, TA0005); empty when it says none. */
   attack: z.array(z.string()),
 });
+export type AlertEvidence = Of<typeof alertEvidence>;
 
-const StepRecord = z.strictObject({
+const stepRecord = z.strictObject({
   step: z.string(),
   ok: z.boolean(),
   startedAt: iso,
@@ -39,10 +68,32 @@ const StepRecord = z.strictObject({
   timedOut: z.boolean(),
   detail: z.string(),
 });
+export type StepRecord = Of<typeof stepRecord>;
 
-/** What preflight reports about the sensors: the host's frame and run.json share these fields. */
+const cleanupRecord = z.strictObject({
+  ran: z.boolean(),
+  /** True only when an after-snapshot proved nothing the run created is left. */
+  verified: z.boolean(),
+  /** What the run added to the host: the after-run snapshot minus the one taken before (the clean-up diff). */
+  created: z.array(z.string()),
+  removed: z.array(z.string()),
+  residue: z.array(z.string()),
+  /**
+   * The target's clock as clean-up began. Events stamped later are clean-up's own (its `cmstp /s /u` names
+   * the marker too), so the poll never takes them as the run's evidence. null when clean-up did not report.
+   */
+  startedAt: nullableIso,
+  /** The profile uninstall (`cmstp /s /u`), when a registered profile was found; null otherwise. */
+  uninstall: z
+    .strictObject({ inf: z.string(), exitCode: z.number().nullable(), timedOut: z.boolean() })
+    .nullable(),
+});
+export type CleanupRecord = Of<typeof cleanupRecord>;
+
+/** What preflight reports about the sensors: the host's preflight frame and run.json share these fields. */
 export const sensorFactFields = {
   sysmonRunning: z.boolean(),
+  /** Sysmon event types with rules in the active configuration (ProcessCreate, ImageLoad, ...). */
   sysmonEventTypes: z.array(z.string()).nullable(),
   security4688: z.boolean().nullable(),
   security4688CommandLine: z.boolean(),
@@ -50,7 +101,13 @@ export const sensorFactFields = {
   freeDiskBytes: z.number().nullable(),
 };
 
-const SensorFacts = z.strictObject({ ...sensorFactFields, clockSkewMs: z.number().nullable() });
+/** What preflight learned about the host's sensors; null where it could not tell. */
+const sensorFacts = z.strictObject({
+  ...sensorFactFields,
+  /** The host's clock minus the harness's, measured at preflight (ms). */
+  clockSkewMs: z.number().nullable(),
+});
+export type SensorFacts = Of<typeof sensorFacts>;
 
 /** Who and what the host is, from preflight: shared with the host's preflight frame too. */
 export const hostFactFields = {
@@ -62,13 +119,31 @@ export const hostFactFields = {
   sshServer: z.string(),
 };
 
-const ExecutionRecord = z.strictObject({
+const hostFacts = z.strictObject({ ...hostFactFields, sensors: sensorFacts.nullable() });
+export type HostFacts = Of<typeof hostFacts>;
+
+/** Whether the host's sensors can record a signal at all, from preflight. */
+const readiness = z.enum(['ready', 'blind', 'unknown']);
+export type Readiness = Of<typeof readiness>;
+
+/** One request the payload server answered: evidence that the host really fetched the scriptlet. */
+const payloadFetch = z.strictObject({
+  time: iso,
+  source: z.string(),
+  host: z.string(),
+  userAgent: z.string(),
+  path: z.string(),
+  status: z.number(),
+});
+export type PayloadFetch = Of<typeof payloadFetch>;
+
+const executionRecord = z.strictObject({
   status: z.enum(['executed', 'failed', 'error']),
   reason: z.string(),
-  progress: z.strictObject({ staged: z.boolean(), started: z.boolean(), payloadRan: z.boolean() }),
+  progress: executionProgress,
   startedAt: iso,
   endedAt: iso,
-  facts: z.strictObject({ ...hostFactFields, sensors: SensorFacts.nullable() }).nullable(),
+  facts: hostFacts.nullable(),
   payload: z.strictObject({ remotePath: z.string(), sha256: z.string() }).nullable(),
   cmstp: z
     .strictObject({
@@ -78,73 +153,82 @@ const ExecutionRecord = z.strictObject({
       timedOut: z.boolean(),
       startedAt: nullableIso,
       endedAt: nullableIso,
+      /** Processes carrying the marker still running when cmstp exited (killed at once if it timed out). */
       markerProcesses: z.array(z.strictObject({ pid: z.number(), parentPid: z.number(), name: z.string() })),
     })
     .nullable(),
-  steps: z.array(StepRecord),
-  cleanup: z.strictObject({
-    ran: z.boolean(),
-    verified: z.boolean(),
-    created: z.array(z.string()),
-    removed: z.array(z.string()),
-    residue: z.array(z.string()),
-    startedAt: nullableIso,
-    uninstall: z
-      .strictObject({ inf: z.string(), exitCode: z.number().nullable(), timedOut: z.boolean() })
-      .nullable(),
-  }),
+  steps: z.array(stepRecord),
+  cleanup: cleanupRecord,
+  /** The pipeline canary written to the host's event log after preflight; null if it could not be written. */
   canary: z.strictObject({ text: z.string(), writtenAt: iso }).nullable(),
-  payloadFetches: z.array(
-    z.strictObject({
-      time: iso,
-      source: z.string(),
-      host: z.string(),
-      userAgent: z.string(),
-      path: z.string(),
-      status: z.number(),
-    }),
-  ),
+  /** Requests for this run's scriptlet seen by the payload server. */
+  payloadFetches: z.array(payloadFetch),
 });
+export type ExecutionRecord = Of<typeof executionRecord>;
 
-const Outcome = z.strictObject({
-  tier: z.enum(['alert', 'telemetry', 'none']),
-  evaluation: z.enum(['evaluated', 'inconclusive', 'blind-spot']),
+/** One query the harness sent to the SIEM, kept as evidence of how each verdict was reached. */
+const queryRecord = z.strictObject({
+  kind: z.enum(['telemetry', 'detections', 'trigger']),
+  /** Harness clock. */
+  at: iso,
+  durationMs: z.number(),
+  probes: z.array(z.string()),
+  hits: z.number(),
+  /** The query as the connector sends it (SPL, KQL, DSL, SQL), when it can say. */
+  text: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type QueryRecord = Of<typeof queryRecord>;
+
+/**
+ * Whether events from this host were shown to reach the SIEM during the run: by the run's own evidence or by
+ * the canary. `unproven` (the canary was written and never seen) turns "not captured" into `inconclusive`.
+ */
+const pipelineProof = z.strictObject({
+  status: z.enum(['proven', 'unproven', 'unknown']),
+  reason: z.string(),
+  canary: z
+    .strictObject({ text: z.string(), writtenAt: iso, seenAt: nullableIso, event: eventEvidence.nullable() })
+    .nullable(),
+});
+export type PipelineProof = Of<typeof pipelineProof>;
+
+/** The highest tier seen: an alert tied to the events, the events alone, or nothing. */
+const tier = z.enum(['alert', 'telemetry', 'none']);
+export type Tier = Of<typeof tier>;
+
+/**
+ * Whether a signal could be judged: `evaluated`, `inconclusive` (the reason says why), or `blind-spot`
+ * (preflight found the host's sensors cannot record it, and nothing arrived).
+ */
+const evaluation = z.enum(['evaluated', 'inconclusive', 'blind-spot']);
+export type Evaluation = Of<typeof evaluation>;
+
+/** MITRE ATT&CK Evaluations detection categories (anchors-mission.md 1.13). */
+const attackEvalCategory = z.enum(['Not Applicable', 'None', 'Telemetry', 'General', 'Tactic', 'Technique']);
+export type AttackEvalCategory = Of<typeof attackEvalCategory>;
+
+/** VECTR's defense outcomes that a SIEM can show (Blocked is an EDR's). TBD: not evaluated. */
+const vectrOutcome = z.enum(['Alerted', 'Logged', 'None', 'TBD']);
+export type VectrOutcome = Of<typeof vectrOutcome>;
+
+/** One signal's outcome in the vocabularies blue and compliance teams already use. */
+const outcome = z.strictObject({
+  tier,
+  evaluation,
+  /** null when the signal was not evaluated (inconclusive). */
   attackEvaluation: z
     .strictObject({
-      category: z.enum(['Not Applicable', 'None', 'Telemetry', 'General', 'Tactic', 'Technique']),
+      category: attackEvalCategory,
+      /** `Delayed`: first seen only after its deadline. */
       modifiers: z.array(z.literal('Delayed')),
     })
     .nullable(),
-  vectr: z.enum(['Alerted', 'Logged', 'None', 'TBD']),
+  vectr: vectrOutcome,
 });
+export type Outcome = Of<typeof outcome>;
 
-const Verdict = z.enum(['pass', 'fail', 'inconclusive']);
-const Regression = z.strictObject({
-  scenario: z.string(),
-  host: z.string(),
-  signal: SignalId,
-  previousRunId: z.string(),
-  previousVerdict: z.literal('pass'),
-  verdict: z.literal('fail'),
-});
-const ControlStatus = z.enum(['met', 'not-met', 'not-evaluated', 'demonstration']);
-const ControlEvidence = z.strictObject({
-  scenario: z.string(),
-  host: z.string(),
-  signal: SignalId,
-  status: ControlStatus,
-});
-const RunStatus = z.enum([
-  'passed',
-  'failed',
-  'inconclusive',
-  'error',
-  'cleanup-failed',
-  'interrupted',
-  'incomplete',
-]);
-
-const SignalResult = z.strictObject({
+const signalResult = z.strictObject({
   id: SignalId,
   expected: z.strictObject({
     captured: z.boolean(),
@@ -154,183 +238,254 @@ const SignalResult = z.strictObject({
   observed: z.strictObject({
     captured: z.boolean().nullable(),
     detected: z.boolean().nullable(),
-    events: z.array(EventEvidence),
-    alerts: z.array(AlertEvidence),
+    events: z.array(eventEvidence),
+    alerts: z.array(alertEvidence),
     firstSeenAt: nullableIso,
+    /** From cmstp start to the first event seen in the SIEM. */
     latencyMs: ms,
     detectionLatencyMs: ms,
   }),
-  verdict: Verdict,
-  timing: z.enum(['on-time', 'late']).nullable(),
+  verdict,
+  /** Whether what was seen (telemetry, then alerts) arrived within its deadline; null when nothing was. */
+  timing: timing.nullable(),
   reason: z.string(),
-  readiness: z.enum(['ready', 'blind', 'unknown']),
-  outcome: Outcome,
+  /** From preflight: whether the host's sensors can record this signal at all. */
+  readiness,
+  outcome,
 });
+export type SignalResult = Of<typeof signalResult>;
 
-const ResultSummary = z.strictObject({
+/** Verdict counts and detection speed, for a scenario or a whole run. */
+const resultSummary = z.strictObject({
   signals: z.number(),
   pass: z.number(),
   fail: z.number(),
+  /** Signals whose telemetry or alert arrived only after its deadline (their verdict is `fail`). */
   late: z.number(),
   inconclusive: z.number(),
   tiers: z.strictObject({ alert: z.number(), telemetry: z.number(), none: z.number() }),
+  /** Mean time to detect: the mean detection latency over the signals an alert was seen for; null if none. */
   mttdMs: ms,
+  /** Mean time for telemetry to reach the SIEM, over the signals captured; null if none. */
   meanCaptureLatencyMs: ms,
 });
+export type ResultSummary = Of<typeof resultSummary>;
 
-const ScenarioResult = z.strictObject({
+/** What each file of a scenario's evidence bundle holds. */
+const evidenceKind = z.enum([
+  'payload',
+  'scriptlet',
+  'transcript',
+  'preflight',
+  'siem-signal',
+  'queries',
+  'cleanup',
+]);
+export type EvidenceKind = Of<typeof evidenceKind>;
+
+/** One file of the evidence bundle, as listed in run.json (its hash is also in manifest.json). */
+const evidenceEntry = z.strictObject({
+  /** Relative to the run's report folder. */
+  path: z.string(),
+  kind: evidenceKind,
+  sha256: z.string(),
+  bytes: z.number(),
+  /** The signal a `siem-signal` file is about; null otherwise. */
+  signal: SignalId.nullable(),
+});
+export type EvidenceEntry = Of<typeof evidenceEntry>;
+
+const scenarioStatus = z.enum(['passed', 'failed', 'inconclusive', 'error', 'cleanup-failed']);
+export type ScenarioStatus = Of<typeof scenarioStatus>;
+
+/**
+ * An alert that fired on one of the harness's own steps (preflight, staging, the canary, clean-up, or the
+ * wrapper that starts cmstp) rather than on the test's evidence: what a SOC must tune out, never evidence.
+ */
+const collateralAlert = z.strictObject({
+  ref: z.string(),
+  ruleId: z.string(),
+  title: z.string(),
+  level: z.string(),
+  /** When the event it fired on happened (the host's clock). */
+  eventTime: iso,
+  eventRefs: z.array(z.string()),
+  /** The harness step running then, `clean-up`, `canary`, or `between steps`. */
+  step: z.string(),
+});
+export type CollateralAlert = Of<typeof collateralAlert>;
+
+const scenarioResult = z.strictObject({
   scenario: z.strictObject({ id: z.string(), title: z.string(), file: z.string(), sha256: z.string() }),
   host: z.strictObject({ name: z.string(), address: z.string(), simulated: z.boolean() }),
   marker: z.string(),
-  status: z.enum(['passed', 'failed', 'inconclusive', 'error', 'cleanup-failed']),
-  execution: ExecutionRecord.nullable(),
-  pipeline: z.strictObject({
-    status: z.enum(['proven', 'unproven', 'unknown']),
-    reason: z.string(),
-    canary: z
-      .strictObject({
-        text: z.string(),
-        writtenAt: iso,
-        seenAt: nullableIso,
-        event: EventEvidence.nullable(),
-      })
-      .nullable(),
-  }),
-  queries: z.array(
-    z.strictObject({
-      kind: z.enum(['telemetry', 'detections', 'trigger']),
-      at: iso,
-      durationMs: z.number(),
-      probes: z.array(z.string()),
-      hits: z.number(),
-      text: z.string().nullable(),
-      error: z.string().nullable(),
-    }),
-  ),
+  status: scenarioStatus,
+  execution: executionRecord.nullable(),
+  pipeline: pipelineProof,
+  /** Every query the poll sent for this scenario and host, with its hit count. */
+  queries: z.array(queryRecord),
+  /** The alerts this test raised that were closed afterwards (`closeAlerts` in the SIEM config); null if not asked. */
   alertCleanup: z.strictObject({ closed: z.array(z.string()), error: z.string().nullable() }).nullable(),
+  /**
+   * Alerts on this host during the run that are not on the test's evidence; null when the SIEM cannot list a
+   * host's alerts (only the local SIEM can today) or nothing ran on the host.
+   */
   collateral: z
-    .strictObject({
-      alerts: z.array(
-        z.strictObject({
-          ref: z.string(),
-          ruleId: z.string(),
-          title: z.string(),
-          level: z.string(),
-          eventTime: z.string(),
-          eventRefs: z.array(z.string()),
-          step: z.string(),
-        }),
-      ),
-      error: z.string().nullable(),
-    })
+    .strictObject({ alerts: z.array(collateralAlert), error: z.string().nullable() })
     // Runs recorded before collateral was reported have none.
     .nullable()
     .default(null),
-  signals: z.array(SignalResult),
-  summary: ResultSummary,
-  evidence: z.array(
-    z.strictObject({
-      path: z.string(),
-      kind: z.enum(['payload', 'scriptlet', 'transcript', 'preflight', 'siem-signal', 'queries', 'cleanup']),
-      sha256: z.string(),
-      bytes: z.number(),
-      signal: SignalId.nullable(),
-    }),
-  ),
+  signals: z.array(signalResult),
+  summary: resultSummary,
+  /** The evidence bundle's files for this scenario and host (under evidence/), with their hashes. */
+  evidence: z.array(evidenceEntry),
   error: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().nullable() }).nullable(),
 });
+export type ScenarioResult = Of<typeof scenarioResult>;
+
+/** A control a run is evidence for, from the control-mapping file (controls/default.yaml). */
+const controlDefinition = z.strictObject({
+  framework: z.string(),
+  id: z.string(),
+  title: z.string(),
+  /** telemetry: met when the expected events were recorded; detection: met when the signal passed in full. */
+  basis: z.enum(['telemetry', 'detection']),
+  statement: z.string(),
+  /** null: every signal / scenario. */
+  signals: z.array(SignalId).nullable(),
+  scenarios: z.array(z.string()).nullable(),
+  /** each-signal: met only when every signal in scope was met in this run ("for each AN0932 signal"). */
+  coverage: z.enum(['any', 'each-signal']).default('any'),
+});
+export type ControlDefinition = Of<typeof controlDefinition>;
+
+/** `demonstration`: the evidence came from the simulated lab, which shows the harness, not a control. */
+const controlStatus = z.enum(['met', 'not-met', 'not-evaluated', 'demonstration']);
+export type ControlStatus = Of<typeof controlStatus>;
+
+/** One scenario x host x signal that bears on a control. */
+const controlEvidence = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  status: controlStatus,
+});
+export type ControlEvidence = Of<typeof controlEvidence>;
+
+/** How this run bears on one control: each covered scenario x host x signal, and the roll-up. */
+const controlResult = controlDefinition.extend({
+  status: controlStatus,
+  evidence: z.array(controlEvidence),
+  /**
+   * The evidence that set the status: what failed for not-met, what was unjudged for not-evaluated, else all.
+   * Runs written before it existed name none.
+   */
+  decidedBy: z.array(controlEvidence).default([]),
+  /** For an each-signal control: the signals in scope with no met evidence in this run. */
+  missing: z.array(SignalId).default([]),
+});
+export type ControlResult = Of<typeof controlResult>;
+
+/** A signal that passed in the previous comparable run (same lab kind and SIEM) and fails now. */
+const regression = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  previousRunId: z.string(),
+  previousVerdict: z.literal('pass'),
+  verdict: z.literal('fail'),
+});
+export type Regression = Of<typeof regression>;
+
+const runStatus = z.enum([
+  'passed',
+  'failed',
+  'inconclusive',
+  'error',
+  'cleanup-failed',
+  'interrupted',
+  'incomplete',
+]);
+export type RunStatus = Of<typeof runStatus>;
+
+/** What the run's hosts were: all simulated, all real, or some of each (each result says which). */
+const labKind = z.enum(['simulated', 'real', 'mixed']);
+export type LabKind = Of<typeof labKind>;
+
+/** A planned scenario x host pair that never ran, and why: a run that has any is not PASSED. */
+const notRunPair = z.strictObject({ scenario: z.string(), host: z.string(), reason: z.string() });
+export type NotRunPair = Of<typeof notRunPair>;
 
 export const RunRecord = z
   .strictObject({
+    /** run.json's format (schema/run.schema.json); bumped on any incompatible change. */
     schemaVersion: z.literal(2),
     runId: z.string(),
     harness: z.strictObject({ name: z.literal('purple-harness'), version: z.string() }),
     startedAt: iso,
     finishedAt: iso,
-    lab: z.enum(['simulated', 'real', 'mixed']),
+    lab: labKind,
     siem: z.strictObject({ id: z.string(), description: z.string() }),
+    /** The slice of the plan this run covered (`--shard i/n`); null for the whole plan. */
     shard: z.strictObject({ index: z.number(), count: z.number() }).nullable(),
+    /** Set by `report merge`: the runs (shards) this one was merged from. */
     mergedFrom: z.array(z.string()).nullable(),
-    status: RunStatus,
-    summary: ResultSummary.extend({ scenarios: z.number() }),
-    results: z.array(ScenarioResult),
-    notRun: z
-      .array(z.strictObject({ scenario: z.string(), host: z.string(), reason: z.string() }))
-      .default([]),
-    controls: z.array(
-      z.strictObject({
-        framework: z.string(),
-        id: z.string(),
-        title: z.string(),
-        basis: z.enum(['telemetry', 'detection']),
-        statement: z.string(),
-        signals: z.array(SignalId).nullable(),
-        scenarios: z.array(z.string()).nullable(),
-        coverage: z.enum(['any', 'each-signal']).default('any'),
-        status: ControlStatus,
-        evidence: z.array(ControlEvidence),
-        // Runs written before decidedBy existed: none named.
-        decidedBy: z.array(ControlEvidence).default([]),
-        missing: z.array(SignalId).default([]),
-      }),
-    ),
-    regressions: z.array(Regression),
+    status: runStatus,
+    summary: resultSummary.extend({ scenarios: z.number() }),
+    results: z.array(scenarioResult),
+    /** Planned pairs that never ran (stop file, interrupt, crash, a crashed shard); empty when all ran. */
+    notRun: z.array(notRunPair).default([]),
+    /** The controls this run is evidence for, each met, not met or not evaluated. */
+    controls: z.array(controlResult),
+    /** Signals that passed in the previous comparable run and fail now (exit code 4). */
+    regressions: z.array(regression),
   })
   .meta({
     title: 'purple-harness run.json',
     description:
       'One run of purple-harness: every scenario x host x AN0932 signal with its verdict, outcome and evidence.',
   });
+export type RunResult = Of<typeof RunRecord>;
+
+/** One run as the run index (reports/index.json) keeps it: enough for history, trends and regressions. */
+const runIndexEntry = z.strictObject({
+  runId: z.string(),
+  startedAt: iso,
+  finishedAt: iso,
+  status: runStatus,
+  lab: labKind,
+  siem: z.string(),
+  summary: resultSummary.pick({
+    signals: true,
+    pass: true,
+    fail: true,
+    late: true,
+    inconclusive: true,
+    mttdMs: true,
+  }),
+  regressions: z.array(regression),
+  /** The run's own report page, relative to the reports folder; null when no HTML report was written. */
+  report: z.string().nullable(),
+  manifestSha256: z.string().nullable(),
+  signals: z.array(
+    z.strictObject({
+      scenario: z.string(),
+      host: z.string(),
+      signal: SignalId,
+      verdict,
+      timing: timing.nullable(),
+      tier,
+      latencyMs: ms,
+      detectionLatencyMs: ms,
+    }),
+  ),
+});
+export type RunIndexEntry = Of<typeof runIndexEntry>;
 
 /** reports/index.json: one entry per run, oldest first (written by the report writer after each run). */
 export const RunIndexRecord = z.strictObject({
   indexVersion: z.literal(1),
-  runs: z.array(
-    z.strictObject({
-      runId: z.string(),
-      startedAt: iso,
-      finishedAt: iso,
-      status: RunStatus,
-      lab: z.enum(['simulated', 'real', 'mixed']),
-      siem: z.string(),
-      summary: ResultSummary.pick({
-        signals: true,
-        pass: true,
-        fail: true,
-        late: true,
-        inconclusive: true,
-        mttdMs: true,
-      }),
-      regressions: z.array(Regression),
-      report: z.string().nullable(),
-      manifestSha256: z.string().nullable(),
-      signals: z.array(
-        z.strictObject({
-          scenario: z.string(),
-          host: z.string(),
-          signal: SignalId,
-          verdict: Verdict,
-          timing: z.enum(['on-time', 'late']).nullable(),
-          tier: z.enum(['alert', 'telemetry', 'none']),
-          latencyMs: ms,
-          detectionLatencyMs: ms,
-        }),
-      ),
-    }),
-  ),
+  /** Oldest first. */
+  runs: z.array(runIndexEntry),
 });
-
-// Compile-time: the schema and RunResult describe the same document, both ways.
-type Immutable<T> = T extends (infer U)[]
-  ? readonly Immutable<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: Immutable<T[K]> }
-    : T;
-type Parsed = z.infer<typeof RunRecord>;
-type ParsedIndex = z.infer<typeof RunIndexRecord>;
-export const runRecordMatchesType: [
-  Parsed extends RunResult ? true : false,
-  RunResult extends Immutable<Parsed> ? true : false,
-  ParsedIndex extends RunIndex ? true : false,
-  RunIndex extends Immutable<ParsedIndex> ? true : false,
-] = [true, true, true, true];
+export type RunIndex = Of<typeof RunIndexRecord>;

@@ -1,5 +1,5 @@
 import type { SignalId } from './scenario-model.js';
-import type { ExecutionProgress } from './types.js';
+import type { ExecutionProgress } from './run-record.js';
 
 /**
  * A field test in a signal's telemetry definition. Values may hold placeholders bound per run:

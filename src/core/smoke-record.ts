@@ -1,4 +1,5 @@
-import type { LabKind, ScenarioResult, TranscriptEntry } from './types.js';
+import type { TranscriptEntry } from './emulation.js';
+import type { LabKind, ScenarioResult } from './run-record.js';
 
 /**
  * What `lab smoke` records (src/pipeline/smoke.ts): the checks a Windows engineer runs first on a new lab

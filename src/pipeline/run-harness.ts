@@ -22,6 +22,7 @@ import type {
   ScenarioResult,
   SignalResult,
   SiemConnector,
+  TimeWindow,
 } from '../core/index.js';
 import {
   HarnessError,
@@ -32,6 +33,8 @@ import {
   scenarioStatus,
   summarizeSignals,
   errorMessage,
+  clockSkewPadMs,
+  processWindowPadMs,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
 import { awaitCanary, pollSignals, type PollPlan, type PollSchedule } from '../poll/poll.js';
@@ -97,23 +100,12 @@ interface PairOutcome {
 
 const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
 
-/** Event-time padding for clock skew between harness and host (siem-apis.md 1.2). */
-const skewPadMs = 5 * 60_000;
-
-/**
- * cmstp's own run, on the target's clock: events with no marker (network, image load, process access,
- * registry) are tied to this run by falling inside it. Sysmon stamps events with the same clock the helper
- * read before starting and after reaping cmstp, so the window stays tight; a wider one would catch the
- * previous scenario on the same host. The whole /au chain took 0.3 s in the OTRF recording.
- */
-export const windowPadMs = { before: 500, after: 1000 } as const;
-
-function processWindow(execution: ExecutionRecord): { since: Date; until: Date } {
+function processWindow(execution: ExecutionRecord): TimeWindow {
   const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
   const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
-  const until = (Number.isFinite(end) ? end : start) + windowPadMs.after;
+  const until = (Number.isFinite(end) ? end : start) + processWindowPadMs.after;
   const cutoff = evidenceUntil(execution)?.getTime() ?? Infinity;
-  return { since: new Date(start - windowPadMs.before), until: new Date(Math.min(until, cutoff)) };
+  return { since: new Date(start - processWindowPadMs.before), until: new Date(Math.min(until, cutoff)) };
 }
 
 /** Clean-up's start on the target's clock: its `cmstp /s /u` names the marker too, so evidence ends there. */
@@ -204,7 +196,7 @@ function strictCanary(run: HarnessRun, state: PairState, ctx: RunContext) {
         host: hostname,
         marker: state.marker,
         bindings: { marker: state.marker },
-        since: new Date(Date.parse(writtenAt) - skewPadMs),
+        since: new Date(Date.parse(writtenAt) - clockSkewPadMs),
         schedule: run.schedule,
         canary: canaryProbe,
         timeoutMs: captureTimeoutMs,
@@ -292,7 +284,7 @@ function pollPlanFor(
     // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
     since: new Date(
       (Number.isFinite(startedAt) ? startedAt : Date.now()) -
-        Math.max(skewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
+        Math.max(clockSkewPadMs, Math.abs(execution.facts?.sensors?.clockSkewMs ?? 0) + 60_000),
     ),
     signals: pollable,
     canary: execution.canary === null ? null : canaryProbe,

@@ -19,7 +19,7 @@ import type {
   SmokeStep,
   TranscriptEntry,
 } from '../core/index.js';
-import { errorMessage, newMarker, smokeStatus } from '../core/index.js';
+import { clockSkewPadMs, errorMessage, newMarker, smokeStatus } from '../core/index.js';
 import {
   CanaryFrame,
   ExportEventsFrame,
@@ -369,7 +369,7 @@ const lockAndCanary =
           host: state.computer,
           marker,
           bindings: { marker },
-          since: new Date(Date.parse(canary.data.writtenUtc) - 5 * 60_000),
+          since: new Date(Date.parse(canary.data.writtenUtc) - clockSkewPadMs),
           schedule: run.schedule,
           canary: canaryProbe,
           timeoutMs: run.deadlines.captureTimeoutMs,

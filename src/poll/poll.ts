@@ -15,6 +15,7 @@ import type {
   ProbeId,
   SiemConnector,
   SiemEvent,
+  TimeWindow,
 } from '../core/index.js';
 import { SiemError, errorMessage, localSiemPolling } from '../core/index.js';
 import { namesAnotherRun } from '../signals/link.js';
@@ -30,7 +31,7 @@ export interface PollPlan {
   readonly marker: string;
   readonly bindings: Readonly<Record<string, string>>;
   /** cmstp's own run on the target clock, padded: the window `window`-correlated signals must fall in. */
-  readonly processWindow: { readonly since: Date; readonly until: Date };
+  readonly processWindow: TimeWindow;
   /** Event-time window start: the emulation start, padded for clock skew. */
   readonly since: Date;
   /** Event-time window end: clean-up's start, after which events are clean-up's own; null when unknown. */

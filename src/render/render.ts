@@ -149,6 +149,39 @@ function renderString(
   }
 }
 
+/**
+ * How long the executor waits for each remote operation: the script's own limits plus slack for the
+ * client's watchdog. The emulation itself (run-cmstp, com-shellexec) gets the scenario's `execute` timeout
+ * plus `launchSlackMs`.
+ */
+const operationTimeoutMs = {
+  'secure-folder': 30_000,
+  preflight: 30_000,
+  canary: 30_000,
+  snapshot: 30_000,
+  'lock-host': 30_000,
+  'unlock-host': 30_000,
+  // cmstp /s /u gets 30 s on the host.
+  'uninstall-profile': 45_000,
+  cleanup: 60_000,
+  probe: 45_000,
+  'host-state': 60_000,
+  'export-events': 120_000,
+} as const;
+const launchSlackMs = 15_000;
+
+type OperationName = keyof typeof operationTimeoutMs | 'run-cmstp' | 'com-shellexec';
+
+/** A remote operation's script, rendered from templates/remote/<name>.ps1.hbs with the command engine. */
+function remoteOperation(
+  engine: ReturnType<typeof commandEngine>,
+  name: OperationName,
+  timeoutMs: number,
+  vars: Record<string, unknown>,
+): RemoteOperation {
+  return { name, timeoutMs, script: renderWith(engine, `remote/${name}.ps1.hbs`, vars) };
+}
+
 /** Renders one scenario for one run marker: the INF, the cmstp command line and the remote operations. */
 export function renderEmulation(loaded: LoadedScenario, options: RenderOptions): RenderedEmulation {
   const { spec } = loaded;
@@ -172,30 +205,28 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       ? renderString(engine, customCommand, 'customCommand', { marker, markerPath })
       : payloadCommand(spec.emulation.payload.action, marker, markerPath);
 
-  const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
-    name,
-    timeoutMs,
-    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
-  });
+  const op = (name: keyof typeof operationTimeoutMs, extra: Record<string, unknown> = {}): RemoteOperation =>
+    remoteOperation(engine, name, operationTimeoutMs[name], { marker, runDir, ...extra });
+  const launch = (name: 'run-cmstp' | 'com-shellexec', extra: Record<string, unknown>): RemoteOperation =>
+    remoteOperation(engine, name, spec.timeouts.execute + launchSlackMs, { marker, runDir, ...extra });
   const common = {
     marker,
     runDir,
     markerPath,
     payloadEvidence: evidenceOf(spec),
     operations: {
-      secureFolder: op('secure-folder', 30_000, { workingFolder }),
-      preflight: op('preflight', 30_000),
-      canary: op('canary', 30_000, { canaryText: canaryText(marker) }),
-      snapshot: op('snapshot', 30_000),
+      secureFolder: op('secure-folder', { workingFolder }),
+      preflight: op('preflight'),
+      canary: op('canary', { canaryText: canaryText(marker) }),
+      snapshot: op('snapshot'),
       // A crashed run's lock expires: the whole emulation's worst case plus ten minutes.
-      lock: op('lock-host', 30_000, {
+      lock: op('lock-host', {
         lockPath: targetLockPath,
         lockTtlSeconds: String(Math.ceil(spec.timeouts.execute / 1000) + 600),
       }),
-      unlock: op('unlock-host', 30_000, { lockPath: targetLockPath }),
-      // cmstp /s /u gets 30 s on the host; the watchdog adds slack.
-      uninstall: op('uninstall-profile', 45_000),
-      cleanup: (createdKeys: readonly string[]) => op('cleanup', 60_000, { createdKeys: [...createdKeys] }),
+      unlock: op('unlock-host', { lockPath: targetLockPath }),
+      uninstall: op('uninstall-profile'),
+      cleanup: (createdKeys: readonly string[]) => op('cleanup', { createdKeys: [...createdKeys] }),
     },
   };
 
@@ -215,7 +246,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
       cmstpCommandLine: `ICMLuaUtil.ShellExec(${file}, ${parameters})`,
       operations: {
         ...common.operations,
-        run: op('com-shellexec', spec.timeouts.execute + 15_000, {
+        run: launch('com-shellexec', {
           file,
           parameters,
           markerPath,
@@ -288,7 +319,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     operations: {
       ...common.operations,
       // The target-side deadline is the scenario's; the client watchdog adds slack on top.
-      run: op('run-cmstp', spec.timeouts.execute + 15_000, {
+      run: launch('run-cmstp', {
         payloadPath,
         cmstpArguments,
         markerPath,
@@ -324,11 +355,11 @@ export function renderHousekeeping(marker: string): {
     );
   }
   const engine = commandEngine();
-  const op = (name: string, runDir: string, extra: Record<string, unknown> = {}): RemoteOperation => ({
-    name,
-    timeoutMs: name === 'snapshot' ? 30_000 : name === 'cleanup' ? 60_000 : 45_000,
-    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, runDir, ...extra }),
-  });
+  const op = (
+    name: keyof typeof operationTimeoutMs,
+    runDir: string,
+    extra: Record<string, unknown> = {},
+  ): RemoteOperation => remoteOperation(engine, name, operationTimeoutMs[name], { marker, runDir, ...extra });
   return {
     places: Object.values(remoteRoots).map((root) => {
       const runDir = `${root}\\${marker}`;
@@ -361,22 +392,18 @@ const fileDeliveryPadding = `# padding: this copy of the probe is long enough to
 
 export function renderSmokeOperations(marker: string): SmokeOperations {
   const engine = commandEngine();
-  const op = (name: string, timeoutMs: number, extra: Record<string, unknown> = {}): RemoteOperation => ({
-    name,
-    timeoutMs,
-    script: renderWith(engine, `remote/${name}.ps1.hbs`, { marker, ...extra }),
-  });
+  const op = (name: keyof typeof operationTimeoutMs, extra: Record<string, unknown> = {}): RemoteOperation =>
+    remoteOperation(engine, name, operationTimeoutMs[name], { marker, ...extra });
   return {
     probe: ({ exitCode, viaFile }) => {
-      const probe = op('probe', 45_000, { exitCode: String(exitCode) });
+      const probe = op('probe', { exitCode: String(exitCode) });
       // cmd.exe's line holds about 3,000 characters of script once encoded; 60 lines of padding pass it.
       return viaFile ? { ...probe, script: probe.script + fileDeliveryPadding.repeat(60) } : probe;
     },
-    hostState: op('host-state', 60_000),
-    secureFolder: op('secure-folder', 30_000, { workingFolder }),
-    exportEvents: (sinceUtc, maxEvents) =>
-      op('export-events', 120_000, { sinceUtc, maxEvents: String(maxEvents) }),
-    preflight: op('preflight', 30_000),
+    hostState: op('host-state'),
+    secureFolder: op('secure-folder', { workingFolder }),
+    exportEvents: (sinceUtc, maxEvents) => op('export-events', { sinceUtc, maxEvents: String(maxEvents) }),
+    preflight: op('preflight'),
   };
 }
 

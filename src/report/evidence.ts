@@ -12,6 +12,7 @@ import type {
   SiemEvent,
   TelemetryQuery,
   TranscriptEntry,
+  TimeWindowRecord,
 } from '../core/index.js';
 import { sha256 } from '../util/hash.js';
 import { redact } from '../util/redact.js';
@@ -26,7 +27,7 @@ export interface SignalEvidenceInput {
 
 /** The telemetry query's parameters (window, bindings): with the raw events, enough to classify them again. */
 export type QueryPlanRecord = Pick<TelemetryQuery, 'host' | 'marker' | 'bindings'> & {
-  readonly processWindow: { readonly since: string; readonly until: string };
+  readonly processWindow: TimeWindowRecord;
   readonly since: string;
   /** Clean-up's start on the target clock; null when unknown (then the window stayed open). */
   readonly evidenceUntil: string | null;

@@ -1,5 +1,7 @@
 import {
   isSecurityPattern,
+  clockSkewPadMs,
+  processWindowPadMs,
   type QueryDialect,
   type TelemetryProbe,
   type TelemetryQuery,
@@ -37,10 +39,11 @@ export function exampleQuery(): TelemetryQuery {
       payloadPort: '8080',
     },
     processWindow: {
-      since: new Date(cmstpStart.getTime() - 500),
-      until: new Date(cmstpStart.getTime() + 1500),
+      since: new Date(cmstpStart.getTime() - processWindowPadMs.before),
+      // cmstp ran for half a second.
+      until: new Date(cmstpStart.getTime() + 500 + processWindowPadMs.after),
     },
-    since: new Date(cmstpStart.getTime() - 5 * 60_000),
+    since: new Date(cmstpStart.getTime() - clockSkewPadMs),
     until: new Date(cmstpStart.getTime() + 10 * 60_000),
     signals: [],
   };

@@ -4,6 +4,7 @@ import {
   type TelemetryProbe,
   type TelemetryPattern,
   type TelemetryQuery,
+  type TimeWindow,
 } from '../core/index.js';
 import { isIP } from 'node:net';
 import {
@@ -44,7 +45,7 @@ function windowFor(
   pattern: TelemetryPattern,
   signal: TelemetryProbe,
   query: TelemetryQuery,
-): { since: Date; until: Date } | null {
+): TimeWindow | null {
   return (pattern.correlation ?? signal.correlation) === 'window' ? query.processWindow : null;
 }
 
@@ -180,7 +181,7 @@ function kqlTest(
   return `${source === 'sysmon' ? `tostring(${column})` : column} ${op} ${value}`;
 }
 
-function kqlTime(since: Date, until: Date, column = 'TimeGenerated'): string {
+function kqlTime({ since, until }: TimeWindow, column = 'TimeGenerated'): string {
   return `${column} between (datetime(${since.toISOString()}) .. datetime(${until.toISOString()}))`;
 }
 
@@ -254,7 +255,7 @@ function kqlParts(
     `(${column} =~ ${kqlString(query.host)} or ${column} startswith ${kqlString(`${query.host}.`)})`;
   for (const pattern of signal.telemetry) {
     const window = windowFor(pattern, signal, query);
-    const time = window ? kqlTime(window.since, window.until) : kqlTime(query.since, query.until);
+    const time = kqlTime(window ?? query);
     const tests = (map: (name: string) => string, source: KqlSource) =>
       Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, source));
     if (isSecurity(pattern)) {
@@ -287,7 +288,7 @@ function kqlParts(
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
       // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window?.since ?? query.since, window?.until ?? query.until, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}, PhIngested = ingestion_time()`,
+        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window ?? query, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}, PhIngested = ingestion_time()`,
       );
     }
   }
@@ -319,7 +320,7 @@ function esTypedTerm(
   return valid ? { term: { [field]: value } } : esNothing;
 }
 
-function range(since: Date, until: Date): Record<string, unknown> {
+function range({ since, until }: TimeWindow): Record<string, unknown> {
   return { range: { '@timestamp': { gte: since.toISOString(), lte: until.toISOString() } } };
 }
 
@@ -340,7 +341,7 @@ function esShould(signal: TelemetryProbe, query: TelemetryQuery): Record<string,
   return signal.telemetry.map((pattern) => {
     const window = windowFor(pattern, signal, query);
     const filters: Record<string, unknown>[] = [{ terms: { 'event.code': pattern.eventIds.map(String) } }];
-    if (window) filters.push(range(window.since, window.until));
+    if (window) filters.push(range(window));
     for (const [name, test] of Object.entries(pattern.match)) {
       const sysmon = isSecurity(pattern) ? sysmonNameFor4688(name) : name;
       // ECS records 4688 process starts in the same process.* fields as Sysmon 1.
@@ -368,7 +369,7 @@ function esSearch(
     query: {
       bool: {
         filter: [
-          range(query.since, query.until),
+          range(query),
           {
             bool: {
               should: [

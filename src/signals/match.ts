@@ -1,4 +1,4 @@
-import type { FieldMatch, TelemetryProbe, TelemetryPattern } from '../core/index.js';
+import type { FieldMatch, TelemetryProbe, TelemetryPattern, TimeWindow } from '../core/index.js';
 
 /** Resolves `{{name}}` placeholders in a signal value; an unbound placeholder is a programming error. */
 export function resolveValue(value: string, bindings: Readonly<Record<string, string>>): string {
@@ -51,7 +51,7 @@ export function matchesPattern(
 
 export interface Correlation {
   readonly marker: string;
-  readonly processWindow: { readonly since: Date; readonly until: Date };
+  readonly processWindow: TimeWindow;
 }
 
 /** Whether an event is tied to this run: it names the marker, or falls inside the launcher's window. */

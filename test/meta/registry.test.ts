@@ -82,18 +82,3 @@ test('every registered plug-in is configurable by its id and documented where us
   const readme = readFileSync(join(repoRoot, 'docs', 'connectors', 'README.md'), 'utf8');
   t.is(readme, withConnectorTable(readme), 'docs/connectors/README.md is stale: run npm run schema');
 });
-
-test('stages never import each other', (t) => {
-  const stages = ['scenario', 'render', 'execute', 'poll', 'assert', 'report'];
-  // render doubles as the shared template engine (ARCHITECTURE.md); scenario may use it to check templates.
-  const allowed: Record<string, string[]> = { scenario: ['render'] };
-  for (const stage of stages) {
-    const dir = join(repoRoot, 'src', stage);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-      const text = readFileSync(join(dir, file), 'utf8');
-      for (const other of stages.filter((s) => s !== stage && !(allowed[stage] ?? []).includes(s))) {
-        t.false(new RegExp(`from '\\.\\./${other}/`).test(text), `${stage}/${file} imports ${other}/`);
-      }
-    }
-  }
-});

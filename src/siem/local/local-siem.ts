@@ -7,6 +7,7 @@ import type {
   SiemEvent,
   DetectionQuery,
   TelemetryQuery,
+  TimeWindow,
 } from '../../core/index.js';
 import { SiemError, errorMessage, interruption } from '../../core/index.js';
 import type { ResolvedCorrelation } from '../../sigma/correlation.js';
@@ -216,7 +217,7 @@ export class LocalSiem implements SiemConnector {
     return Promise.resolve(this.#store.alertsForEvents(ids).map((alert) => this.#toSiemAlert(alert)));
   }
 
-  findHostAlerts(query: { host: string; since: Date; until: Date }): Promise<readonly HostAlert[]> {
+  findHostAlerts(query: TimeWindow & { readonly host: string }): Promise<readonly HostAlert[]> {
     return Promise.resolve(
       this.#store
         .alertsOnHost(

@@ -18,6 +18,7 @@ import {
   type SiemEvent,
   type SiemRequirement,
   type TelemetryQuery,
+  type TimeWindow,
 } from '../../core/index.js';
 import { sentinelSysmonReads } from '../../signals/backends.js';
 import { classify } from '../../signals/classify.js';
@@ -216,7 +217,7 @@ class SentinelSiem implements SiemConnector {
   }
 
   /** One KQL query; a partial answer is not an answer (the poll retries), and an empty one is told apart. */
-  async #query(kql: string, since: Date, until: Date, signal?: AbortSignal): Promise<Row[]> {
+  async #query(kql: string, { since, until }: TimeWindow, signal?: AbortSignal): Promise<Row[]> {
     const response = await this.#http.send(
       'POST',
       `/v1/workspaces/${encodeURIComponent(this.#options.workspaceId)}/query`,
@@ -252,7 +253,7 @@ class SentinelSiem implements SiemConnector {
   }
 
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
-    const rows = await this.#query(this.queryText(query), query.since, query.until, signal);
+    const rows = await this.#query(this.queryText(query), query, signal);
     const events = rows.flatMap((row) => toEvent(row) ?? []);
     const found = classify(query, events);
     this.#seen.remember(found);
@@ -282,7 +283,7 @@ class SentinelSiem implements SiemConnector {
     refuseIfInterrupted(signal, '[siem:sentinel] alert search');
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
-    const rows = await this.#query(this.detectionText(query), query.since, query.until, signal);
+    const rows = await this.#query(this.detectionText(query), query, signal);
     return rows.flatMap((row): SiemAlert[] => {
       const refs = eventsNamedIn(
         [...jsonStrings(row.Entities), ...jsonStrings(row.ExtendedProperties)].join('\n'),
@@ -338,8 +339,7 @@ class SentinelSiem implements SiemConnector {
       try {
         const rows = await this.#query(
           `${source} | getschema | project ColumnName, ColumnType`,
-          since,
-          now,
+          { since, until: now },
           signal,
         );
         return new Map(rows.map((row) => [text(row.ColumnName), text(row.ColumnType)]));

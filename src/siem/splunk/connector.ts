@@ -10,6 +10,7 @@ import {
   type SiemEvent,
   type SiemRequirement,
   type TelemetryQuery,
+  type TimeWindow,
 } from '../../core/index.js';
 import { fromXml } from '../../ingest/normalize.js';
 import { classify } from '../../signals/classify.js';
@@ -125,7 +126,7 @@ class SplunkSiem implements SiemConnector {
   }
 
   /** One streaming export search; no job is left behind to poll or cancel (siem-apis.md 2.1). */
-  async #export(search: string, since: Date, until: Date, signal?: AbortSignal): Promise<Row[]> {
+  async #export(search: string, { since, until }: TimeWindow, signal?: AbortSignal): Promise<Row[]> {
     const { owner, app } = this.#options;
     const response = await this.#http.send(
       'POST',
@@ -183,7 +184,7 @@ class SplunkSiem implements SiemConnector {
   }
 
   async findTelemetry(query: TelemetryQuery, signal?: AbortSignal) {
-    const rows = await this.#export(this.queryText(query), query.since, query.until, signal);
+    const rows = await this.#export(this.queryText(query), query, signal);
     const events = rows.flatMap((row) => {
       const event = toEvent(row);
       return event === null ? [] : [event];
@@ -204,7 +205,7 @@ class SplunkSiem implements SiemConnector {
     refuseIfInterrupted(signal, '[siem:splunk] alert search');
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
-    const rows = await this.#export(this.detectionText(query), query.since, query.until, signal);
+    const rows = await this.#export(this.detectionText(query), query, signal);
     const fired = await this.#firedAlerts(query, events, signal);
     return [
       ...fired,
@@ -347,7 +348,7 @@ class SplunkSiem implements SiemConnector {
     const sourceIs = (name: keyof typeof splSources): string => `source="${splSources[name]}"`;
     // Security events are counted only as 4688s, the one event id the queries search there.
     const search = `search index=${this.#options.index} earliest=${epoch(since)} latest=${epochAfter(until)} (${sourceIs('sysmonXml')} OR ${sourceIs('sysmonClassic')} OR ((${sourceIs('securityXml')} OR ${sourceIs('securityClassic')}) EventCode=4688)) | stats count by source`;
-    const rows = await this.#export(search, since, until, signal);
+    const rows = await this.#export(search, { since, until }, signal);
     const count = (source: string): number =>
       rows
         .filter((row) => one(row.source).toLowerCase() === source.toLowerCase())
