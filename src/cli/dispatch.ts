@@ -7,6 +7,7 @@ import { HarnessError } from '../core/errors.js';
 import { realSleep, systemClock } from '../core/context.js';
 import { oneOf } from '../util/did-you-mean.js';
 import { packageRoot } from '../util/paths.js';
+import type { CommandWord } from './command-table.js';
 import type { ExitCode } from './exit-codes.js';
 import type { ParsedCommandLine } from './flags.js';
 import type { Output } from './output.js';
@@ -313,7 +314,7 @@ async function verify(call: CommandCall): Promise<ExitCode> {
 }
 
 /** Every command word and what runs it; each loads its own modules only when it runs. */
-export const commandRunners: Readonly<Record<string, Runner>> = {
+export const commandRunners = {
   run: runOnce,
   schedule,
   ingest,
@@ -346,4 +347,7 @@ export const commandRunners: Readonly<Record<string, Runner>> = {
   history,
   report,
   verify,
-};
+} satisfies Record<CommandWord, Runner>;
+
+/** Whether a word on the command line names a command (`lab`, `report`, `run`, ...). */
+export const isCommandWord = (word: string): word is CommandWord => Object.hasOwn(commandRunners, word);

@@ -1,5 +1,66 @@
 import { reportFormats } from '../reporters/registry.js';
+import { usageLines, type CommandWord } from './command-table.js';
 import { siemConnectors } from '../siem/registry.js';
+
+/** `purple-harness --help`: every command (from the command table), every flag, the exit codes. */
+export const usage = `purple-harness: validate that your SIEM sees and detects CMSTP.exe abuse (T1218.003, AN0932)
+
+Usage:
+${usageLines}
+
+With no --config, run uses the embedded lab: a simulated Windows host over SSH and a local SIEM.
+Scenarios default to your own in ./scenarios/ (where new and import-atomic write) or, with none there, the
+built-in ones; --include-builtin adds the built-in ones. A built-in can be named by its id.
+
+Options:
+  --config FILE        harness config (lab inventory, SIEM, reports); also PURPLE_HARNESS_CONFIG, or
+                       ./purple-harness.config.yaml when present
+  --host NAME          run only on this inventory host (repeatable)
+  --reports-dir DIR    where reports go (default: reports/)
+  --lab-drop SIGNAL    embedded lab only: drop the events of one AN0932 signal (repeatable)
+  --lab-sensor NAME    embedded lab only: the host's Sysmon/4688 profile (full, no-access-imageload,
+                       no-inf-files, no-cmmgr32-registry, no-sysmon-process-create,
+                       sysmon-baseline)
+  --allow-custom-commands
+                       run scenarios whose payload is their own customCommand (review them first)
+  --rules DIR          run, ingest: load more Sigma rules into the local SIEM (repeatable)
+  --include-builtin    run, plan, validate, doctor: add the built-in scenarios to those named or your own
+  --cron "EXPR"        schedule: when to run, as cron fields ("0 2 * * *": 02:00 daily)
+  --jitter DURATION    schedule: start each run up to this much after its trigger (default 0s)
+  --max-runs N         schedule: stop after N triggers (default: until stopped with Ctrl-C or SIGTERM)
+  --timezone ZONE      schedule: IANA time zone of the cron expression (default: the machine's)
+  --shard I/N          run, plan: only the I-th of N disjoint slices of the scenario x host pairs
+                       (one job of a CI matrix or Kubernetes Indexed Job; merge with report merge)
+  --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
+  --host NAME|tag:T    run, cleanup: only these inventory hosts (repeatable)
+  --preflight MODE     run: strict skips a scenario on a host whose sensors cannot record an expected
+                       signal; lenient (default) runs it and reports the blind spot
+  --trust-new-host-keys
+                       run: record the key of a host with no pinned key (verify it afterwards)
+  --siem NAME          signals: the backend to compile for (local, splunk, sentinel, elastic)
+  --json               print one JSON document: the command's own, or its output lines wrapped in one
+  --title, --from, --template, --flags, --signal, --force
+                       new: the scenario's title, a built-in scenario to start from, the INF template
+                       (inf/NAME.inf.hbs), cmstp flags, expected signals (repeatable), overwrite
+  --marker MARKER      render: use this run marker; cleanup: the run to clean up after
+  --public-key FILE    verify: require a signature by this Ed25519 public key (PEM)
+  --no-chain           verify: check this run alone, not the hash chain through earlier runs
+  --scenario ID, --signal ID
+                       history: only this scenario / signal
+  --format FORMAT      report: json, markdown, html, junit, navigator or attire (repeatable; default all)
+  --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>); lab smoke:
+                       where its bundle goes (default reports/smoke/<run-id>)
+  --pwsh PATH          lab up: run the remote scripts for real in this PowerShell 7 (the script-executing
+                       target) instead of having the simulator carry them out
+  --last N             history: how many recent runs to show per signal (default 20)
+  --debug              print stack traces
+  --quiet              print only results
+  -h, --help           show this help; <command> --help shows the command's own, with examples
+  -v, --version        print the version
+
+Exit codes: 0 passed, 1 a detection assertion failed (verify: the bundle does not check out),
+2 invalid input, 3 infrastructure error or inconclusive, 4 a regression (a signal that passed in the
+previous comparable run fails now), 130 interrupted.`;
 
 /** The SIEMs a config can name, from the registry: `  local: the embedded …` lines. */
 const siemList = Object.values(siemConnectors)
@@ -7,7 +68,7 @@ const siemList = Object.values(siemConnectors)
   .join('\n');
 
 /** `purple-harness <command> --help`: what the command does, its options, and examples to copy. */
-export const commandHelp: Readonly<Record<string, string>> = {
+export const commandHelp = {
   run: `purple-harness run [scenario files, folders or built-in ids] [options]
 
 Runs scenarios on the embedded lab, or on the lab in the config, polls the SIEM and writes reports and
@@ -35,7 +96,8 @@ and logged. Ctrl-C or SIGTERM stops it gracefully.
 Examples:
   purple-harness schedule --cron "0 2 * * *" --jitter 10m --config purple-harness.config.yaml
   purple-harness schedule --cron "*/30 * * * *" --max-runs 4`,
-  plan: `purple-harness plan [scenario files or folders] [--config FILE] [--host NAME] [--shard I/N] [--json]
+  plan: `purple-harness plan [scenario files or folders] [--config FILE] [--host NAME] [--shard I/N]
+                      [--include-builtin] [--allow-custom-commands] [--json]
 
 Shows what a run would do: each scenario x host pair, the INF, the cmstp command line and the query per
 signal for the configured SIEM. Reads no secrets and connects to nothing.
@@ -79,7 +141,7 @@ Turns Atomic Red Team's CMSTP tests into scenarios on generated, marker-only pay
 
 Example:
   purple-harness import-atomic atomic-red-team/atomics/T1218.003/T1218.003.yaml`,
-  doctor: `purple-harness doctor [--config FILE] [--json]
+  doctor: `purple-harness doctor [scenarios] [--config FILE] [--reports-dir DIR] [--include-builtin] [--json]
 
 Checks the config, the scenarios, every variable the config names (set or not), the reports folder, and
 that each host (its SSH key against the pin) and the SIEM answer. Authenticates nowhere, runs nothing.
@@ -87,7 +149,8 @@ Exit 0 all good, 2 a config or environment problem, 3 a connectivity problem.
 
 Example:
   purple-harness doctor --config purple-harness.config.yaml`,
-  validate: `purple-harness validate [scenario files, folders or built-in ids] [--include-builtin] [--json]
+  validate: `purple-harness validate [scenario files, folders or built-in ids] [--include-builtin]
+                          [--allow-custom-commands] [--json]
 
 Checks scenarios and prints every problem as file:line:col: message (exit 2 if any). With none named, it
 checks the same ones run would.
@@ -95,7 +158,7 @@ checks the same ones run would.
 Examples:
   purple-harness validate scenarios/my-cmstp-variant.yaml
   purple-harness validate --include-builtin`,
-  render: `purple-harness render <scenario file or built-in id> [--marker MARKER] [--json]
+  render: `purple-harness render <scenario file or built-in id> [--marker MARKER] [--allow-custom-commands] [--json]
 
 Prints the INF (and scriptlet) a run would stage, without connecting anywhere.
 
@@ -107,7 +170,7 @@ Prints each AN0932 signal's telemetry query for that SIEM.
 
 Example:
   purple-harness signals --siem splunk`,
-  ingest: `purple-harness ingest <files...> [--rules DIR]... [--json]
+  ingest: `purple-harness ingest <files...> [--config FILE] [--rules DIR]... [--json]
 
 Replays recorded telemetry (JSON lines, Windows XML, ECS or .evtx; zipped or not) into the local SIEM and
 reports the alerts our rules raise.
@@ -115,7 +178,7 @@ reports the alerts our rules raise.
 Example:
   purple-harness ingest ../shared/research/datasets/otrf_psh_cmstp_execution_bypassuac.zip`,
   report: `purple-harness report <run-dir> [--format FORMAT]... [--out DIR] [--json]
-purple-harness report merge <run-dir>... [--reports-dir DIR]
+purple-harness report merge <run-dir>... [--config FILE] [--reports-dir DIR]
 
 Re-renders reports from run.json alone (${reportFormats.join(', ')}), or merges the
 shards of a run into one run and one evidence bundle.
@@ -131,7 +194,8 @@ and the hash chain through earlier runs. Exit 0 intact, 1 not.
 Examples:
   purple-harness verify reports/latest
   purple-harness verify reports/20261124T010654Z-32z8g3 --public-key signing-key.pub`,
-  history: `purple-harness history [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N] [--json]
+  history: `purple-harness history [--config FILE] [--reports-dir DIR] [--scenario ID] [--signal ID] [--last N]
+                        [--json]
 
 Each scenario x host x signal over time: verdicts, pass rate and latency trends.
 
@@ -147,4 +211,4 @@ Example:
   schema: `purple-harness schema [--write]
 
 Prints the scenario JSON Schema, or writes every JSON Schema (scenario, config, controls, run.json) to schema/.`,
-};
+} satisfies Record<CommandWord, string>;

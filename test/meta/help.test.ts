@@ -2,7 +2,8 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandLine } from '../../src/cli/flags.js';
-import { commandHelp } from '../../src/cli/help.js';
+import { commandHelp, usage } from '../../src/cli/help.js';
+import { commandTable, flagDefinitions, globalFlags, type CommandWord } from '../../src/cli/command-table.js';
 import { repoRoot } from '../helpers/cli.js';
 
 /** Every `purple-harness ...` example line of every command's --help, split into arguments. */
@@ -36,5 +37,27 @@ test('every --help example parses with its own flags and names shipped files tha
     );
     for (const id of ids)
       t.true(existsSync(join(repoRoot, 'builtin-scenarios', `${id}.yaml`)), `${command}: no built-in ${id}`);
+  }
+});
+
+// #19: the command table (src/cli/command-table.ts) is the one list; every flag is documented where users
+// look, and every command's own --help names each flag it takes.
+test('every flag is taken by a command and named in --help; each command help names its own flags', (t) => {
+  for (const flag of Object.keys(flagDefinitions)) {
+    t.true(usage.includes(`--${flag}`), `purple-harness --help does not document --${flag}`);
+    const taken =
+      (globalFlags as readonly string[]).includes(flag) ||
+      Object.values(commandTable).some((spec) => (spec.flags as readonly string[]).includes(flag));
+    t.true(taken, `no command takes --${flag}`);
+  }
+  for (const [name, spec] of Object.entries(commandTable)) {
+    const help = commandHelp[(name.split(' ')[0] ?? name) as CommandWord];
+    // schedule takes every run flag, and says so: "[run options]".
+    const own =
+      name === 'schedule'
+        ? spec.flags.filter((f) => !(commandTable.run.flags as readonly string[]).includes(f))
+        : spec.flags;
+    for (const flag of own) t.true(help.includes(`--${flag}`), `${name} --help does not name --${flag}`);
+    t.true(usage.includes(`purple-harness ${spec.usage}`), `${name} is missing from the usage`);
   }
 });
