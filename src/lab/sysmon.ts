@@ -90,12 +90,20 @@ function sysmonEvent(
   return { behaviour, time, fields: { ...sysmon(host, eventId, time), ...fields } };
 }
 
+/** The image's version resource, as events 1 and 7 report it (every modelled image is Windows' own). */
+function versionFields(image: string): Record<string, string> {
+  const info = versionInfo[baseName(image)] ?? { OriginalFileName: baseName(image), Description: '-' };
+  return {
+    FileVersion: '10.0.19041.1 (WinBuild.160101.0800)',
+    Description: info.Description,
+    Product: 'Microsoft\u00ae Windows\u00ae Operating System',
+    Company: 'Microsoft Corporation',
+    OriginalFileName: info.OriginalFileName,
+  };
+}
+
 /** Sysmon event 1, Process Create. */
 export function processCreate(host: HostIdentity, process: WindowsProcess, behaviour: Behaviour): LabEvent {
-  const info = versionInfo[baseName(process.image)] ?? {
-    OriginalFileName: baseName(process.image),
-    Description: '-',
-  };
   const parent = process.parent;
   return sysmonEvent(
     host,
@@ -105,11 +113,7 @@ export function processCreate(host: HostIdentity, process: WindowsProcess, behav
       ProcessGuid: process.guid,
       ProcessId: process.pid,
       Image: process.image,
-      FileVersion: '10.0.19041.1 (WinBuild.160101.0800)',
-      Description: info.Description,
-      Product: 'Microsoft\u00ae Windows\u00ae Operating System',
-      Company: 'Microsoft Corporation',
-      OriginalFileName: info.OriginalFileName,
+      ...versionFields(process.image),
       CommandLine: process.commandLine,
       CurrentDirectory: process.currentDirectory,
       User: process.user,
@@ -216,10 +220,6 @@ export function imageLoad(
   behaviour: Behaviour,
 ): LabEvent {
   const time = new Date();
-  const info = versionInfo[baseName(imageLoaded)] ?? {
-    OriginalFileName: baseName(imageLoaded),
-    Description: '-',
-  };
   return sysmonEvent(
     host,
     7,
@@ -229,11 +229,7 @@ export function imageLoad(
       ProcessId: process.pid,
       Image: process.image,
       ImageLoaded: imageLoaded,
-      FileVersion: '10.0.19041.1 (WinBuild.160101.0800)',
-      Description: info.Description,
-      Product: 'Microsoft\u00ae Windows\u00ae Operating System',
-      Company: 'Microsoft Corporation',
-      OriginalFileName: info.OriginalFileName,
+      ...versionFields(imageLoaded),
       Hashes: imageHashes(imageLoaded),
       Signed: 'true',
       Signature: 'Microsoft Windows',
