@@ -5,7 +5,13 @@ import { sensorProfiles, type SensorProfileName } from './sensor-profiles.js';
 import { scriptLabDrive, startScriptLab, type ScriptLab } from './script-lab.js';
 import { startSshServer } from './ssh-server.js';
 import type { Behaviour } from './sysmon.js';
-import { SimulatedWindowsHost, type CmstpKnobs } from './windows-host.js';
+import { runOperation } from './operations.js';
+import {
+  SimulatedWindowsHost,
+  type CmstpKnobs,
+  type OperationCall,
+  type OperationRunner,
+} from './windows-host.js';
 
 export interface LabSimulatorOptions {
   readonly computer?: string;
@@ -46,6 +52,12 @@ export interface LabSimulatorOptions {
    * absent: the model carries out each operation (lab/operations.ts), with no dependency.
    */
   readonly pwsh?: string;
+  /**
+   * With `pwsh`: only these operations run in PowerShell, and the model carries out the rest. For tests
+   * that break one script at a time (test/pwsh/template-mutations.int.test.ts): the broken script still runs
+   * for real, without paying a PowerShell start for every healthy step around it. Absent: every operation.
+   */
+  readonly scriptedOperations?: readonly string[];
   /** Fault knobs for cmstp itself: a non-zero install, an install that never exits, a failing `/u`. */
   readonly cmstp?: CmstpKnobs;
 }
@@ -114,9 +126,19 @@ export async function startLabSimulator(options: LabSimulatorOptions): Promise<L
     drive === undefined || options.pwsh === undefined
       ? null
       : await startScriptLab(host, drive, options.pwsh);
+  const scripted = options.scriptedOperations;
+  const runner: ((call: OperationCall) => OperationRunner) | undefined =
+    scripts === null
+      ? undefined
+      : scripted === undefined
+        ? scripts.runner
+        : (call) =>
+            scripted.includes(call.operation)
+              ? scripts.runner(call)
+              : { run: (shell) => runOperation(host, call.operation, call.params, shell) };
   const ssh = await startSshServer({
     host,
-    ...(scripts === null ? {} : { runner: scripts.runner }),
+    ...(runner === undefined ? {} : { runner }),
     username,
     password: options.password,
     ...(options.authorizedKey === undefined ? {} : { authorizedKey: options.authorizedKey }),

@@ -85,10 +85,19 @@ function unionColumns(
   });
 }
 
-const children = (node: KustoNode): KustoNode[] =>
-  Array.from({ length: node.ChildCount }, (_, i) => node.GetChild(i)).filter(
-    (n): n is KustoNode => n !== null,
-  );
+const childLists = new WeakMap<KustoNode, KustoNode[]>();
+
+/** A node's children, listed once per node (the evaluator walks the same nodes for every row). */
+function children(node: KustoNode): KustoNode[] {
+  let list = childLists.get(node);
+  if (list === undefined) {
+    list = Array.from({ length: node.ChildCount }, (_, i) => node.GetChild(i)).filter(
+      (n): n is KustoNode => n !== null,
+    );
+    childLists.set(node, list);
+  }
+  return list;
+}
 
 /** The first descendant (depth first) of a kind. */
 function first(node: KustoNode, kind: string): KustoNode | undefined {

@@ -71,15 +71,29 @@ const globalsCache = new WeakMap<KustoWorkspace, unknown>();
 type Analysis = ReturnType<KustoLanguage['KustoCode']['ParseAndAnalyze']>;
 const analysisCache = new WeakMap<KustoWorkspace, Map<string, Analysis>>();
 
-/** Microsoft's analysis of `text` in `workspace`, kept for the few texts asked about again (diagnostics, then columns). */
+/**
+ * The text the binder is asked about, with every datetime literal set to one instant. A poll sends the
+ * same query again and again with its window moved on; what the binder says (its diagnostics, a result's
+ * columns and their types) does not depend on a literal's value, only on its type, so one analysis serves
+ * them all. Positions stay valid: every ISO-8601 instant the connector writes has the same length.
+ */
+function bindingShape(text: string): string {
+  return text.replace(
+    /datetime\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\)/g,
+    'datetime(2000-01-01T00:00:00.000Z)',
+  );
+}
+
+/** Microsoft's analysis of `text` in `workspace`, kept for the texts asked about again (each poll's legs). */
 function analyze(text: string, workspace: KustoWorkspace): Analysis {
   const cache = analysisCache.get(workspace) ?? new Map<string, Analysis>();
   analysisCache.set(workspace, cache);
-  const known = cache.get(text);
+  const shape = bindingShape(text);
+  const known = cache.get(shape);
   if (known !== undefined) return known;
-  const analysis = kusto().KustoCode.ParseAndAnalyze(text, globalsFor(workspace));
-  if (cache.size >= 16) cache.delete(cache.keys().next().value ?? '');
-  cache.set(text, analysis);
+  const analysis = kusto().KustoCode.ParseAndAnalyze(shape, globalsFor(workspace));
+  if (cache.size >= 256) cache.delete(cache.keys().next().value ?? '');
+  cache.set(shape, analysis);
   return analysis;
 }
 
@@ -142,17 +156,27 @@ export interface KustoNode {
 
 let kindNames: Map<number, string> | null = null;
 
+/**
+ * A node's wrapper, made once: the tree never changes, so its children and its text (which the bridge
+ * rebuilds by walking every token below the node, each time it is asked) are worked out once and kept. The
+ * evaluator asks for them for every row.
+ */
 function wrap(node: BridgeNode): KustoNode {
   kindNames ??= new Map(Object.entries(kusto().Syntax.SyntaxKind).map(([name, id]) => [id, name]));
   const names = kindNames;
+  let text: string | undefined;
+  const kids = new Map<number, KustoNode | null>();
   return {
     kind: names.get(node.Kind) ?? String(node.Kind),
     ChildCount: node.ChildCount,
     GetChild: (index) => {
-      const child = node.GetChild(index);
-      return child === null ? null : wrap(child);
+      if (!kids.has(index)) {
+        const child = node.GetChild(index);
+        kids.set(index, child === null ? null : wrap(child));
+      }
+      return kids.get(index) ?? null;
     },
-    toString: () => node.toString(),
+    toString: () => (text ??= node.toString()),
     LiteralValue: node.LiteralValue,
   };
 }

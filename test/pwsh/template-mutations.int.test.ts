@@ -15,6 +15,13 @@ import { create as createSshExecutor } from '../../src/executors/ssh/executor.js
  * through the script-executing lab target, where PowerShell really runs it. Every breakage must keep the
  * run from passing and name the broken step: a template that can be broken without a test noticing is how
  * the first real lab would have failed.
+ *
+ * Only the broken operation runs in PowerShell (`scriptedOperations`); the model carries out the healthy
+ * steps around it, so each case pays for one PowerShell start instead of a dozen. That the broken script
+ * really ran in PowerShell is shown by the run failing at all: the model reads only a script's parameters
+ * and would carry out a broken one as if it were whole. Two controls keep the cases honest: the same
+ * arrangement with the script unbroken passes with every step ok (so the breakage, not the arrangement,
+ * fails each case), and the last test runs every script for real, unbroken, together.
  */
 
 const pwsh = pwshPath();
@@ -136,7 +143,7 @@ if (pwsh === null && !pwshRequired) {
         const { executor, seen } = mutatingExecutor(operation, (script) => mutation(script, field));
 
         const run = await inTurn(async () => {
-          const lab = await startTestLab({ pwsh });
+          const lab = await startTestLab({ pwsh, scriptedOperations: [operation] });
           t.teardown(() => lab.close());
           return runOnLab({ scenarios, hosts: [lab.host], siem: lab.siem, executor });
         });
@@ -147,6 +154,29 @@ if (pwsh === null && !pwshRequired) {
         else if (operation !== 'unlock-host') t.not(run.status, 'passed');
       });
     }
+  }
+
+  for (const [operation, { scenario }] of Object.entries(operations)) {
+    test(`#15 control: ${operation} unbroken, run in PowerShell among the model's steps, passes with every step ok`, async (t) => {
+      if (pwsh === null)
+        throw new Error('PowerShell 7 is required (PURPLE_HARNESS_REQUIRE_PWSH=1) but pwsh was not found');
+      const scenarios = loadScenariosOrThrow([join(builtinScenariosDir(), `${scenario}.yaml`)]);
+      const { executor, seen } = mutatingExecutor(operation, (script) => script);
+
+      const { run, lab } = await inTurn(async () => {
+        const lab = await startTestLab({ pwsh, scriptedOperations: [operation] });
+        t.teardown(() => lab.close());
+        return { run: await runOnLab({ scenarios, hosts: [lab.host], siem: lab.siem, executor }), lab };
+      });
+
+      t.true(seen() > 0, `${operation} was never sent`);
+      t.is(run.status, 'passed');
+      t.deepEqual(
+        run.results.flatMap((r) => (r.execution?.steps ?? []).filter((s) => !s.ok)),
+        [],
+      );
+      t.false(lab.lab.host.drive.exists(targetLockPath));
+    });
   }
 
   test('#15 unmutated, the same runs are healthy: passed, every step ok, the lock released', async (t) => {
