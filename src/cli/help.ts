@@ -1,4 +1,4 @@
-import { reportFormats } from '../reporters/registry.js';
+import { reporters } from '../reporters/registry.js';
 import { usageLines, type CommandWord } from './command-table.js';
 import { siemConnectors } from '../siem/registry.js';
 
@@ -47,7 +47,7 @@ Options:
   --no-chain           verify: check this run alone, not the hash chain through earlier runs
   --scenario ID, --signal ID
                        history: only this scenario / signal
-  --format FORMAT      report: json, markdown, html, junit, navigator or attire (repeatable; default all)
+  --format FORMAT      report: ${Object.keys(reporters).join(', ')} (repeatable; default all)
   --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>); lab smoke:
                        where its bundle goes (default reports/smoke/<run-id>)
   --pwsh PATH          lab up: run the remote scripts for real in this PowerShell 7 (the script-executing
@@ -65,6 +65,11 @@ previous comparable run fails now), 130 interrupted.`;
 /** The SIEMs a config can name, from the registry: `  local: the embedded …` lines. */
 const siemList = Object.values(siemConnectors)
   .map((definition) => `  ${definition.id.padEnd(9)} ${definition.docs.summary}`)
+  .join('\n');
+
+/** The report formats, from the registry: `  html       HTML (report.html)` lines. */
+const formatList = Object.values(reporters)
+  .map((definition) => `  ${definition.id.padEnd(10)} ${definition.displayName}`)
   .join('\n');
 
 /** `purple-harness <command> --help`: what the command does, its options, and examples to copy. */
@@ -180,8 +185,11 @@ Example:
   report: `purple-harness report <run-dir> [--format FORMAT]... [--out DIR] [--json]
 purple-harness report merge <run-dir>... [--config FILE] [--reports-dir DIR]
 
-Re-renders reports from run.json alone (${reportFormats.join(', ')}), or merges the
-shards of a run into one run and one evidence bundle.
+Re-renders reports from run.json alone, or merges the shards of a run into one run and one evidence
+bundle.
+
+Formats (--format; reports.formats in the config):
+${formatList}
 
 Examples:
   purple-harness report reports/latest --format html --out /tmp/report

@@ -32,7 +32,7 @@ function row(definition: SiemConnectorDefinition, isDefault: boolean): string {
   return [
     `\`${definition.id}\`${isDefault ? ' (default)' : ''}`,
     docs.summary,
-    `[${definition.id}](${guide})`,
+    `[${definition.displayName}](${guide})`,
     `${duration(polling.captureTimeoutMs)} / ${duration(polling.detectTimeoutMs)}`,
     `${duration(schedule.initialDelayMs)}, ${String(schedule.intervalMs / 1000)} -> ${duration(schedule.maxIntervalMs)}`,
     polling.maxQueriesPerSecond === null ? 'none' : `${String(polling.maxQueriesPerSecond)} per s`,

@@ -71,6 +71,7 @@ test('plan shows what would run where, the INF and the queries, and contacts no 
     ),
     result.stdout.slice(0, 200),
   );
+  t.true(result.stdout.includes('over SSH (Windows OpenSSH), into Splunk (Enterprise Security notables)\n'));
   t.regex(result.stdout, /^## cmstp-local-inf-presetup on WIN11-LAB-02 \(127\.0\.0\.1:\d+\)$/m);
   t.regex(result.stdout, /^ {2}\| \[version\]$/m);
   t.regex(result.stdout, /^ {2}query: search index=/m);

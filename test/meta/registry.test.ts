@@ -58,6 +58,7 @@ test('every registered plug-in is configurable by its id and documented where us
     t.deepEqual(typeProblems({ siem: { type: id } }), [], `siem.type ${id} is not accepted`);
     t.true(existsSync(join(repoRoot, definition.docs.guide)), `siem ${id}: guide ${definition.docs.guide}`);
     t.true(connectorTable().includes(`| \`${id}\``), `siem ${id} has no row in the connector table`);
+    t.true(connectorTable().includes(`[${definition.displayName}](`), `siem ${id}: its name is not shown`);
     t.true(commandHelp.run.includes(id), `run --help does not name the ${id} SIEM`);
   }
   t.true(
@@ -78,6 +79,7 @@ test('every registered plug-in is configurable by its id and documented where us
       `reporter ${id}: guide ${definition.docs.guide}`,
     );
     t.true(commandHelp.report.includes(id), `report --help does not name the ${id} format`);
+    t.true(commandHelp.report.includes(definition.displayName), `report --help does not describe ${id}`);
   }
   const readme = readFileSync(join(repoRoot, 'docs', 'connectors', 'README.md'), 'utf8');
   t.is(readme, withConnectorTable(readme), 'docs/connectors/README.md is stale: run npm run schema');

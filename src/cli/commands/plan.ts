@@ -11,6 +11,7 @@ import { scenarioPaths } from '../../config/defaults.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { siemDefinition, siemOptions } from '../../siem/registry.js';
+import { executors } from '../../executors/registry.js';
 
 /** A host as a plan shows it: no credentials, nothing contacted. */
 interface PlanHost {
@@ -138,9 +139,11 @@ export function planCommand(
     );
     return exitCodes.passed;
   }
+  const executor = executors[options.config.executor?.type ?? 'ssh'];
   output.out(
     `plan: ${String(pairs.length)} scenario x host pair(s)${options.shard ? ` (shard ${String(options.shard.index)}/${String(options.shard.count)})` : ''} on ${embedded ? 'the embedded SIMULATED lab' : 'the configured lab'}, SIEM ${siem}; nothing is contacted`,
   );
+  output.out(`over ${executor.displayName}, into ${siemDefinition(siem).displayName}`);
   for (const pair of pairs) printPair(pair, output);
   return exitCodes.passed;
 }
