@@ -6,6 +6,7 @@ import {
   type TelemetryQuery,
 } from '../../src/core/index.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
+import { siemConnectors } from '../../src/siem/registry.js';
 
 export interface SiemFixture {
   readonly connector: SiemConnector;
@@ -255,5 +256,30 @@ export const siemChecks = {
     return /^\[[^\]]+\]/.test(outcome.error.message)
       ? []
       : [`the error does not name the plug-in: ${outcome.error.message}`];
+  },
+  /**
+   * The capabilities its registry entry declares are the methods it has: the connector table, the docs and
+   * the run read the entry, and a capability claimed without its method (or the reverse) misleads them all.
+   */
+  capabilitiesMatchMethods(fixture: SiemFixture): Promise<string[]> {
+    const { connector } = fixture;
+    const definition = Object.values(siemConnectors).find((d) => d.id === connector.id);
+    if (definition === undefined)
+      return Promise.resolve([`"${connector.id}" is not the id of a registered connector`]);
+    const has = {
+      triggerRule: typeof connector.triggerRules === 'function',
+      closeAlerts: typeof connector.closeAlerts === 'function',
+      hostAlerts: typeof connector.findHostAlerts === 'function',
+    };
+    return Promise.resolve(
+      Object.entries(has)
+        .filter(
+          ([capability, present]) => definition.capabilities[capability as keyof typeof has] !== present,
+        )
+        .map(
+          ([capability, present]) =>
+            `capabilities.${capability} says ${String(!present)}, but the connector ${present ? 'has' : 'lacks'} its method`,
+        ),
+    );
   },
 } satisfies Record<string, (fixture: SiemFixture) => Promise<string[]>>;

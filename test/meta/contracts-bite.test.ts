@@ -113,6 +113,17 @@ const connectorBreakages: readonly {
         }),
     }),
   },
+  {
+    name: 'declares closeAlerts in its entry but has no closeAlerts method',
+    caughtBy: 'capabilitiesMatchMethods',
+    broken: (c) => Object.assign(Object.create(c) as SiemConnector, { closeAlerts: undefined }),
+  },
+  {
+    name: 'has a findHostAlerts method its entry does not declare',
+    caughtBy: 'capabilitiesMatchMethods',
+    broken: (c) =>
+      Object.assign(Object.create(c) as SiemConnector, { findHostAlerts: () => Promise.resolve([]) }),
+  },
 ];
 
 // #19 build point 6: the SIEM contract bites, shown on the Splunk connector over its loopback fake.
