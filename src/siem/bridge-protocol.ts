@@ -11,6 +11,7 @@ import {
   type TelemetryQuery,
 } from '../core/index.js';
 import { classify } from '../signals/classify.js';
+import { redact } from '../util/redact.js';
 import { compileEsBatch, compileKql, compileSplBatch } from '../signals/compile-backends.js';
 import { SeenEvents } from '../signals/link.js';
 
@@ -146,21 +147,43 @@ export function askedAlerts(answer: z.output<typeof DetectionAnswer>, query: Det
 export abstract class BridgeConnector implements SiemConnector {
   abstract readonly id: string;
   readonly #dialect: BridgeDialect;
+  readonly #label: string;
+  readonly #secrets: ReadonlySet<string>;
   /** Events returned so far: an alert request carries them, so the bridge can match alerts to them. */
   readonly #seen = new SeenEvents();
 
-  constructor(dialect: BridgeDialect) {
-    this.#dialect = dialect;
+  /** `label` names the bridge in every message (`command my-bridge`); `secrets` are taken out of them. */
+  constructor(options: {
+    readonly dialect: BridgeDialect;
+    readonly label: string;
+    readonly secrets: ReadonlySet<string>;
+  }) {
+    this.#dialect = options.dialect;
+    this.#label = options.label;
+    this.#secrets = options.secrets;
   }
 
   abstract describe(): string;
 
-  /** Sends one request and returns the answer checked against `schema` (see readAnswer). */
-  protected abstract call<S extends z.ZodType>(
+  /** A message naming the bridge, with every secret it was handed taken out. */
+  protected say(text: string): string {
+    return redact(`[siem:${this.#label}] ${text}`, this.#secrets);
+  }
+
+  /**
+   * The transport: sends one request and returns the bridge's answer as parsed JSON. A failure to get one is
+   * a SiemError worded with `say`.
+   */
+  protected abstract exchange(request: Record<string, unknown>, signal?: AbortSignal): Promise<unknown>;
+
+  /** One request, its answer checked against `schema` (see readAnswer). */
+  async #call<S extends z.ZodType>(
     request: Record<string, unknown>,
     schema: S,
     signal?: AbortSignal,
-  ): Promise<z.output<S>>;
+  ): Promise<z.output<S>> {
+    return readAnswer(await this.exchange(request, signal), schema, (text) => this.say(text));
+  }
 
   abstract dispose(): Promise<void>;
 
@@ -172,7 +195,7 @@ export abstract class BridgeConnector implements SiemConnector {
     query: TelemetryQuery,
     signal?: AbortSignal,
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
-    const answer = await this.call(telemetryRequest(query, this.#dialect), TelemetryAnswer, signal);
+    const answer = await this.#call(telemetryRequest(query, this.#dialect), TelemetryAnswer, signal);
     const found = classify(query, answer.events);
     this.#seen.remember(found);
     return found;
@@ -186,7 +209,7 @@ export abstract class BridgeConnector implements SiemConnector {
     refuseIfInterrupted(signal, `[siem:${this.id}] alert search`);
     const events = this.#seen.lookup(query.eventRefs);
     if (events.length === 0) return [];
-    const answer = await this.call(detectionRequest(query, events), DetectionAnswer, signal);
+    const answer = await this.#call(detectionRequest(query, events), DetectionAnswer, signal);
     return askedAlerts(answer, query);
   }
 

@@ -1,20 +1,16 @@
 import { execa } from 'execa';
-import type { z } from 'zod';
 import { SiemError, type PluginContext, type SiemConnector } from '../../core/index.js';
-import { redact } from '../../util/redact.js';
-import { BridgeConnector, isErrorAnswer, readAnswer } from '../bridge-protocol.js';
+import { BridgeConnector, isErrorAnswer } from '../bridge-protocol.js';
 import type { CommandSiemOptions } from './schema.js';
 
 class CommandSiem extends BridgeConnector {
   readonly id = 'command';
   readonly #options: CommandSiemOptions;
   readonly #env: Record<string, string>;
-  readonly #secrets: ReadonlySet<string>;
   constructor(options: CommandSiemOptions, env: Record<string, string>, secrets: ReadonlySet<string>) {
-    super(options.dialect);
+    super({ dialect: options.dialect, label: `command ${options.name}`, secrets });
     this.#options = options;
     this.#env = env;
-    this.#secrets = secrets;
   }
 
   describe(): string {
@@ -22,13 +18,7 @@ class CommandSiem extends BridgeConnector {
   }
 
   /** One request: JSON on stdin, one JSON document on stdout. Everything that goes wrong names the plug-in. */
-  protected async call<S extends z.ZodType>(
-    request: Record<string, unknown>,
-    schema: S,
-    signal?: AbortSignal,
-  ): Promise<z.output<S>> {
-    const say = (text: string): string =>
-      redact(`[siem:command ${this.#options.name}] ${text}`, this.#secrets);
+  protected async exchange(request: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const [file = '', ...args] = this.#options.command;
     const result = await execa(file, args, {
       input: JSON.stringify(request),
@@ -44,13 +34,13 @@ class CommandSiem extends BridgeConnector {
     if (result.timedOut)
       throw new SiemError(
         'E_SIEM_UNAVAILABLE',
-        say(`did not answer within ${String(this.#options.timeoutMs)} ms`),
+        this.say(`did not answer within ${String(this.#options.timeoutMs)} ms`),
         {
           retryable: true,
         },
       );
     if (result.failed && result.exitCode === undefined)
-      throw new SiemError('E_SIEM_UNAVAILABLE', say(`could not run: ${result.shortMessage}`), {
+      throw new SiemError('E_SIEM_UNAVAILABLE', this.say(`could not run: ${result.shortMessage}`), {
         hint: 'Check `command` in the siem config: the executable must exist and be runnable.',
       });
     let answer: unknown;
@@ -60,7 +50,7 @@ class CommandSiem extends BridgeConnector {
       const stderr = result.stderr.slice(-500);
       throw new SiemError(
         'E_SIEM_QUERY',
-        say(
+        this.say(
           `exit ${String(result.exitCode)}, and stdout is not one JSON document${stderr ? `; stderr: ${stderr}` : ''}`,
         ),
         { retryable: result.exitCode !== 0, cause: error },
@@ -70,12 +60,12 @@ class CommandSiem extends BridgeConnector {
     if (result.exitCode !== 0 && !isErrorAnswer(answer))
       throw new SiemError(
         'E_SIEM_QUERY',
-        say(`exit ${String(result.exitCode)}: ${result.stderr.slice(-500)}`),
+        this.say(`exit ${String(result.exitCode)}: ${result.stderr.slice(-500)}`),
         {
           retryable: true,
         },
       );
-    return readAnswer(answer, schema, say);
+    return answer;
   }
 
   dispose(): Promise<void> {

@@ -1,7 +1,5 @@
-import type { z } from 'zod';
 import { SiemError, type PluginContext, type SiemConnector } from '../../core/index.js';
-import { redact } from '../../util/redact.js';
-import { BridgeConnector, readAnswer } from '../bridge-protocol.js';
+import { BridgeConnector } from '../bridge-protocol.js';
 import { secretFrom, siemHttp, type SiemHttp } from '../http.js';
 import type { HttpBridgeSiemOptions } from './schema.js';
 
@@ -9,12 +7,10 @@ class HttpBridgeSiem extends BridgeConnector {
   readonly id = 'http-bridge';
   readonly #options: HttpBridgeSiemOptions;
   readonly #http: SiemHttp;
-  readonly #secrets: ReadonlySet<string>;
   constructor(options: HttpBridgeSiemOptions, http: SiemHttp, secrets: ReadonlySet<string>) {
-    super(options.dialect);
+    super({ dialect: options.dialect, label: `http-bridge ${options.name}`, secrets });
     this.#options = options;
     this.#http = http;
-    this.#secrets = secrets;
   }
 
   describe(): string {
@@ -26,27 +22,17 @@ class HttpBridgeSiem extends BridgeConnector {
    * and 5xx are retried, honouring Retry-After); a 200 that is not JSON, or is outside the protocol, is an
    * error naming the bridge.
    */
-  protected async call<S extends z.ZodType>(
-    request: Record<string, unknown>,
-    schema: S,
-    signal?: AbortSignal,
-  ): Promise<z.output<S>> {
-    const say = (text: string): string =>
-      redact(`[siem:http-bridge ${this.#options.name}] ${text}`, this.#secrets);
+  protected async exchange(request: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const response = await this.#http.send('POST', this.#options.url, { json: request }, signal);
-    let answer: unknown;
     try {
-      answer = JSON.parse(response.text);
+      return JSON.parse(response.text) as unknown;
     } catch (error) {
       throw new SiemError(
         'E_SIEM_QUERY',
-        say(`answered HTTP ${String(response.status)} with no JSON document`),
-        {
-          cause: error,
-        },
+        this.say(`answered HTTP ${String(response.status)} with no JSON document`),
+        { cause: error },
       );
     }
-    return readAnswer(answer, schema, say);
   }
 
   dispose(): Promise<void> {
