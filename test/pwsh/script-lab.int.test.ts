@@ -5,6 +5,7 @@ import type { RunResult } from '../../src/core/index.js';
 import { startPayloadServer } from '../../src/payload-server/server.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { builtinScenariosDir } from '../../src/util/paths.js';
+import { targetLockPath } from '../../src/render/render.js';
 import { runOnLab, startTestLab } from '../helpers/lab.js';
 import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
 
@@ -75,6 +76,9 @@ if (pwsh === null && !pwshRequired) {
     t.is(ran.status, 'passed', failedSteps(ran).join('\n'));
     t.deepEqual(failedSteps(ran), []);
     t.true(ran.results.every((r) => r.execution?.cleanup.verified === true));
+    // The canary each run wrote reached the SIEM, and the host lock was released.
+    t.true(ran.results.every((r) => r.pipeline.canary?.event != null));
+    t.false(executing.lab.host.drive.exists(targetLockPath));
     t.is(simulated.status, 'passed');
     t.deepEqual(signalsOf(ran), signalsOf(simulated));
   });

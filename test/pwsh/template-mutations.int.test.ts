@@ -21,7 +21,8 @@ import { create as createSshExecutor } from '../../src/executors/ssh/executor.js
  * really ran in PowerShell is shown by the run failing at all: the model reads only a script's parameters
  * and would carry out a broken one as if it were whole. Two controls keep the cases honest: the same
  * arrangement with the script unbroken passes with every step ok (so the breakage, not the arrangement,
- * fails each case), and the last test runs every script for real, unbroken, together.
+ * fails each case), and test/pwsh/script-lab.int.test.ts runs every built-in scenario with every script real
+ * and unbroken: passed, every step ok, the canary seen, the lock released.
  */
 
 const pwsh = pwshPath();
@@ -178,24 +179,4 @@ if (pwsh === null && !pwshRequired) {
       t.false(lab.lab.host.drive.exists(targetLockPath));
     });
   }
-
-  test('#15 unmutated, the same runs are healthy: passed, every step ok, the lock released', async (t) => {
-    if (pwsh === null)
-      throw new Error('PowerShell 7 is required (PURPLE_HARNESS_REQUIRE_PWSH=1) but pwsh was not found');
-    const files = [...new Set(Object.values(operations).map((o) => o.scenario))].map((id) =>
-      join(builtinScenariosDir(), `${id}.yaml`),
-    );
-    const lab = await inTurn(() => startTestLab({ pwsh }));
-    t.teardown(() => lab.close());
-
-    const run = await inTurn(() =>
-      runOnLab({ scenarios: loadScenariosOrThrow(files), hosts: [lab.host], siem: lab.siem }),
-    );
-
-    t.is(run.status, 'passed');
-    const failed = run.results.flatMap((r) => (r.execution?.steps ?? []).filter((s) => !s.ok));
-    t.deepEqual(failed, []);
-    t.true(run.results.every((r) => r.pipeline.canary?.event != null));
-    t.false(lab.lab.host.drive.exists(targetLockPath));
-  });
 }
