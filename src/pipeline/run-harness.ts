@@ -172,6 +172,8 @@ interface Deadlines {
 /** One pair's run as it goes: each step fills in what it learnt, and the evidence is built from all of it. */
 interface PairState {
   readonly marker: string;
+  /** When the previous pair on this host in this run ended (harness clock); null for the host's first. */
+  readonly notBefore: string | null;
   readonly signals: readonly { definition: SignalDefinition; expectation: Expectation }[];
   readonly deadlines: Deadlines;
   readonly transcript: TranscriptEntry[];
@@ -344,10 +346,12 @@ async function runPair(
   host: HostTarget,
   ctx: RunContext,
   claimName: (host: HostTarget, facts: HostFacts) => string | null,
+  notBefore: string | null,
 ): Promise<PairOutcome> {
   const label = `${scenario.spec.id} on ${host.name}`;
   const state: PairState = {
     marker: newMarker(),
+    notBefore,
     signals: definitionsOf(scenario),
     deadlines: deadlinesOf(run, scenario),
     transcript: [],
@@ -407,7 +411,7 @@ async function finishPair(
   const collateral = await collectCollateral(
     run.siem,
     execution?.facts?.hostname ?? host.name,
-    execution,
+    { execution, notBefore: state.notBefore },
     results,
     ctx,
   );
@@ -474,15 +478,23 @@ const stepToleranceMs = 50;
 async function collectCollateral(
   siem: SiemConnector,
   host: string,
-  execution: ExecutionRecord | null,
+  pair: { readonly execution: ExecutionRecord | null; readonly notBefore: string | null },
   results: readonly SignalResult[],
   ctx: Pick<RunContext, 'signal' | 'secrets' | 'logger'>,
 ): Promise<ScenarioResult['collateral']> {
+  const { execution } = pair;
   if (!siem.findHostAlerts || execution === null || execution.steps.length === 0 || ctx.signal.aborted)
     return null;
   // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
   const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
-  const since = new Date(Date.parse(execution.startedAt) + skewMs - stepToleranceMs);
+  // The tolerance never reaches back into the previous scenario on this host: back to back, they can be
+  // milliseconds apart, and its events are its own, never this one's collateral.
+  const since = new Date(
+    Math.max(
+      Date.parse(execution.startedAt) + skewMs - stepToleranceMs,
+      pair.notBefore === null ? -Infinity : Date.parse(pair.notBefore) + skewMs,
+    ),
+  );
   const until = new Date(Date.parse(execution.endedAt) + skewMs + stepToleranceMs);
   const evidenceEvents = new Set(results.flatMap((r) => r.observed.events.map((e) => e.ref)));
   const evidenceAlerts = new Set(results.flatMap((r) => r.observed.alerts.map((a) => a.ref)));
@@ -649,6 +661,7 @@ async function runHosts(
     const release = await (run.lockHost ?? noLock)(host);
     // A host that cannot be reached (or shows the wrong key) fails once: its other pairs are not run.
     let unreachable: string | null = null;
+    let previousEnd: string | null = null;
     try {
       for (const scenario of run.scenarios) {
         const key = keyOf(scenario.spec.id, host.name);
@@ -662,8 +675,9 @@ async function runHosts(
           skipped.set(key, stop);
           continue;
         }
-        const pair = await runPair(run, scenario, host, ctx, claimName);
+        const pair = await runPair(run, scenario, host, ctx, claimName, previousEnd);
         byPair.set(key, pair);
+        previousEnd = pair.result.execution?.endedAt ?? previousEnd;
         const refused = failedConnect(pair.result);
         if (refused !== null)
           unreachable = `${host.name} could not be reached for ${scenario.spec.id}, so it was not tried again: ${refused}`;
