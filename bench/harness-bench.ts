@@ -5,11 +5,12 @@
  *   P2: one scenario on 16 simulated hosts with 3 s ingest delay, against 1 host and against the same 16
  *       hosts one after another, in the same process.
  *   P3: from P2's records: time from "event searchable" (the SIEM's indexedAt) to the harness recording it,
- *       and telemetry queries per host per poll round.
+ *       and telemetry queries per host per poll round; with the local SIEM's push (onIngest), and for a
+ *       polled connector (the same SIEM with push hidden, so the poll finds events on its schedule).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { HostTarget, LoadedScenario, RunResult } from '../src/core/index.js';
+import type { HostTarget, LoadedScenario, RunResult, SiemConnector } from '../src/core/index.js';
 import { realSleep, silentLogger, systemClock } from '../src/core/index.js';
 import { SshExecutorOptions } from '../src/executors/ssh/schema.js';
 import { simulatorTarget, startLabSimulator, type LabSimulator } from '../src/lab/simulator.js';
@@ -23,12 +24,27 @@ import { create as createSshExecutor } from '../src/executors/ssh/executor.js';
 
 const ctxBase = { clock: systemClock, sleep: realSleep, logger: silentLogger, secrets: new Set<string>() };
 
+/** The local SIEM as a connector with no push sees it: searched on the poll's schedule only. */
+function polledView(siem: SiemConnector): SiemConnector {
+  return {
+    id: siem.id,
+    ...(siem.alertsAtIngest === undefined ? {} : { alertsAtIngest: siem.alertsAtIngest }),
+    describe: () => siem.describe(),
+    findTelemetry: (query, signal) => siem.findTelemetry(query, signal),
+    findDetections: (query, signal) => siem.findDetections(query, signal),
+    queryText: (query) => siem.queryText(query),
+    ingestEndpoint: () => siem.ingestEndpoint(),
+    dispose: () => siem.dispose(),
+  };
+}
+
 async function withLab<T>(
   hosts: number,
   ingestDelayMs: number,
   work: (
     run: (scenarios: readonly LoadedScenario[], concurrency: number) => Promise<RunResult>,
   ) => Promise<T>,
+  push = true,
 ): Promise<T> {
   const token = randomBytes(16).toString('hex');
   const siem = await (
@@ -66,7 +82,7 @@ async function withLab<T>(
           scenarios,
           hosts: targets,
           executor: createSshExecutor(SshExecutorOptions.parse({}), { ...ctxBase, env: {} }),
-          siem,
+          siem: push ? siem : polledView(siem),
           lab: 'simulated',
           schedule: siemConnectors.local.polling.schedule,
           deadlines: siemConnectors.local.polling,
@@ -167,6 +183,7 @@ if (which === 'P1') {
     const sequential = await run(scenario, 1);
     return { parallelSeconds, parallel, sequentialSeconds: seconds(startedSeq), sequential };
   });
+  const polled = await withLab(16, 3000, (run) => run(scenario, 16), false);
   result = {
     ingestDelayMs: 3000,
     oneHostSeconds: one.seconds,
@@ -176,6 +193,7 @@ if (which === 'P1') {
     speedupOverSequential: sixteen.sequentialSeconds / sixteen.parallelSeconds,
     statuses: [one.record.status, sixteen.parallel.status, sixteen.sequential.status],
     ...pipelineFigures([one.record, sixteen.parallel, sixteen.sequential]),
+    polled: pipelineFigures([polled]),
   };
 } else {
   throw new Error('usage: harness-bench.js P1|P2');

@@ -50,6 +50,7 @@ const p3 = p2.searchableToRecordedMs as {
   samples: number;
   pollIntervalInEffectMedian: number | null;
 };
+const p3Polled = (p2.polled as { searchableToRecordedMs: typeof p3 }).searchableToRecordedMs;
 const replay = p4.replay as { events: number; seconds: number; alerts: number } | null;
 
 const rows: [string, string, string, string][] = [
@@ -72,10 +73,16 @@ const rows: [string, string, string, string][] = [
     verdict(num(p2.speedupOverSequential) >= 10),
   ],
   [
-    'P3 searchable -> recorded',
-    `median ${fmt(num(p3.median), 0)} ms, p95 ${fmt(num(p3.p95), 0)} ms (${String(p3.samples)} signals); poll interval then ${fmt(num(p3.pollIntervalInEffectMedian), 0)} ms`,
+    'P3 searchable -> recorded, local SIEM with push',
+    `median ${fmt(num(p3.median), 0)} ms, p95 ${fmt(num(p3.p95), 0)} ms (${String(p3.samples)} signals)`,
+    'median <= 20 ms',
+    verdict(num(p3.median) <= 20),
+  ],
+  [
+    'P3 searchable -> recorded, polled connector',
+    `median ${fmt(num(p3Polled.median), 0)} ms, p95 ${fmt(num(p3Polled.p95), 0)} ms (${String(p3Polled.samples)} signals); poll interval then ${fmt(num(p3Polled.pollIntervalInEffectMedian), 0)} ms`,
     'median <= 1 poll interval',
-    verdict(num(p3.median) <= num(p3.pollIntervalInEffectMedian)),
+    verdict(num(p3Polled.median) <= num(p3Polled.pollIntervalInEffectMedian)),
   ],
   [
     'P3 telemetry queries per host per round',

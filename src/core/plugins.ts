@@ -227,6 +227,12 @@ export interface SiemConnector {
    * configuration error with its fix before any run, never a silent "not captured" during one.
    */
   checkRequirements?(signal?: AbortSignal): Promise<readonly SiemRequirement[]>;
+  /**
+   * Calls `listener` whenever events from `host` become searchable (capability `push`), until the returned
+   * function is called. The poll then looks at once instead of at its next interval; it still polls on its
+   * schedule, so a missed call only costs time, never evidence.
+   */
+  onIngest?(host: string, listener: () => void): () => void;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;
@@ -245,6 +251,8 @@ export interface SiemCapabilities {
   readonly closeAlerts: boolean;
   /** Can list every alert on a host's events in a window (`findHostAlerts`): the run's collateral. */
   readonly hostAlerts: boolean;
+  /** Says when a host's events become searchable (`onIngest`), so verdicts need not wait for a poll. */
+  readonly push: boolean;
 }
 
 export interface PollSchedule {
@@ -305,6 +313,7 @@ export const searchOnly = {
     triggerRule: false,
     closeAlerts: false,
     hostAlerts: false,
+    push: false,
   },
   /** Alerts are tied to events by the values they repeat (Splunk notables, Sentinel SecurityAlert). */
   unlinked: {
@@ -314,6 +323,7 @@ export const searchOnly = {
     triggerRule: false,
     closeAlerts: false,
     hostAlerts: false,
+    push: false,
   },
 } as const satisfies Record<string, SiemCapabilities>;
 

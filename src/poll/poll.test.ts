@@ -531,3 +531,99 @@ test('#18 on a terminal: the wait is a countdown the terminal redraws, cleared w
   );
   t.false(said.info.some((m) => m.includes('waiting for')));
 });
+
+/**
+ * #20 push: a SIEM that says when a host's events arrive (onIngest) ends the poll's wait then. The sleep
+ * here moves the clock by a full wait unless it is woken first, which moves it by nothing.
+ */
+function wakeableClock(start = Date.parse('2026-11-23T12:00:00Z')) {
+  let now = start;
+  const waits: string[] = [];
+  return {
+    clock: { now: () => new Date(now) },
+    waits,
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waits.push(`slept ${String(ms)}`);
+          now += ms;
+          resolve();
+        }, 20);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            waits.push('woken');
+            reject(new Error('woken'));
+          },
+          { once: true },
+        );
+      }),
+  };
+}
+
+/**
+ * A SIEM whose event becomes searchable as the poll starts: with `push`, it arrives as the poll starts its
+ * first wait and the SIEM says so; without, it is there from the start and waits for the first look.
+ */
+function arriving(push: boolean): SiemConnector {
+  let searchable = !push;
+  const base = scripted([[]]);
+  return {
+    ...base,
+    findTelemetry: (query) =>
+      searchable
+        ? Promise.resolve(new Map<SignalId, SiemEvent[]>([['cmstp-exec', [event]]]))
+        : base.findTelemetry(query),
+    ...(push
+      ? {
+          // One arrival: the first wait is told of it.
+          onIngest: (host: string, listener: () => void) => {
+            if (!searchable)
+              setImmediate(() => {
+                searchable = true;
+                if (host === 'h') listener();
+              });
+            return () => undefined;
+          },
+        }
+      : {}),
+  };
+}
+
+test('#20 push: an ingest the SIEM announces ends the wait, and the event is recorded with no poll interval spent', async (t) => {
+  const pushed = wakeableClock();
+  const { signals: withPush } = await pollSignals(plan(arriving(true), false), {
+    ...pushed,
+    signal: new AbortController().signal,
+    logger: silentLogger,
+  });
+  t.is(withPush.get('cmstp-exec')?.firstSeenAt, '2026-11-23T12:00:00.000Z');
+  t.is(pushed.waits[0], 'woken');
+
+  // The control: the same SIEM without push is found only after the first wait (the initial delay).
+  const polled = wakeableClock();
+  const { signals: withoutPush } = await pollSignals(plan(arriving(false), false), {
+    ...polled,
+    signal: new AbortController().signal,
+    logger: silentLogger,
+  });
+  t.is(withoutPush.get('cmstp-exec')?.firstSeenAt, '2026-11-23T12:00:01.000Z');
+  t.is(polled.waits[0], 'slept 1000');
+});
+
+test('#20 push: an interrupt during a wait still ends the poll as an interrupt, not as a wake-up', async (t) => {
+  const clock = wakeableClock();
+  const stop = new AbortController();
+  const connector: SiemConnector = { ...scripted([[]]), onIngest: () => () => undefined };
+  setImmediate(() => {
+    stop.abort();
+  });
+  const { signals } = await pollSignals(plan(connector, false), {
+    ...clock,
+    signal: stop.signal,
+    logger: silentLogger,
+  });
+  t.is(signals.get('cmstp-exec')?.events.length, 0);
+  t.true(clock.waits.length <= 1);
+});

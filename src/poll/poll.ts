@@ -458,14 +458,31 @@ class Poll {
     }
   }
 
-  /** An interrupt ends the wait early; what was seen so far is kept, and unsettled signals say so. */
-  async pause(ms: number): Promise<boolean> {
+  /**
+   * Waits `ms`, or less: unless `full`, a SIEM that says when the host's events arrive (`onIngest`,
+   * capability `push`) ends the wait then, so the next look comes as the evidence does. The final sweep's
+   * grace period is waited in full: it is there for late data to land, all of it. An interrupt ends any wait,
+   * returning false; what was seen so far is kept, and unsettled signals say so.
+   */
+  async pause(ms: number, full = false): Promise<boolean> {
+    const arrived = new AbortController();
+    const stop = full
+      ? undefined
+      : this.plan.connector.onIngest?.(this.plan.host, () => {
+          arrived.abort();
+        });
     try {
-      await this.ctx.sleep(ms, this.ctx.signal);
+      await this.ctx.sleep(
+        ms,
+        stop === undefined ? this.ctx.signal : AbortSignal.any([this.ctx.signal, arrived.signal]),
+      );
       return true;
     } catch (error) {
       if (this.ctx.signal.aborted) return false;
+      if (arrived.signal.aborted) return true;
       throw error;
+    } finally {
+      stop?.();
     }
   }
 
@@ -540,7 +557,7 @@ class Poll {
     const unsettled = plan.signals.some(
       ({ definition, expectation }) => !this.settled(definition.id, expectation),
     );
-    if (!unsettled || (await this.pause(plan.schedule.finalSweepDelayMs))) await this.pollOnce(true);
+    if (!unsettled || (await this.pause(plan.schedule.finalSweepDelayMs, true))) await this.pollOnce(true);
   }
 
   observation(id: SignalId, expectation: Expectation, error: string | null): SignalObservation {

@@ -270,6 +270,7 @@ export const siemChecks = {
       triggerRule: typeof connector.triggerRules === 'function',
       closeAlerts: typeof connector.closeAlerts === 'function',
       hostAlerts: typeof connector.findHostAlerts === 'function',
+      push: typeof connector.onIngest === 'function',
     };
     return Promise.resolve(
       Object.entries(has)

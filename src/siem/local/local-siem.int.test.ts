@@ -1,8 +1,10 @@
+import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { testSiemConnector } from '../../../test/contracts/siem-connector.js';
 import { pluginContext } from '../../../test/helpers/lab.js';
 import { localSiem } from './index.js';
 import { LocalSiemOptions } from './schema.js';
+import { signalCatalog } from '../../signals/catalog.js';
 
 // The local SIEM passes the shared connector contract through its real ingestion path (HEC over loopback).
 testSiemConnector('siem/local', async () => {
@@ -31,4 +33,67 @@ testSiemConnector('siem/local', async () => {
     },
     close: () => connector.dispose(),
   };
+});
+
+// #20 push: the local SIEM tells a listener when its host's events are stored, and they are searchable then.
+test('onIngest: told once per stored batch of its own host, after the events are searchable; not for another host, not after unsubscribing', async (t) => {
+  const token = randomBytes(16).toString('hex');
+  const siem = await (
+    await localSiem.load()
+  ).create(
+    LocalSiemOptions.parse({ database: ':memory:' }),
+    pluginContext({ PURPLE_HARNESS_HEC_TOKEN: token }),
+  );
+  t.teardown(() => siem.dispose());
+  const endpoint = siem.ingestEndpoint();
+  if (endpoint?.protocol !== 'local-hec' || siem.onIngest === undefined) throw new Error('no push');
+  const marker = 'phpush0000001';
+  const send = async (host: string) => {
+    const event = {
+      EventID: 1,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Computer: host,
+      UtcTime: '2026-11-23 12:00:00.000',
+      Image: 'C:\\Windows\\System32\\cmstp.exe',
+      CommandLine: `cmstp.exe /s C:\\ProgramData\\purple-harness\\${marker}\\${marker}.inf`,
+    };
+    const response = await fetch(`${endpoint.url}/services/collector/event`, {
+      method: 'POST',
+      headers: { Authorization: `Splunk ${endpoint.token}` },
+      body: JSON.stringify({
+        time: Date.parse('2026-11-23T12:00:00Z') / 1000,
+        host,
+        sourcetype: 'test',
+        event,
+      }),
+    });
+    t.true(response.ok);
+  };
+  const query = {
+    host: 'WIN10-LAB-01',
+    marker,
+    bindings: { marker, payloadFile: `${marker}.inf` },
+    processWindow: { since: new Date('2026-11-23T11:59:59Z'), until: new Date('2026-11-23T12:00:05Z') },
+    since: new Date('2026-11-23T11:55:00Z'),
+    until: new Date('2026-11-23T12:10:00Z'),
+    signals: [signalCatalog['cmstp-exec']],
+  };
+  const found: number[] = [];
+  let told = 0;
+  const stop = siem.onIngest('WIN10-LAB-01', () => {
+    told += 1;
+    // Searchable by the time the listener is told: the poll it wakes finds the event.
+    void siem.findTelemetry(query).then((events) => found.push(events.get('cmstp-exec')?.length ?? 0));
+  });
+
+  await send('WIN10-LAB-010.lab.local');
+  t.is(told, 0, 'a host whose name only starts the same is not this host');
+  await send('WIN10-LAB-01.lab.local');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(told, 1);
+  t.deepEqual(found, [1]);
+  stop();
+  await send('WIN10-LAB-01.lab.local');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(told, 1, 'not told after unsubscribing');
 });

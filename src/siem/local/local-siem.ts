@@ -14,7 +14,7 @@ import type { ResolvedCorrelation } from '../../sigma/correlation.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
 import { compileLocal, localHostClause } from '../../signals/compile-local.js';
-import { classify } from '../../signals/classify.js';
+import { classify, sameHost } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
 import type { EventStore, StoredAlert, StoredEvent } from './store.js';
 
@@ -65,6 +65,8 @@ export class LocalSiem implements SiemConnector {
   readonly #hec: HecServer | null;
   readonly #token: string;
   readonly #now: () => Date;
+  /** Who is told when a host's events are stored (onIngest): each listener with the host it asked about. */
+  readonly #listeners = new Set<{ readonly host: string; readonly listener: () => void }>();
 
   constructor(options: {
     store: EventStore;
@@ -161,7 +163,24 @@ export class LocalSiem implements SiemConnector {
         for (const correlation of touched) if (this.#correlationFires(correlation, event)) raise(correlation);
       }
     });
+    this.#tell(events);
     return counts;
+  }
+
+  /** Tells each listener whose host sent some of `events`, once, after they are committed and searchable. */
+  #tell(events: readonly IncomingEvent[]): void {
+    if (this.#listeners.size === 0) return;
+    const hosts = new Set(events.map((e) => e.host));
+    for (const { host, listener } of [...this.#listeners])
+      if ([...hosts].some((h) => sameHost(h, host))) listener();
+  }
+
+  onIngest(host: string, listener: () => void): () => void {
+    const entry = { host, listener };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
   }
 
   /**
