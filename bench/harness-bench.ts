@@ -7,13 +7,18 @@
  *   P3: from P2's records: time from "event searchable" (the SIEM's indexedAt) to the harness recording it,
  *       and telemetry queries per host per poll round; with the local SIEM's push (onIngest), and for a
  *       polled connector (the same SIEM with push hidden, so the poll finds events on its schedule).
+ *   FLEET N: one scenario on N simulated hosts with 3 s ingest delay against 1 host: wall time, peak RSS,
+ *       and SIEM queries per poll round, counted where the harness calls the SIEM; then the same N hosts
+ *       against a polled connector that declares a split of 64 pairs per query.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { HostTarget, LoadedScenario, RunResult, SiemConnector } from '../src/core/index.js';
 import { realSleep, silentLogger, systemClock } from '../src/core/index.js';
 import { SshExecutorOptions } from '../src/executors/ssh/schema.js';
-import { simulatorTarget, startLabSimulator, type LabSimulator } from '../src/lab/simulator.js';
+import { Worker } from 'node:worker_threads';
+import type { FleetHostsData, FleetHostsReply } from './fleet-hosts.js';
 import { startPayloadServer } from '../src/payload-server/server.js';
 import { recordOrThrow, runHarness } from '../src/pipeline/run-harness.js';
 import { loadScenariosOrThrow } from '../src/scenario/load.js';
@@ -24,14 +29,46 @@ import { create as createSshExecutor } from '../src/executors/ssh/executor.js';
 
 const ctxBase = { clock: systemClock, sleep: realSleep, logger: silentLogger, secrets: new Set<string>() };
 
-/** The local SIEM as a connector with no push sees it: searched on the poll's schedule only. */
-function polledView(siem: SiemConnector): SiemConnector {
+/** Every call the harness makes to the SIEM, counted at the connector's edge. */
+const calls = { telemetry: 0, detections: 0 };
+
+/**
+ * The SIEM as the run sees it, its calls counted. `polled`: as a connector with no push sees it, searched
+ * on the poll's schedule only, and (with `split`) declaring that one query holds at most that many pairs.
+ */
+function counted(siem: SiemConnector, view: { polled: boolean; split?: number }): SiemConnector {
+  const limits = siem.batchLimits;
   return {
     id: siem.id,
     ...(siem.alertsAtIngest === undefined ? {} : { alertsAtIngest: siem.alertsAtIngest }),
     describe: () => siem.describe(),
-    findTelemetry: (query, signal) => siem.findTelemetry(query, signal),
-    findDetections: (query, signal) => siem.findDetections(query, signal),
+    findTelemetry: (query, signal) => {
+      calls.telemetry += 1;
+      return siem.findTelemetry(query, signal);
+    },
+    findDetections: (query, signal) => {
+      calls.detections += 1;
+      return siem.findDetections(query, signal);
+    },
+    ...(siem.findTelemetryBatch === undefined ||
+    siem.findDetectionsBatch === undefined ||
+    limits === undefined
+      ? {}
+      : {
+          batchLimits:
+            view.split === undefined ? limits : { maxQueries: view.split, maxProbes: view.split * 8 },
+          findTelemetryBatch: (queries, signal) => {
+            calls.telemetry += 1;
+            return siem.findTelemetryBatch?.(queries, signal) ?? Promise.resolve([]);
+          },
+          findDetectionsBatch: (queries, signal) => {
+            calls.detections += 1;
+            return siem.findDetectionsBatch?.(queries, signal) ?? Promise.resolve([]);
+          },
+        }),
+    ...(view.polled || siem.onIngest === undefined
+      ? {}
+      : { onIngest: (host, listener) => siem.onIngest?.(host, listener) ?? (() => undefined) }),
     queryText: (query) => siem.queryText(query),
     ingestEndpoint: () => siem.ingestEndpoint(),
     dispose: () => siem.dispose(),
@@ -44,7 +81,7 @@ async function withLab<T>(
   work: (
     run: (scenarios: readonly LoadedScenario[], concurrency: number) => Promise<RunResult>,
   ) => Promise<T>,
-  push = true,
+  view: { polled: boolean; split?: number } = { polled: false },
 ): Promise<T> {
   const token = randomBytes(16).toString('hex');
   const siem = await (
@@ -60,21 +97,13 @@ async function withLab<T>(
     port: 0,
     advertisedHost: 'payload.lab.test',
   });
-  const labs: LabSimulator[] = [];
-  const targets: HostTarget[] = [];
-  for (let i = 0; i < hosts; i += 1) {
-    const password = randomBytes(12).toString('hex');
-    const computer = `WIN10-LAB-${String(i + 1).padStart(2, '0')}`;
-    const lab = await startLabSimulator({
-      password,
-      sink: endpoint,
-      computer: `${computer}.lab.local`,
-      dns: { 'payload.lab.test': '127.0.0.1' },
-      ingestDelayMs,
-    });
-    labs.push(lab);
-    targets.push(simulatorTarget(lab, password, computer));
-  }
+  const fleet = await startFleetHosts({
+    hosts,
+    ingestDelayMs,
+    sink: endpoint,
+    dns: { 'payload.lab.test': '127.0.0.1' },
+  });
+  const targets = fleet.targets;
   try {
     return await work((scenarios, concurrency) =>
       runHarness(
@@ -82,7 +111,7 @@ async function withLab<T>(
           scenarios,
           hosts: targets,
           executor: createSshExecutor(SshExecutorOptions.parse({}), { ...ctxBase, env: {} }),
-          siem: push ? siem : polledView(siem),
+          siem: counted(siem, view),
           lab: 'simulated',
           schedule: siemConnectors.local.polling.schedule,
           deadlines: siemConnectors.local.polling,
@@ -90,14 +119,86 @@ async function withLab<T>(
           payloadServer,
           concurrency,
         },
-        { ...ctxBase, runId: 'bench', signal: new AbortController().signal },
+        { ...ctxBase, runId: 'bench', signal: runSignal() },
       ).then(recordOrThrow),
     );
   } finally {
-    for (const lab of labs) await lab.close();
+    await fleet.close();
     await payloadServer.close();
     await siem.dispose();
   }
+}
+
+/** The simulated hosts, in a worker thread of their own (fleet-hosts.ts says why). */
+async function startFleetHosts(
+  data: FleetHostsData,
+): Promise<{ targets: HostTarget[]; close: () => Promise<void> }> {
+  const worker = new Worker(new URL('./fleet-hosts.js', import.meta.url), { workerData: data });
+  const reply = await new Promise<FleetHostsReply>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  if ('error' in reply) {
+    await worker.terminate();
+    throw new Error(`the simulated hosts did not start: ${reply.error}`);
+  }
+  return {
+    targets: reply.targets,
+    close: async () => {
+      const closed = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    },
+  };
+}
+
+/** A run's interrupt signal: every host in flight listens to it, hundreds of them in a fleet run. */
+function runSignal(): AbortSignal {
+  const { signal } = new AbortController();
+  setMaxListeners(0, signal);
+  return signal;
+}
+
+/**
+ * SIEM queries per poll round, two ways: from the run records (each query says its round and how many
+ * queries the round took), and at the SIEM's edge (every call counted, over the rounds the records name).
+ */
+function roundFigures(runs: readonly RunResult[], counted: { telemetry: number; detections: number }) {
+  const rounds = new Map<number, number>();
+  for (const q of runs.flatMap((r) => r.results.flatMap((x) => x.queries)))
+    if (q.kind === 'telemetry' && q.round !== undefined)
+      rounds.set(q.round.number, Math.max(rounds.get(q.round.number) ?? 0, q.round.queries));
+  return {
+    rounds: rounds.size,
+    maxTelemetryQueriesInARound: rounds.size === 0 ? null : Math.max(...rounds.values()),
+    telemetryQueriesCounted: counted.telemetry,
+    detectionQueriesCounted: counted.detections,
+  };
+}
+
+/** One run of the P2 scenario on `hosts` hosts: wall time, status and query figures. */
+async function fleetRun(hosts: number, view: { polled: boolean; split?: number } = { polled: false }) {
+  const scenario = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]);
+  return withLab(
+    hosts,
+    3000,
+    async (run) => {
+      calls.telemetry = 0;
+      calls.detections = 0;
+      const started = process.hrtime.bigint();
+      const record = await run(scenario, hosts);
+      return {
+        hosts,
+        seconds: seconds(started),
+        status: record.status,
+        pairs: record.results.length,
+        ...roundFigures([record], calls),
+        ...pipelineFigures([record]),
+      };
+    },
+    view,
+  );
 }
 
 const seconds = (startedNs: bigint): number => Number(process.hrtime.bigint() - startedNs) / 1e9;
@@ -183,7 +284,7 @@ if (which === 'P1') {
     const sequential = await run(scenario, 1);
     return { parallelSeconds, parallel, sequentialSeconds: seconds(startedSeq), sequential };
   });
-  const polled = await withLab(16, 3000, (run) => run(scenario, 16), false);
+  const polled = await withLab(16, 3000, (run) => run(scenario, 16), { polled: true });
   result = {
     ingestDelayMs: 3000,
     oneHostSeconds: one.seconds,
@@ -195,8 +296,14 @@ if (which === 'P1') {
     ...pipelineFigures([one.record, sixteen.parallel, sixteen.sequential]),
     polled: pipelineFigures([polled]),
   };
+} else if (which === 'FLEET') {
+  const hosts = Number(process.argv[3]);
+  const one = await fleetRun(1);
+  const fleet = await fleetRun(hosts);
+  const polled = await fleetRun(hosts, { polled: true, split: 64 });
+  result = { ingestDelayMs: 3000, one, fleet, polled, ratioToOne: fleet.seconds / one.seconds };
 } else {
-  throw new Error('usage: harness-bench.js P1|P2');
+  throw new Error('usage: harness-bench.js P1|P2|FLEET <hosts>');
 }
 console.log(
   `BENCH_RESULT ${JSON.stringify({ ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 })}`,

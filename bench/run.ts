@@ -31,6 +31,8 @@ const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
 const started = Date.now();
 const p1 = await child('harness-bench.js', ['P1']);
 const p2 = await child('harness-bench.js', ['P2']);
+const fleet64 = await child('harness-bench.js', ['FLEET', '64']);
+const fleet256 = await child('harness-bench.js', ['FLEET', '256']);
 const p4 = await child('ingest-throughput.js');
 const p4Memory = await child('ingest-memory.js');
 const startup = (await child('cli-startup.js')) as Record<
@@ -51,6 +53,39 @@ const p3 = p2.searchableToRecordedMs as {
   pollIntervalInEffectMedian: number | null;
 };
 const p3Polled = (p2.polled as { searchableToRecordedMs: typeof p3 }).searchableToRecordedMs;
+interface FleetRun {
+  hosts: number;
+  seconds: number;
+  status: string;
+  rounds: number;
+  maxTelemetryQueriesInARound: number | null;
+  telemetryQueriesCounted: number;
+  detectionQueriesCounted: number;
+}
+const fleetOf = (f: Record<string, unknown>) =>
+  f as { one: FleetRun; fleet: FleetRun; polled: FleetRun; ratioToOne: number; peakRssMb: number };
+const queriesPerRound = (run: FleetRun): string =>
+  `${fmt(num(run.maxTelemetryQueriesInARound), 0)} at most in a round (records); ${String(run.telemetryQueriesCounted)} telemetry queries counted at the SIEM over ${String(run.rounds)} rounds, ${String(run.detectionQueriesCounted)} alert searches`;
+const fleetRows = [fleetOf(fleet64), fleetOf(fleet256)].flatMap((f): [string, string, string, string][] => [
+  [
+    `P2 ${String(f.fleet.hosts)} hosts vs 1 host (3 s ingest delay)`,
+    `${fmt(f.fleet.seconds)} s vs ${fmt(f.one.seconds)} s: ${fmt(f.ratioToOne)}x (${f.fleet.status}); peak RSS ${fmt(f.peakRssMb, 0)} MB`,
+    f.fleet.hosts === 256 ? '<= 2x, <= 1,024 MB' : '',
+    f.fleet.hosts === 256 ? verdict(f.ratioToOne <= 2 && f.peakRssMb <= 1024) : '',
+  ],
+  [
+    `P2 ${String(f.fleet.hosts)} hosts: SIEM queries per round, local SIEM`,
+    queriesPerRound(f.fleet),
+    '1',
+    verdict(f.fleet.maxTelemetryQueriesInARound === 1 && f.fleet.telemetryQueriesCounted === f.fleet.rounds),
+  ],
+  [
+    `P2 ${String(f.fleet.hosts)} hosts: polled connector, 64 pairs per query`,
+    `${queriesPerRound(f.polled)}; ${fmt(f.polled.seconds)} s (${f.polled.status})`,
+    `<= ${String(Math.ceil(f.fleet.hosts / 64))} (split)`,
+    verdict(num(f.polled.maxTelemetryQueriesInARound) <= Math.ceil(f.fleet.hosts / 64)),
+  ],
+]);
 const replay = p4.replay as { events: number; seconds: number; alerts: number } | null;
 
 const rows: [string, string, string, string][] = [
@@ -72,6 +107,7 @@ const rows: [string, string, string, string][] = [
     '>= 10x',
     verdict(num(p2.speedupOverSequential) >= 10),
   ],
+  ...fleetRows,
   [
     'P3 searchable -> recorded, local SIEM with push',
     `median ${fmt(num(p3.median), 0)} ms, p95 ${fmt(num(p3.p95), 0)} ms (${String(p3.samples)} signals)`,
@@ -146,6 +182,6 @@ mkdirSync(results, { recursive: true });
 const file = join(results, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, P4: p4, P4Memory: p4Memory, startup }, null, 2)}\n`,
+  `${JSON.stringify({ machine, at: new Date().toISOString(), P1: p1, P2: p2, FLEET64: fleet64, FLEET256: fleet256, P4: p4, P4Memory: p4Memory, startup }, null, 2)}\n`,
 );
 console.log(`  written to ${file}`);

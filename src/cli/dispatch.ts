@@ -102,7 +102,7 @@ async function runOnce(call: CommandCall): Promise<ExitCode> {
       concurrency:
         values.concurrency === undefined
           ? undefined
-          : wholeNumber(values.concurrency, '--concurrency', 1, 64),
+          : wholeNumber(values.concurrency, '--concurrency', 1, 1024),
       trustNewHostKeys: values['trust-new-host-keys'],
       preflight: oneOf(
         '--preflight',

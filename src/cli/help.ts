@@ -31,7 +31,7 @@ Options:
   --timezone ZONE      schedule: IANA time zone of the cron expression (default: the machine's)
   --shard I/N          run, plan: only the I-th of N disjoint slices of the scenario x host pairs
                        (one job of a CI matrix or Kubernetes Indexed Job; merge with report merge)
-  --concurrency N      run: how many hosts run at once (default: lab.concurrency, 4)
+  --concurrency N      run: how many hosts run at once (default: lab.concurrency, else what the SIEM serves per poll round)
   --host NAME|tag:T    run, cleanup: only these inventory hosts (repeatable)
   --preflight MODE     run: strict skips a scenario on a host whose sensors cannot record an expected
                        signal; lenient (default) runs it and reports the blind spot

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Only what every command needs is loaded up front (not zod, the config schema or any plug-in), so
 // --version starts fast (--help loads the registries' light entries); each command loads its own modules when it runs.
+import { setMaxListeners } from 'node:events';
 import { errorMessage, isHarnessError, ValidationError } from '../core/errors.js';
 import { exitCodeForError, exitCodes, type ExitCode } from './exit-codes.js';
 import { commandTable } from './command-table.js';
@@ -61,6 +62,8 @@ async function main(argv: readonly string[], secrets = new Set<string>()): Promi
     return exitCodes.passed;
   }
   const controller = new AbortController();
+  // Every host in flight listens for the interrupt, and a fleet run has hundreds: not a listener leak.
+  setMaxListeners(0, controller.signal);
   const onSigint = (): void => {
     output.err(
       '[purple-harness] interrupted: cleaning up and writing what was collected (Ctrl-C again to force)',

@@ -67,13 +67,10 @@ export const HarnessConfig = z
     lab: z
       .strictObject({
         hosts: z.array(InventoryHost).min(1),
-        concurrency: z
-          .number()
-          .int()
-          .min(1)
-          .max(64)
-          .default(4)
-          .meta({ description: 'How many hosts run at once.' }),
+        concurrency: z.number().int().min(1).max(1024).optional().meta({
+          description:
+            'How many hosts run at once; default: as many as the SIEM serves in one poll round (docs/performance.md).',
+        }),
       })
       .superRefine((lab, ctx) => {
         // One name, or one address and port, twice would merge or hide one host's results.

@@ -196,6 +196,24 @@ export interface SiemConnector {
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>>;
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]>;
   /**
+   * Many pairs' telemetry queries as one SIEM query (capability `batch`): a run-wide poll round asks once for
+   * every pending pair. Answers come in the queries' order, each classified exactly as `findTelemetry` would
+   * classify that query alone. The poller keeps each call within `batchLimits`; a SIEM that refuses a batch
+   * (or would cut its answer short at a result cap) throws a non-retryable `E_SIEM_QUERY`, and the poller
+   * splits the batch in halves until each part is answered or stands alone.
+   */
+  findTelemetryBatch?(
+    queries: readonly TelemetryQuery[],
+    signal?: AbortSignal,
+  ): Promise<readonly ReadonlyMap<ProbeId, readonly SiemEvent[]>[]>;
+  /** Many pairs' alert searches as one SIEM query (capability `batch`), answered in order as `findDetections`. */
+  findDetectionsBatch?(
+    queries: readonly DetectionQuery[],
+    signal?: AbortSignal,
+  ): Promise<readonly (readonly SiemAlert[])[]>;
+  /** How much one batch may hold, from the SIEM's documented limits; present exactly when the batch calls are. */
+  readonly batchLimits?: BatchLimits;
+  /**
    * Every alert on a host's events stamped within [since, until], when the SIEM can list them: the run's
    * collateral (alerts on the harness's own steps) is what is left once the evidence is taken out.
    */
@@ -238,6 +256,17 @@ export interface SiemConnector {
   dispose(): Promise<void>;
 }
 
+/**
+ * The most one batched search may carry, declared by the connector from its SIEM's documented limits (query
+ * length, clause count); a run-wide poll round is split into as few batches as fit.
+ */
+export interface BatchLimits {
+  /** Pairs (one host, one marker, one window each) per SIEM query. */
+  readonly maxQueries: number;
+  /** Probes (signals and canaries) across those pairs: each compiles to a bounded number of clauses. */
+  readonly maxProbes: number;
+}
+
 export interface SiemCapabilities {
   /** Searches raw telemetry (every connector does). */
   readonly telemetrySearch: true;
@@ -253,6 +282,8 @@ export interface SiemCapabilities {
   readonly hostAlerts: boolean;
   /** Says when a host's events become searchable (`onIngest`), so verdicts need not wait for a poll. */
   readonly push: boolean;
+  /** Answers many pairs' searches in one query (`findTelemetryBatch`, `findDetectionsBatch`, `batchLimits`). */
+  readonly batch: boolean;
 }
 
 export interface PollSchedule {
@@ -314,6 +345,7 @@ export const searchOnly = {
     closeAlerts: false,
     hostAlerts: false,
     push: false,
+    batch: false,
   },
   /** Alerts are tied to events by the values they repeat (Splunk notables, Sentinel SecurityAlert). */
   unlinked: {
@@ -324,6 +356,7 @@ export const searchOnly = {
     closeAlerts: false,
     hostAlerts: false,
     push: false,
+    batch: false,
   },
 } as const satisfies Record<string, SiemCapabilities>;
 

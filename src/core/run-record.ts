@@ -174,9 +174,20 @@ const queryRecord = z.strictObject({
   durationMs: z.number(),
   probes: z.array(z.string()),
   hits: z.number(),
-  /** The query as the connector sends it (SPL, KQL, DSL, SQL), when it can say. */
+  /** The query as the connector sends it (SPL, KQL, DSL, SQL), when it can say: this pair's part of the round. */
   text: z.string().nullable(),
   error: z.string().nullable(),
+  /**
+   * The run-wide poll round it went out in: its number, how many pairs (scenario x host) it asked for, and
+   * how many SIEM queries carried them (one, unless the SIEM's declared limits split the round).
+   */
+  round: z
+    .strictObject({
+      number: z.number().int().min(1),
+      pairs: z.number().int().min(1),
+      queries: z.number().int().min(0),
+    })
+    .optional(),
 });
 export type QueryRecord = Of<typeof queryRecord>;
 

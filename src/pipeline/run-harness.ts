@@ -37,7 +37,8 @@ import {
   processWindowPadMs,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
-import { awaitCanary, pollSignals, type PollPlan, type PollSchedule } from '../poll/poll.js';
+import { awaitCanary, type PollOutcome, type PollPlan, type PollSchedule } from '../poll/poll.js';
+import { RunPoller } from '../poll/run-poller.js';
 import { renderEmulation } from '../render/render.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
@@ -180,7 +181,7 @@ interface PairState {
   rendered: RenderedEmulation | null;
   execution: ExecutionRecord | null;
   plan: QueryPlanRecord | null;
-  polled: Awaited<ReturnType<typeof pollSignals>> | null;
+  polled: PollOutcome | null;
   pipeline: PipelineProof;
   error: ScenarioResult['error'];
 }
@@ -252,7 +253,7 @@ async function execute(
 /**
  * What to ask the SIEM, and for how long. Only signals the emulation got far enough to produce are waited
  * for (the rest are inconclusive); one preflight found the sensors blind to is looked for but not waited
- * for (see pollSignals).
+ * for (see RunPoller.watch).
  */
 function pollPlanFor(
   run: HarnessRun,
@@ -339,13 +340,19 @@ function pairError(caught: unknown, ctx: RunContext): NonNullable<ScenarioResult
   };
 }
 
+/** What every pair of a run shares: its one SIEM poller, and the computer names hosts have claimed. */
+interface RunShared {
+  readonly poller: RunPoller;
+  readonly claimName: (host: HostTarget, facts: HostFacts) => string | null;
+}
+
 /** Render -> execute -> poll -> assert for one scenario on one host; an error leaves its signals inconclusive. */
 async function runPair(
   run: HarnessRun,
   scenario: LoadedScenario,
   host: HostTarget,
   ctx: RunContext,
-  claimName: (host: HostTarget, facts: HostFacts) => string | null,
+  shared: RunShared,
   notBefore: string | null,
 ): Promise<PairOutcome> {
   const label = `${scenario.spec.id} on ${host.name}`;
@@ -370,7 +377,7 @@ async function runPair(
     });
     state.rendered = rendered;
     ctx.logger.info(`${label}: running (marker ${state.marker})`);
-    const execution = await execute(run, host, rendered, state, claimName, ctx);
+    const execution = await execute(run, host, rendered, state, shared.claimName, ctx);
     state.execution = execution;
     ctx.logger.info(`${label}: execution ${execution.status}: ${execution.reason}`);
     if (execution.status === 'error')
@@ -382,7 +389,7 @@ async function runPair(
     const pollPlan = pollPlanFor(run, label, host, rendered, execution, state);
     state.plan = planRecord(pollPlan, state.deadlines);
     state.polled =
-      ctx.signal.aborted || pollPlan.signals.length === 0 ? null : await pollSignals(pollPlan, ctx);
+      ctx.signal.aborted || pollPlan.signals.length === 0 ? null : await shared.poller.watch(pollPlan);
     state.pipeline = judgePipeline(
       execution,
       state.polled?.canary ?? null,
@@ -656,7 +663,7 @@ async function runHosts(
 ): Promise<void> {
   const planned = pairKeys(planPairs(run.scenarios, run.hosts, run.shard ?? null));
   const hosts = run.hosts.filter((h) => run.scenarios.some((s) => planned.has(keyOf(s.spec.id, h.name))));
-  const claimName = computerNameClaims();
+  const shared: RunShared = { poller: new RunPoller(ctx), claimName: computerNameClaims() };
   await withConcurrency(hosts, run.concurrency ?? 1, async (host) => {
     const release = await (run.lockHost ?? noLock)(host);
     // A host that cannot be reached (or shows the wrong key) fails once: its other pairs are not run.
@@ -675,7 +682,7 @@ async function runHosts(
           skipped.set(key, stop);
           continue;
         }
-        const pair = await runPair(run, scenario, host, ctx, claimName, previousEnd);
+        const pair = await runPair(run, scenario, host, ctx, shared, previousEnd);
         byPair.set(key, pair);
         previousEnd = pair.result.execution?.endedAt ?? previousEnd;
         const refused = failedConnect(pair.result);

@@ -4,7 +4,8 @@ import { silentLogger, SiemError } from '../core/index.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
-import { findIsolating, pollSignals, type PollPlan } from './poll.js';
+import { pushSettleMs, type PollPlan } from './poll.js';
+import { findIsolating, pollSignals } from './run-poller.js';
 
 const event: SiemEvent = {
   ref: 'e1',
@@ -598,8 +599,12 @@ test('#20 push: an ingest the SIEM announces ends the wait, and the event is rec
     signal: new AbortController().signal,
     logger: silentLogger,
   });
-  t.is(withPush.get('cmstp-exec')?.firstSeenAt, '2026-11-23T12:00:00.000Z');
-  t.is(pushed.waits[0], 'woken');
+  // Woken, then the settle time a burst of posts gets to land, and no poll interval.
+  t.is(
+    withPush.get('cmstp-exec')?.firstSeenAt,
+    new Date(Date.parse('2026-11-23T12:00:00Z') + pushSettleMs).toISOString(),
+  );
+  t.deepEqual(pushed.waits.slice(0, 2), ['woken', `slept ${String(pushSettleMs)}`]);
 
   // The control: the same SIEM without push is found only after the first wait (the initial delay).
   const polled = wakeableClock();

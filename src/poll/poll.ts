@@ -1,5 +1,6 @@
 import type {
   AlertEvidence,
+  DetectionQuery,
   EventEvidence,
   Expectation,
   RunContext,
@@ -55,6 +56,12 @@ export interface PollPlan {
 }
 
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
+
+/**
+ * How long a look waits after the SIEM says a host's events arrived: a forwarder posts a burst in several
+ * requests milliseconds apart, and hosts of a fleet push at once; one round then takes them all.
+ */
+export const pushSettleMs = 5;
 
 /** How often a wait says what it is still waiting for. */
 const heartbeatMs = 10_000;
@@ -127,8 +134,29 @@ interface State {
   alertsSwept: boolean;
 }
 
-type PollContext = Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>;
+export type PollContext = Pick<RunContext, 'clock' | 'sleep' | 'signal' | 'logger'>;
 type Planned = PollPlan['signals'][number];
+
+/** One pair's question in a poll round, and whether every part of it was answered. */
+export interface Ask {
+  readonly poll: Poll;
+  readonly telemetry: readonly Planned[];
+  readonly query: TelemetryQuery;
+  /** The final sweep, after the deadlines: what it finds first is late, and what it misses is absent. */
+  readonly final: boolean;
+  /** The round's start (harness clock): when the pair asked. */
+  readonly at: Date;
+  ok: boolean;
+}
+
+/** What the SIEM answered to one pair's telemetry question: events per probe, and probes it refused alone. */
+export interface TelemetryAnswer {
+  readonly found: ReadonlyMap<ProbeId, readonly SiemEvent[]>;
+  readonly refused: ReadonlyMap<ProbeId, string>;
+}
+
+/** The round a query went out in, as the evidence records it. */
+export type RoundRecord = NonNullable<QueryRecord['round']>;
 
 const newState = (): State => ({
   events: new Map(),
@@ -146,8 +174,11 @@ const newState = (): State => ({
   alertsSwept: false,
 });
 
-/** One poll's state: what each signal has shown so far, the deadlines, and every query sent. */
-class Poll {
+/**
+ * One pair's poll: what each signal has shown so far, the deadlines, every query sent, and when it next wants
+ * a look. The run's poller (run-poller.ts) asks the SIEM for every pair due in one round.
+ */
+export class Poll {
   readonly plan: PollPlan;
   readonly ctx: PollContext;
   readonly start: number;
@@ -171,6 +202,12 @@ class Poll {
   triggered = false;
   stoppedEarly = false;
   lastHeartbeat: number;
+  /** `polling` until nothing is open, then `sweep` (the final look, after its grace period), then `done`. */
+  phase: 'polling' | 'sweep' | 'done' = 'polling';
+  /** When the pair next wants a look (harness clock, ms). */
+  dueAt: number;
+  /** Its poll interval now: the schedule's, doubled after each look up to its maximum. */
+  interval: number;
   failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
     fatal: null,
     last: null,
@@ -187,6 +224,8 @@ class Poll {
     this.blindIds = new Set(plan.signals.filter((s) => s.blind === true).map((s) => s.definition.id));
     this.label = plan.label ?? plan.host;
     this.lastHeartbeat = this.start;
+    this.dueAt = this.start + plan.schedule.initialDelayMs;
+    this.interval = plan.schedule.intervalMs;
   }
 
   state(id: SignalId): State {
@@ -283,6 +322,7 @@ class Poll {
     text: string | null,
     hits: number,
     error: string | null,
+    round?: RoundRecord,
   ): void {
     this.queries.push({
       kind,
@@ -292,6 +332,7 @@ class Poll {
       hits,
       text,
       error,
+      ...(round === undefined ? {} : { round }),
     });
   }
 
@@ -366,124 +407,138 @@ class Poll {
   }
 
   /**
-   * Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds: a
-   * failed dispatch (503) ends this poll before the alert search, so "the rules found nothing" is only ever
-   * read from a search after a dispatch that succeeded; the next poll dispatches again. Then the alert search.
+   * This round's telemetry question for the pair: every open signal (every unrefused one in the final
+   * sweep) and the canary; null when nothing is open.
    */
-  async searchAlerts(
-    telemetry: readonly Planned[],
-    query: TelemetryQuery,
-    now: Date,
-    final: boolean,
-    stage: { kind: QueryRecord['kind'] },
-  ): Promise<void> {
-    const { plan, ctx } = this;
-    const refs = telemetry.flatMap(({ definition, expectation }) =>
+  ask(now: Date): Ask | null {
+    const final = this.phase === 'sweep';
+    const nowMs = now.getTime();
+    const telemetry = this.plan.signals.filter(
+      (planned) => (final && this.state(planned.definition.id).refused === null) || this.open(nowMs, planned),
+    );
+    if (telemetry.length === 0) return null;
+    return { poll: this, telemetry, query: this.telemetryQuery(telemetry, nowMs), final, at: now, ok: true };
+  }
+
+  /** The round's answer to the pair's telemetry question: refusals noted, the query logged, events kept. */
+  answered(ask: Ask, answer: TelemetryAnswer, round: RoundRecord): void {
+    this.markRefused(answer.refused);
+    this.log(
+      'telemetry',
+      ask.query,
+      ask.at,
+      this.plan.connector.queryText(ask.query),
+      [...answer.found.values()].flat().length,
+      answer.refused.size === 0
+        ? null
+        : [...answer.refused].map(([id, why]) => `refused for ${id}: ${why}`).join('\n'),
+      round,
+    );
+    this.recordEvents(ask.telemetry, answer.found, ask.at, ask.final);
+  }
+
+  /** The alert search for the pair's signals that have events (those with an alert expectation); null if none. */
+  detectionQuery(ask: Ask): DetectionQuery | null {
+    const { plan } = this;
+    const refs = ask.telemetry.flatMap(({ definition, expectation }) =>
       expectation.detected === undefined ? [] : [...this.state(definition.id).events.keys()],
     );
-    if (refs.length === 0) return;
-    const until = windowEnd(now.getTime());
-    if (!this.triggered && plan.connector.triggerRules) {
-      stage.kind = 'trigger';
-      const started = await plan.connector.triggerRules(
-        { host: plan.host, since: plan.since, until, eventRefs: refs },
-        ctx.signal,
-      );
-      this.triggered = true;
-      this.log('trigger', query, now, started.join('\n'), started.length, null);
-      stage.kind = 'detections';
-    }
-    const detectionQuery = {
+    if (refs.length === 0) return null;
+    return {
       host: plan.host,
       since: plan.since,
-      until,
+      until: windowEnd(ask.at.getTime()),
       eventRefs: refs,
       marker: plan.marker,
     };
-    const alerts = await plan.connector.findDetections(detectionQuery, ctx.signal);
-    this.log(
-      'detections',
-      query,
-      now,
-      plan.connector.detectionText?.(detectionQuery) ?? null,
-      alerts.length,
-      null,
-    );
-    this.recordAlerts(telemetry, alerts, now, final);
   }
 
-  /** A failed query: retryable ones are tried again at the next poll; any other ends the poll. */
-  failed(error: unknown, stage: QueryRecord['kind'], query: TelemetryQuery, now: Date): void {
+  /**
+   * Once the telemetry is there, a SIEM that can run its rules on demand is asked to, once it succeeds: a
+   * failed dispatch (503) leaves this round's alert search out, so "the rules found nothing" is only ever
+   * read from a search after a dispatch that succeeded; the next round dispatches again.
+   */
+  async trigger(ask: Ask, query: DetectionQuery): Promise<void> {
+    const { connector } = this.plan;
+    if (this.triggered || !connector.triggerRules) return;
+    const started = await connector.triggerRules(query, this.ctx.signal);
+    this.triggered = true;
+    this.log('trigger', ask.query, ask.at, started.join('\n'), started.length, null);
+  }
+
+  /** The round's answer to the pair's alert search. */
+  alertsAnswered(ask: Ask, query: DetectionQuery, alerts: readonly SiemAlert[], round: RoundRecord): void {
+    const text = this.plan.connector.detectionText?.(query) ?? null;
+    this.log('detections', ask.query, ask.at, text, alerts.length, null, round);
+    this.recordAlerts(ask.telemetry, alerts, ask.at, ask.final);
+  }
+
+  /** A failed query: retryable ones are tried again at the next round; any other ends the pair's poll. */
+  failed(error: unknown, stage: QueryRecord['kind'], ask: Ask): void {
+    ask.ok = false;
     const text = errorMessage(error);
-    this.log(stage, query, now, stage === 'telemetry' ? this.plan.connector.queryText(query) : null, 0, text);
+    const { query, at } = ask;
+    this.log(stage, query, at, stage === 'telemetry' ? this.plan.connector.queryText(query) : null, 0, text);
     // A query cut short by Ctrl-C failed because of the interrupt, which the verdicts already say.
     if (this.ctx.signal.aborted) return;
     if (error instanceof SiemError && error.retryable) {
       this.failure.last = `SIEM query failed: ${text}`;
-      this.failure.retryAfterMs = error.retryAfterMs ?? 0;
+      this.failure.retryAfterMs = Math.max(this.failure.retryAfterMs, error.retryAfterMs ?? 0);
       this.ctx.logger.warn(`SIEM poll failed, will retry: ${text}`);
     } else {
       this.failure.fatal = `SIEM query failed: ${text}`;
     }
   }
 
-  /** One poll: the batched telemetry query, then (for signals with events) the alert search. */
-  async pollOnce(final: boolean): Promise<void> {
-    const { plan, ctx } = this;
-    const now = ctx.clock.now();
-    const nowMs = now.getTime();
-    const telemetry = plan.signals.filter(
-      (planned) => (final && this.state(planned.definition.id).refused === null) || this.open(nowMs, planned),
-    );
-    if (telemetry.length === 0) return;
-    const query = this.telemetryQuery(telemetry, nowMs);
-    const stage: { kind: QueryRecord['kind'] } = { kind: 'telemetry' };
-    try {
-      const { found, refused } = await findIsolating(plan.connector, query, ctx.signal);
-      this.markRefused(refused);
-      this.log(
-        'telemetry',
-        query,
-        now,
-        plan.connector.queryText(query),
-        [...found.values()].flat().length,
-        refused.size === 0 ? null : [...refused].map(([id, why]) => `refused for ${id}: ${why}`).join('\n'),
-      );
-      stage.kind = 'detections';
-      this.recordEvents(telemetry, found, now, final);
-      await this.searchAlerts(telemetry, query, now, final, stage);
-      this.failure.last = null;
-    } catch (error) {
-      this.failed(error, stage.kind, query, now);
-    }
+  /** Everything the pair asked this round was answered: an earlier retryable failure no longer stands. */
+  succeeded(ask: Ask | null): void {
+    // A round the pair asked nothing in proves nothing about the SIEM: an earlier failure still stands.
+    if (ask?.ok === true) this.failure.last = null;
   }
 
   /**
-   * Waits `ms`, or less: unless `full`, a SIEM that says when the host's events arrive (`onIngest`,
-   * capability `push`) ends the wait then, so the next look comes as the evidence does. The final sweep's
-   * grace period is waited in full: it is there for late data to land, all of it. An interrupt ends any wait,
-   * returning false; what was seen so far is kept, and unsettled signals say so.
+   * After a round the pair took part in: what it saw is said, then its next look is set by its own backoff
+   * and jitter (a SIEM that asked us to back off, Retry-After, is given at least that long, deadlines
+   * permitting), or, once nothing is open, the final sweep after its grace period (late data is still
+   * evidence), or it is done: after the sweep, a fatal error or an interrupt.
    */
-  async pause(ms: number, full = false): Promise<boolean> {
-    const arrived = new AbortController();
-    const stop = full
-      ? undefined
-      : this.plan.connector.onIngest?.(this.plan.host, () => {
-          arrived.abort();
-        });
-    try {
-      await this.ctx.sleep(
-        ms,
-        stop === undefined ? this.ctx.signal : AbortSignal.any([this.ctx.signal, arrived.signal]),
-      );
-      return true;
-    } catch (error) {
-      if (this.ctx.signal.aborted) return false;
-      if (arrived.signal.aborted) return true;
-      throw error;
-    } finally {
-      stop?.();
+  advance(now: number): void {
+    const { plan, ctx } = this;
+    this.speak(now);
+    if (this.phase === 'sweep' || this.failure.fatal !== null || ctx.signal.aborted) {
+      this.phase = 'done';
+      return;
     }
+    if (!this.keepWaiting(now)) {
+      const unsettled = plan.signals.some(
+        ({ definition, expectation }) => !this.settled(definition.id, expectation),
+      );
+      // With everything settled the sweep looks at once: it may still add events of a settled signal.
+      this.phase = 'sweep';
+      this.dueAt = now + (unsettled ? plan.schedule.finalSweepDelayMs : 0);
+      return;
+    }
+    const wait = Math.min(
+      Math.max(
+        this.interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter),
+        this.failure.retryAfterMs,
+      ),
+      Math.max(0, this.lastDeadline - now) + 1,
+    );
+    this.failure.retryAfterMs = 0;
+    this.dueAt = now + Math.max(1, Math.round(wait));
+    this.interval = Math.min(this.interval * 2, plan.schedule.maxIntervalMs);
+  }
+
+  /**
+   * The SIEM says the host's events arrived (`onIngest`, capability `push`): the next look comes now (after
+   * `pushSettleMs`), not at the next interval. The final sweep's grace period is waited in full: it is there for late data.
+   */
+  pushed(now: number): boolean {
+    const at = now + pushSettleMs;
+    if (this.phase !== 'polling' || this.dueAt <= at) return false;
+    this.dueAt = at;
+    return true;
   }
 
   /** What is still awaited, as the heartbeat and the countdown say it. */
@@ -533,33 +588,6 @@ class Poll {
     return false;
   }
 
-  /** Polls with backoff and jitter until nothing is open, then (unless it failed or was interrupted) the sweep. */
-  async run(): Promise<void> {
-    const { plan, ctx } = this;
-    let interval = plan.schedule.intervalMs;
-    for (let go = await this.pause(plan.schedule.initialDelayMs); go;) {
-      await this.pollOnce(false);
-      this.speak(ctx.clock.now().getTime());
-      if (this.failure.fatal !== null || ctx.signal.aborted) break;
-      const now = ctx.clock.now().getTime();
-      if (!this.keepWaiting(now)) break;
-      // A SIEM that asked us to back off (Retry-After) is given at least that long, deadlines permitting.
-      const wait = Math.min(
-        Math.max(interval * (1 + (Math.random() * 2 - 1) * plan.schedule.jitter), this.failure.retryAfterMs),
-        Math.max(0, this.lastDeadline - now) + 1,
-      );
-      this.failure.retryAfterMs = 0;
-      go = await this.pause(Math.max(1, Math.round(wait)));
-      interval = Math.min(interval * 2, plan.schedule.maxIntervalMs);
-    }
-    if (this.failure.fatal !== null || ctx.signal.aborted) return;
-    // Late data is still evidence: look once more after a grace period, and label what is new as late.
-    const unsettled = plan.signals.some(
-      ({ definition, expectation }) => !this.settled(definition.id, expectation),
-    );
-    if (!unsettled || (await this.pause(plan.schedule.finalSweepDelayMs, true))) await this.pollOnce(true);
-  }
-
   observation(id: SignalId, expectation: Expectation, error: string | null): SignalObservation {
     const s = this.state(id);
     const aborted = this.ctx.signal.aborted;
@@ -600,64 +628,6 @@ class Poll {
       queries: this.queries,
     };
   }
-}
-
-/**
- * Polls until every expectation is settled or its deadline passes, with one batched query per poll.
- * A signal expected *absent* (captured or detected false) is watched until its deadline, since absence can
- * only be shown by waiting. A final sweep runs after the deadline so nothing that arrived in time is missed.
- */
-export async function pollSignals(plan: PollPlan, ctx: PollContext): Promise<PollOutcome> {
-  const poll = new Poll(plan, ctx);
-  if (poll.blindIds.size > 0)
-    ctx.logger.info(
-      `${poll.label}: not waiting for ${[...poll.blindIds].join(', ')}: preflight found the host's sensors cannot record ${poll.blindIds.size === 1 ? 'it' : 'them'} (still looked for in every query)`,
-    );
-  try {
-    await poll.run();
-  } finally {
-    ctx.logger.status?.(poll.label, null);
-  }
-  return poll.outcome();
-}
-
-/** A query the SIEM refused as written (HTTP 400, a FATAL search error): retrying it as is cannot help. */
-const isRefusal = (error: unknown): boolean =>
-  error instanceof SiemError && error.code === 'E_SIEM_QUERY' && !error.retryable;
-
-/**
- * One batched query; when the SIEM refuses it, the batch is split in halves and retried until each refusal
- * names a single probe, so one bad clause never blinds the other signals of the poll. When every probe is
- * refused on its own, the query as a whole is wrong: the first refusal is thrown as before.
- */
-export async function findIsolating(
-  connector: SiemConnector,
-  query: TelemetryQuery,
-  signal: AbortSignal,
-): Promise<{ found: Map<ProbeId, readonly SiemEvent[]>; refused: Map<ProbeId, string> }> {
-  const found = new Map<ProbeId, readonly SiemEvent[]>();
-  const refused = new Map<ProbeId, string>();
-  let first: unknown = null;
-  const search = async (probes: readonly TelemetryProbe[]): Promise<void> => {
-    try {
-      for (const [id, events] of await connector.findTelemetry({ ...query, signals: probes }, signal))
-        found.set(id, events);
-    } catch (error) {
-      if (!isRefusal(error)) throw error;
-      const [only] = probes;
-      if (probes.length === 1 && only !== undefined) {
-        first ??= error;
-        refused.set(only.id, errorMessage(error));
-        return;
-      }
-      const half = Math.ceil(probes.length / 2);
-      await search(probes.slice(0, half));
-      await search(probes.slice(half));
-    }
-  };
-  await search(query.signals);
-  if (refused.size > 0 && refused.size === query.signals.length) throw first;
-  return { found, refused };
 }
 
 export interface PollOutcome {

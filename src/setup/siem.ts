@@ -64,6 +64,18 @@ export function siemPolling(config: SiemConfig): SiemPolling {
 }
 
 /**
+ * How many hosts run at once when the config and the command line say nothing: as many as the SIEM can
+ * serve without stretching a poll round. A SIEM that answers a whole round in one query takes every pair
+ * its batch holds; one asked per pair takes as many as its query cap allows per base interval (Splunk,
+ * 2 per s x 5 s: 10); with neither, 16.
+ */
+export function fleetConcurrency(siem: Pick<SiemConnector, 'batchLimits'>, polling: SiemPolling): number {
+  if (siem.batchLimits !== undefined) return siem.batchLimits.maxQueries;
+  if (polling.maxQueriesPerSecond === null) return 16;
+  return Math.max(1, Math.floor((polling.maxQueriesPerSecond * polling.schedule.intervalMs) / 1000));
+}
+
+/**
  * The configured SIEM, open and held to its query cap (shared by every host of the run). A SIEM whose TLS
  * is not checked is said once, here; the reports say so too.
  */

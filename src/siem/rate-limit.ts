@@ -51,6 +51,22 @@ export function rateLimited(
           },
         }
       : {}),
+    ...(connector.findTelemetryBatch && connector.findDetectionsBatch && connector.batchLimits
+      ? {
+          batchLimits: connector.batchLimits,
+          findTelemetryBatch: async (queries, signal) => {
+            await turn(signal);
+            return connector.findTelemetryBatch?.(queries, signal) ?? [];
+          },
+          findDetectionsBatch: async (queries, signal) => {
+            await turn(signal);
+            return connector.findDetectionsBatch?.(queries, signal) ?? [];
+          },
+        }
+      : {}),
+    ...(connector.onIngest
+      ? { onIngest: (host, listener) => connector.onIngest?.(host, listener) ?? (() => undefined) }
+      : {}),
     ...(connector.closeAlerts
       ? {
           closeAlerts: async (alerts, note, signal) => {

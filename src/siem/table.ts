@@ -19,6 +19,7 @@ function beyondSearching(capabilities: SiemCapabilities): string {
     capabilities.closeAlerts ? 'closes the alerts a test raised' : null,
     capabilities.hostAlerts ? "lists the alerts on the harness's own steps (collateral)" : null,
     capabilities.push ? 'tells the poll when events arrive (push)' : null,
+    capabilities.batch ? 'answers a whole poll round in one query (batch)' : null,
     capabilities.alertEventLinks ? null : 'ties alerts to events by the values they repeat',
   ].filter((v) => v !== null);
   return can.length === 0 ? 'searches only' : can.join('; ');

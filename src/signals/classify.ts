@@ -28,3 +28,24 @@ export function classify(query: TelemetryQuery, events: readonly SiemEvent[]): M
   }
   return out;
 }
+
+/** A host name's first label, lower-cased: every name `sameHost` matches shares it. */
+export const firstLabel = (host: string): string => (host.split('.')[0] ?? host).toLowerCase();
+
+/**
+ * One batched query's rows split per pair, each as `classify` would split that pair's own query: rows are
+ * grouped by host first, so a round over hundreds of hosts never tests every row against every pair.
+ */
+export function classifyBatch(
+  queries: readonly TelemetryQuery[],
+  events: readonly SiemEvent[],
+): Map<ProbeId, SiemEvent[]>[] {
+  const byHost = new Map<string, SiemEvent[]>();
+  for (const event of events) {
+    const key = firstLabel(event.host);
+    const list = byHost.get(key) ?? [];
+    list.push(event);
+    byHost.set(key, list);
+  }
+  return queries.map((query) => classify(query, byHost.get(firstLabel(query.host)) ?? []));
+}

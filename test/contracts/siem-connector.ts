@@ -258,6 +258,52 @@ export const siemChecks = {
       : [`the error does not name the plug-in: ${outcome.error.message}`];
   },
   /**
+   * A batch (capability `batch`) answers each pair exactly as that pair's query alone: its own host, marker
+   * and window, nothing from another pair in the same batch, the same pair twice the same way; and each
+   * pair's alerts are those on its own events. A connector with no batch call has nothing to answer here.
+   */
+  async batchAnswersAsAlone(fixture: SiemFixture): Promise<string[]> {
+    const { connector } = fixture;
+    if (!connector.findTelemetryBatch || !connector.findDetectionsBatch) return [];
+    const other = 'phcontract0002';
+    await fixture.seed('WIN10-LAB-01.lab.local', contractTime, cmstpEvent(marker));
+    await fixture.seed('WIN10-LAB-02.lab.local', contractTime, cmstpEvent(other));
+    await fixture.seed('WIN10-LAB-02.lab.local', contractTime, cmstpEvent(marker));
+    const queries = [
+      query(),
+      query({ host: 'WIN10-LAB-02', marker: other, bindings: { ...query().bindings, marker: other } }),
+      query({ since: new Date('2026-11-23T12:05:00Z') }),
+      query(),
+    ];
+    const refs = (found: ReadonlyMap<string, readonly { ref: string }[]>): string =>
+      JSON.stringify([...found].map(([id, events]) => [id, events.map((e) => e.ref).sort()]).sort());
+    const batch = await connector.findTelemetryBatch(queries);
+    const alone = await Promise.all(queries.map((q) => connector.findTelemetry(q)));
+    const problems = queries.flatMap((_, i) => {
+      const got = batch[i];
+      const want = alone[i];
+      if (got === undefined || want === undefined) return [`pair ${String(i)} has no answer in the batch`];
+      return refs(got) === refs(want) ? [] : [`pair ${String(i)}: batch ${refs(got)}, alone ${refs(want)}`];
+    });
+    if ([...(alone[0]?.values() ?? [])].flat().length === 0)
+      problems.push('the seeded events were not found');
+    const detections = queries.map((q, i) => ({
+      host: q.host,
+      since: q.since,
+      until: q.until,
+      eventRefs: [...(alone[i]?.values() ?? [])].flat().map((e) => e.ref),
+      marker: q.marker,
+    }));
+    const alerts = await connector.findDetectionsBatch(detections);
+    for (const [i, d] of detections.entries()) {
+      const got = (alerts[i] ?? []).map((a) => a.ref).sort();
+      const want = (await connector.findDetections(d)).map((a) => a.ref).sort();
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        problems.push(`pair ${String(i)}'s alerts: batch ${got.join(',')}, alone ${want.join(',')}`);
+    }
+    return problems;
+  },
+  /**
    * The capabilities its registry entry declares are the methods it has: the connector table, the docs and
    * the run read the entry, and a capability claimed without its method (or the reverse) misleads them all.
    */
@@ -271,6 +317,10 @@ export const siemChecks = {
       closeAlerts: typeof connector.closeAlerts === 'function',
       hostAlerts: typeof connector.findHostAlerts === 'function',
       push: typeof connector.onIngest === 'function',
+      batch:
+        typeof connector.findTelemetryBatch === 'function' &&
+        typeof connector.findDetectionsBatch === 'function' &&
+        connector.batchLimits !== undefined,
     };
     return Promise.resolve(
       Object.entries(has)

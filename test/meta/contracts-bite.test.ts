@@ -6,6 +6,7 @@ import { reporters } from '../../src/reporters/registry.js';
 import { createdReporter, reporterChecks } from '../contracts/reporter.js';
 import { siemChecks, type SiemFixture } from '../contracts/siem-connector.js';
 import { splunkFixture } from '../helpers/splunk-fixture.js';
+import { localSiemFixture } from '../helpers/local-siem-fixture.js';
 
 type Check = keyof typeof reporterChecks;
 
@@ -141,6 +142,51 @@ test('siem/splunk: holds the fault checks, and each deliberately broken version 
     t.deepEqual(await withFixture((c) => c, check), [], `the real connector: ${check}`);
   for (const { name, caughtBy, broken } of connectorBreakages)
     t.true((await withFixture(broken, caughtBy)).length > 0, `a connector that ${name} passed ${caughtBy}`);
+});
+
+/** `c` with some calls replaced, the rest called on `c` itself (its methods use private fields). */
+function overriding(c: SiemConnector, changes: Partial<SiemConnector>): SiemConnector {
+  return new Proxy(c, {
+    get: (target, key, receiver) => {
+      if (key in changes) return changes[key as keyof SiemConnector];
+      const value: unknown = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+// #20: a batch that hands one pair's rows to another, or answers out of order, fails the batch check.
+test('siem/local: its batch answers each pair as alone, and broken batches fail the check', async (t) => {
+  const check = async (change: (c: SiemConnector) => SiemConnector): Promise<string[]> => {
+    const fixture = await localSiemFixture();
+    try {
+      return await siemChecks.batchAnswersAsAlone({ ...fixture, connector: change(fixture.connector) });
+    } finally {
+      await fixture.close();
+    }
+  };
+  t.deepEqual(await check((c) => c), []);
+  const breakages: Record<string, (c: SiemConnector) => SiemConnector> = {
+    'answers the pairs in reverse order': (c) =>
+      overriding(c, {
+        findTelemetryBatch: async (queries) => [...((await c.findTelemetryBatch?.(queries)) ?? [])].reverse(),
+      }),
+    "gives every pair the first pair's host": (c) =>
+      overriding(c, {
+        findTelemetryBatch: async (queries) =>
+          (await c.findTelemetryBatch?.(queries.map((q) => ({ ...q, host: queries[0]?.host ?? q.host })))) ??
+          [],
+      }),
+    'gives each pair the alerts of every pair': (c) =>
+      overriding(c, {
+        findDetectionsBatch: async (queries) => {
+          const all = ((await c.findDetectionsBatch?.(queries)) ?? []).flat();
+          return queries.map(() => all);
+        },
+      }),
+  };
+  for (const [name, broken] of Object.entries(breakages))
+    t.true((await check(broken)).length > 0, `a batch that ${name} passed`);
 });
 
 // #19 build point 6: the executor contract bites: an SSH executor that ignores the abort signal would go

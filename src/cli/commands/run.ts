@@ -6,6 +6,7 @@ import type { LabSimulator } from '../../lab/simulator.js';
 import { localHostLock } from '../../pipeline/host-lock.js';
 import { runHarness, type HarnessOutcome } from '../../pipeline/run-harness.js';
 import { openRun, prepareRun, type OpenRun, type PreparedRun, type RunOptions } from '../../setup/run.js';
+import { fleetConcurrency } from '../../setup/siem.js';
 import { redact } from '../../util/redact.js';
 import { exitCodeForRun, exitCodes, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -74,7 +75,10 @@ function harnessRun(
     controls: prepared.controls,
     history: prepared.history,
     shard: options.shard,
-    concurrency: options.concurrency ?? options.config.lab?.concurrency ?? 4,
+    concurrency:
+      options.concurrency ??
+      options.config.lab?.concurrency ??
+      fleetConcurrency(opened.siem, prepared.polling),
     preflight: options.preflight,
     lockHost: localHostLock(resolve('.purple-harness', 'locks')),
     shouldStop: () => existsSync(prepared.stopFile),

@@ -70,4 +70,24 @@ test('splitConcatenatedJson handles strings, escapes and whitespace', (t) => {
   t.deepEqual(splitConcatenatedJson(' {"a":"}\\"{"}\n\n{"b":[{}]} '), ['{"a":"}\\"{"}', '{"b":[{}]}']);
   t.is(splitConcatenatedJson('{"a":1} x'), null);
   t.is(splitConcatenatedJson('{"a":1'), null);
+  t.deepEqual(splitConcatenatedJson('{"a":"\\\\"}{"b":"x\\\\\\"}"}'), ['{"a":"\\\\"}', '{"b":"x\\\\\\"}"}']);
+  t.is(splitConcatenatedJson('{"a":"unterminated\\"}'), null);
+});
+
+test('splitConcatenatedJson gives back exactly the objects a forwarder concatenated, whatever their strings hold', (t) => {
+  const alphabet = ['"', '\\', '{', '}', ' ', 'a', '\u00e9', '\n'];
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round += 1) {
+    const objects = Array.from({ length: 1 + random(4) }, () =>
+      JSON.stringify({
+        k: Array.from({ length: random(12) }, () => alphabet[random(alphabet.length)]).join(''),
+        n: [{ x: random(9) }],
+      }),
+    );
+    t.deepEqual(splitConcatenatedJson(objects.join(random(2) === 0 ? '' : ' \n')), objects);
+  }
 });

@@ -7,7 +7,7 @@ export const localSiem = defineSiemConnector({
   displayName: 'Local SIEM (SQLite + Sigma)',
   optionsSchema: LocalSiemOptions,
   docs: { summary: 'the embedded SQLite + Sigma SIEM', guide: 'docs/connectors/local.md' },
-  capabilities: { ...searchOnly.linked, hostAlerts: true, push: true },
+  capabilities: { ...searchOnly.linked, hostAlerts: true, push: true, batch: true },
   polling: localSiemPolling,
   dialect: () => 'local',
   load: () => import('./connector.js'),

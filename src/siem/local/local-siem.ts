@@ -1,4 +1,5 @@
 import type {
+  BatchLimits,
   HostAlert,
   IngestEndpoint,
   ProbeId,
@@ -13,8 +14,8 @@ import { SiemError, errorMessage, interruption } from '../../core/index.js';
 import type { ResolvedCorrelation } from '../../sigma/correlation.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
-import { compileLocal, localHostClause } from '../../signals/compile-local.js';
-import { classify, sameHost } from '../../signals/classify.js';
+import { compileLocal, compileLocalBatch, localHostClause } from '../../signals/compile-local.js';
+import { classify, classifyBatch, firstLabel, sameHost } from '../../signals/classify.js';
 import type { HecEnvelope, HecServer } from './hec-server.js';
 import type { EventStore, StoredAlert, StoredEvent } from './store.js';
 
@@ -50,10 +51,19 @@ function eventTime(envelope: HecEnvelope, fields: Record<string, unknown>, now: 
 }
 
 /** The embedded SIEM: HEC ingest into SQLite, Sigma rules evaluated as events arrive. */
+/**
+ * What one local search may carry, from SQLite's limits as better-sqlite3 builds it: a batch is a UNION of
+ * one SELECT per pair, at most 500 of them (SQLITE_MAX_COMPOUND_SELECT), its parameters at most 32,766
+ * (SQLITE_MAX_VARIABLE_NUMBER), each distinct value bound once. compile-local.test.ts runs a batch this
+ * large, every probe in every pair, in SQLite.
+ */
+export const localBatchLimits = { maxQueries: 500, maxProbes: 4000 } as const satisfies BatchLimits;
+
 export class LocalSiem implements SiemConnector {
   readonly id = 'local';
   // store() evaluates every rule in the transaction that inserts the event (see store below).
   readonly alertsAtIngest = true;
+  readonly batchLimits = localBatchLimits;
   readonly #store: EventStore;
   readonly #rules: RuleIndex<CompiledRule>;
   /** The correlations that name each rule, by the rule's id. */
@@ -66,7 +76,8 @@ export class LocalSiem implements SiemConnector {
   readonly #token: string;
   readonly #now: () => Date;
   /** Who is told when a host's events are stored (onIngest): each listener with the host it asked about. */
-  readonly #listeners = new Set<{ readonly host: string; readonly listener: () => void }>();
+  /** Push listeners by their host's first label: a fleet's every post would otherwise visit them all. */
+  readonly #listeners = new Map<string, Set<{ readonly host: string; readonly listener: () => void }>>();
 
   constructor(options: {
     store: EventStore;
@@ -171,15 +182,24 @@ export class LocalSiem implements SiemConnector {
   #tell(events: readonly IncomingEvent[]): void {
     if (this.#listeners.size === 0) return;
     const hosts = new Set(events.map((e) => e.host));
-    for (const { host, listener } of [...this.#listeners])
-      if ([...hosts].some((h) => sameHost(h, host))) listener();
+    const told = new Set<() => void>();
+    for (const host of hosts)
+      for (const entry of [...(this.#listeners.get(firstLabel(host)) ?? [])])
+        if (!told.has(entry.listener) && sameHost(host, entry.host)) {
+          told.add(entry.listener);
+          entry.listener();
+        }
   }
 
   onIngest(host: string, listener: () => void): () => void {
     const entry = { host, listener };
-    this.#listeners.add(entry);
+    const label = firstLabel(host);
+    const entries = this.#listeners.get(label) ?? new Set();
+    entries.add(entry);
+    this.#listeners.set(label, entries);
     return () => {
-      this.#listeners.delete(entry);
+      entries.delete(entry);
+      if (entries.size === 0 && this.#listeners.get(label) === entries) this.#listeners.delete(label);
     };
   }
 
@@ -209,12 +229,28 @@ export class LocalSiem implements SiemConnector {
     query: TelemetryQuery,
     signal?: AbortSignal,
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
+    return this.#select(signal, () => {
+      const compiled = compileLocal(query);
+      return classify(query, this.#store.selectEvents(compiled.where, compiled.params).map(toSiemEvent));
+    });
+  }
+
+  findTelemetryBatch(
+    queries: readonly TelemetryQuery[],
+    signal?: AbortSignal,
+  ): Promise<readonly ReadonlyMap<ProbeId, readonly SiemEvent[]>[]> {
+    return this.#select(signal, () => {
+      const compiled = compileLocalBatch(queries);
+      return classifyBatch(queries, this.#store.searchEvents(compiled.sql, compiled.params).map(toSiemEvent));
+    });
+  }
+
+  /** One telemetry search, its failure a refusal naming this SIEM. */
+  #select<T>(signal: AbortSignal | undefined, search: () => T): Promise<T> {
     // SQLite answers synchronously: an abort can only be honoured before the query starts.
     if (signal?.aborted === true) return Promise.reject(interruption('[siem:local] telemetry query'));
     try {
-      const compiled = compileLocal(query);
-      const rows = this.#store.selectEvents(compiled.where, compiled.params);
-      return Promise.resolve(classify(query, rows.map(toSiemEvent)));
+      return Promise.resolve(search());
     } catch (error) {
       return Promise.reject(
         new SiemError('E_SIEM_QUERY', `[siem:local] telemetry query failed: ${errorMessage(error)}`, {
@@ -230,10 +266,29 @@ export class LocalSiem implements SiemConnector {
 
   findDetections(query: DetectionQuery, signal?: AbortSignal): Promise<readonly SiemAlert[]> {
     if (signal?.aborted === true) return Promise.reject(interruption('[siem:local] alert search'));
-    const ids = query.eventRefs
+    return Promise.resolve(this.#alertsFor(query.eventRefs));
+  }
+
+  /** Every pair's alert search in one: the alerts on all their events, each pair given those on its own. */
+  findDetectionsBatch(
+    queries: readonly DetectionQuery[],
+    signal?: AbortSignal,
+  ): Promise<readonly (readonly SiemAlert[])[]> {
+    if (signal?.aborted === true) return Promise.reject(interruption('[siem:local] alert search'));
+    const alerts = this.#alertsFor(queries.flatMap((q) => q.eventRefs));
+    return Promise.resolve(
+      queries.map((query) => {
+        const own = new Set(query.eventRefs);
+        return alerts.filter((alert) => alert.eventRefs.some((ref) => own.has(ref)));
+      }),
+    );
+  }
+
+  #alertsFor(eventRefs: readonly string[]): SiemAlert[] {
+    const ids = eventRefs
       .map((ref) => Number(/^local:event:(\d+)$/.exec(ref)?.[1] ?? NaN))
       .filter(Number.isFinite);
-    return Promise.resolve(this.#store.alertsForEvents(ids).map((alert) => this.#toSiemAlert(alert)));
+    return this.#store.alertsForEvents([...new Set(ids)]).map((alert) => this.#toSiemAlert(alert));
   }
 
   findHostAlerts(query: TimeWindow & { readonly host: string }): Promise<readonly HostAlert[]> {

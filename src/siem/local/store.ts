@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hostKey } from '../../signals/compile-local.js';
 
 export interface StoredEvent {
   readonly id: number;
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS events (
   fields TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_host_time ON events (host, time);
+CREATE INDEX IF NOT EXISTS events_host_key_time ON events (${hostKey('host')}, time);
 CREATE TABLE IF NOT EXISTS alerts (
   id INTEGER PRIMARY KEY,
   rule_id TEXT NOT NULL,
@@ -100,6 +102,9 @@ function toAlert(row: AlertRow): StoredAlert {
   };
 }
 
+/** How many prepared searches the store keeps: one per pair polling at once, on a fleet of hundreds. */
+const searchCacheSize = 1024;
+
 /** The local SIEM's store: SQLite, a file under .purple-harness/ by default or `:memory:` for tests. */
 export class EventStore {
   readonly #db: Database.Database;
@@ -107,6 +112,8 @@ export class EventStore {
   readonly #insertEvent: Database.Statement;
   readonly #insertAlert: Database.Statement;
   readonly #insertCorrelationInput: Database.Statement;
+  /** Searches by their SQL, most recent last: a pair's query keeps its text from one round to the next. */
+  readonly #searches = new Map<string, Database.Statement<[Record<number, string | number>], EventRow>>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -156,11 +163,29 @@ export class EventStore {
   }
 
   /** Runs a compiled WHERE clause (see signals/compile-local.ts) against the events table. */
+  /** Events matching a compiled clause whose parameters are numbered (`?1`, `?2`, …; compile-local.ts). */
   selectEvents(where: string, params: readonly (string | number)[]): StoredEvent[] {
-    return this.#db
-      .prepare<unknown[], EventRow>(`SELECT * FROM events WHERE ${where} ORDER BY time, id`)
-      .all(...params)
+    return this.searchEvents(`SELECT * FROM events WHERE ${where} ORDER BY time, id`, params);
+  }
+
+  /** The rows of a whole SELECT on `events` (a batch's UNION), its parameters numbered. */
+  searchEvents(sql: string, params: readonly (string | number)[]): StoredEvent[] {
+    // better-sqlite3 binds numbered parameters from an object keyed by their numbers.
+    return this.#search(sql)
+      .all(Object.fromEntries(params.map((value, i) => [i + 1, value])))
       .map(toEvent);
+  }
+
+  /** A search prepared once per text: compiling a long statement cost more than running it. */
+  #search(sql: string): Database.Statement<[Record<number, string | number>], EventRow> {
+    let statement = this.#searches.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare<[Record<number, string | number>], EventRow>(sql);
+      if (this.#searches.size >= searchCacheSize)
+        this.#searches.delete(this.#searches.keys().next().value ?? '');
+    } else this.#searches.delete(sql);
+    this.#searches.set(sql, statement);
+    return statement;
   }
 
   /** Alerts on the events of a host (hostClause, on events.host, binds it three times) stamped within [since, until]. */
@@ -214,10 +239,12 @@ export class EventStore {
 
   alertsForEvents(eventIds: readonly number[]): StoredAlert[] {
     if (eventIds.length === 0) return [];
-    const marks = eventIds.map(() => '?').join(', ');
+    // One JSON parameter, however many events a round asks about (SQLite takes at most 32,766 parameters).
     return this.#db
-      .prepare<unknown[], AlertRow>(`SELECT * FROM alerts WHERE event_ref IN (${marks}) ORDER BY time, id`)
-      .all(...eventIds)
+      .prepare<[string], AlertRow>(
+        'SELECT * FROM alerts WHERE event_ref IN (SELECT value FROM json_each(?)) ORDER BY time, id',
+      )
+      .all(JSON.stringify(eventIds))
       .map(toAlert);
   }
 
