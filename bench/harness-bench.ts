@@ -169,8 +169,15 @@ function roundFigures(runs: readonly RunResult[], counted: { telemetry: number; 
   for (const q of runs.flatMap((r) => r.results.flatMap((x) => x.queries)))
     if (q.kind === 'telemetry' && q.round !== undefined)
       rounds.set(q.round.number, Math.max(rounds.get(q.round.number) ?? 0, q.round.queries));
+  const pairs = runs.flatMap((r) => r.results);
   return {
     rounds: rounds.size,
+    /** How many times a pair was looked at, on average: the SIEM's work grows with it, not with the rounds. */
+    looksPerPair:
+      pairs.length === 0
+        ? null
+        : pairs.reduce((n, x) => n + x.queries.filter((q) => q.kind === 'telemetry').length, 0) /
+          pairs.length,
     maxTelemetryQueriesInARound: rounds.size === 0 ? null : Math.max(...rounds.values()),
     telemetryQueriesCounted: counted.telemetry,
     detectionQueriesCounted: counted.detections,

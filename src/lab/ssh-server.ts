@@ -195,6 +195,11 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
 
   const server = new Server({ hostKeys: [hostKey.private], ident: 'OpenSSH_for_Windows_9.5' }, (client) => {
     connections.add(client);
+    // As sshd does for every session, exec ones too (OpenSSH packet.c, ssh_packet_set_interactive calls
+    // set_nodelay): without it, each small answer waits on Nagle and the client's delayed ACK.
+    // ssh2 has the call on the server's connections too, but its types do not declare it there.
+    const setNoDelay: unknown = Reflect.get(client, 'setNoDelay');
+    if (typeof setNoDelay === 'function') Reflect.apply(setNoDelay, client, [true]);
     let session: WindowsProcess | null = null;
     client.on('authentication', (ctx) => {
       if (ctx.username !== options.username) {

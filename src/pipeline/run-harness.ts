@@ -101,12 +101,23 @@ interface PairOutcome {
 
 const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
 
-function processWindow(execution: ExecutionRecord): TimeWindow {
+/**
+ * cmstp's run on the target's clock, padded, never reaching back before the previous pair on this host ended
+ * (`notBefore`, harness clock): back to back, the previous scenario's clean-up can be milliseconds earlier,
+ * and its registry and network events are its own, never this run's evidence.
+ */
+function processWindow(execution: ExecutionRecord, notBefore: string | null): TimeWindow {
   const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
   const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
   const until = (Number.isFinite(end) ? end : start) + processWindowPadMs.after;
   const cutoff = evidenceUntil(execution)?.getTime() ?? Infinity;
-  return { since: new Date(start - processWindowPadMs.before), until: new Date(Math.min(until, cutoff)) };
+  // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
+  const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
+  const floor = notBefore === null ? -Infinity : Date.parse(notBefore) + skewMs + 1;
+  return {
+    since: new Date(Math.max(start - processWindowPadMs.before, floor)),
+    until: new Date(Math.min(until, cutoff)),
+  };
 }
 
 /** Clean-up's start on the target's clock: its `cmstp /s /u` names the marker too, so evidence ends there. */
@@ -282,7 +293,7 @@ function pollPlanFor(
       cmstpPid: String(execution.cmstp?.pid ?? 'none'),
       ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
     },
-    processWindow: processWindow(execution),
+    processWindow: processWindow(execution, state.notBefore),
     evidenceUntil: evidenceUntil(execution),
     // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
     since: new Date(

@@ -108,3 +108,34 @@ test('#17 with only our rules, the harness own steps raise no collateral, and a 
   for (const result of run.results)
     t.deepEqual(result.collateral, { alerts: [], error: null }, result.scenario.id);
 });
+
+// Found by the bench once the simulated sshd set TCP_NODELAY, as OpenSSH does: scenarios then ran 100 ms
+// apart, and cmstp's 500 ms window reached back into the previous scenario's clean-up.
+test("#20 back to back on one host, the previous scenario's events are never the next one's evidence", async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+
+  for (const previous of [
+    'cmstp-all-users-au',
+    'cmstp-profile-install-registry',
+    'cmstp-local-inf-presetup',
+  ]) {
+    const run = await runOnLab({
+      scenarios: loadScenariosOrThrow(
+        [previous, 'cmstp-negative-control-admin-install'].map((name) =>
+          join(builtinScenariosDir(), `${name}.yaml`),
+        ),
+      ),
+      hosts: [lab.host],
+      siem: lab.siem,
+    });
+
+    t.is(run.status, 'passed', `after ${previous}`);
+    const [first, next] = run.results;
+    const previousEnd = Date.parse(first?.execution?.endedAt ?? '');
+    const early = (next?.signals ?? []).flatMap((s) =>
+      s.observed.events.filter((e) => Date.parse(e.time) <= previousEnd).map((e) => `${s.id} ${e.time}`),
+    );
+    t.deepEqual(early, [], `the negative control after ${previous}`);
+  }
+});
