@@ -284,12 +284,15 @@ if (which === 'P1') {
     return { seconds: seconds(started), record };
   });
   const sixteen = await withLab(16, 3000, async (run) => {
+    calls.telemetry = 0;
+    calls.detections = 0;
     const started = process.hrtime.bigint();
     const parallel = await run(scenario, 16);
     const parallelSeconds = seconds(started);
+    const rounds = roundFigures([parallel], calls);
     const startedSeq = process.hrtime.bigint();
     const sequential = await run(scenario, 1);
-    return { parallelSeconds, parallel, sequentialSeconds: seconds(startedSeq), sequential };
+    return { parallelSeconds, parallel, rounds, sequentialSeconds: seconds(startedSeq), sequential };
   });
   const polled = await withLab(16, 3000, (run) => run(scenario, 16), { polled: true });
   result = {
@@ -302,6 +305,7 @@ if (which === 'P1') {
     statuses: [one.record.status, sixteen.parallel.status, sixteen.sequential.status],
     ...pipelineFigures([one.record, sixteen.parallel, sixteen.sequential]),
     polled: pipelineFigures([polled]),
+    sixteenHostsRounds: sixteen.rounds,
   };
 } else if (which === 'FLEET') {
   const hosts = Number(process.argv[3]);
