@@ -135,9 +135,12 @@ export class RunPoller {
     const now = new Date(nowMs);
     const asks = members.map((p) => ({ poll: p, ask: p.ask(now) }));
     const bySiem = new Map<SiemConnector, Ask[]>();
-    for (const { ask } of asks)
-      if (ask !== null)
-        bySiem.set(ask.poll.plan.connector, [...(bySiem.get(ask.poll.plan.connector) ?? []), ask]);
+    for (const { ask } of asks) {
+      if (ask === null) continue;
+      const group = bySiem.get(ask.poll.plan.connector);
+      if (group === undefined) bySiem.set(ask.poll.plan.connector, [ask]);
+      else group.push(ask);
+    }
     for (const [connector, group] of bySiem) await askSiem(connector, group, number, ctx.signal);
     const after = ctx.clock.now().getTime();
     for (const { poll, ask } of asks) {
