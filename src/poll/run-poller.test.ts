@@ -197,3 +197,32 @@ test('#20 pairs that join later share the rounds of those already polling, each 
   t.true(late.queries.some((q) => q.round?.pairs === 1));
   t.true(siem.calls.batches.every((n) => n === 2));
 });
+
+test('#20 a pair watched as the last one finishes, or after the rounds stopped, is polled: no pair is left waiting', async (t) => {
+  const siem = fleetSiem({ limits: { maxQueries: 100, maxProbes: 1000 } });
+  for (const host of ['WIN-1', 'WIN-2', 'WIN-3']) siem.held.set(host, [cmstp(host, `ph${host}`)]);
+  const clock = fakeClock();
+  const poller = new RunPoller({ ...clock, signal: new AbortController().signal, logger: silentLogger });
+  const idle = (): Promise<void> =>
+    new Promise((resolve) => {
+      setImmediate(resolve);
+    });
+
+  // WIN-2 is watched from WIN-1's outcome callback, while the rounds wind down; WIN-3 once they have stopped.
+  const third = poller
+    .watch(planFor(siem.connector, 'WIN-1'))
+    .then(() => poller.watch(planFor(siem.connector, 'WIN-2')))
+    .then(async () => {
+      await idle();
+      return poller.watch(planFor(siem.connector, 'WIN-3'));
+    });
+  const hung = new Promise<'hung'>((resolve) =>
+    setTimeout(() => {
+      resolve('hung');
+    }, 2000).unref(),
+  );
+  const outcome = await Promise.race([third, hung]);
+
+  t.not(outcome, 'hung');
+  t.is(outcome === 'hung' ? undefined : outcome.signals.get('cmstp-exec')?.events.length, 1);
+});

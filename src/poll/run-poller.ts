@@ -72,42 +72,33 @@ export class RunPoller {
         }) ?? (() => undefined);
       this.#polls.set(poll, { resolve, reject, unsubscribe });
       this.#wake?.abort();
-      if (!this.#running) this.#start();
+      if (!this.#running) void this.#start();
     });
   }
 
-  /** Starts the rounds; a bug that breaks them fails every pair still watched, never leaves one hanging. */
-  #start(): void {
-    this.#running = true;
-    this.#loop().then(
-      () => {
-        this.#running = false;
-      },
-      (error: unknown) => {
-        this.#running = false;
-        const left = [...this.#polls];
-        this.#polls.clear();
-        for (const [poll, entry] of left) {
-          entry.unsubscribe();
-          this.#ctx.logger.status?.(poll.label, null);
-          entry.reject(error);
-        }
-      },
-    );
-  }
-
-  /** Rounds until no pair is left; an interrupt ends every pair's poll with what it has seen so far. */
-  async #loop(): Promise<void> {
+  /**
+   * Rounds until no pair is left; an interrupt ends every pair's poll with what it has seen so far, and a bug
+   * that breaks the rounds fails every pair still watched, never leaves one waiting. It says it stopped in the
+   * same step as it finds no pair left, so a pair watched after that starts the rounds again.
+   */
+  async #start(): Promise<void> {
     const ctx = this.#ctx;
-    while (this.#polls.size > 0) {
-      if (ctx.signal.aborted) {
-        for (const poll of [...this.#polls.keys()]) this.#finish(poll);
-        return;
+    this.#running = true;
+    try {
+      while (this.#polls.size > 0) {
+        if (ctx.signal.aborted) {
+          for (const poll of [...this.#polls.keys()]) this.#finish(poll);
+          return;
+        }
+        const now = ctx.clock.now().getTime();
+        const next = Math.min(...[...this.#polls.keys()].map((p) => p.dueAt));
+        if (next > now) await this.#sleep(next - now);
+        else await this.#round(now);
       }
-      const now = ctx.clock.now().getTime();
-      const next = Math.min(...[...this.#polls.keys()].map((p) => p.dueAt));
-      if (next > now) await this.#sleep(next - now);
-      else await this.#round(now);
+    } catch (error) {
+      for (const poll of [...this.#polls.keys()]) this.#finish(poll, error);
+    } finally {
+      this.#running = false;
     }
   }
 
@@ -150,13 +141,15 @@ export class RunPoller {
     }
   }
 
-  #finish(poll: Poll): void {
+  /** The pair is no longer watched: its outcome, or the error that broke the rounds. */
+  #finish(poll: Poll, error?: unknown): void {
     const entry = this.#polls.get(poll);
     if (entry === undefined) return;
     this.#polls.delete(poll);
     entry.unsubscribe();
     this.#ctx.logger.status?.(poll.label, null);
-    entry.resolve(poll.outcome());
+    if (error === undefined) entry.resolve(poll.outcome());
+    else entry.reject(error);
   }
 }
 
