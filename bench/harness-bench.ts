@@ -9,12 +9,19 @@
  *       polled connector (the same SIEM with push hidden, so the poll finds events on its schedule).
  *   FLEET N: one scenario on N simulated hosts with 3 s ingest delay against 1 host: wall time, peak RSS,
  *       and SIEM queries per poll round, counted where the harness calls the SIEM; then the same N hosts
- *       against a polled connector that declares a split of 64 pairs per query.
+ *       against a polled connector that declares a split of 64 pairs per query; then the floor (floorRun).
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
-import type { HostTarget, LoadedScenario, RunResult, SiemConnector } from '../src/core/index.js';
+import type {
+  HostTarget,
+  IngestEndpoint,
+  LoadedScenario,
+  RunResult,
+  SiemConnector,
+} from '../src/core/index.js';
+import { createServer } from 'node:http';
 import { realSleep, silentLogger, systemClock } from '../src/core/index.js';
 import { SshExecutorOptions } from '../src/executors/ssh/schema.js';
 import { Worker } from 'node:worker_threads';
@@ -82,6 +89,7 @@ async function withLab<T>(
     run: (scenarios: readonly LoadedScenario[], concurrency: number) => Promise<RunResult>,
   ) => Promise<T>,
   view: { polled: boolean; split?: number } = { polled: false },
+  lab: { sink?: IngestEndpoint; captureTimeoutMs?: number } = {},
 ): Promise<T> {
   const token = randomBytes(16).toString('hex');
   const siem = await (
@@ -100,7 +108,7 @@ async function withLab<T>(
   const fleet = await startFleetHosts({
     hosts,
     ingestDelayMs,
-    sink: endpoint,
+    sink: lab.sink ?? endpoint,
     dns: { 'payload.lab.test': '127.0.0.1' },
   });
   const targets = fleet.targets;
@@ -114,7 +122,12 @@ async function withLab<T>(
           siem: counted(siem, view),
           lab: 'simulated',
           schedule: siemConnectors.local.polling.schedule,
-          deadlines: siemConnectors.local.polling,
+          deadlines: {
+            ...siemConnectors.local.polling,
+            ...(lab.captureTimeoutMs === undefined
+              ? {}
+              : { captureTimeoutMs: lab.captureTimeoutMs, detectTimeoutMs: 0 }),
+          },
           version: 'bench',
           payloadServer,
           concurrency,
@@ -206,6 +219,66 @@ async function fleetRun(hosts: number, view: { polled: boolean; split?: number }
     },
     view,
   );
+}
+
+/**
+ * The machine's floor for a fleet run: the same hosts run the scenario, but their events go to a sink that
+ * only reads each post and answers HEC's success, so no SIEM stores, rules or searches anything. The time the
+ * last host's cmstp event reaches the sink is as early as any verdict could be on this machine (the pairs
+ * then time out unseen: their verdicts are not the point). `cmstp` is found in a post by the image name.
+ */
+async function floorRun(hosts: number) {
+  const token = randomBytes(16).toString('hex');
+  let start = 0n;
+  const cmstpArrived = new Map<string, number>();
+  let lastPost = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = Number(process.hrtime.bigint() - start) / 1e9;
+      lastPost = Math.max(lastPost, at);
+      const body = Buffer.concat(chunks).toString('utf8');
+      for (const line of body.split('\n'))
+        if (line.includes('\\\\cmstp.exe"') && line.includes('"EventID":1,')) {
+          const host = /"host":"([^"]+)"/.exec(line)?.[1] ?? '';
+          if (!cmstpArrived.has(host)) cmstpArrived.set(host, at);
+        }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"text":"Success","code":0}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no sink address');
+  try {
+    return await withLab(
+      hosts,
+      3000,
+      async (run) => {
+        start = process.hrtime.bigint();
+        const record = await run(
+          loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-local-inf-presetup.yaml')]),
+          hosts,
+        );
+        return {
+          hosts,
+          hostsWithCmstpEvent: cmstpArrived.size,
+          lastCmstpEventAtSeconds: Math.max(...cmstpArrived.values()),
+          lastPostAtSeconds: lastPost,
+          executedPairs: record.results.filter((r) => r.execution?.status === 'executed').length,
+        };
+      },
+      { polled: true },
+      {
+        sink: { protocol: 'local-hec', url: `http://127.0.0.1:${String(address.port)}`, token },
+        captureTimeoutMs: 5000,
+      },
+    );
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 const seconds = (startedNs: bigint): number => Number(process.hrtime.bigint() - startedNs) / 1e9;
@@ -312,7 +385,16 @@ if (which === 'P1') {
   const one = await fleetRun(1);
   const fleet = await fleetRun(hosts);
   const polled = await fleetRun(hosts, { polled: true, split: 64 });
-  result = { ingestDelayMs: 3000, one, fleet, polled, ratioToOne: fleet.seconds / one.seconds };
+  const floor = await floorRun(hosts);
+  result = {
+    ingestDelayMs: 3000,
+    one,
+    fleet,
+    polled,
+    floor,
+    ratioToOne: fleet.seconds / one.seconds,
+    floorRatioToOne: floor.lastCmstpEventAtSeconds / one.seconds,
+  };
 } else {
   throw new Error('usage: harness-bench.js P1|P2|FLEET <hosts>');
 }

@@ -62,8 +62,22 @@ interface FleetRun {
   telemetryQueriesCounted: number;
   detectionQueriesCounted: number;
 }
+interface FloorRun {
+  hosts: number;
+  hostsWithCmstpEvent: number;
+  lastCmstpEventAtSeconds: number;
+  lastPostAtSeconds: number;
+}
 const fleetOf = (f: Record<string, unknown>) =>
-  f as { one: FleetRun; fleet: FleetRun; polled: FleetRun; ratioToOne: number; peakRssMb: number };
+  f as {
+    one: FleetRun;
+    fleet: FleetRun;
+    polled: FleetRun;
+    floor: FloorRun;
+    ratioToOne: number;
+    floorRatioToOne: number;
+    peakRssMb: number;
+  };
 const queriesPerRound = (run: FleetRun): string =>
   `${fmt(num(run.maxTelemetryQueriesInARound), 0)} at most in a round (records); ${String(run.telemetryQueriesCounted)} telemetry queries counted at the SIEM over ${String(run.rounds)} rounds, ${String(run.detectionQueriesCounted)} alert searches`;
 const sixteenRounds = p2.sixteenHostsRounds as FleetRun;
@@ -73,6 +87,12 @@ const fleetRows = [fleetOf(fleet64), fleetOf(fleet256)].flatMap((f): [string, st
     `${fmt(f.fleet.seconds)} s vs ${fmt(f.one.seconds)} s: ${fmt(f.ratioToOne)}x (${f.fleet.status}); peak RSS ${fmt(f.peakRssMb, 0)} MB`,
     f.fleet.hosts === 256 ? '<= 2x, <= 1,024 MB' : '',
     f.fleet.hosts === 256 ? verdict(f.ratioToOne <= 2 && f.peakRssMb <= 1024) : '',
+  ],
+  [
+    `  floor on this machine: the same ${String(f.floor.hosts)} hosts, their events read and dropped`,
+    `last host's cmstp event at the sink ${fmt(f.floor.lastCmstpEventAtSeconds)} s (${String(f.floor.hostsWithCmstpEvent)} hosts): ${fmt(f.floorRatioToOne)}x one host; last post ${fmt(f.floor.lastPostAtSeconds)} s`,
+    '(no SIEM, no verdicts)',
+    '',
   ],
   [
     `P2 ${String(f.fleet.hosts)} hosts: SIEM queries per round, local SIEM`,

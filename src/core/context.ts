@@ -47,11 +47,17 @@ function token(length: number): string {
  * single term, so a marker search is a cheap lookup everywhere (siem-apis.md 1.1).
  */
 export function newMarker(): string {
-  return `ph${token(12)}`;
+  return `${markerPrefix}${token(12)}`;
 }
 
+/** How every marker starts. */
+export const markerPrefix = 'ph';
+
 /** Exactly the shape newMarker makes: `ph` and 12 lower-case letters or digits. */
-export const markerShape = /^ph[a-z0-9]{12}$/;
+export const markerShape = new RegExp(`^${markerPrefix}[a-z0-9]{12}$`);
+
+/** How long every marker is. */
+export const markerLength = markerPrefix.length + 12;
 
 /** Is this a marker the harness could have made? Anything else (`system32`) would match what is not ours. */
 export function isMarker(value: string): boolean {

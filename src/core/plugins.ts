@@ -247,13 +247,23 @@ export interface SiemConnector {
   checkRequirements?(signal?: AbortSignal): Promise<readonly SiemRequirement[]>;
   /**
    * Calls `listener` whenever events from `host` become searchable (capability `push`), until the returned
-   * function is called. The poll then looks at once instead of at its next interval; it still polls on its
-   * schedule, so a missed call only costs time, never evidence.
+   * function is called, with the span their timestamps fall in. The poll then looks at once instead of at its
+   * next interval, unless the span lies outside its window; it still polls on its schedule, so a missed call
+   * only costs time, never evidence.
    */
-  onIngest?(host: string, listener: () => void): () => void;
+  onIngest?(host: string, listener: (arrived: IngestNotice) => void): () => void;
   /** Where the simulated lab can send telemetry to this SIEM, in the shape its real pipeline delivers. */
   ingestEndpoint(): IngestEndpoint | null;
   dispose(): Promise<void>;
+}
+
+/**
+ * What a push says: some of a host's events became searchable, stamped (event time, the host's clock) from
+ * `earliest` to `latest`. An invalid date means the SIEM could not tell, and is taken as "any time".
+ */
+export interface IngestNotice {
+  readonly earliest: Date;
+  readonly latest: Date;
 }
 
 /**

@@ -1,5 +1,12 @@
 import test from 'ava';
-import type { SignalId, SiemAlert, SiemConnector, SiemEvent, TelemetryQuery } from '../core/index.js';
+import type {
+  IngestNotice,
+  SignalId,
+  SiemAlert,
+  SiemConnector,
+  SiemEvent,
+  TelemetryQuery,
+} from '../core/index.js';
 import { silentLogger, SiemError } from '../core/index.js';
 import { canaryProbe } from '../signals/canary.js';
 import { signalCatalog } from '../signals/catalog.js';
@@ -563,11 +570,15 @@ function wakeableClock(start = Date.parse('2026-11-23T12:00:00Z')) {
   };
 }
 
+/** Events stamped at the poll's start (12:00:00), inside every window plan() gives. */
+const inWindow = { earliest: new Date('2026-11-23T12:00:00Z'), latest: new Date('2026-11-23T12:00:00Z') };
+
 /**
  * A SIEM whose event becomes searchable as the poll starts: with `push`, it arrives as the poll starts its
- * first wait and the SIEM says so; without, it is there from the start and waits for the first look.
+ * first wait and the SIEM says so, saying when the events it stored were stamped (`stamped`); without, it is
+ * there from the start and waits for the first look.
  */
-function arriving(push: boolean): SiemConnector {
+function arriving(push: boolean, stamped: IngestNotice = inWindow): SiemConnector {
   let searchable = !push;
   const base = scripted([[]]);
   return {
@@ -579,11 +590,11 @@ function arriving(push: boolean): SiemConnector {
     ...(push
       ? {
           // One arrival: the first wait is told of it.
-          onIngest: (host: string, listener: () => void) => {
+          onIngest: (host: string, listener: (arrived: IngestNotice) => void) => {
             if (!searchable)
               setImmediate(() => {
                 searchable = true;
-                if (host === 'h') listener();
+                if (host === 'h') listener(stamped);
               });
             return () => undefined;
           },
@@ -615,6 +626,36 @@ test('#20 push: an ingest the SIEM announces ends the wait, and the event is rec
   });
   t.is(withoutPush.get('cmstp-exec')?.firstSeenAt, '2026-11-23T12:00:01.000Z');
   t.is(polled.waits[0], 'slept 1000');
+});
+
+test("#20 push: events stamped outside the pair's window (clean-up's own, or before it began) do not bring its look forward; a span that reaches into it, or an undated one, does", async (t) => {
+  const evidenceUntil = new Date('2026-11-23T12:00:10Z');
+  const at = (iso: string) => new Date(iso);
+  const firstLook = async (stamped: IngestNotice) => {
+    const clock = wakeableClock();
+    const { signals } = await pollSignals(
+      { ...plan(arriving(true, stamped), false), evidenceUntil },
+      { ...clock, signal: new AbortController().signal, logger: silentLogger },
+    );
+    return signals.get('cmstp-exec')?.firstSeenAt;
+  };
+  const woken = new Date(Date.parse('2026-11-23T12:00:00Z') + pushSettleMs).toISOString();
+  const scheduled = '2026-11-23T12:00:01.000Z';
+
+  // After the evidence end: clean-up's events. Before `since` (11:55): another run's.
+  t.is(
+    await firstLook({ earliest: at('2026-11-23T12:00:10.001Z'), latest: at('2026-11-23T12:00:30Z') }),
+    scheduled,
+  );
+  t.is(
+    await firstLook({ earliest: at('2026-11-23T11:50:00Z'), latest: at('2026-11-23T11:54:59.999Z') }),
+    scheduled,
+  );
+  // Both bounds are inside the window, as the query's `>=` and `<=` take them.
+  t.is(await firstLook({ earliest: at('2026-11-23T12:00:10Z'), latest: at('2026-11-23T12:00:30Z') }), woken);
+  t.is(await firstLook({ earliest: at('2026-11-23T11:50:00Z'), latest: at('2026-11-23T11:55:00Z') }), woken);
+  t.is(await firstLook({ earliest: at('2026-11-23T11:50:00Z'), latest: at('2026-11-23T12:30:00Z') }), woken);
+  t.is(await firstLook({ earliest: new Date(Number.NaN), latest: new Date(Number.NaN) }), woken);
 });
 
 test('#20 push: an interrupt during a wait still ends the poll as an interrupt, not as a wake-up', async (t) => {

@@ -3,6 +3,7 @@ import type {
   DetectionQuery,
   EventEvidence,
   Expectation,
+  IngestNotice,
   RunContext,
   SignalDefinition,
   SignalId,
@@ -208,6 +209,12 @@ export class Poll {
   dueAt: number;
   /** Its poll interval now: the schedule's, doubled after each look up to its maximum. */
   interval: number;
+  /** Its next look was brought forward by a push, not set by its schedule. */
+  woken = false;
+  /** A round it asked in is under way (from `ask` to `advance`). */
+  inRound = false;
+  /** The SIEM pushed while that round was under way: what arrived may have missed the round's query. */
+  pushedInRound = false;
   failure: { fatal: string | null; last: string | null; retryAfterMs: number } = {
     fatal: null,
     last: null,
@@ -224,7 +231,9 @@ export class Poll {
     this.blindIds = new Set(plan.signals.filter((s) => s.blind === true).map((s) => s.definition.id));
     this.label = plan.label ?? plan.host;
     this.lastHeartbeat = this.start;
-    this.dueAt = this.start + plan.schedule.initialDelayMs;
+    // With push, the first look is at once: what arrived before the poll began was never pushed to it (the
+    // clean-up's own later events, which are, cannot wake it), and what arrives later will be.
+    this.dueAt = this.start + (plan.connector.onIngest === undefined ? plan.schedule.initialDelayMs : 0);
     this.interval = plan.schedule.intervalMs;
   }
 
@@ -411,6 +420,7 @@ export class Poll {
    * sweep) and the canary; null when nothing is open.
    */
   ask(now: Date): Ask | null {
+    this.inRound = true;
     const final = this.phase === 'sweep';
     const nowMs = now.getTime();
     const telemetry = this.plan.signals.filter(
@@ -503,6 +513,18 @@ export class Poll {
    * evidence), or it is done: after the sweep, a fatal error or an interrupt.
    */
   advance(now: number): void {
+    this.woken = false;
+    this.inRound = false;
+    this.#schedule(now);
+    if (this.pushedInRound && this.phase === 'polling' && this.dueAt > now + pushSettleMs) {
+      this.dueAt = now + pushSettleMs;
+      this.woken = true;
+    }
+    this.pushedInRound = false;
+  }
+
+  /** Sets the next look by the pair's own schedule, or its sweep, or ends it (see advance). */
+  #schedule(now: number): void {
     const { plan, ctx } = this;
     this.speak(now);
     if (this.phase === 'sweep' || this.failure.fatal !== null || ctx.signal.aborted) {
@@ -532,13 +554,36 @@ export class Poll {
 
   /**
    * The SIEM says the host's events arrived (`onIngest`, capability `push`): the next look comes now (after
-   * `pushSettleMs`), not at the next interval. The final sweep's grace period is waited in full: it is there for late data.
+   * `pushSettleMs`), not at the next interval, unless they cannot be in its answers (couldMatter); during a
+   * round the pair asked in, the look after that round does. The final sweep's grace period is waited in
+   * full: it is there for late data.
    */
-  pushed(now: number): boolean {
+  pushed(now: number, arrived: IngestNotice): boolean {
     const at = now + pushSettleMs;
-    if (this.phase !== 'polling' || this.dueAt <= at) return false;
+    if (this.phase !== 'polling' || !this.couldMatter(arrived)) return false;
+    // Mid-round, the round's query may have run before the events were stored: the look after it comes at once.
+    if (this.inRound) {
+      this.pushedInRound = true;
+      return false;
+    }
+    if (this.dueAt <= at) return false;
     this.dueAt = at;
+    this.woken = true;
     return true;
+  }
+
+  /**
+   * Whether events stamped within the pushed span could be in this pair's answers: its queries ask for events
+   * stamped from `since` to the evidence end (clean-up's start), both included, so a span wholly outside
+   * changes nothing it would find (the clean-up's own events, on a fleet every host's last few posts). A span
+   * the SIEM could not date (an invalid date) could be anything.
+   */
+  couldMatter(arrived: IngestNotice): boolean {
+    const { since, evidenceUntil } = this.plan;
+    return !(
+      arrived.latest.getTime() < since.getTime() ||
+      (evidenceUntil !== null && arrived.earliest.getTime() > evidenceUntil.getTime())
+    );
   }
 
   /** What is still awaited, as the heartbeat and the countdown say it. */

@@ -1,5 +1,12 @@
 import test from 'ava';
-import type { BatchLimits, ProbeId, SiemConnector, SiemEvent, TelemetryQuery } from '../core/index.js';
+import type {
+  BatchLimits,
+  IngestNotice,
+  ProbeId,
+  SiemConnector,
+  SiemEvent,
+  TelemetryQuery,
+} from '../core/index.js';
 import { silentLogger, SiemError } from '../core/index.js';
 import { signalCatalog } from '../signals/catalog.js';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
@@ -225,4 +232,45 @@ test('#20 a pair watched as the last one finishes, or after the rounds stopped, 
 
   t.not(outcome, 'hung');
   t.is(outcome === 'hung' ? undefined : outcome.signals.get('cmstp-exec')?.events.length, 1);
+});
+
+test("#20 push: events stored while a round's query is out bring the pair's next look to at once, and that look is its own round: pairs due later by schedule are not pulled into it", async (t) => {
+  const siem = fleetSiem({ limits: { maxQueries: 100, maxProbes: 1000 } });
+  const listeners = new Map<string, (arrived: IngestNotice) => void>();
+  const stamped = { earliest: new Date(at), latest: new Date(at) };
+  let batches = 0;
+  const connector: SiemConnector = {
+    ...siem.connector,
+    onIngest: (host, listener) => {
+      listeners.set(host, listener);
+      return () => listeners.delete(host);
+    },
+    // WIN-1's event lands just after the first round's query ran, and the SIEM says so.
+    findTelemetryBatch: async (queries, signal) => {
+      const answers = (await siem.connector.findTelemetryBatch?.(queries, signal)) ?? [];
+      batches += 1;
+      if (batches === 1) {
+        siem.held.set('WIN-1', [cmstp('WIN-1', 'phWIN-1')]);
+        listeners.get('WIN-1')?.(stamped);
+      }
+      return answers;
+    },
+  };
+  const clock = fakeClock();
+  const poller = new RunPoller({ ...clock, signal: new AbortController().signal, logger: silentLogger });
+  const [pushed, scheduled] = await Promise.all([
+    poller.watch(planFor(connector, 'WIN-1')),
+    poller.watch(planFor(connector, 'WIN-2')),
+  ]);
+
+  // With push the first looks come at once (12:00:00), the two pairs' in one batch; the push during it brought
+  // WIN-1's next look to 5 ms later, alone, and it found its event there.
+  const looks = (o: typeof pushed) =>
+    o.queries.filter((q) => q.kind === 'telemetry').map((q) => [q.at, q.round?.pairs]);
+  t.deepEqual(looks(scheduled)[0], ['2026-11-23T12:00:00.000Z', 2]);
+  t.is(pushed.signals.get('cmstp-exec')?.firstSeenAt, '2026-11-23T12:00:00.005Z');
+  t.true(looks(pushed).some(([when, pairs]) => when === '2026-11-23T12:00:00.005Z' && pairs === 1));
+  // WIN-2, due later by its schedule, was not looked at with WIN-1's pushed look.
+  t.false(looks(scheduled).some(([when]) => when === '2026-11-23T12:00:00.005Z'));
+  t.is(scheduled.signals.get('cmstp-exec')?.events.length, 0);
 });

@@ -67,8 +67,8 @@ export class RunPoller {
       );
     return new Promise<PollOutcome>((resolve, reject) => {
       const unsubscribe =
-        plan.connector.onIngest?.(plan.host, () => {
-          if (poll.pushed(ctx.clock.now().getTime())) this.#wake?.abort();
+        plan.connector.onIngest?.(plan.host, (arrived) => {
+          if (poll.pushed(ctx.clock.now().getTime(), arrived)) this.#wake?.abort();
         }) ?? (() => undefined);
       this.#polls.set(poll, { resolve, reject, unsubscribe });
       this.#wake?.abort();
@@ -118,9 +118,7 @@ export class RunPoller {
   /** One round: every pair due asks, grouped per SIEM, then each pair sets its next look. */
   async #round(nowMs: number): Promise<void> {
     const ctx = this.#ctx;
-    const members = [...this.#polls.keys()].filter((p) =>
-      p.phase === 'sweep' ? p.dueAt <= nowMs : p.dueAt <= nowMs + p.plan.schedule.intervalMs,
-    );
+    const members = this.#members(nowMs);
     this.#rounds += 1;
     const number = this.#rounds;
     const now = new Date(nowMs);
@@ -139,6 +137,21 @@ export class RunPoller {
       poll.advance(after);
       if (poll.phase === 'done') this.#finish(poll);
     }
+  }
+
+  /**
+   * Who looks in a round at `nowMs`: every pair due, and, when one is due by its poll schedule, every pair
+   * whose scheduled look falls within one base interval (so scheduled rounds come at most that often). A
+   * round made due only by pushes and final sweeps takes those pairs alone: at fleet scale they come every
+   * few milliseconds, and pulling the schedule forward at each would look at every pair many times over.
+   */
+  #members(nowMs: number): Poll[] {
+    const polls = [...this.#polls.keys()];
+    const due = polls.filter((p) => p.dueAt <= nowMs);
+    if (!due.some((p) => p.phase === 'polling' && !p.woken)) return due;
+    return polls.filter((p) =>
+      p.phase === 'sweep' ? p.dueAt <= nowMs : p.dueAt <= nowMs + p.plan.schedule.intervalMs,
+    );
   }
 
   /** The pair is no longer watched: its outcome, or the error that broke the rounds. */

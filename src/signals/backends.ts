@@ -16,7 +16,7 @@ import { canaryProbe } from './canary.js';
 export const backends = {
   local: (signal: TelemetryProbe, query: TelemetryQuery): CompiledSignal => {
     const compiled = compileLocal({ ...query, signals: [signal] });
-    return { signal: signal.id, query: { where: compiled.where, params: [...compiled.params] }, skipped: [] };
+    return { signal: signal.id, query: { sql: compiled.sql, params: [...compiled.params] }, skipped: [] };
   },
   splunk: compileSpl,
   sentinel: compileKql,

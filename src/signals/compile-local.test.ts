@@ -37,9 +37,9 @@ test('#16 local SIEM: the host matches by name or FQDN; `_` and `%` in a name ar
     'WIN10_LAB_01X',
   ]);
   const query = { ...exampleQuery(), host: 'WIN10_LAB_01', signals: [signalCatalog['payload-file']] };
-  const { where, params } = compileLocal(query);
+  const { sql, params } = compileLocal(query);
 
-  const hosts = store.selectEvents(where, params).map((e) => e.host);
+  const hosts = store.searchEvents(sql, params).map((e) => e.host);
 
   t.deepEqual(hosts.sort(), ['WIN10_LAB_01', 'win10_lab_01.lab.local']);
 });
@@ -103,6 +103,6 @@ test('#20 a batch finds for each pair what the pair alone finds', (t) => {
   const hosts = (events: readonly { host: string }[]) => events.map((e) => e.host).sort();
   t.deepEqual(
     hosts(store.searchEvents(batch.sql, batch.params)),
-    hosts(store.selectEvents(single.where, single.params)),
+    hosts(store.searchEvents(single.sql, single.params)),
   );
 });

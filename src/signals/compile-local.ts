@@ -1,9 +1,10 @@
 import type { Correlation, FieldMatch, TelemetryPattern, TelemetryQuery } from '../core/index.js';
+import { isMarker } from '../core/index.js';
 import { resolveValue } from './match.js';
 
-/** A parameterised SQLite WHERE clause over the local store's `events` table. */
+/** A parameterised SQLite SELECT of rows of the local store's `events` table, its parameters numbered. */
 export interface LocalQuery {
-  readonly where: string;
+  readonly sql: string;
   readonly params: readonly (string | number)[];
 }
 
@@ -49,19 +50,15 @@ function fieldTest(
   }
 }
 
-/**
- * One pattern: its event ids first (an integer column: most of a host's rows stop there), then the
- * correlation, then the field tests, which parse the event's JSON.
- */
+/** One pattern, less its correlation: its event ids first (an integer column), then its field tests. */
 function patternClause(
   pattern: TelemetryPattern,
-  correlation: string,
   bindings: Readonly<Record<string, string>>,
   bind: Bind,
 ): string {
   const ids = pattern.eventIds.map(bind);
   const tests = Object.entries(pattern.match).map(([name, test]) => fieldTest(name, test, bindings, bind));
-  return `(event_id IN (${ids.join(', ')}) AND ${correlation}${tests.map((t) => ` AND ${t}`).join('')})`;
+  return `(event_id IN (${ids.join(', ')})${tests.map((t) => ` AND ${t}`).join('')})`;
 }
 
 /**
@@ -83,39 +80,13 @@ export function localHostClause(column = 'host', host?: string): string {
 }
 
 /**
- * Compiles every pending signal into one query (OR of signals), filtered by host and event time, and per
- * signal by its correlation: the run marker in the event, or cmstp's own time window.
+ * Compiles every pending signal into one query (OR of their patterns), filtered by host and event time, and
+ * per pattern by its correlation: the run marker in the event, or cmstp's own time window.
  * Rows are classified per signal by the caller with the same definitions.
  */
 export function compileLocal(query: TelemetryQuery): LocalQuery {
   const params: (string | number)[] = [];
-  return { where: whereOf(query, binder(params)), params };
-}
-
-function whereOf(query: TelemetryQuery, bind: Bind): string {
-  const host = bind(query.host);
-  const window = `time >= ${bind(query.since.toISOString())} AND time <= ${bind(query.until.toISOString())}`;
-  const correlate = (kind: Correlation): string =>
-    kind === 'marker'
-      ? `instr(fields, ${bind(query.marker)}) > 0`
-      : `time >= ${bind(query.processWindow.since.toISOString())} AND time <= ${bind(query.processWindow.until.toISOString())}`;
-  const perSignal = query.signals.map((signal) => {
-    const patterns = signal.telemetry.map((pattern) => {
-      return patternClause(
-        pattern,
-        correlate(pattern.correlation ?? signal.correlation),
-        query.bindings,
-        bind,
-      );
-    });
-    return `(${patterns.join(' OR ')})`;
-  });
-  return [
-    `${hostKey('host')} = ${hostKey(host)}`,
-    localHostClause('host', host),
-    window,
-    perSignal.length > 0 ? `(${perSignal.join(' OR ')})` : '0',
-  ].join(' AND ');
+  return { sql: `${selectOf(query, binder(params))} ORDER BY time, id`, params };
 }
 
 /**
@@ -124,12 +95,67 @@ function whereOf(query: TelemetryQuery, bind: Bind): string {
  * own host's rows through the index; an OR of the pairs would test every row against every pair. Rows are
  * classified per pair by the caller.
  */
-export function compileLocalBatch(queries: readonly TelemetryQuery[]): {
-  sql: string;
-  params: (string | number)[];
-} {
+export function compileLocalBatch(queries: readonly TelemetryQuery[]): LocalQuery {
   const params: (string | number)[] = [];
   const bind = binder(params);
-  const parts = queries.map((q) => `SELECT * FROM events WHERE ${whereOf(q, bind)}`);
-  return { sql: `${parts.join(' UNION ')} ORDER BY time, id`, params };
+  return { sql: `${queries.map((q) => selectOf(q, bind)).join(' UNION ')} ORDER BY time, id`, params };
+}
+
+/**
+ * One pair's SELECT: its host and time window, then its patterns grouped by correlation (groupTests).
+ * - Marker: the store's marker index (store.ts `event_markers`) says which events hold the marker, joined
+ *   row by row. It is a join, not `id IN (SELECT ...)`: SQLite evaluates an AND whose left side holds a
+ *   subquery right side first, so every pattern would read every row's JSON before the marker ruled it out
+ *   (measured on a run's 70 events: 0.9 ms a search; 0.3 ms joined; 0.5 ms reading each event for the
+ *   marker). A marker of another shape is not in the index and is looked for in the event's text.
+ * - Window: cmstp's own time window.
+ */
+function selectOf(query: TelemetryQuery, bind: Bind): string {
+  const host = bind(query.host);
+  const window = `time >= ${bind(query.since.toISOString())} AND time <= ${bind(query.until.toISOString())}`;
+  const groups = patternGroups(query, bind);
+  const indexed = groups.has('marker') && isMarker(query.marker);
+  const tests = groupTests(query, groups, indexed, bind);
+  const where = [
+    `${hostKey('host')} = ${hostKey(host)}`,
+    localHostClause('host', host),
+    window,
+    tests.length > 0 ? `(${tests.join(' OR ')})` : '0',
+  ].join(' AND ');
+  const join = indexed
+    ? ` LEFT JOIN event_markers AS mk ON mk.marker = ${bind(query.marker)} AND mk.event_ref = events.id`
+    : '';
+  return `SELECT events.* FROM events${join} WHERE ${where}`;
+}
+
+type PatternGroups = Map<Correlation, { ids: Set<number>; clauses: Set<string> }>;
+
+/** The pending signals' patterns by correlation, with the event ids they name; equal patterns once. */
+function patternGroups(query: TelemetryQuery, bind: Bind): PatternGroups {
+  const groups: PatternGroups = new Map();
+  for (const signal of query.signals)
+    for (const pattern of signal.telemetry) {
+      const kind = pattern.correlation ?? signal.correlation;
+      const group = groups.get(kind) ?? { ids: new Set<number>(), clauses: new Set<string>() };
+      groups.set(kind, group);
+      for (const id of pattern.eventIds) group.ids.add(id);
+      group.clauses.add(patternClause(pattern, query.bindings, bind));
+    }
+  return groups;
+}
+
+/**
+ * Each group's correlation written once before its patterns: a row is tested for the marker at most once,
+ * and only when its event id is one a marker pattern names.
+ */
+function groupTests(query: TelemetryQuery, groups: PatternGroups, indexed: boolean, bind: Bind): string[] {
+  const marker = (): string =>
+    indexed ? 'mk.event_ref IS NOT NULL' : `instr(fields, ${bind(query.marker)}) > 0`;
+  return [...groups].map(([kind, { ids, clauses }]) => {
+    const test =
+      kind === 'marker'
+        ? `event_id IN (${[...ids].map(bind).join(', ')}) AND ${marker()}`
+        : `time >= ${bind(query.processWindow.since.toISOString())} AND time <= ${bind(query.processWindow.until.toISOString())}`;
+    return `(${test} AND (${[...clauses].join(' OR ')}))`;
+  });
 }

@@ -11,7 +11,7 @@ import { signalCatalog } from '../../signals/catalog.js';
 testSiemConnector('siem/local', localSiemFixture);
 
 // #20 push: the local SIEM tells a listener when its host's events are stored, and they are searchable then.
-test('onIngest: told once per stored batch of its own host, after the events are searchable; not for another host, not after unsubscribing', async (t) => {
+test('onIngest: told once per stored batch of its own host, after the events are searchable, with when they were stamped; not for another host, not after unsubscribing', async (t) => {
   const token = randomBytes(16).toString('hex');
   const siem = await (
     await localSiem.load()
@@ -55,8 +55,10 @@ test('onIngest: told once per stored batch of its own host, after the events are
   };
   const found: number[] = [];
   let told = 0;
-  const stop = siem.onIngest('WIN10-LAB-01', () => {
+  const spans: string[] = [];
+  const stop = siem.onIngest('WIN10-LAB-01', (arrived) => {
     told += 1;
+    spans.push(`${arrived.earliest.toISOString()} ${arrived.latest.toISOString()}`);
     // Searchable by the time the listener is told: the poll it wakes finds the event.
     void siem.findTelemetry(query).then((events) => found.push(events.get('cmstp-exec')?.length ?? 0));
   });
@@ -67,6 +69,11 @@ test('onIngest: told once per stored batch of its own host, after the events are
   await new Promise((resolve) => setImmediate(resolve));
   t.is(told, 1);
   t.deepEqual(found, [1]);
+  t.deepEqual(
+    spans,
+    ['2026-11-23T12:00:00.000Z 2026-11-23T12:00:00.000Z'],
+    'told when the events were stamped',
+  );
   stop();
   await send('WIN10-LAB-01.lab.local');
   await new Promise((resolve) => setImmediate(resolve));

@@ -2,6 +2,7 @@ import type {
   BatchLimits,
   HostAlert,
   IngestEndpoint,
+  IngestNotice,
   ProbeId,
   SiemAlert,
   SiemConnector,
@@ -75,9 +76,14 @@ export class LocalSiem implements SiemConnector {
   readonly #hec: HecServer | null;
   readonly #token: string;
   readonly #now: () => Date;
-  /** Who is told when a host's events are stored (onIngest): each listener with the host it asked about. */
-  /** Push listeners by their host's first label: a fleet's every post would otherwise visit them all. */
-  readonly #listeners = new Map<string, Set<{ readonly host: string; readonly listener: () => void }>>();
+  /**
+   * Who is told when a host's events are stored (onIngest): each listener with the host it asked about, by
+   * the host's first label (a fleet's every post would otherwise visit them all).
+   */
+  readonly #listeners = new Map<
+    string,
+    Set<{ readonly host: string; readonly listener: (arrived: IngestNotice) => void }>
+  >();
 
   constructor(options: {
     store: EventStore;
@@ -178,20 +184,42 @@ export class LocalSiem implements SiemConnector {
     return counts;
   }
 
-  /** Tells each listener whose host sent some of `events`, once, after they are committed and searchable. */
+  /**
+   * Tells each listener whose host sent some of `events`, once, after they are committed and searchable, with
+   * the span of those events' times.
+   */
   #tell(events: readonly IncomingEvent[]): void {
     if (this.#listeners.size === 0) return;
-    const hosts = new Set(events.map((e) => e.host));
-    const told = new Set<() => void>();
-    for (const host of hosts)
-      for (const entry of [...(this.#listeners.get(firstLabel(host)) ?? [])])
-        if (!told.has(entry.listener) && sameHost(host, entry.host)) {
-          told.add(entry.listener);
-          entry.listener();
+    const spans = new Map<string, { earliest: number; latest: number }>();
+    for (const event of events) {
+      const at = Date.parse(event.time);
+      const span = spans.get(event.host);
+      if (span === undefined) spans.set(event.host, { earliest: at, latest: at });
+      else {
+        span.earliest = Math.min(span.earliest, at);
+        span.latest = Math.max(span.latest, at);
+      }
+    }
+    const told = new Map<(arrived: IngestNotice) => void, { earliest: number; latest: number }>();
+    for (const [host, span] of spans)
+      for (const entry of this.#listeners.get(firstLabel(host)) ?? [])
+        if (sameHost(host, entry.host)) {
+          const before = told.get(entry.listener);
+          told.set(
+            entry.listener,
+            before === undefined
+              ? span
+              : {
+                  earliest: Math.min(before.earliest, span.earliest),
+                  latest: Math.max(before.latest, span.latest),
+                },
+          );
         }
+    for (const [listener, span] of told)
+      listener({ earliest: new Date(span.earliest), latest: new Date(span.latest) });
   }
 
-  onIngest(host: string, listener: () => void): () => void {
+  onIngest(host: string, listener: (arrived: IngestNotice) => void): () => void {
     const entry = { host, listener };
     const label = firstLabel(host);
     const entries = this.#listeners.get(label) ?? new Set();
@@ -221,8 +249,8 @@ export class LocalSiem implements SiemConnector {
   }
 
   queryText(query: TelemetryQuery): string {
-    const { where, params } = compileLocal(query);
-    return `SELECT * FROM events WHERE ${where} -- ${JSON.stringify(params)}`;
+    const { sql, params } = compileLocal(query);
+    return `${sql} -- ${JSON.stringify(params)}`;
   }
 
   findTelemetry(
@@ -231,7 +259,7 @@ export class LocalSiem implements SiemConnector {
   ): Promise<ReadonlyMap<ProbeId, readonly SiemEvent[]>> {
     return this.#select(signal, () => {
       const compiled = compileLocal(query);
-      return classify(query, this.#store.selectEvents(compiled.where, compiled.params).map(toSiemEvent));
+      return classify(query, this.#store.searchEvents(compiled.sql, compiled.params).map(toSiemEvent));
     });
   }
 

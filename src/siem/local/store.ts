@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isMarker, markerLength, markerPrefix } from '../../core/index.js';
 import { hostKey } from '../../signals/compile-local.js';
 
 export interface StoredEvent {
@@ -58,6 +59,14 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_host_time ON events (host, time);
 CREATE INDEX IF NOT EXISTS events_host_key_time ON events (${hostKey('host')}, time);
+-- Every run-marker-shaped run of characters in an event's stored fields, overlapping ones too (markersIn):
+-- what Splunk's lexicon and Elastic's inverted index are to a marker search, so a search by marker reads the
+-- marker's own events instead of every byte of every event of the host.
+CREATE TABLE IF NOT EXISTS event_markers (
+  marker TEXT NOT NULL,
+  event_ref INTEGER NOT NULL REFERENCES events (id),
+  PRIMARY KEY (marker, event_ref)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
   id INTEGER PRIMARY KEY,
   rule_id TEXT NOT NULL,
@@ -102,6 +111,23 @@ function toAlert(row: AlertRow): StoredAlert {
   };
 }
 
+/**
+ * The marker-shaped strings `instr(text, marker)` would find in `text`: every place the marker prefix starts
+ * whose next characters make a whole marker, overlapping ones included (`phph…`). A marker has no wildcard a
+ * match could stretch across, so this is exactly the set of markers `instr` finds there.
+ */
+export function markersIn(text: string): Set<string> {
+  const found = new Set<string>();
+  for (let at = text.indexOf(markerPrefix); at !== -1; at = text.indexOf(markerPrefix, at + 1)) {
+    const candidate = text.slice(at, at + markerLength);
+    if (isMarker(candidate)) found.add(candidate);
+  }
+  return found;
+}
+
+/** The schema's version, in SQLite's user_version: 1 added event_markers, filled for older events on open. */
+const schemaVersion = 1;
+
 /** How many prepared searches the store keeps: one per pair polling at once, on a fleet of hundreds. */
 const searchCacheSize = 1024;
 
@@ -112,6 +138,7 @@ export class EventStore {
   readonly #insertEvent: Database.Statement;
   readonly #insertAlert: Database.Statement;
   readonly #insertCorrelationInput: Database.Statement;
+  readonly #insertMarker: Database.Statement;
   /** Searches by their SQL, most recent last: a pair's query keeps its text from one round to the next. */
   readonly #searches = new Map<string, Database.Statement<[Record<number, string | number>], EventRow>>();
 
@@ -135,9 +162,36 @@ export class EventStore {
     this.#insertCorrelationInput = this.#db.prepare(
       'INSERT INTO correlation_inputs (rule_id, event_ref) VALUES (?, ?)',
     );
+    this.#insertMarker = this.#db.prepare(
+      'INSERT OR IGNORE INTO event_markers (marker, event_ref) VALUES (?, ?)',
+    );
+    this.#upgrade();
+  }
+
+  /** A store written by an older version: its events' markers are indexed once, so marker searches find them. */
+  #upgrade(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version >= schemaVersion) return;
+    // In pages: SQLite cannot write while a read on the same connection is still open.
+    const page = this.#db.prepare<[number], { id: number; fields: string }>(
+      'SELECT id, fields FROM events WHERE id > ? ORDER BY id LIMIT 1000',
+    );
+    this.transaction(() => {
+      let rows = page.all(0);
+      while (rows.length > 0) {
+        for (const row of rows) this.#indexMarkers(row.id, row.fields);
+        rows = page.all(rows[rows.length - 1]?.id ?? Number.MAX_SAFE_INTEGER);
+      }
+      this.#db.pragma(`user_version = ${String(schemaVersion)}`);
+    });
+  }
+
+  #indexMarkers(id: number, fields: string): void {
+    for (const marker of markersIn(fields)) this.#insertMarker.run(marker, id);
   }
 
   insertEvent(event: Omit<StoredEvent, 'id'>): number {
+    const fields = JSON.stringify(event.fields);
     const result = this.#insertEvent.run(
       event.time,
       event.indexedAt,
@@ -145,9 +199,11 @@ export class EventStore {
       event.eventId,
       event.sourcetype,
       JSON.stringify(event.meta),
-      JSON.stringify(event.fields),
+      fields,
     );
-    return Number(result.lastInsertRowid);
+    const id = Number(result.lastInsertRowid);
+    this.#indexMarkers(id, fields);
+    return id;
   }
 
   insertAlert(alert: Omit<StoredAlert, 'id'>): number {
@@ -162,13 +218,7 @@ export class EventStore {
     return Number(result.lastInsertRowid);
   }
 
-  /** Runs a compiled WHERE clause (see signals/compile-local.ts) against the events table. */
-  /** Events matching a compiled clause whose parameters are numbered (`?1`, `?2`, …; compile-local.ts). */
-  selectEvents(where: string, params: readonly (string | number)[]): StoredEvent[] {
-    return this.searchEvents(`SELECT * FROM events WHERE ${where} ORDER BY time, id`, params);
-  }
-
-  /** The rows of a whole SELECT on `events` (a batch's UNION), its parameters numbered. */
+  /** The rows of a SELECT on `events` (compile-local.ts: one pair's, or a batch's UNION), its parameters numbered. */
   searchEvents(sql: string, params: readonly (string | number)[]): StoredEvent[] {
     // better-sqlite3 binds numbered parameters from an object keyed by their numbers.
     return this.#search(sql)
