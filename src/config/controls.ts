@@ -1,15 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  HarnessError,
-  SignalId,
-  ValidationError,
-  errorMessage,
-  type ControlDefinition,
-} from '../core/index.js';
-import { parseYaml, zodIssues } from '../scenario/positions.js';
+import { SignalId, type ControlDefinition } from '../core/index.js';
 import { packageRoot } from '../util/paths.js';
+import { loadYamlFile } from './yaml-file.js';
 
 /** The control-mapping file users write (controls/default.yaml is the default). Strict: a typo is an error. */
 export const ControlMapping = z
@@ -48,26 +41,13 @@ export const defaultControlsFile = (): string => join(packageRoot(), 'controls',
 
 /** Reads and validates a control-mapping file; every problem comes back as file:line:col (exit 2). */
 export function loadControls(file: string = defaultControlsFile()): ControlDefinition[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new HarnessError(
-      'E_CONFIG_INVALID',
-      `cannot read control mapping ${file}: ${errorMessage(error)}`,
-      {
-        hint: 'Point `controls:` in the config at an existing file, or leave it out for controls/default.yaml.',
-        cause: error,
-      },
-    );
-  }
-  const hint = 'Fix the control mapping; docs/controls.md describes it.';
-  const { parsed, issues } = parseYaml(file, text);
-  if (issues.length > 0) throw new ValidationError('E_CONFIG_INVALID', issues, { hint });
-  const result = ControlMapping.safeParse(parsed.doc.toJS() ?? {});
-  if (!result.success)
-    throw new ValidationError('E_CONFIG_INVALID', zodIssues(parsed, result.error, ControlMapping), { hint });
-  return result.data.controls.map((c) => ({
+  const { data } = loadYamlFile(file, ControlMapping, {
+    what: 'control mapping',
+    unreadableHint:
+      'Point `controls:` in the config at an existing file, or leave it out for controls/default.yaml.',
+    hint: 'Fix the control mapping; docs/controls.md describes it.',
+  });
+  return data.controls.map((c) => ({
     framework: c.framework,
     id: c.id,
     title: c.title,

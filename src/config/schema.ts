@@ -136,6 +136,10 @@ export const HarnessConfig = z
       description:
         'A control-mapping file (see controls/default.yaml): which controls each run is evidence for. Default: the built-in NIST, ISO 27001, PCI DSS and SOC 2 mapping.',
     }),
+    tuning: z.string().optional().meta({
+      description:
+        "A tuning file (docs/tuning.md): the values of AN0932's mutable elements the local SIEM's rules read. Default: the values the rules held before tuning existed.",
+    }),
     notify: NotifyConfig.optional().meta({
       description: 'A webhook called after a run that failed, regressed or could not be judged.',
     }),

@@ -15,3 +15,4 @@ export * from './control-finding.js';
 export * from './findings.js';
 export * from './integrity.js';
 export * from './timing.js';
+export * from './tuning.js';

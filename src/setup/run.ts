@@ -120,6 +120,8 @@ export function prepareRun(options: RunOptions, logger: Logger): PreparedRun {
   const { config, secrets } = options;
   const scenarios = scenariosFor(options, logger);
   const controls = loadControls(config.controls);
+  // The SIEM's config, its tuning file read and checked, before the reports folder is made.
+  const siem = siemFromConfig(config, options.rules);
   const reportsDir = resolve(options.reportsDir ?? reportsDirOf(undefined, {}, config));
   // A folder that takes no file, or an unreadable index, stops the run before anything touches a host.
   checkReportsWritable(reportsDir);
@@ -134,7 +136,6 @@ export function prepareRun(options: RunOptions, logger: Logger): PreparedRun {
   const labPassword = newSecret();
   secrets.add(labPassword);
   if (embedded) env.PURPLE_HARNESS_HEC_TOKEN ??= newSecret();
-  const siem = siemFromConfig(config, options.rules);
   // Every variable the SIEM config names (…Env keys) holds a credential: redact its value everywhere.
   for (const value of siemSecretValues(siem, env)) secrets.add(value);
   const ctx = commandContext(systemClock.now(), { logger }, options.signal, secrets);

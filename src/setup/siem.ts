@@ -7,6 +7,7 @@ import {
 } from '../core/index.js';
 import type { Env } from '../config/load.js';
 import type { HarnessConfig } from '../config/schema.js';
+import { loadTuningFile } from '../config/tuning.js';
 import { rateLimited } from '../siem/rate-limit.js';
 import {
   openSiem,
@@ -22,7 +23,7 @@ import {
  * for must never be silently absent.
  */
 export function siemFromConfig(config: HarnessConfig, extraRules: readonly string[] = []): SiemConfig {
-  const siem = config.siem ?? siemConfigSchema().parse({ type: 'local' });
+  const siem = withTuning(config, config.siem ?? siemConfigSchema().parse({ type: 'local' }));
   if (extraRules.length === 0) return siem;
   if (siem.type !== 'local')
     throw new HarnessError(
@@ -31,6 +32,23 @@ export function siemFromConfig(config: HarnessConfig, extraRules: readonly strin
       { hint: 'Deploy your rules in that SIEM, or drop --rules.' },
     );
   return { ...siem, rules: [...siem.rules, ...extraRules] };
+}
+
+/**
+ * The config's tuning file, read and checked (exit 2 on any problem), given to the local SIEM's rules. Our
+ * rules are only in the local SIEM: with another SIEM a tuning would change nothing, so it is refused rather
+ * than silently ignored.
+ */
+function withTuning(config: HarnessConfig, siem: SiemConfig): SiemConfig {
+  if (config.tuning === undefined) return siem;
+  const tuning = loadTuningFile(config.tuning);
+  if (siem.type !== 'local')
+    throw new HarnessError(
+      'E_USAGE',
+      `tuning: ${config.tuning} tunes the local SIEM's rules; the configured SIEM is ${siem.type}, whose rules are your own`,
+      { hint: 'Tune the rules in that SIEM, or drop `tuning:` from the config.' },
+    );
+  return { ...siem, tuning };
 }
 
 /** The environment variable names a SIEM config points at (`tokenEnv`, `hec.tokenEnv`, `passEnv`, …). */

@@ -1,7 +1,6 @@
 import test from 'ava';
-import { detectionsDir } from '../util/paths.js';
 import { compileRule, SigmaUnsupportedError } from './engine.js';
-import { loadRuleDir } from './load.js';
+import { loadOurDetections } from './load.js';
 import { SigmaRule } from './rule.js';
 
 const channel = 'Microsoft-Windows-Sysmon/Operational';
@@ -92,7 +91,7 @@ test('unsupported features are refused by name, never approximated', (t) => {
 });
 
 test('our detections all load, and fire on the behaviours they are written for', (t) => {
-  const { loaded, refused } = loadRuleDir(detectionsDir());
+  const { loaded, refused } = loadOurDetections();
 
   t.deepEqual(refused, []);
   t.true(loaded.length >= 3);

@@ -196,6 +196,8 @@ const supportedModifiers = new Set([
   'cased',
   'cidr',
   'fieldref',
+  // Only as placeholders.ts leaves it: on a field whose placeholder expanded to no value.
+  'expand',
   ...numeric,
   ...transforms,
 ]);
@@ -310,6 +312,28 @@ function valueNeed(value: string, anchoredStart: boolean, anchoredEnd: boolean):
   return longest.length === 0 ? null : { kind: 'contains', text: longest };
 }
 
+/**
+ * A Sigma `re` value as a RegExp. Sigma regexes are case-sensitive unless the i flag is given; m and s are the
+ * usual flags. A leading (?i), (?m), (?s) or a mix of them (PCRE's inline flags, which JavaScript's RegExp
+ * lacks) sets them too. What cannot be compiled is refused, naming `where`.
+ */
+export function sigmaRegex(text: string, modifiers: readonly string[], where: string): RegExp {
+  const inline = /^\(\?([a-zA-Z]+)\)/.exec(text);
+  const inlineFlags = (inline?.[1] ?? '').split(/(?:)/u);
+  const unknown = inlineFlags.filter((f) => !['i', 'm', 's'].includes(f));
+  if (unknown.length > 0)
+    throw new SigmaUnsupportedError(`regex inline flag "${unknown.join('')}" in ${where}`);
+  const pattern = inline === null ? text : text.slice(inline[0].length);
+  const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f) || inlineFlags.includes(f)).join('');
+  try {
+    return new RegExp(pattern, flags);
+  } catch (error) {
+    throw new SigmaUnsupportedError(
+      `regular expression ${JSON.stringify(text)} in ${where}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 function valueMatcher(raw: unknown, modifiers: readonly string[], where: string): ValueMatcher[] {
   if (raw === null)
     return [{ test: (actual) => actual === undefined || actual === null || actual === '', need: null }];
@@ -319,24 +343,7 @@ function valueMatcher(raw: unknown, modifiers: readonly string[], where: string)
   const text = String(raw);
   const present = (regex: RegExp) => (actual: unknown) =>
     actual !== undefined && actual !== null && regex.test(haystack(actual));
-  if (modifiers.includes('re')) {
-    // Sigma regexes are case-sensitive unless the i flag is given; m and s are the usual flags. A leading
-    // (?i), (?m), (?s) or a mix of them (PCRE's inline flags, which JavaScript's RegExp lacks) sets them too.
-    const inline = /^\(\?([a-zA-Z]+)\)/.exec(text);
-    const inlineFlags = (inline?.[1] ?? '').split(/(?:)/u);
-    const unknown = inlineFlags.filter((f) => !['i', 'm', 's'].includes(f));
-    if (unknown.length > 0)
-      throw new SigmaUnsupportedError(`regex inline flag "${unknown.join('')}" in ${where}`);
-    const pattern = inline === null ? text : text.slice(inline[0].length);
-    const flags = ['i', 'm', 's'].filter((f) => modifiers.includes(f) || inlineFlags.includes(f)).join('');
-    try {
-      return [{ test: present(new RegExp(pattern, flags)), need: null }];
-    } catch (error) {
-      throw new SigmaUnsupportedError(
-        `regular expression ${JSON.stringify(text)} in ${where}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
+  if (modifiers.includes('re')) return [{ test: present(sigmaRegex(text, modifiers, where)), need: null }];
   if (['i', 'm', 's'].some((f) => modifiers.includes(f)))
     throw new SigmaUnsupportedError(`regex flags without re in ${where}`);
   const flags = modifiers.includes('cased') ? 's' : 'is';
@@ -396,7 +403,8 @@ function lowerCase(text: string): string {
   return lower;
 }
 
-function cidrMatcher(raw: unknown, where: string): (actual: unknown) => boolean {
+/** A Sigma `cidr` value's test; a value that is no IPv4 or IPv6 network is refused, naming `where`. */
+export function cidrMatcher(raw: unknown, where: string): (actual: unknown) => boolean {
   const [network = '', prefix = ''] = String(raw).split('/');
   const type = isIP(network) === 6 ? 'ipv6' : isIP(network) === 4 ? 'ipv4' : null;
   const bits = Number(prefix);
@@ -452,6 +460,7 @@ function fieldPredicate(spec: string, raw: unknown, where: string): Part {
     return { test: (event) => (fieldValue(event, field) !== undefined) === want, needs: null };
   }
   const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  if (values.length === 0 && modifiers.includes('expand')) return { test: () => false, needs: null };
   if (values.length === 0) throw new SigmaUnsupportedError(`empty value list in ${where}`);
   const perValue: Part[] = values.map((value) => {
     // A value the engine cannot honour refuses the rule (compileRule gathers the reasons).

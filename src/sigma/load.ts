@@ -10,11 +10,18 @@ import {
 import { compileRule, SigmaUnsupportedError, type CompiledRule } from './engine.js';
 import type { Placeholders } from './placeholders.js';
 import { SigmaRule } from './rule.js';
+import { defaultTuning, placeholdersOf, type Tuning } from '../core/index.js';
+import { detectionsDir } from '../util/paths.js';
 
 export interface RuleLoadResult {
   readonly loaded: readonly (CompiledRule & { readonly file: string })[];
   readonly correlations: readonly (CompiledCorrelation & { readonly file: string })[];
   readonly refused: readonly { readonly file: string; readonly reason: string }[];
+}
+
+/** Our own rules (detections/), reading the tuning's values as their `%ph_…%` placeholders. */
+export function loadOurDetections(tuning: Tuning = defaultTuning): RuleLoadResult {
+  return loadRuleDir(detectionsDir(), { placeholders: placeholdersOf(tuning) });
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Sigma's `expand` modifier: `%name%` in a value stands for a list the deployment supplies (Sigma
  * specification, modifiers appendix; pySigma leaves the values to a processing pipeline). Ours come from the
- * local SIEM's `placeholders` option. A value is replaced by one value per combination of its placeholders'
- * values, and the values are Sigma strings (a `*` in one is a wildcard).
+ * local SIEM's `placeholders` option and from the tuning (core/tuning.ts). A value is replaced by one value
+ * per combination of its placeholders' values, and the values are Sigma strings (a `*` in one is a
+ * wildcard). A placeholder whose list is empty (an allowlist with nothing in it) leaves the field with no
+ * value: it matches no event, so a filter built on it filters nothing.
  */
 export type Placeholders = Readonly<Record<string, readonly string[]>>;
 
@@ -33,7 +35,10 @@ function expandMap(
       const values = (Array.isArray(value) ? value : [value]).flatMap((v) =>
         expandValue(v, placeholders, missing),
       );
-      return [[field, ...modifiers.filter((m) => m !== 'expand')].join('|'), values];
+      // Expanded to no value (a placeholder given an empty list): `expand` stays, so the engine knows the
+      // empty list is meant, and the field matches no event (an OR of nothing).
+      const kept = values.length === 0 ? modifiers : modifiers.filter((m) => m !== 'expand');
+      return [[field, ...kept].join('|'), values];
     }),
   );
 }

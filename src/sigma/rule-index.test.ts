@@ -4,9 +4,8 @@ import { existsSync } from 'node:fs';
 import { parse } from 'yaml';
 import { corpusEvents, sigmaCorpus } from '../../test/helpers/sigma-corpus.js';
 import { readEvents } from '../ingest/read.js';
-import { detectionsDir } from '../util/paths.js';
 import { compileRule, type CompiledRule } from './engine.js';
-import { loadRuleDir } from './load.js';
+import { loadOurDetections } from './load.js';
 import { RuleIndex } from './rule-index.js';
 import { SigmaRule } from './rule.js';
 
@@ -57,7 +56,7 @@ test('on the OTRF recording the index fires what trying every rule fires, with o
     return;
   }
   const rules = [
-    ...loadRuleDir(detectionsDir()).loaded,
+    ...loadOurDetections().loaded,
     ...sigmaCorpus(2500).map((r) => compileRule(SigmaRule.parse(parse(r.text)))),
   ];
   const index = new RuleIndex(rules);

@@ -6,8 +6,8 @@ import { startPayloadServer } from '../../src/payload-server/server.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { elasticSiem } from '../../src/siem/elastic/index.js';
 import { ElasticSiemOptions } from '../../src/siem/elastic/schema.js';
-import { loadRuleDir } from '../../src/sigma/load.js';
-import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
+import { builtinScenariosDir } from '../../src/util/paths.js';
 import { startFakeElastic, type Fault } from '../helpers/fake-elastic.js';
 import { localSchedule } from '../../src/poll/poll.js';
 import { runCli } from '../helpers/cli.js';
@@ -30,7 +30,7 @@ async function elasticLab(
 ) {
   const fake = await startFakeElastic({
     authorization: `ApiKey ${apiKey}`,
-    rules: loadRuleDir(detectionsDir()).loaded,
+    rules: loadOurDetections().loaded,
   });
   const siem = await (
     await elasticSiem.load()
@@ -121,7 +121,7 @@ test('the CLI with `siem: {type: elastic}` and a .env: the embedded lab feeds El
   const cwd = tempDir(t);
   const fake = await startFakeElastic({
     authorization: `ApiKey ${apiKey}`,
-    rules: loadRuleDir(detectionsDir()).loaded,
+    rules: loadOurDetections().loaded,
   });
   t.teardown(() => fake.close());
   writeFileSync(
@@ -197,7 +197,7 @@ test('#16 Elasticsearch refusing one clause of the batched search: only that sig
   // This cluster's own template types registry.path as a number, so the wildcard on it is refused (HTTP 400).
   const fake = await startFakeElastic({
     authorization: `ApiKey ${apiKey}`,
-    rules: loadRuleDir(detectionsDir()).loaded,
+    rules: loadOurDetections().loaded,
     mappings: { 'registry.path': 'long' },
   });
   const siem = await (

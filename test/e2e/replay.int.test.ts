@@ -3,7 +3,7 @@ import { otrfRecording, otrfRecords } from '../helpers/recordings.js';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvents } from '../../src/ingest/read.js';
-import { loadRuleDir } from '../../src/sigma/load.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
 import { openLocalSiem } from '../../src/siem/local/connector.js';
 import { LocalSiemOptions } from '../../src/siem/local/schema.js';
 import { signalCatalog } from '../../src/signals/catalog.js';
@@ -107,7 +107,7 @@ test('the compiled local signal queries find the recorded all-users chain, and o
 const forms = join(repoRoot, 'test', 'fixtures', 'cmstp-forms', 'sysmon-cmstp-forms.xml');
 
 test('#17 every cmstp abuse form (no /s, /au, /ni, an .ini, an INF by URL, on a share, in an unusual folder) fires our cmstp-exec rule; a vendor profile install and the harness clean-up fire none of our rules', async (t) => {
-  const rules = loadRuleDir(detectionsDir()).loaded;
+  const rules = loadOurDetections().loaded;
   const batch = readEvents([forms]);
   t.deepEqual(batch.rejected, []);
   const firing = batch.events.map((event) => ({

@@ -5,8 +5,8 @@ import { startLabSimulator } from '../../src/lab/simulator.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { sentinelSiem } from '../../src/siem/sentinel/index.js';
 import { SentinelSiemOptions } from '../../src/siem/sentinel/schema.js';
-import { loadRuleDir } from '../../src/sigma/load.js';
-import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
+import { builtinScenariosDir } from '../../src/util/paths.js';
 import { startFakeSentinel } from '../helpers/fake-sentinel.js';
 import { hostOf, pluginContext, runOnLab } from '../helpers/lab.js';
 
@@ -25,7 +25,7 @@ async function sentinelLab(t: ExecutionContext, closeIncidents = false) {
     workspaceId,
     token,
     armToken,
-    rules: loadRuleDir(detectionsDir()).loaded,
+    rules: loadOurDetections().loaded,
   });
   const siem = await (
     await sentinelSiem.load()

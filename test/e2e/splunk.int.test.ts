@@ -4,8 +4,8 @@ import type { ExecutionContext } from 'ava';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { splunkSiem } from '../../src/siem/splunk/index.js';
 import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
-import { loadRuleDir } from '../../src/sigma/load.js';
-import { builtinScenariosDir, detectionsDir } from '../../src/util/paths.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
+import { builtinScenariosDir } from '../../src/util/paths.js';
 import { startFakeSplunk, type SplunkFault } from '../helpers/fake-splunk.js';
 import { pluginContext, runOnLab, startLabFeeding, raisedAlertsClosed } from '../helpers/lab.js';
 
@@ -28,7 +28,7 @@ async function splunkLab(
   const fake = await startFakeSplunk({
     token,
     hecToken,
-    rules: loadRuleDir(detectionsDir()).loaded,
+    rules: loadOurDetections().loaded,
     notablesOnDispatch: scheduled !== null,
     plain,
   });
@@ -114,7 +114,7 @@ test('closeAlerts: the ES notables this test raised are closed through notable_u
 });
 
 test('plain Splunk without ES: the fired alerts of the named saved searches count, tied to events through their job results', async (t) => {
-  const alertSearches = loadRuleDir(detectionsDir()).loaded.map((rule) => rule.title);
+  const alertSearches = loadOurDetections().loaded.map((rule) => rule.title);
   const { siem, host } = await splunkLab(t, null, null, { alertSearches }, true);
 
   const run = await runOnLab({ scenarios: scenario('cmstp-local-inf-presetup'), hosts: [host], siem });

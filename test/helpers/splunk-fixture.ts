@@ -1,8 +1,7 @@
 import { sysmonTime, toWindowsXml } from '../../src/lab/sysmon.js';
-import { loadRuleDir } from '../../src/sigma/load.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
 import { splunkSiem } from '../../src/siem/splunk/index.js';
 import { SplunkSiemOptions } from '../../src/siem/splunk/schema.js';
-import { detectionsDir } from '../../src/util/paths.js';
 import { fakeFixture, type SiemFixture } from '../contracts/siem-connector.js';
 import { startFakeSplunk, type FakeSplunk } from './fake-splunk.js';
 import { pluginContext } from './lab.js';
@@ -10,7 +9,7 @@ import { pluginContext } from './lab.js';
 /** The Splunk connector in front of the loopback Splunk fake, as its tests and the contract meta-test use it. */
 export const token = 'eyJrIjoic3BsdW5rLXRlc3QtdG9rZW4ifQ';
 export const hecToken = '8d5b1c1e-1111-4c3a-9a55-0123456789ab';
-export const rules = loadRuleDir(detectionsDir()).loaded;
+export const rules = loadOurDetections().loaded;
 
 export async function connect(fake: FakeSplunk, extra: Record<string, unknown> = {}) {
   return (await splunkSiem.load()).create(

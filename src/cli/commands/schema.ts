@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ControlMapping } from '../../config/controls.js';
 import { HarnessConfig } from '../../config/schema.js';
-import { RunRecord, Scenario } from '../../core/index.js';
+import { RunRecord, Scenario, Tuning } from '../../core/index.js';
 import { withConnectorTable } from '../../siem/table.js';
 import { packageRoot } from '../../util/paths.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -21,6 +21,7 @@ export function jsonSchemas(): Record<string, string> {
     'config.schema.json': render(HarnessConfig),
     'run.schema.json': render(RunRecord, 'output'),
     'controls.schema.json': render(ControlMapping),
+    'tuning.schema.json': render(Tuning),
   };
 }
 

@@ -1,4 +1,12 @@
-import { errorMessage, HarnessError, type PluginContext, type SiemConnector } from '../../core/index.js';
+import {
+  defaultTuning,
+  errorMessage,
+  HarnessError,
+  placeholdersOf,
+  type PluginContext,
+  type SiemConnector,
+  type Tuning,
+} from '../../core/index.js';
 import { resolveCorrelations, type ResolvedCorrelation } from '../../sigma/correlation.js';
 import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
@@ -20,9 +28,15 @@ export interface RuleSet {
 /**
  * Our rules from detections/ plus any extra folders, each read with its sub-folders; every rule is loaded or
  * refused with a reason. A folder that cannot be read, or that yields no rule, is a usage error: rules the
- * user asked for must never be silently absent.
+ * user asked for must never be silently absent. Every folder's rules read the tuning's values as `%ph_…%`
+ * placeholders, next to the user's own.
  */
-export function loadRules(extraDirs: readonly string[], placeholders: Placeholders = {}): RuleSet {
+export function loadRules(
+  extraDirs: readonly string[],
+  userPlaceholders: Placeholders = {},
+  tuning: Tuning = defaultTuning,
+): RuleSet {
+  const placeholders = { ...placeholdersOf(tuning), ...userPlaceholders };
   const rules: (CompiledRule & { file: string })[] = [];
   const correlations: Parameters<typeof resolveCorrelations>[0][number][] = [];
   const refused: { file: string; reason: string }[] = [];
@@ -65,7 +79,7 @@ export function openLocalSiem(
   options: LocalSiemOptions,
   ctx: PluginContext,
 ): { siem: LocalSiem; rules: RuleSet } {
-  const rules = loadRules(options.rules, options.placeholders);
+  const rules = loadRules(options.rules, options.placeholders, options.tuning);
   const siem = new LocalSiem({
     store: new EventStore(options.database),
     rules: rules.rules,
@@ -89,7 +103,11 @@ export async function create(options: LocalSiemOptions, ctx: PluginContext): Pro
       },
     );
   }
-  const { rules, correlations, refused, folders } = loadRules(options.rules, options.placeholders);
+  const { rules, correlations, refused, folders } = loadRules(
+    options.rules,
+    options.placeholders,
+    options.tuning,
+  );
   for (const folder of folders.slice(1))
     ctx.logger.info(
       `[siem:local] rules: ${String(folder.loaded)} loaded, ${String(folder.refused)} refused from ${folder.dir}`,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Tuning, defaultTuning } from '../../core/index.js';
 
 export const LocalSiemOptions = z
   .strictObject({
@@ -11,12 +12,22 @@ export const LocalSiemOptions = z
       .default([])
       .meta({ description: 'Extra folders of Sigma rules; detections/ is always loaded.' }),
     placeholders: z
-      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and -'), z.array(z.string()).min(1))
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . and -')
+          .regex(/^(?!ph_)/, "names starting ph_ are the tuning's (tuning: in the config)"),
+        z.array(z.string()).min(1),
+      )
       .default({})
       .meta({
         description:
-          "Values for Sigma's expand modifier: a rule's %name% stands for each of placeholders.name's values (Sigma strings: * is a wildcard). A rule with a placeholder that has no values is refused.",
+          "Values for Sigma's expand modifier: a rule's %name% stands for each of placeholders.name's values (Sigma strings: * is a wildcard). A rule with a placeholder that has no values is refused. The tuning's values are there too, as %ph_...% (docs/tuning.md).",
       }),
+    tuning: Tuning.default(defaultTuning).meta({
+      description:
+        "AN0932's mutable elements our rules read (docs/tuning.md); normally the config's `tuning:` file puts it here.",
+    }),
     hec: z
       .strictObject({
         host: z.string().default('127.0.0.1'),

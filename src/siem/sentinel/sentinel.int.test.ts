@@ -1,8 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { SiemError } from '../../core/index.js';
 import { sysmonTime } from '../../lab/sysmon.js';
-import { loadRuleDir } from '../../sigma/load.js';
-import { detectionsDir } from '../../util/paths.js';
+import { loadOurDetections } from '../../sigma/load.js';
 import {
   alertsFor,
   everySignalQuery,
@@ -16,7 +15,7 @@ import { SentinelSiemOptions } from './schema.js';
 
 const workspaceId = '6f0c8a1e-3b2d-4c5e-9f70-1a2b3c4d5e6f';
 const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.sentinel-test';
-const rules = loadRuleDir(detectionsDir()).loaded;
+const rules = loadOurDetections().loaded;
 
 async function connect(fake: FakeSentinel) {
   return (await sentinelSiem.load()).create(

@@ -1,0 +1,84 @@
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { defaultTuning, RunRecord, type SignalId } from '../../src/core/index.js';
+import { quickScenarios, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** One run of a built-in scenario on the embedded lab, with `tuning` in the config when given; one signal's result. */
+async function runWith(
+  t: Parameters<typeof tempDir>[0],
+  scenario: string,
+  signal: SignalId,
+  tuning?: object,
+) {
+  const cwd = tempDir(t);
+  const [file = ''] = quickScenarios(cwd, [scenario]);
+  const args = ['run', file, '--reports-dir', 'reports'];
+  if (tuning !== undefined) {
+    writeFileSync(join(cwd, 'tuning.yaml'), stringify(tuning));
+    writeFileSync(join(cwd, 'harness.yaml'), 'tuning: tuning.yaml\n');
+    args.push('--config', 'harness.yaml');
+  }
+  const result = await runCli(args, { cwd });
+  const record = RunRecord.parse(
+    JSON.parse(readFileSync(join(cwd, 'reports', 'latest', 'run.json'), 'utf8')),
+  );
+  const found = record.results[0]?.signals.find((s) => s.id === signal);
+  return { result, signal: found, alerts: found?.observed.alerts.map((a) => a.title) ?? [] };
+}
+
+// #21: what a tuning lets through is what the run proves. A team whose VPN client writes every user's App
+// Paths\CMMGR32.EXE allowlisted those writes, one entry too far: every per-user profile install is let through.
+test("#21 a registry allowlist that takes in every user's App Paths\\CMMGR32.EXE lets the profile install through: profile-registry is captured but not detected, and the run fails (exit 1); with the default tuning it passes", async (t) => {
+  const tooFar = ['HKU\\*\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE*'];
+  const [tuned, untuned] = await Promise.all([
+    runWith(t, 'cmstp-profile-install-registry.yaml', 'profile-registry', {
+      ...defaultTuning,
+      registryKeyAllowlist: tooFar,
+    }),
+    runWith(t, 'cmstp-profile-install-registry.yaml', 'profile-registry'),
+  ]);
+
+  t.is(untuned.result.exitCode, 0, untuned.result.stderr);
+  t.is(untuned.signal?.verdict, 'pass');
+  t.true(untuned.alerts.includes('Connection Manager App Paths key written'));
+  t.is(tuned.result.exitCode, 1, tuned.result.stderr);
+  t.is(tuned.signal?.verdict, 'fail');
+  t.true((tuned.signal?.observed.events.length ?? 0) > 0, 'the registry writes were captured');
+  t.deepEqual(tuned.alerts, []);
+});
+
+// The embedded lab's payload server is on loopback: allowlisting loopback is the team that allowlisted its own
+// staging network. The connection rule goes quiet; the DNS rule still sees cmstp resolve the payload host.
+test('#21 an IP allowlist that takes in the payload server silences the connection rule only: remote-fetch still passes on the DNS rule', async (t) => {
+  const [tuned, untuned] = await Promise.all([
+    runWith(t, 'cmstp-remote-scriptlet.yaml', 'remote-fetch', {
+      ...defaultTuning,
+      externalIpAllowlist: ['127.0.0.0/8', '::1/128'],
+    }),
+    runWith(t, 'cmstp-remote-scriptlet.yaml', 'remote-fetch'),
+  ]);
+
+  t.true(untuned.alerts.includes('cmstp.exe opens a network connection'), untuned.alerts.join(', '));
+  t.false(tuned.alerts.includes('cmstp.exe opens a network connection'), tuned.alerts.join(', '));
+  t.true(tuned.alerts.includes('cmstp.exe resolves a host name'), tuned.alerts.join(', '));
+  t.is(tuned.signal?.verdict, 'pass');
+  t.is(tuned.result.exitCode, 0, tuned.result.stderr);
+});
+
+test('#21 a tuning file the rules could not read stops the run before any host is touched (exit 2, file:line:col)', async (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(
+    join(cwd, 'tuning.yaml'),
+    stringify({ ...defaultTuning, externalIpAllowlist: ['10.0.0.0/8', '10.20.0/24'] }),
+  );
+  writeFileSync(join(cwd, 'harness.yaml'), 'tuning: tuning.yaml\n');
+
+  const result = await runCli(['run', '--config', 'harness.yaml', '--reports-dir', 'reports'], { cwd });
+
+  t.is(result.exitCode, 2, result.stderr);
+  t.regex(result.stderr, /tuning\.yaml:\d+:\d+: .*cidr value "10\.20\.0\/24"/);
+  t.false(existsSync(join(cwd, 'reports')));
+});
