@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { defaultTuning, ValidationError, type Tuning } from '../core/index.js';
+import { defaultTuning, tuningLabel, ValidationError, type Tuning } from '../core/index.js';
 import { loadOurDetections } from '../sigma/load.js';
 import { packageRoot } from '../util/paths.js';
 import { loadTuningFile } from './tuning.js';
@@ -163,4 +163,13 @@ test('#21 each tuned element changes exactly the rule that reads it, on exactly 
     ['- Connection Manager App Paths key written <- appPathsWrite'],
   );
   t.deepEqual(flips({ registryKeyAllowlist: ['HKLM\\SOFTWARE\\Vendor\\*'] }), []);
+});
+
+test('#21 a run names its tuning: the default as such, any other by a hash of its values', (t) => {
+  t.is(tuningLabel(defaultTuning), 'default');
+  t.is(tuningLabel({ ...defaultTuning, comInterfaceGuids: [...defaultTuning.comInterfaceGuids] }), 'default');
+  const wider = tuningLabel({ ...defaultTuning, externalIpAllowlist: ['10.0.0.0/8'] });
+  const narrower = tuningLabel({ ...defaultTuning, externalIpAllowlist: ['10.20.0.0/16'] });
+  t.regex(wider, /^custom, sha256 [0-9a-f]{12}$/);
+  t.not(wider, narrower);
 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 
 /**
@@ -88,4 +90,13 @@ export function placeholdersOf(tuning: Tuning): Record<string, readonly string[]
     ph_com_interface_guids: tuning.comInterfaceGuids,
     ph_registry_key_allowlist: tuning.registryKeyAllowlist.map(sigmaWildcard),
   } satisfies Record<keyof typeof tuningPlaceholders, readonly string[]>;
+}
+
+/**
+ * How reports name a tuning: `default`, or `custom, sha256 <12 hex>` of its values, so a verdict is filed
+ * with the tuning it was reached under and two runs under different tunings can be told apart.
+ */
+export function tuningLabel(tuning: Tuning): string {
+  if (isDeepStrictEqual(tuning, defaultTuning)) return 'default';
+  return `custom, sha256 ${createHash('sha256').update(JSON.stringify(tuning)).digest('hex').slice(0, 12)}`;
 }

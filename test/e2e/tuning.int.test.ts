@@ -26,7 +26,12 @@ async function runWith(
     JSON.parse(readFileSync(join(cwd, 'reports', 'latest', 'run.json'), 'utf8')),
   );
   const found = record.results[0]?.signals.find((s) => s.id === signal);
-  return { result, signal: found, alerts: found?.observed.alerts.map((a) => a.title) ?? [] };
+  return {
+    result,
+    signal: found,
+    alerts: found?.observed.alerts.map((a) => a.title) ?? [],
+    siem: record.siem.description,
+  };
 }
 
 // #21: what a tuning lets through is what the run proves. A team whose VPN client writes every user's App
@@ -48,6 +53,9 @@ test("#21 a registry allowlist that takes in every user's App Paths\\CMMGR32.EXE
   t.is(tuned.signal?.verdict, 'fail');
   t.true((tuned.signal?.observed.events.length ?? 0) > 0, 'the registry writes were captured');
   t.deepEqual(tuned.alerts, []);
+  // run.json (and the reports) say which tuning the verdicts were reached under.
+  t.regex(untuned.siem, /tuning default/);
+  t.regex(tuned.siem, /tuning custom, sha256 [0-9a-f]{12}/);
 });
 
 // The embedded lab's payload server is on loopback: allowlisting loopback is the team that allowlisted its own

@@ -87,6 +87,7 @@ export function openLocalSiem(
     hec: null,
     token: '',
     now: () => ctx.clock.now(),
+    tuning: options.tuning,
   });
   return { siem, rules };
 }
@@ -130,6 +131,14 @@ export async function create(options: LocalSiemOptions, ctx: PluginContext): Pro
       { cause: error },
     );
   });
-  siem = new LocalSiem({ store, rules, correlations, hec, token, now: () => ctx.clock.now() });
+  siem = new LocalSiem({
+    store,
+    rules,
+    correlations,
+    hec,
+    token,
+    now: () => ctx.clock.now(),
+    tuning: options.tuning,
+  });
   return siem;
 }

@@ -11,7 +11,14 @@ import type {
   TelemetryQuery,
   TimeWindow,
 } from '../../core/index.js';
-import { SiemError, errorMessage, interruption } from '../../core/index.js';
+import {
+  SiemError,
+  defaultTuning,
+  errorMessage,
+  interruption,
+  tuningLabel,
+  type Tuning,
+} from '../../core/index.js';
 import type { ResolvedCorrelation } from '../../sigma/correlation.js';
 import { attackIds, type CompiledRule } from '../../sigma/engine.js';
 import { RuleIndex } from '../../sigma/rule-index.js';
@@ -76,6 +83,7 @@ export class LocalSiem implements SiemConnector {
   readonly #hec: HecServer | null;
   readonly #token: string;
   readonly #now: () => Date;
+  readonly #tuning: string;
   /**
    * Who is told when a host's events are stored (onIngest): each listener with the host it asked about, by
    * the host's first label (a fleet's every post would otherwise visit them all).
@@ -92,6 +100,8 @@ export class LocalSiem implements SiemConnector {
     hec: HecServer | null;
     token: string;
     now: () => Date;
+    /** The tuning its rules read (core/tuning.ts), named in describe(): the default when absent. */
+    tuning?: Tuning;
   }) {
     this.#store = options.store;
     this.#rules = new RuleIndex(options.rules);
@@ -107,12 +117,13 @@ export class LocalSiem implements SiemConnector {
     this.#hec = options.hec;
     this.#token = options.token;
     this.#now = options.now;
+    this.#tuning = tuningLabel(options.tuning ?? defaultTuning);
   }
 
   describe(): string {
     const correlations =
       this.#correlationCount > 0 ? ` and ${String(this.#correlationCount)} correlations` : '';
-    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${correlations}${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
+    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${correlations}, tuning ${this.#tuning}${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
   }
 
   /** Stores a HEC batch and evaluates the rules on every event. */
