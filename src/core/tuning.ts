@@ -67,14 +67,6 @@ export const defaultTuning: Tuning = {
   registryKeyAllowlist: [],
 };
 
-/** Which tuning value each of our rules' placeholders stands for. */
-export const tuningPlaceholders = {
-  ph_inf_path_regex: 'infPathRegex',
-  ph_external_ip_allowlist: 'externalIpAllowlist',
-  ph_com_interface_guids: 'comInterfaceGuids',
-  ph_registry_key_allowlist: 'registryKeyAllowlist',
-} as const satisfies Record<string, Exclude<keyof Tuning, 'schemaVersion'>>;
-
 /**
  * A registry path with `*` wildcards as a Sigma string: in Sigma a backslash before `*`, `?` or another
  * backslash escapes it, so `...\CMMGR32.EXE\*` as written would end in a literal star. Every backslash is
@@ -82,14 +74,14 @@ export const tuningPlaceholders = {
  */
 const sigmaWildcard = (path: string): string => path.replace(/\\/g, '\\\\').replace(/\?/g, '\\?');
 
-/** The tuning as the values of Sigma's `expand` placeholders (`%ph_com_interface_guids%`, ...). */
+/** The tuning as the values of the `expand` placeholders our rules name (`%ph_com_interface_guids%`, ...). */
 export function placeholdersOf(tuning: Tuning): Record<string, readonly string[]> {
   return {
     ph_inf_path_regex: [tuning.infPathRegex],
     ph_external_ip_allowlist: tuning.externalIpAllowlist,
     ph_com_interface_guids: tuning.comInterfaceGuids,
     ph_registry_key_allowlist: tuning.registryKeyAllowlist.map(sigmaWildcard),
-  } satisfies Record<keyof typeof tuningPlaceholders, readonly string[]>;
+  };
 }
 
 /**
