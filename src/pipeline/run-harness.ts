@@ -429,7 +429,7 @@ async function finishPair(
   const collateral = await collectCollateral(
     run.siem,
     execution?.facts?.hostname ?? host.name,
-    { execution, notBefore: state.notBefore },
+    { execution, notBefore: state.notBefore, settleMs: run.schedule.initialDelayMs },
     results,
     ctx,
   );
@@ -491,18 +491,27 @@ const stepToleranceMs = 50;
 /**
  * After the verdicts: the alerts on this host's events during the harness's own steps that are not on the
  * scenario's evidence, each with its step (the run's collateral, reported apart, never evidence). null when
- * the SIEM cannot list a host's alerts or nothing ran; an error is kept, never a verdict changed.
+ * the SIEM cannot list a host's alerts or nothing ran; an error is kept, never a verdict changed. It asks no
+ * sooner than `settleMs` (the poll's initial delay) after the steps ended: verdicts can come within
+ * milliseconds (push), before the clean-up's own events, the last the host sends, are in.
  */
 async function collectCollateral(
   siem: SiemConnector,
   host: string,
-  pair: { readonly execution: ExecutionRecord | null; readonly notBefore: string | null },
+  pair: {
+    readonly execution: ExecutionRecord | null;
+    readonly notBefore: string | null;
+    readonly settleMs: number;
+  },
   results: readonly SignalResult[],
-  ctx: Pick<RunContext, 'signal' | 'secrets' | 'logger'>,
+  ctx: Pick<RunContext, 'signal' | 'secrets' | 'logger' | 'clock' | 'sleep'>,
 ): Promise<ScenarioResult['collateral']> {
   const { execution } = pair;
   if (!siem.findHostAlerts || execution === null || execution.steps.length === 0 || ctx.signal.aborted)
     return null;
+  const settled = Date.parse(execution.endedAt) + pair.settleMs - ctx.clock.now().getTime();
+  // An interrupt during the wait ends it early; the query then refuses, and says so in `error`.
+  if (settled > 0) await ctx.sleep(settled, ctx.signal).catch(() => undefined);
   // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
   const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
   // The tolerance never reaches back into the previous scenario on this host: back to back, they can be
