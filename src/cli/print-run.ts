@@ -49,4 +49,10 @@ export function printRun(result: RunResult, written: Published | null, output: O
     output.out(
       `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
     );
+  for (const s of result.suggestions.offered)
+    output.out(
+      `SUGGESTED    ${s.signal} in ${s.scenario} on ${s.host}: a rule proven on this run's events, fires on ${String(s.proof.firesOn.length)} of ${String(s.proof.captured)} captured, quiet on the negative control (${s.rule.files[0] ?? ''})`,
+    );
+  for (const s of result.suggestions.withheld)
+    output.out(`NO RULE      ${s.signal} in ${s.scenario} on ${s.host}: ${s.reason}`);
 }

@@ -427,6 +427,54 @@ export type LabKind = Of<typeof labKind>;
 const notRunPair = z.strictObject({ scenario: z.string(), host: z.string(), reason: z.string() });
 export type NotRunPair = Of<typeof notRunPair>;
 
+/**
+ * A detection offered for a signal that was captured but not detected, with its proof: the rule fired on
+ * the captured events it names and on none of the negative control's events or the harness's own steps'.
+ */
+const detectionSuggestion = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  rule: z.strictObject({
+    id: z.string(),
+    title: z.string(),
+    /** The Sigma rule as YAML: what the proof evaluated. */
+    sigma: z.string(),
+    /** Where the rule's files are, relative to the run's report folder. */
+    files: z.array(z.string()),
+  }),
+  /** The rule as a standing search: Splunk SPL, Sentinel KQL, Elasticsearch query DSL (JSON; null: not compilable). */
+  queries: z.strictObject({ spl: z.string(), kql: z.string(), es: z.string().nullable() }),
+  proof: z.strictObject({
+    /** Who evaluated the rule: the local SIEM's Sigma engine, on the events as the SIEM returned them. */
+    engine: z.string(),
+    /** The captured events (SIEM refs) it fires on, of `captured`. */
+    firesOn: z.array(z.string()),
+    captured: z.number(),
+    /** How many events it was shown quiet on. */
+    quietOn: z.strictObject({ negativeControl: z.number(), collateral: z.number() }),
+    /** The negative-control pairs whose events it was shown quiet on ("scenario on host"). */
+    negativeControls: z.array(z.string()),
+  }),
+  notes: z.array(z.string()),
+});
+export type DetectionSuggestion = Of<typeof detectionSuggestion>;
+
+/** A signal captured but not detected for which no detection could be proven, and why. */
+const suggestionWithheld = z.strictObject({
+  scenario: z.string(),
+  host: z.string(),
+  signal: SignalId,
+  reason: z.string(),
+});
+export type SuggestionWithheld = Of<typeof suggestionWithheld>;
+
+const suggestions = z.strictObject({
+  offered: z.array(detectionSuggestion),
+  withheld: z.array(suggestionWithheld),
+});
+export type Suggestions = Of<typeof suggestions>;
+
 export const RunRecord = z
   .strictObject({
     /** run.json's format (schema/run.schema.json); bumped on any incompatible change. */
@@ -450,6 +498,8 @@ export const RunRecord = z
     controls: z.array(controlResult),
     /** Signals that passed in the previous comparable run and fail now (exit code 4). */
     regressions: z.array(regression),
+    /** For each signal captured but not detected: a proven detection, or why none is offered. */
+    suggestions: suggestions.default({ offered: [], withheld: [] }),
   })
   .meta({
     title: 'purple-harness run.json',

@@ -66,7 +66,7 @@ export function prerequisiteMet(requires: SignalPrerequisite, progress: Executio
 export const isSecurityEventId = (id: number): boolean => id >= 1000;
 
 /** A pattern searched in the Security log rather than the Sysmon channel. */
-export const isSecurityPattern = (pattern: TelemetryPattern): boolean =>
+export const isSecurityPattern = (pattern: Pick<TelemetryPattern, 'eventIds'>): boolean =>
   pattern.eventIds.every(isSecurityEventId);
 
 /** Sysmon and Security event ids a signal can be recorded by, e.g. "Sysmon 1/Security 4688". */

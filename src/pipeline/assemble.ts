@@ -28,6 +28,8 @@ export interface RunParts {
   readonly history: readonly RunIndexEntry[];
   readonly interrupted: boolean;
   readonly crashed: boolean;
+  /** Detections proven for the signals captured but not detected (suggest/); none when absent. */
+  readonly suggestions?: RunResult['suggestions'];
 }
 
 /**
@@ -53,5 +55,6 @@ export function assembleRun(parts: RunParts): RunResult {
     notRun: [...notRun],
     controls: assessControls(parts.controls, results),
     regressions: findRegressions(parts.history, results, { lab: parts.lab, siem: parts.siem.id }),
+    suggestions: parts.suggestions ?? { offered: [], withheld: [] },
   };
 }

@@ -48,6 +48,7 @@ import { redact } from '../util/redact.js';
 import { keyOf, pairKeys, planPairs, type Shard } from './plan.js';
 import { recordingExecutor } from './transcript.js';
 import { assembleRun } from './assemble.js';
+import { suggestDetections, suggestionFiles, type SuggestPair } from '../suggest/suggest.js';
 
 export interface HarnessRun {
   readonly scenarios: readonly LoadedScenario[];
@@ -97,6 +98,8 @@ export function recordOrThrow(outcome: HarnessOutcome): RunResult {
 interface PairOutcome {
   readonly result: ScenarioResult;
   readonly evidence: readonly ReportArtifact[];
+  /** What the run's detection suggestions need of this pair (suggest/). */
+  readonly suggest: SuggestPair;
 }
 
 const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise.resolve());
@@ -477,7 +480,51 @@ async function finishPair(
     evidence: bundle.index,
     error: state.error,
   };
-  return { result, evidence: bundle.files };
+  return { result, evidence: bundle.files, suggest: suggestPair(scenario, host, state, results) };
+}
+
+/**
+ * The pair as the detection suggestions need it: its gaps (captured, expected detected, not detected) with
+ * their captured events as the SIEM returned them, its evidence, and where its events are on the host's clock.
+ */
+function suggestPair(
+  scenario: LoadedScenario,
+  host: HostTarget,
+  state: PairState,
+  results: readonly SignalResult[],
+): SuggestPair {
+  const { execution } = state;
+  const raw = (id: SignalResult['id']) => state.polled?.signals.get(id)?.raw?.events ?? [];
+  return {
+    scenario: scenario.spec.id,
+    host: host.name,
+    negativeControl:
+      scenario.spec.expect.length > 0 && scenario.spec.expect.every((e) => e.detected === false),
+    gaps: results.flatMap((r) => {
+      const definition = signalCatalog[r.id];
+      return r.expected.detected === true && r.observed.captured === true && r.observed.detected === false
+        ? [{ signal: r.id, title: definition.title, events: raw(r.id) }]
+        : [];
+    }),
+    evidence: results.flatMap((r) => raw(r.id)),
+    window: execution === null ? null : eventsWindow(execution, state.notBefore),
+  };
+}
+
+/**
+ * Where a pair's events are on the host's clock: all its steps, and the emulation's own part of them, from
+ * cmstp's start to the clean-up's (both stamped on the host). null when cmstp never started.
+ */
+function eventsWindow(execution: ExecutionRecord, notBefore: string | null): SuggestPair['window'] {
+  const start = Date.parse(execution.cmstp?.startedAt ?? '');
+  if (execution.facts === null || !Number.isFinite(start)) return null;
+  const skewMs = execution.facts.sensors?.clockSkewMs ?? 0;
+  const end = evidenceUntil(execution)?.getTime() ?? Date.parse(execution.endedAt) + skewMs;
+  return {
+    hostname: execution.facts.hostname,
+    steps: stepsWindow(execution, notBefore),
+    attack: { since: new Date(start), until: new Date(end + 1) },
+  };
 }
 
 /**
@@ -512,17 +559,8 @@ async function collectCollateral(
   const settled = Date.parse(execution.endedAt) + pair.settleMs - ctx.clock.now().getTime();
   // An interrupt during the wait ends it early; the query then refuses, and says so in `error`.
   if (settled > 0) await ctx.sleep(settled, ctx.signal).catch(() => undefined);
-  // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
   const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
-  // The tolerance never reaches back into the previous scenario on this host: back to back, they can be
-  // milliseconds apart, and its events are its own, never this one's collateral.
-  const since = new Date(
-    Math.max(
-      Date.parse(execution.startedAt) + skewMs - stepToleranceMs,
-      pair.notBefore === null ? -Infinity : Date.parse(pair.notBefore) + skewMs,
-    ),
-  );
-  const until = new Date(Date.parse(execution.endedAt) + skewMs + stepToleranceMs);
+  const { since, until } = stepsWindow(execution, pair.notBefore);
   const evidenceEvents = new Set(results.flatMap((r) => r.observed.events.map((e) => e.ref)));
   const evidenceAlerts = new Set(results.flatMap((r) => r.observed.alerts.map((a) => a.ref)));
   try {
@@ -542,6 +580,24 @@ async function collectCollateral(
     ctx.logger.warn(`the alerts on the harness's own steps could not be listed: ${message}`);
     return { alerts: [], error: message };
   }
+}
+
+/**
+ * Everything the harness did on the host for one pair, on the host's clock (skew = host - harness, measured
+ * at preflight), widened by the step tolerance. It never reaches back into the previous scenario on this
+ * host: back to back, they can be milliseconds apart, and its events are its own.
+ */
+function stepsWindow(execution: ExecutionRecord, notBefore: string | null): TimeWindow {
+  const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
+  return {
+    since: new Date(
+      Math.max(
+        Date.parse(execution.startedAt) + skewMs - stepToleranceMs,
+        notBefore === null ? -Infinity : Date.parse(notBefore) + skewMs,
+      ),
+    ),
+    until: new Date(Date.parse(execution.endedAt) + skewMs + stepToleranceMs),
+  };
 }
 
 /**
@@ -596,7 +652,11 @@ export function summarizeRun(
   results: readonly ScenarioResult[],
   times: { readonly startedAt: string; readonly finishedAt: string },
   ctx: Pick<RunContext, 'runId' | 'signal'>,
-  options: { readonly crashed?: boolean; readonly notRun?: readonly NotRunPair[] } = {},
+  options: {
+    readonly crashed?: boolean;
+    readonly notRun?: readonly NotRunPair[];
+    readonly suggestions?: RunResult['suggestions'];
+  } = {},
 ): RunResult {
   return assembleRun({
     runId: ctx.runId,
@@ -612,6 +672,7 @@ export function summarizeRun(
     history: run.history ?? [],
     interrupted: ctx.signal.aborted,
     crashed: options.crashed === true,
+    ...(options.suggestions ? { suggestions: options.suggestions } : {}),
   });
 }
 
@@ -663,6 +724,7 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<Harn
     run.hosts.flatMap((host) => byPair.get(keyOf(scenario.spec.id, host.name)) ?? []),
   );
   const results = done.map((pair) => pair.result);
+  const suggestions = await suggestionsFor(run, done, ctx);
   const reason = (key: string): string =>
     crash === null
       ? (skipped.get(key) ?? 'it never started')
@@ -670,8 +732,51 @@ export async function runHarness(run: HarnessRun, ctx: RunContext): Promise<Harn
   const record = summarizeRun(run, results, { startedAt, finishedAt: ctx.clock.now().toISOString() }, ctx, {
     crashed: crash !== null,
     notRun: notRunPairs(run, results, reason),
+    suggestions,
   });
-  return { run: record, evidence: done.flatMap((pair) => pair.evidence), crash };
+  const files = suggestionFiles(suggestions).map((f) => ({ ...f, content: redact(f.content, ctx.secrets) }));
+  return { run: record, evidence: [...done.flatMap((pair) => pair.evidence), ...files], crash };
+}
+
+/**
+ * Detections for the run's signals captured but not detected, each proven on this run's events (suggest/).
+ * The SIEM is asked for the events around each pair's steps; what cannot be proven is withheld with why,
+ * and no failure here changes a verdict or stops the run.
+ */
+async function suggestionsFor(
+  run: HarnessRun,
+  done: readonly PairOutcome[],
+  ctx: RunContext,
+): Promise<RunResult['suggestions']> {
+  if (ctx.signal.aborted) return { offered: [], withheld: [] };
+  const eventsIn = async (host: string, window: TimeWindow, eventIds: readonly number[]) => {
+    const probe = { id: 'cmstp-exec', correlation: 'window', telemetry: [{ eventIds, match: {} }] } as const;
+    const found = await run.siem.findTelemetry(
+      { ...window, host, marker: 'none', bindings: {}, processWindow: window, signals: [probe] },
+      ctx.signal,
+    );
+    return found.get(probe.id) ?? [];
+  };
+  try {
+    return await suggestDetections(
+      done.map((pair) => pair.suggest),
+      { eventsIn, date: ctx.clock.now().toISOString().slice(0, 10), runId: ctx.runId },
+    );
+  } catch (error) {
+    const reason = `the suggestions could not be made: ${redact(errorMessage(error), ctx.secrets)}`;
+    ctx.logger.warn(reason);
+    return {
+      offered: [],
+      withheld: done.flatMap((pair) =>
+        pair.suggest.gaps.map((gap) => ({
+          scenario: pair.suggest.scenario,
+          host: pair.suggest.host,
+          signal: gap.signal,
+          reason,
+        })),
+      ),
+    };
+  }
 }
 
 /** Each planned host under its lock, its scenarios in turn; a host that cannot be reached is tried once. */

@@ -55,7 +55,7 @@ function splQuote(value: string): string {
   return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
-function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
+export function splTest(field: string, test: FieldMatch, bindings: Readonly<Record<string, string>>): string {
   const value = resolveValue(test.value, bindings);
   const pattern = { equals: value, contains: `*${value}*`, startswith: `${value}*`, endswith: `*${value}` }[
     test.op
@@ -113,8 +113,8 @@ export const splSources = {
   securityXml: 'XmlWinEventLog:Security',
   securityClassic: 'WinEventLog:Security',
 } as const;
-const splSysmonSource = `source="${splSources.sysmonXml}"`;
-const splSecuritySources = {
+export const splSysmonSource = `source="${splSources.sysmonXml}"`;
+export const splSecuritySources = {
   xml: { source: `source="${splSources.securityXml}"`, name: (name: string) => name },
   classic: {
     source: `source="${splSources.securityClassic}"`,
@@ -157,9 +157,9 @@ export function kqlString(value: string): string {
  * parser (v11.0 types ids long and the rest string; the all-versions parser leaves every field dynamic), so
  * its fields are converted explicitly and bind under either.
  */
-type KqlSource = 'table' | 'defender' | 'sysmon';
+export type KqlSource = 'table' | 'defender' | 'sysmon';
 
-function kqlTest(
+export function kqlTest(
   column: string,
   test: FieldMatch,
   bindings: Readonly<Record<string, string>>,
@@ -227,8 +227,9 @@ function asimLeg(
   const schema = asimSchemaFor(pattern);
   if (schema === null) return null;
   const types = pattern.eventIds.map((id) => `"${String(id)}"`).join(', ');
+  const tests = where.tests();
   const fields = Object.entries(schema.fields).map(([name, column]) => `${name} = ${column}`);
-  return `${asimParserName(schema, sysmon)} | where EventProduct == "Sysmon" and EventOriginalType in (${types}) and ${where.host} and ${where.time} | ${kqlIngested} | project TimeGenerated, Type, PhIngested, EventID = toint(EventOriginalType), Computer = Dvc, ${fields.join(', ')} | where ${where.tests().join(' and ')}`;
+  return `${asimParserName(schema, sysmon)} | where EventProduct == "Sysmon" and EventOriginalType in (${types}) and ${where.host} and ${where.time} | ${kqlIngested} | project TimeGenerated, Type, PhIngested, EventID = toint(EventOriginalType), Computer = Dvc, ${fields.join(', ')}${tests.length > 0 ? ` | where ${tests.join(' and ')}` : ''}`;
 }
 
 /** When the row became searchable (its evidence's `indexedAt`), taken before any `project` can lose it. */
@@ -260,7 +261,7 @@ function kqlParts(
       Object.entries(pattern.match).map(([name, test]) => kqlTest(map(name), test, query.bindings, source));
     if (isSecurity(pattern)) {
       parts.push(
-        `SecurityEvent | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'table').join(' and ')} | ${kqlIngested}`,
+        `SecurityEvent | where ${[`EventID in (${pattern.eventIds.join(', ')})`, host('Computer'), time, ...tests((n) => n, 'table')].join(' and ')} | ${kqlIngested}`,
       );
       continue;
     }
@@ -274,7 +275,7 @@ function kqlParts(
       );
     parts.push(
       asim ??
-        `Sysmon | where EventID in (${pattern.eventIds.join(', ')}) and ${host('Computer')} and ${time} and ${tests((n) => n, 'sysmon').join(' and ')} | ${kqlIngested}`,
+        `Sysmon | where ${[`EventID in (${pattern.eventIds.join(', ')})`, host('Computer'), time, ...tests((n) => n, 'sysmon')].join(' and ')} | ${kqlIngested}`,
     );
     for (const eventId of pattern.eventIds) {
       const defender = defenderTables[eventId];
@@ -288,7 +289,7 @@ function kqlParts(
       const action = defender.actionType === undefined ? '' : ` and ActionType == "${defender.actionType}"`;
       // PhEventId says which Sysmon event the row stands for, so its columns can be read back by name.
       parts.push(
-        `${defender.table} | where ${host('DeviceName')} and ${kqlTime(window ?? query, 'Timestamp')}${action} and ${tests((n) => defender.columns[n] ?? n, 'defender').join(' and ')} | extend PhEventId = ${String(eventId)}, PhIngested = ingestion_time()`,
+        `${defender.table} | where ${[`${host('DeviceName')} and ${kqlTime(window ?? query, 'Timestamp')}${action}`, ...tests((n) => defender.columns[n] ?? n, 'defender')].join(' and ')} | extend PhEventId = ${String(eventId)}, PhIngested = ingestion_time()`,
       );
     }
   }
@@ -337,26 +338,38 @@ export function compileEsBatch(query: TelemetryQuery): Record<string, unknown> {
   );
 }
 
+/**
+ * One field test as an ECS filter: a case-insensitive wildcard, or an exact term on an `ip` or `long` field.
+ * Throws for a field with no ECS name in src/signals/field-map.ts.
+ */
+export function esFieldFilter(
+  name: string,
+  test: FieldMatch,
+  pattern: Pick<TelemetryPattern, 'eventIds'>,
+  bindings: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  const security = isSecurity(pattern);
+  const sysmon = security ? sysmonNameFor4688(name) : name;
+  // ECS records 4688 process starts in the same process.* fields as Sysmon 1.
+  const eventId = security ? 1 : (pattern.eventIds[0] ?? 0);
+  const field = ecsField(sysmon, eventId);
+  if (field === undefined)
+    throw new Error(
+      `no ECS field for ${name} (Sysmon ${pattern.eventIds.join('/')}) in src/signals/field-map.ts`,
+    );
+  const type = ecsFieldType(sysmon, eventId);
+  return type === undefined
+    ? { wildcard: { [field]: { value: wildcardValue(test, bindings), case_insensitive: true } } }
+    : esTypedTerm(field, type, test, bindings);
+}
+
 function esShould(signal: TelemetryProbe, query: TelemetryQuery): Record<string, unknown>[] {
   return signal.telemetry.map((pattern) => {
     const window = windowFor(pattern, signal, query);
     const filters: Record<string, unknown>[] = [{ terms: { 'event.code': pattern.eventIds.map(String) } }];
     if (window) filters.push(range(window));
-    for (const [name, test] of Object.entries(pattern.match)) {
-      const sysmon = isSecurity(pattern) ? sysmonNameFor4688(name) : name;
-      // ECS records 4688 process starts in the same process.* fields as Sysmon 1.
-      const field = ecsField(sysmon, isSecurity(pattern) ? 1 : (pattern.eventIds[0] ?? 0));
-      if (field === undefined)
-        throw new Error(
-          `no ECS field for ${name} (Sysmon ${pattern.eventIds.join('/')}) in src/signals/field-map.ts`,
-        );
-      const type = ecsFieldType(sysmon, isSecurity(pattern) ? 1 : (pattern.eventIds[0] ?? 0));
-      filters.push(
-        type === undefined
-          ? { wildcard: { [field]: { value: wildcardValue(test, query.bindings), case_insensitive: true } } }
-          : esTypedTerm(field, type, test, query.bindings),
-      );
-    }
+    for (const [name, test] of Object.entries(pattern.match))
+      filters.push(esFieldFilter(name, test, pattern, query.bindings));
     return { bool: { filter: filters } };
   });
 }

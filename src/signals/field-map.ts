@@ -73,6 +73,10 @@ export const fieldMap: readonly FieldMapping[] = [
   { sysmon: 'TargetImage', ecs: 'winlog.event_data.TargetImage' },
   { sysmon: 'CallTrace', ecs: 'winlog.event_data.CallTrace' },
   { sysmon: 'Initiated', ecs: 'network.direction' },
+  // Event data with no ECS field of its own: Winlogbeat and Elastic Agent keep it under winlog.event_data.
+  { sysmon: 'EventType', ecs: 'winlog.event_data.EventType' },
+  { sysmon: 'GrantedAccess', ecs: 'winlog.event_data.GrantedAccess' },
+  { sysmon: 'MandatoryLabel', ecs: 'winlog.event_data.MandatoryLabel' },
 ];
 
 function ecsMapping(sysmon: string, eventId: number): FieldMapping | undefined {

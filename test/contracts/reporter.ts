@@ -92,6 +92,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
   ];
   const run: Omit<RunResult, 'controls'> = {
     regressions: [],
+    suggestions: { offered: [], withheld: [] },
     notRun: [],
     shard: null,
     mergedFrom: null,

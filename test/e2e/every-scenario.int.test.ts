@@ -103,6 +103,14 @@ function assertFoundAndIsolated(t: ExecutionContext, run: RunResult): void {
     }
   }
   t.true(by4688 > 0);
+  // #21: the run's suggestions asked this SIEM for every event around each pair's steps (a window search with
+  // no field test); one it refused or could not read would have withheld them all.
+  for (const withheld of run.suggestions.withheld)
+    t.notRegex(withheld.reason, /could not be (read|made)/, `${withheld.scenario} ${withheld.signal}`);
+  t.log(
+    `suggestions: ${String(run.suggestions.offered.length)} offered, ${String(run.suggestions.withheld.length)} withheld`,
+    run.suggestions.withheld.map((w) => `${w.scenario} on ${w.host} ${w.signal}: ${w.reason}`),
+  );
 }
 
 // One backend at a time: each test runs every scenario on three simulated hosts, and seven of them at once in

@@ -59,6 +59,7 @@ test('#14.3 an empty shard (--shard 3/3 of two pairs) evaluates nothing and is n
 test('#14.8 report merge never turns a crashed shard into a passed run', (t) => {
   const part = (index: number, status: RunResult['status'], notRun: RunResult['notRun']): RunResult => ({
     schemaVersion: 2,
+    suggestions: { offered: [], withheld: [] },
     runId: `run-${String(index)}`,
     harness: { name: 'purple-harness', version: 'test' },
     startedAt: '2026-12-01T00:00:00.000Z',

@@ -68,7 +68,7 @@ test('the circle finder finds a circle', (t) => {
 });
 
 test('stages never import each other', (t) => {
-  const stages = ['scenario', 'render', 'execute', 'poll', 'assert', 'report'];
+  const stages = ['scenario', 'render', 'execute', 'poll', 'assert', 'suggest', 'report'];
   // render doubles as the shared template engine (ARCHITECTURE.md); scenario may use it to check templates.
   const allowed: Record<string, string[]> = { scenario: ['render'] };
   for (const stage of stages) {

@@ -104,3 +104,58 @@ test('#18 the report opens with its findings and carries an integrity section na
   t.regex(first, /Chain: this is the first run in its reports folder/);
   t.regex(first, /Signature: not signed \(set PURPLE_HARNESS_SIGNING_KEY/);
 });
+
+test('#21 a detection suggestion shows its proof, files, Sigma and queries as text (a rule written from host data is never markup); a withheld one says why', (t) => {
+  const run = sampleRun();
+  const html = render({
+    ...run,
+    suggestions: {
+      offered: [
+        {
+          scenario: 'cmstp-local-inf-presetup',
+          host: 'WIN10-LAB-01',
+          signal: 'child-process',
+          rule: {
+            id: '4105fe39-eaab-4be4-b329-655618dcaf99',
+            title: 'Child <b>of</b> cmstp (suggested by purple-harness)',
+            sigma: 'detection:\n  selection:\n    CommandLine|contains: " <script>"\n',
+            files: ['suggestions/cmstp-local-inf-presetup/WIN10-LAB-01/child-process.yml'],
+          },
+          queries: {
+            spl: 'search index=* (EventCode IN (1))',
+            kql: 'Sysmon | where EventID in (1)',
+            es: null,
+          },
+          proof: {
+            engine: 'the engine',
+            firesOn: ['local:event:1'],
+            captured: 2,
+            quietOn: { negativeControl: 62, collateral: 50 },
+            negativeControls: ['cmstp-negative-control-admin-install on WIN10-LAB-01'],
+          },
+          notes: [],
+        },
+      ],
+      withheld: [
+        {
+          scenario: 'cmstp-local-inf-presetup',
+          host: 'WIN10-LAB-01',
+          signal: 'payload-file',
+          reason: 'no negative control ran in this run',
+        },
+      ],
+    },
+  });
+
+  t.regex(html, /id="suggestions"/);
+  t.regex(html, /Fires on 1 of 2 captured event\(s\); quiet on 62 event\(s\) of the negative control/);
+  t.true(html.includes('suggestions/cmstp-local-inf-presetup/WIN10-LAB-01/child-process.yml'));
+  t.true(html.includes('Child &lt;b&gt;of&lt;/b&gt; cmstp'));
+  t.false(html.includes('<script>'));
+  t.true(html.includes('Sysmon | where EventID in (1)'));
+  t.regex(
+    html,
+    /<code>payload-file<\/code> in cmstp-local-inf-presetup on WIN10-LAB-01: no negative control ran/,
+  );
+  t.notRegex(render(), /id="suggestions"/, 'no section when nothing was captured but not detected');
+});

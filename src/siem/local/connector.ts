@@ -11,6 +11,7 @@ import { resolveCorrelations, type ResolvedCorrelation } from '../../sigma/corre
 import type { CompiledRule } from '../../sigma/engine.js';
 import { loadRuleDir } from '../../sigma/load.js';
 import type { Placeholders } from '../../sigma/placeholders.js';
+import { basename } from 'node:path';
 import { detectionsDir } from '../../util/paths.js';
 import { startHecServer } from './hec-server.js';
 import { LocalSiem } from './local-siem.js';
@@ -35,6 +36,7 @@ export function loadRules(
   extraDirs: readonly string[],
   userPlaceholders: Placeholders = {},
   tuning: Tuning = defaultTuning,
+  exclude: readonly string[] = [],
 ): RuleSet {
   const placeholders = { ...placeholdersOf(tuning), ...userPlaceholders };
   const rules: (CompiledRule & { file: string })[] = [];
@@ -60,7 +62,7 @@ export function loadRules(
         `[siem:local] the rules folder ${dir} yields no rule: ${result.refused.length === 0 ? 'it holds no .yml or .yaml file, sub-folders included' : `all ${String(result.refused.length)} of its rules were refused (first: ${result.refused[0]?.file ?? ''}: ${result.refused[0]?.reason ?? ''})`}`,
         { hint: 'Pass the folder that holds your Sigma rules (it is searched recursively), or drop it.' },
       );
-    rules.push(...result.loaded);
+    rules.push(...(dir === detectionsDir() ? withoutExcluded(result.loaded, exclude) : result.loaded));
     correlations.push(...result.correlations);
     refused.push(...result.refused);
     folders.push({
@@ -74,12 +76,26 @@ export function loadRules(
   return { rules, correlations: resolved, refused: [...refused, ...unresolved], folders };
 }
 
+/** Our rules less the ones `exclude` names (file name without extension, or id); a name that matches none is refused. */
+function withoutExcluded<R extends { readonly id: string; readonly file: string }>(
+  rules: readonly R[],
+  exclude: readonly string[],
+): R[] {
+  const names = (rule: R): string[] => [rule.id, basename(rule.file).replace(/\.ya?ml$/, '')];
+  const unknown = exclude.filter((name) => !rules.some((rule) => names(rule).includes(name)));
+  if (unknown.length > 0)
+    throw new HarnessError('E_USAGE', `[siem:local] exclude names no rule of ours: ${unknown.join(', ')}`, {
+      hint: `Name a file in detections/ without .yml (${rules.map((r) => names(r)[1] ?? '').join(', ')}), or a rule id.`,
+    });
+  return rules.filter((rule) => !names(rule).some((name) => exclude.includes(name)));
+}
+
 /** The local SIEM without its HEC endpoint, for replaying recorded telemetry (`purple-harness ingest`). */
 export function openLocalSiem(
   options: LocalSiemOptions,
   ctx: PluginContext,
 ): { siem: LocalSiem; rules: RuleSet } {
-  const rules = loadRules(options.rules, options.placeholders, options.tuning);
+  const rules = loadRules(options.rules, options.placeholders, options.tuning, options.exclude);
   const siem = new LocalSiem({
     store: new EventStore(options.database),
     rules: rules.rules,
@@ -108,6 +124,7 @@ export async function create(options: LocalSiemOptions, ctx: PluginContext): Pro
     options.rules,
     options.placeholders,
     options.tuning,
+    options.exclude,
   );
   for (const folder of folders.slice(1))
     ctx.logger.info(

@@ -11,6 +11,10 @@ export const LocalSiemOptions = z
       .array(z.string())
       .default([])
       .meta({ description: 'Extra folders of Sigma rules; detections/ is always loaded.' }),
+    exclude: z.array(z.string().min(1)).default([]).meta({
+      description:
+        'Our rules (detections/) to leave out, by file name without .yml (ph-cmmgr32-app-paths-write) or by id: to see what a run shows without one, or because your own rule replaces it. A name that matches none of our rules is refused.',
+    }),
     placeholders: z
       .record(
         z
