@@ -6,7 +6,7 @@ import { findRegressions } from './regressions.js';
 
 // sampleRun: cmstp-exec pass, child-process fail, payload-file inconclusive.
 const now = sampleRun();
-const comparable = { lab: 'simulated', siem: 'local' } as const;
+const comparable = { lab: 'simulated', siem: 'local', tuning: 'default' } as const;
 
 function earlier(
   runId: string,
@@ -36,8 +36,25 @@ test('passed before and fails now is a regression, naming the run it last passed
       previousRunId: 'run-1',
       previousVerdict: 'pass',
       verdict: 'fail',
+      tuningChanged: null,
     },
   ]);
+});
+
+// #21: a detection that died with nothing else touched most likely died of the tuning; the regression says so.
+test('a regression says when the tuning the rules read changed since the run it passed in, and from what to what', (t) => {
+  const history = [earlier('run-1', { 'child-process': 'pass' })];
+  const custom = 'custom, sha256 0123456789ab';
+
+  const [changed] = findRegressions(history, now.results, { ...comparable, tuning: custom });
+  t.deepEqual(changed?.tuningChanged, { before: 'default', now: custom });
+  // An index written before runs recorded their tuning: not known then, so said as changed from unknown.
+  const unknown = [{ ...earlier('run-1', { 'child-process': 'pass' }), tuning: null }];
+  t.deepEqual(findRegressions(unknown, now.results, comparable)[0]?.tuningChanged, {
+    before: null,
+    now: 'default',
+  });
+  t.is(findRegressions(history, now.results, comparable)[0]?.tuningChanged, null);
 });
 
 test('an inconclusive run in between is skipped: the last judged verdict counts', (t) => {

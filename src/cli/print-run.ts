@@ -47,7 +47,7 @@ export function printRun(result: RunResult, written: Published | null, output: O
   } else output.out('report: none written (see the error above)');
   for (const r of result.regressions)
     output.out(
-      `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now`,
+      `REGRESSION   ${r.signal} in ${r.scenario} on ${r.host}: passed in run ${r.previousRunId}, fails now${tuningChange(r.tuningChanged)}`,
     );
   for (const s of result.suggestions.offered)
     output.out(
@@ -55,4 +55,10 @@ export function printRun(result: RunResult, written: Published | null, output: O
     );
   for (const s of result.suggestions.withheld)
     output.out(`NO RULE      ${s.signal} in ${s.scenario} on ${s.host}: ${s.reason}`);
+}
+
+/** ", and the tuning changed since: default then, custom, sha256 … now", or nothing when it did not change. */
+function tuningChange(changed: RunResult['regressions'][number]['tuningChanged']): string {
+  if (changed === null) return '';
+  return `; the tuning changed since: ${changed.before ?? 'not recorded'} then, ${changed.now ?? 'not ours'} now`;
 }

@@ -190,6 +190,11 @@ export interface SiemConnector {
   readonly alertsAtIngest?: boolean;
   /** Printed in reports: which SIEM answered. Never includes credentials. */
   describe(): string;
+  /**
+   * The tuning its rules read, as reports name it (`default`, or `custom, sha256 …`; core/tuning.ts
+   * tuningLabel): absent when its rules are not ours, as in a SIEM with the team's own.
+   */
+  readonly tuning?: string;
   findTelemetry(
     query: TelemetryQuery,
     signal?: AbortSignal,

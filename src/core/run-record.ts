@@ -405,6 +405,14 @@ const regression = z.strictObject({
   previousRunId: z.string(),
   previousVerdict: z.literal('pass'),
   verdict: z.literal('fail'),
+  /**
+   * Set when the tuning our rules read changed between the run it passed in and this one (docs/tuning.md):
+   * the label of each, e.g. `default` then `custom, sha256 0123456789ab`. null when it did not change.
+   */
+  tuningChanged: z
+    .strictObject({ before: z.string().nullable(), now: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 export type Regression = Of<typeof regression>;
 
@@ -484,7 +492,12 @@ export const RunRecord = z
     startedAt: iso,
     finishedAt: iso,
     lab: labKind,
-    siem: z.strictObject({ id: z.string(), description: z.string() }),
+    siem: z.strictObject({
+      id: z.string(),
+      description: z.string(),
+      /** The tuning its rules read (`default`, or `custom, sha256 …`); null when its rules are not ours. */
+      tuning: z.string().nullable().default(null),
+    }),
     /** The slice of the plan this run covered (`--shard i/n`); null for the whole plan. */
     shard: z.strictObject({ index: z.number(), count: z.number() }).nullable(),
     /** Set by `report merge`: the runs (shards) this one was merged from. */
@@ -516,6 +529,8 @@ const runIndexEntry = z.strictObject({
   status: runStatus,
   lab: labKind,
   siem: z.string(),
+  /** The tuning the SIEM's rules read in that run (RunRecord siem.tuning); null when not ours or not known. */
+  tuning: z.string().nullable().default(null),
   summary: resultSummary.pick({
     signals: true,
     pass: true,

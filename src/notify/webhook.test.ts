@@ -18,6 +18,7 @@ test('a run is notified for what it is: a failed run for fail, a regression for 
         previousRunId: 'run-0',
         previousVerdict: 'pass' as const,
         verdict: 'fail' as const,
+        tuningChanged: null,
       },
     ],
   };

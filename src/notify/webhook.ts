@@ -28,7 +28,8 @@ function lines(run: RunResult): string[] {
   return [
     `${String(run.summary.pass)} pass, ${String(run.summary.fail)} fail, ${String(run.summary.inconclusive)} inconclusive of ${String(run.summary.signals)} signals; MTTD ${formatMs(run.summary.mttdMs)}`,
     ...run.regressions.map(
-      (r) => `REGRESSION ${r.signal} in ${r.scenario} on ${r.host} (passed in ${r.previousRunId})`,
+      (r) =>
+        `REGRESSION ${r.signal} in ${r.scenario} on ${r.host} (passed in ${r.previousRunId}${r.tuningChanged === null ? '' : '; the tuning changed since'})`,
     ),
     ...run.results
       .filter((r) => r.status !== 'passed')

@@ -54,7 +54,11 @@ export function assembleRun(parts: RunParts): RunResult {
     results: [...results],
     notRun: [...notRun],
     controls: assessControls(parts.controls, results),
-    regressions: findRegressions(parts.history, results, { lab: parts.lab, siem: parts.siem.id }),
+    regressions: findRegressions(parts.history, results, {
+      lab: parts.lab,
+      siem: parts.siem.id,
+      tuning: parts.siem.tuning,
+    }),
     suggestions: parts.suggestions ?? { offered: [], withheld: [] },
   };
 }

@@ -647,7 +647,7 @@ async function closeRaisedAlerts(
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */
 export function summarizeRun(
   run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history' | 'shard'> & {
-    readonly siem: { readonly id: string; describe(): string };
+    readonly siem: { readonly id: string; readonly tuning?: string; describe(): string };
   },
   results: readonly ScenarioResult[],
   times: { readonly startedAt: string; readonly finishedAt: string },
@@ -663,7 +663,7 @@ export function summarizeRun(
     version: run.version,
     ...times,
     lab: run.lab,
-    siem: { id: run.siem.id, description: run.siem.describe() },
+    siem: { id: run.siem.id, description: run.siem.describe(), tuning: run.siem.tuning ?? null },
     shard: run.shard ?? null,
     mergedFrom: null,
     results,

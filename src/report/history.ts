@@ -13,6 +13,7 @@ export function indexEntry(
     status: run.status,
     lab: run.lab,
     siem: run.siem.id,
+    tuning: run.siem.tuning,
     summary: { signals, pass, fail, late, inconclusive, mttdMs },
     regressions: run.regressions,
     report: written.report,

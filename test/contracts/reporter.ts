@@ -102,7 +102,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
     startedAt: '2026-11-23T12:00:00.000Z',
     finishedAt: '2026-11-23T12:00:05.000Z',
     lab,
-    siem: { id: 'local', description: 'local SIEM' },
+    siem: { id: 'local', description: 'local SIEM', tuning: 'default' },
     status: 'failed',
     summary: { scenarios: 1, ...summarizeSignals(signals) },
     results: [

@@ -90,3 +90,38 @@ test('#21 a tuning file the rules could not read stops the run before any host i
   t.regex(result.stderr, /tuning\.yaml:\d+:\d+: .*cidr value "10\.20\.0\/24"/);
   t.false(existsSync(join(cwd, 'reports')));
 });
+
+// #21: the tuning a run's verdicts were reached under is kept in the run index, so a signal that passed under
+// one tuning and fails under the next is a regression that names the change.
+test('#21 a signal that passed under the default tuning and fails under a new one is a regression that says the tuning changed (exit 4)', async (t) => {
+  const cwd = tempDir(t);
+  const [file = ''] = quickScenarios(cwd, ['cmstp-profile-install-registry.yaml']);
+  const run = () => runCli(['run', file, '--config', 'harness.yaml', '--reports-dir', 'reports'], { cwd });
+  const record = () =>
+    RunRecord.parse(JSON.parse(readFileSync(join(cwd, 'reports', 'latest', 'run.json'), 'utf8')));
+  writeFileSync(join(cwd, 'harness.yaml'), 'siem:\n  type: local\n');
+
+  const first = await run();
+  t.is(first.exitCode, 0, first.stderr);
+  t.is(record().siem.tuning, 'default');
+
+  writeFileSync(
+    join(cwd, 'tuning.yaml'),
+    stringify({
+      ...defaultTuning,
+      registryKeyAllowlist: ['HKU\\*\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE*'],
+    }),
+  );
+  writeFileSync(join(cwd, 'harness.yaml'), 'tuning: tuning.yaml\n');
+  const second = await run();
+  t.is(second.exitCode, 4, second.stderr);
+  const [regression, ...others] = record().regressions;
+  t.deepEqual(others, []);
+  t.is(regression?.signal, 'profile-registry');
+  t.is(regression?.tuningChanged?.before, 'default');
+  t.regex(regression?.tuningChanged?.now ?? '', /^custom, sha256 [0-9a-f]{12}$/);
+  t.regex(
+    second.stdout,
+    /REGRESSION +profile-registry .* the tuning changed since: default then, custom, sha256/,
+  );
+});

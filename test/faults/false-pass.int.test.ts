@@ -65,7 +65,7 @@ test('#14.8 report merge never turns a crashed shard into a passed run', (t) => 
     startedAt: '2026-12-01T00:00:00.000Z',
     finishedAt: '2026-12-01T00:01:00.000Z',
     lab: 'simulated',
-    siem: { id: 'local', description: 'local' },
+    siem: { id: 'local', tuning: null, description: 'local' },
     shard: { index, count: 2 },
     mergedFrom: null,
     status,

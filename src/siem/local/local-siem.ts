@@ -83,7 +83,8 @@ export class LocalSiem implements SiemConnector {
   readonly #hec: HecServer | null;
   readonly #token: string;
   readonly #now: () => Date;
-  readonly #tuning: string;
+  /** The tuning its rules read, as reports name it (tuningLabel). */
+  readonly tuning: string;
   /**
    * Who is told when a host's events are stored (onIngest): each listener with the host it asked about, by
    * the host's first label (a fleet's every post would otherwise visit them all).
@@ -117,13 +118,13 @@ export class LocalSiem implements SiemConnector {
     this.#hec = options.hec;
     this.#token = options.token;
     this.#now = options.now;
-    this.#tuning = tuningLabel(options.tuning ?? defaultTuning);
+    this.tuning = tuningLabel(options.tuning ?? defaultTuning);
   }
 
   describe(): string {
     const correlations =
       this.#correlationCount > 0 ? ` and ${String(this.#correlationCount)} correlations` : '';
-    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${correlations}, tuning ${this.#tuning}${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
+    return `local SIEM (SQLite, ${this.#rules.size} Sigma rules${correlations}, tuning ${this.tuning}${this.#hec ? `, HEC at ${this.#hec.url}` : ''})`;
   }
 
   /** Stores a HEC batch and evaluates the rules on every event. */
