@@ -463,6 +463,11 @@ const detectionSuggestion = z.strictObject({
     quietOn: z.strictObject({ negativeControl: z.number(), collateral: z.number() }),
     /** The negative-control pairs whose events it was shown quiet on ("scenario on host"). */
     negativeControls: z.array(z.string()),
+    /**
+     * The other hosts where the same scenario's signal was captured but not detected: one rule serves them
+     * all, and it is checked on each one's captured events (`fires`: on at least one; `silent`: on none).
+     */
+    otherHosts: z.strictObject({ fires: z.array(z.string()), silent: z.array(z.string()) }),
   }),
   notes: z.array(z.string()),
 });

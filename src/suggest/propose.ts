@@ -131,15 +131,20 @@ function dedupe(atoms: readonly Atom[]): Atom[] {
   });
 }
 
+/** The refs of the events a rule, as written, fires on. */
+export function firesOn(text: string, events: readonly SiemEvent[]): string[] {
+  const rule = compiled(SigmaRule.parse(parse(text)));
+  return events.filter((e) => rule.matches(viewOf(e))).map((e) => e.ref);
+}
+
 /**
  * The rule as written (YAML text) proven again: parsed and compiled afresh, it must fire on exactly the
  * captured events the proposal named and on no negative. What is offered is the text, so the text is proven.
  */
 export function provenText(text: string, set: ProofSet, expected: readonly string[]): string | null {
-  const rule = compiled(SigmaRule.parse(parse(text)));
-  const fires = set.positives.filter((e) => rule.matches(viewOf(e))).map((e) => e.ref);
+  const fires = firesOn(text, set.positives);
   if (fires.join('\n') !== expected.join('\n'))
     return `the rule as written fires on ${String(fires.length)} captured events, not the ${String(expected.length)} it was proven on`;
-  const loud = [...set.negativeControl, ...set.collateral].filter((e) => rule.matches(viewOf(e)));
+  const loud = firesOn(text, [...set.negativeControl, ...set.collateral]);
   return loud.length === 0 ? null : `the rule as written fires on ${String(loud.length)} negative events`;
 }

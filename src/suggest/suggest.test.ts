@@ -139,3 +139,25 @@ test('a SIEM that cannot be asked withholds every suggestion, saying why; a run 
   t.deepEqual(await suggestDetections([pair('fine', 1_000), negative], quiet), { offered: [], withheld: [] });
   t.deepEqual(quiet.searched, []);
 });
+
+test("a fleet gets one rule per scenario and signal: made on the first host, checked on the others' captured events", async (t) => {
+  const { attack, control, gap, negative } = scene();
+  const twin = proc(1_050, 'cmstp.exe /s /au C:\\x\\ph0123456789cd.inf');
+  const other = proc(1_050, 'cmstp.exe /s /ni C:\\x\\ph0123456789ef.inf');
+  const on = (host: string, event: SiemEvent) =>
+    pair('attack', 1_000, {
+      host,
+      gaps: [{ signal: 'cmstp-exec', title: 'cmstp.exe runs', events: [event] }],
+      evidence: [event],
+    });
+  const d = deps([attack, helper(1_010), control]);
+  const { offered, withheld } = await suggestDetections(
+    [gap, on('WIN10-LAB-02', twin), on('WIN10-LAB-03', other), negative],
+    d,
+  );
+  t.deepEqual(withheld, []);
+  t.is(offered.length, 1);
+  t.deepEqual(offered[0]?.proof.otherHosts, { fires: ['WIN10-LAB-02'], silent: ['WIN10-LAB-03'] });
+  // The control's steps and the first host's: the SIEM is not asked around the other hosts' steps.
+  t.is(d.searched.length, 2);
+});

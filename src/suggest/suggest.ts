@@ -9,7 +9,7 @@ import type {
 } from '../core/index.js';
 import { errorMessage } from '../core/index.js';
 import { windowsBaseName } from '../util/winpath.js';
-import { propose, provenText, type ProofSet, type Proposal } from './propose.js';
+import { firesOn, propose, provenText, type ProofSet, type Proposal } from './propose.js';
 import { standingQueries } from './queries.js';
 import { eventLabel, sourceFor } from './rule.js';
 
@@ -73,19 +73,44 @@ export async function suggestDetections(
     return { offered: [], withheld: gapPairs.flatMap((pair) => withheldAll(pair, negativeControl)) };
   const withheld: SuggestionWithheld[] = [];
   const offered: DetectionSuggestion[] = [];
+  // One rule per scenario and signal, made on the first host where it was a gap (a fleet would otherwise ask
+  // the SIEM around every host's steps for the same rule), then checked on the other hosts' captured events.
+  const done = new Set<string>();
   for (const pair of gapPairs) {
+    const gaps = pair.gaps.filter((gap) => !done.has(gapKey(pair, gap)));
+    if (gaps.length === 0) continue;
+    for (const gap of gaps) done.add(gapKey(pair, gap));
     const collateral = await collateralEvents(pair, deps);
     if (typeof collateral === 'string') {
-      withheld.push(...withheldAll(pair, collateral));
+      withheld.push(...withheldAll({ ...pair, gaps }, collateral));
       continue;
     }
-    for (const gap of pair.gaps) {
+    for (const gap of gaps) {
       const made = suggestionFor(pair, gap, { negativeControl, collateral, controls }, deps);
       if ('reason' in made) withheld.push(made);
-      else offered.push(made);
+      else offered.push(withOtherHosts(made, gapPairs));
     }
   }
   return { offered, withheld };
+}
+
+const gapKey = (pair: SuggestPair, gap: SuggestPair['gaps'][number]): string =>
+  `${pair.scenario}\u0000${gap.signal}`;
+
+/** The suggestion checked on the captured events of every other host where the same signal was a gap. */
+function withOtherHosts(
+  suggestion: DetectionSuggestion,
+  gapPairs: readonly SuggestPair[],
+): DetectionSuggestion {
+  const fires: string[] = [];
+  const silent: string[] = [];
+  for (const pair of gapPairs) {
+    if (pair.scenario !== suggestion.scenario || pair.host === suggestion.host) continue;
+    const gap = pair.gaps.find((g) => g.signal === suggestion.signal);
+    if (gap === undefined) continue;
+    (firesOn(suggestion.rule.sigma, gap.events).length > 0 ? fires : silent).push(pair.host);
+  }
+  return { ...suggestion, proof: { ...suggestion.proof, otherHosts: { fires, silent } } };
 }
 
 /** One gap's rule, proposed and proven (as built, then as written), or why none is offered. */
@@ -231,6 +256,7 @@ function suggestionOf(
       captured: gap.events.length,
       quietOn: { negativeControl: quiet.negativeControl, collateral: quiet.collateral },
       negativeControls: [...quiet.controls],
+      otherHosts: { fires: [], silent: [] },
     },
     notes: [...queries.notes],
   };

@@ -132,6 +132,7 @@ test('#21 a detection suggestion shows its proof, files, Sigma and queries as te
             captured: 2,
             quietOn: { negativeControl: 62, collateral: 50 },
             negativeControls: ['cmstp-negative-control-admin-install on WIN10-LAB-01'],
+            otherHosts: { fires: ['WIN10-LAB-02'], silent: ['WIN11-LAB-01'] },
           },
           notes: [],
         },
@@ -153,6 +154,10 @@ test('#21 a detection suggestion shows its proof, files, Sigma and queries as te
   t.true(html.includes('Child &lt;b&gt;of&lt;/b&gt; cmstp'));
   t.false(html.includes('<script>'));
   t.true(html.includes('Sysmon | where EventID in (1)'));
+  t.regex(
+    html,
+    /also a gap on 2 other host\(s\): fires on the captured events of WIN10-LAB-02; not of WIN11-LAB-01/,
+  );
   t.regex(
     html,
     /<code>payload-file<\/code> in cmstp-local-inf-presetup on WIN10-LAB-01: no negative control ran/,
