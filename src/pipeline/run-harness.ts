@@ -758,10 +758,15 @@ async function suggestionsFor(
     return found.get(probe.id) ?? [];
   };
   try {
-    return await suggestDetections(
+    const made = await suggestDetections(
       done.map((pair) => pair.suggest),
       { eventsIn, date: ctx.clock.now().toISOString().slice(0, 10), runId: ctx.runId },
     );
+    // A reason may quote a SIEM's error: redacted here, as every pair's error is.
+    return {
+      ...made,
+      withheld: made.withheld.map((w) => ({ ...w, reason: redact(w.reason, ctx.secrets) })),
+    };
   } catch (error) {
     const reason = `the suggestions could not be made: ${redact(errorMessage(error), ctx.secrets)}`;
     ctx.logger.warn(reason);
