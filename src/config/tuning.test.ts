@@ -23,7 +23,7 @@ test('#21 the default tuning written out loads as itself, and tuning/default.yam
   t.deepEqual(loadTuningFile(join(packageRoot(), 'tuning', 'default.yaml')), defaultTuning);
 });
 
-test('#21 a tuning file is refused with every problem at its file:line:col: a regex and a network the rules could not read, a malformed GUID, a registry path Sysmon never writes, an unknown key', (t) => {
+test('#21 a tuning file is refused with every problem at its file:line:col: a regex and a network the rules could not read, a malformed GUID, a registry path Sysmon never writes, a TimeWindow that is no duration, an unknown key', (t) => {
   const file = tuningFile(
     t,
     [
@@ -37,6 +37,7 @@ test('#21 a tuning file is refused with every problem at its file:line:col: a re
       'registryKeyAllowlist:',
       "  - 'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE'",
       'timeWindow: 5',
+      'timewindow: 5s',
       '',
     ].join('\n'),
   );
@@ -45,17 +46,18 @@ test('#21 a tuning file is refused with every problem at its file:line:col: a re
 
   // The shape first (schema), so the GUID, the registry path and the unknown key come together.
   const lines = error.issues.map((i) => `${String(i.line)}:${String(i.col)} ${i.message}`);
-  t.is(lines.length, 3, lines.join('\n'));
+  t.is(lines.length, 4, lines.join('\n'));
   t.regex(lines.find((l) => l.startsWith('7:')) ?? '', /COM class id in braces/);
   t.regex(lines.find((l) => l.startsWith('9:')) ?? '', /registry path as Sysmon writes it/);
-  t.regex(lines.find((l) => l.startsWith('10:')) ?? '', /unknown key "timeWindow"/);
+  t.regex(lines.find((l) => l.startsWith('10:')) ?? '', /timeWindow: must be text/);
+  t.regex(lines.find((l) => l.startsWith('11:')) ?? '', /unknown key "timewindow"/);
 
   // With the shape fixed, what the rule engine reads: the regex and the network, each where it stands.
   const fixed = tuningFile(
     t,
     readFileSync(file, 'utf8')
       .replace("'3E5FC7F9-9A51-4367-9063-A120244FBEC7'", "'{3E5FC7F9-9A51-4367-9063-A120244FBEC7}'")
-      .replace(/^registryKeyAllowlist:\n.*\ntimeWindow: 5\n/m, 'registryKeyAllowlist: []\n'),
+      .replace(/^registryKeyAllowlist:\n.*\ntimeWindow: 5\ntimewindow: 5s\n/m, 'registryKeyAllowlist: []\n'),
   );
   const engine = t.throws(() => loadTuningFile(fixed), { instanceOf: ValidationError });
   t.deepEqual(

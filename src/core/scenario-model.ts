@@ -31,7 +31,7 @@ export const cmstpFlags = ['/s', '/ns', '/ni', '/nf', '/su', '/au'] as const;
 export const CmstpFlag = z.enum(cmstpFlags);
 export type CmstpFlag = z.infer<typeof CmstpFlag>;
 
-const durationPattern = /^(\d+)(ms|s|m)$/;
+export const durationPattern = /^(\d+)(ms|s|m)$/;
 
 export function parseDuration(text: string): number {
   const match = durationPattern.exec(text);

@@ -14,3 +14,20 @@ export const clockSkewPadMs = 5 * 60_000;
  * previous scenario on the same host. The whole /au chain took 0.3 s in the OTRF recording.
  */
 export const processWindowPadMs = { before: 500, after: 1000 } as const;
+
+/**
+ * The window activity with no marker is tied to cmstp by (host clock, epoch ms): from the pad before cmstp
+ * started to the later of the pad after it ended and the tuning's TimeWindow after it started (AN0932's
+ * TimeWindow: how long after cmstp starts its network and child activity still counts). With no TimeWindow,
+ * cmstp's own run and the pad.
+ */
+export function activityWindow(
+  start: number,
+  end: number,
+  timeWindowMs: number | null,
+): { readonly since: number; readonly until: number } {
+  return {
+    since: start - processWindowPadMs.before,
+    until: Math.max(end + processWindowPadMs.after, timeWindowMs === null ? -Infinity : start + timeWindowMs),
+  };
+}

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { durationPattern, parseDuration } from './scenario-model.js';
 
 /**
  * A team's tuning of AN0932's mutable elements (MITRE DET0328; research: cmstp-telemetry.md): which INF
  * paths are suspicious, where cmstp.exe may connect, which auto-elevating COM interfaces count, and which
  * profile registry entries are known good. Our rules read these values (detections/, through Sigma
  * placeholders named `ph_…`), so what a run proves is what this tuning lets through. The defaults are the
- * values our rules held before tuning existed. TimeWindow, the fifth element, is not tunable yet.
+ * values our rules held before tuning existed. TimeWindow, the fifth, is the harness's own: how long after
+ * cmstp starts its activity is tied to it, in every SIEM's queries (core/timing.ts activityWindow).
  */
 export const Tuning = z
   .strictObject({
@@ -46,6 +48,15 @@ export const Tuning = z
       .meta({
         description:
           'Profile registry writes known to be good, as Sysmon names the key (TargetObject; * is a wildcard). Empty: every App Paths\\cmmgr32.exe write alerts.',
+      }),
+    timeWindow: z
+      .string()
+      .regex(durationPattern, 'a duration such as "500ms", "30s" or "2m"')
+      .refine((text) => parseDuration(text) <= 10 * 60_000, 'at most 10m')
+      .optional()
+      .meta({
+        description:
+          "TimeWindow: how long after cmstp starts its network and child activity is still tied to it (a duration: 5s, 2m). The harness leaves the host alone that long before cleaning up, and every SIEM's queries for activity with no marker span it. Absent: cmstp's own run and 1 s after it.",
       }),
   })
   .meta({
@@ -91,4 +102,9 @@ export function placeholdersOf(tuning: Tuning): Record<string, readonly string[]
 export function tuningLabel(tuning: Tuning): string {
   if (isDeepStrictEqual(tuning, defaultTuning)) return 'default';
   return `custom, sha256 ${createHash('sha256').update(JSON.stringify(tuning)).digest('hex').slice(0, 12)}`;
+}
+
+/** The tuning's TimeWindow in milliseconds; null when it sets none (cmstp's own run and the pad after it). */
+export function timeWindowMs(tuning: Tuning): number | null {
+  return tuning.timeWindow === undefined ? null : parseDuration(tuning.timeWindow);
 }

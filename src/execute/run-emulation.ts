@@ -43,6 +43,11 @@ type Context = Pick<RunContext, 'clock' | 'logger' | 'signal' | 'secrets'> & {
   readonly afterPreflight?: (facts: HostFacts) => string | null;
   /** Told the canary was written; a returned reason (e.g. it never reached the SIEM) stops the run. */
   readonly afterCanary?: (writtenAt: string, hostname: string) => Promise<string | null>;
+  /**
+   * The tuning's TimeWindow: the host is left alone until this long after cmstp was started, so activity
+   * that comes late (a delayed child, a slow fetch) happens before clean-up removes what it would touch.
+   */
+  readonly hold?: { readonly ms: number; readonly sleep: RunContext['sleep'] };
 };
 
 class StepFailed extends Error {}
@@ -281,8 +286,12 @@ class Emulation {
   /** Runs cmstp and reads what its frame proves about the payload. */
   async runCmstp(): Promise<{ status: ExecutionRecord['status']; reason: string }> {
     const { rendered } = this;
+    const sentAt = this.ctx.clock.now().getTime();
     const run = await this.operate(rendered.operations.run.name, rendered.operations.run, RunFrame);
     this.progress.started = true;
+    // cmstp's start on the host's clock, on ours (skew = host - harness); when sent, if it does not parse.
+    const hostStart = Date.parse(run.startUtc) - (this.facts?.sensors?.clockSkewMs ?? 0);
+    await this.holdUntil(Number.isFinite(hostStart) ? hostStart : sentAt);
     this.cmstp = {
       commandLine: rendered.cmstpCommandLine,
       pid: run.pid,
@@ -299,6 +308,14 @@ class Emulation {
         ? run.markerFound
         : rendered.payloadEvidence === 'exit-code' && run.exitCode === 0 && !run.timedOut;
     return outcomeOf(rendered, run, this.progress.payloadRan);
+  }
+
+  /** Waits out the TimeWindow from cmstp's start; an interrupt ends the wait, and clean-up runs as always. */
+  async holdUntil(started: number): Promise<void> {
+    const { hold, clock, signal } = this.ctx;
+    if (hold === undefined) return;
+    const left = started + hold.ms - clock.now().getTime();
+    if (left > 0) await hold.sleep(left, signal).catch(() => undefined);
   }
 
   /** Why the run stopped early, as its status and reason. */

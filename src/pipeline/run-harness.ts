@@ -34,7 +34,7 @@ import {
   summarizeSignals,
   errorMessage,
   clockSkewPadMs,
-  processWindowPadMs,
+  activityWindow,
 } from '../core/index.js';
 import { runEmulation } from '../execute/run-emulation.js';
 import { awaitCanary, type PollOutcome, type PollPlan, type PollSchedule } from '../poll/poll.js';
@@ -76,6 +76,11 @@ export interface HarnessRun {
   readonly shard?: Shard | null;
   /** Earlier runs (reports/index.json, oldest first): a signal that passed there and fails now is a regression. */
   readonly history?: readonly RunIndexEntry[];
+  /**
+   * The tuning's TimeWindow (ms): how long after cmstp starts its activity is tied to it. The host is left
+   * alone that long before clean-up, and the window-correlated queries span it. null or absent: none.
+   */
+  readonly timeWindowMs?: number | null;
 }
 
 /** What a run made, for the one writer: the record and the evidence, even when it stopped early. */
@@ -109,17 +114,21 @@ const noLock = (): Promise<() => Promise<void>> => Promise.resolve(() => Promise
  * (`notBefore`, harness clock): back to back, the previous scenario's clean-up can be milliseconds earlier,
  * and its registry and network events are its own, never this run's evidence.
  */
-function processWindow(execution: ExecutionRecord, notBefore: string | null): TimeWindow {
+function processWindow(
+  execution: ExecutionRecord,
+  notBefore: string | null,
+  timeWindowMs: number | null,
+): TimeWindow {
   const start = Date.parse(execution.cmstp?.startedAt ?? execution.startedAt);
   const end = Date.parse(execution.cmstp?.endedAt ?? execution.endedAt);
-  const until = (Number.isFinite(end) ? end : start) + processWindowPadMs.after;
+  const window = activityWindow(start, Number.isFinite(end) ? end : start, timeWindowMs);
   const cutoff = evidenceUntil(execution)?.getTime() ?? Infinity;
   // The host stamps its events on its own clock: skew = host - harness, measured at preflight.
   const skewMs = execution.facts?.sensors?.clockSkewMs ?? 0;
   const floor = notBefore === null ? -Infinity : Date.parse(notBefore) + skewMs + 1;
   return {
-    since: new Date(Math.max(start - processWindowPadMs.before, floor)),
-    until: new Date(Math.min(until, cutoff)),
+    since: new Date(Math.max(window.since, floor)),
+    until: new Date(Math.min(window.until, cutoff)),
   };
 }
 
@@ -252,6 +261,14 @@ async function execute(
       {
         ...ctx,
         ...(run.shouldStop ? { shouldStop: run.shouldStop } : {}),
+        ...(run.timeWindowMs
+          ? {
+              hold: {
+                ms: run.timeWindowMs,
+                sleep: (ms: number, signal?: AbortSignal) => ctx.sleep(ms, signal),
+              },
+            }
+          : {}),
         // A cloned host is refused first; with --preflight strict, so is a host blind to an expected signal.
         afterPreflight: (facts: HostFacts) =>
           claimName(host, facts) ?? (run.preflight === 'strict' ? blindTo(state.signals, facts) : null),
@@ -296,7 +313,7 @@ function pollPlanFor(
       cmstpPid: String(execution.cmstp?.pid ?? 'none'),
       ...scriptletBindings(rendered.scriptlet, run.payloadServer?.address ?? null),
     },
-    processWindow: processWindow(execution, state.notBefore),
+    processWindow: processWindow(execution, state.notBefore, run.timeWindowMs ?? null),
     evidenceUntil: evidenceUntil(execution),
     // A host whose clock runs far behind stamps its events earlier still: widen by the skew seen.
     since: new Date(

@@ -37,7 +37,7 @@ import { commandContext, newSecret } from './context.js';
 import { startEmbeddedLab } from './embedded-lab.js';
 import { pinHostKeys, realTargets } from './hosts.js';
 import { advertisedHostWarning, requirePayloadServer, startPayloadServerFor } from './payload.js';
-import { openConfiguredSiem, siemFromConfig, siemPolling, siemSecretValues } from './siem.js';
+import { openConfiguredSiem, siemFromConfig, siemPolling, siemSecretValues, timeWindowOf } from './siem.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -68,6 +68,8 @@ export interface RunOptions {
 /** A run with every input read and checked: nothing has been contacted or started yet. */
 export interface PreparedRun {
   readonly scenarios: readonly LoadedScenario[];
+  /** The tuning's TimeWindow (ms), for every SIEM; null when none is set. */
+  readonly timeWindowMs: number | null;
   readonly controls: readonly ControlDefinition[];
   readonly reportsDir: string;
   readonly history: readonly RunIndexEntry[];
@@ -122,6 +124,7 @@ export function prepareRun(options: RunOptions, logger: Logger): PreparedRun {
   const controls = loadControls(config.controls);
   // The SIEM's config, its tuning file read and checked, before the reports folder is made.
   const siem = siemFromConfig(config, options.rules);
+  const timeWindowMs = timeWindowOf(config);
   const reportsDir = resolve(options.reportsDir ?? reportsDirOf(undefined, {}, config));
   // A folder that takes no file, or an unreadable index, stops the run before anything touches a host.
   checkReportsWritable(reportsDir);
@@ -147,6 +150,7 @@ export function prepareRun(options: RunOptions, logger: Logger): PreparedRun {
     : realTargets(config, options.hosts, env, secrets, options.trustNewHostKeys);
   return {
     scenarios,
+    timeWindowMs,
     controls,
     reportsDir,
     history: history.runs,

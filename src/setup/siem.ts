@@ -1,5 +1,9 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
+  defaultTuning,
   HarnessError,
+  timeWindowMs,
+  type Tuning,
   type Logger,
   type PluginContext,
   type SiemConnector,
@@ -34,21 +38,38 @@ export function siemFromConfig(config: HarnessConfig, extraRules: readonly strin
   return { ...siem, rules: [...siem.rules, ...extraRules] };
 }
 
+/** The tuning elements only our rules read (the local SIEM's); TimeWindow is the harness's own. */
+const ruleElements = [
+  'infPathRegex',
+  'externalIpAllowlist',
+  'comInterfaceGuids',
+  'registryKeyAllowlist',
+] as const satisfies readonly (keyof Tuning)[];
+
 /**
- * The config's tuning file, read and checked (exit 2 on any problem), given to the local SIEM's rules. Our
- * rules are only in the local SIEM: with another SIEM a tuning would change nothing, so it is refused rather
- * than silently ignored.
+ * The config's tuning file, read and checked (exit 2 on any problem), given to the local SIEM's rules. With
+ * another SIEM the rules are the team's own, so a tuning that changes what only our rules read is refused
+ * rather than silently ignored; its TimeWindow, which every SIEM's queries read, is taken (timeWindowOf).
  */
 function withTuning(config: HarnessConfig, siem: SiemConfig): SiemConfig {
   if (config.tuning === undefined) return siem;
   const tuning = loadTuningFile(config.tuning);
-  if (siem.type !== 'local')
+  if (siem.type === 'local') return { ...siem, tuning };
+  const ours = ruleElements.filter((key) => !isDeepStrictEqual(tuning[key], defaultTuning[key]));
+  if (ours.length > 0)
     throw new HarnessError(
       'E_USAGE',
-      `tuning: ${config.tuning} tunes the local SIEM's rules; the configured SIEM is ${siem.type}, whose rules are your own`,
-      { hint: 'Tune the rules in that SIEM, or drop `tuning:` from the config.' },
+      `tuning: ${config.tuning} sets ${ours.join(', ')}, which only the local SIEM's rules read; the configured SIEM is ${siem.type}, whose rules are your own`,
+      {
+        hint: "Tune those rules in that SIEM, and keep only timeWindow (which every SIEM's queries read) in the tuning file, or drop `tuning:`.",
+      },
     );
-  return { ...siem, tuning };
+  return siem;
+}
+
+/** The tuning's TimeWindow in ms (every SIEM), or null when the config names no tuning or it sets none. */
+export function timeWindowOf(config: HarnessConfig): number | null {
+  return config.tuning === undefined ? null : timeWindowMs(loadTuningFile(config.tuning));
 }
 
 /** The environment variable names a SIEM config points at (`tokenEnv`, `hec.tokenEnv`, `passEnv`, …). */

@@ -1,7 +1,7 @@
 import {
   isSecurityPattern,
   clockSkewPadMs,
-  processWindowPadMs,
+  activityWindow,
   type QueryDialect,
   type TelemetryProbe,
   type TelemetryQuery,
@@ -24,9 +24,13 @@ export const backends = {
 } as const satisfies Record<QueryDialect, unknown>;
 export type Backend = keyof typeof backends;
 
-/** An example query: the placeholders a real run binds are shown with sample values. */
-export function exampleQuery(): TelemetryQuery {
+/**
+ * An example query: the placeholders a real run binds are shown with sample values, and the window tied to
+ * cmstp spans the tuning's TimeWindow when one is given (cmstp itself ran for half a second).
+ */
+export function exampleQuery(timeWindowMs: number | null = null): TelemetryQuery {
   const cmstpStart = new Date('2026-11-23T12:00:00.000Z');
+  const window = activityWindow(cmstpStart.getTime(), cmstpStart.getTime() + 500, timeWindowMs);
   return {
     host: 'WIN10-LAB-01',
     marker: 'ph0123456789ab',
@@ -38,11 +42,7 @@ export function exampleQuery(): TelemetryQuery {
       payloadIp: '10.20.0.5',
       payloadPort: '8080',
     },
-    processWindow: {
-      since: new Date(cmstpStart.getTime() - processWindowPadMs.before),
-      // cmstp ran for half a second.
-      until: new Date(cmstpStart.getTime() + 500 + processWindowPadMs.after),
-    },
+    processWindow: { since: new Date(window.since), until: new Date(window.until) },
     since: new Date(cmstpStart.getTime() - clockSkewPadMs),
     until: new Date(cmstpStart.getTime() + 10 * 60_000),
     signals: [],

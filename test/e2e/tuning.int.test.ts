@@ -125,3 +125,51 @@ test('#21 a signal that passed under the default tuning and fails under a new on
     /REGRESSION +profile-registry .* the tuning changed since: default then, custom, sha256/,
   );
 });
+
+// #21 TimeWindow: how long after cmstp starts its activity is tied to it. The host is left alone that long
+// before clean-up, and the window-correlated queries span it.
+test('#21 a TimeWindow of 3s holds clean-up until 3 s after cmstp started, and the window the SIEM is asked about spans it', async (t) => {
+  const cwd = tempDir(t);
+  const [file = ''] = quickScenarios(cwd, ['cmstp-remote-scriptlet.yaml']);
+  writeFileSync(join(cwd, 'tuning.yaml'), stringify({ ...defaultTuning, timeWindow: '3s' }));
+  writeFileSync(join(cwd, 'harness.yaml'), 'tuning: tuning.yaml\n');
+
+  const result = await runCli(['run', file, '--config', 'harness.yaml', '--reports-dir', 'reports'], { cwd });
+
+  t.is(result.exitCode, 0, result.stderr);
+  const folder = join(cwd, 'reports', 'latest');
+  const record = RunRecord.parse(JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')));
+  const execution = record.results[0]?.execution;
+  const started = Date.parse(execution?.cmstp?.startedAt ?? '');
+  t.true(Date.parse(execution?.cleanup.startedAt ?? '') - started >= 3000, 'clean-up waited');
+  const queries = JSON.parse(
+    readFileSync(join(folder, 'evidence', 'cmstp-remote-scriptlet', 'WIN10-LAB-01', 'queries.json'), 'utf8'),
+  ) as { plan: { processWindow: { until: string } } };
+  t.true(Date.parse(queries.plan.processWindow.until) - started >= 3000, JSON.stringify(queries.plan));
+  t.regex(record.siem.description, /tuning custom/);
+});
+
+test("#21 with a SIEM whose rules are the team's own, a tuning that sets what only our rules read is refused (exit 2); its TimeWindow alone is taken, and plan shows the queries spanning it", async (t) => {
+  const cwd = tempDir(t);
+  const siem =
+    'siem:\n  type: splunk\n  url: https://127.0.0.1:9\n  tokenEnv: SPLUNK_TOKEN\ntuning: tuning.yaml\n';
+  writeFileSync(join(cwd, 'harness.yaml'), siem);
+  writeFileSync(
+    join(cwd, 'tuning.yaml'),
+    stringify({ ...defaultTuning, registryKeyAllowlist: ['HKLM\\SOFTWARE\\Vendor\\*'], timeWindow: '3s' }),
+  );
+  const refused = await runCli(['run', '--config', 'harness.yaml', '--reports-dir', 'reports'], { cwd });
+  t.is(refused.exitCode, 2, refused.stderr);
+  t.regex(
+    refused.stderr,
+    /sets registryKeyAllowlist, which only the local SIEM's rules read; the configured SIEM is splunk/,
+  );
+  t.false(existsSync(join(cwd, 'reports')));
+
+  writeFileSync(join(cwd, 'tuning.yaml'), stringify({ ...defaultTuning, timeWindow: '3s' }));
+  const plan = await runCli(['plan', '--config', 'harness.yaml', '--json'], { cwd });
+  t.is(plan.exitCode, 0, plan.stderr);
+  // The example cmstp starts at 2026-11-23T12:00:00Z: the window-correlated legs end 3 s later, not 1.5 s.
+  const end = Date.parse('2026-11-23T12:00:00.000Z') / 1000 + 3;
+  t.true(plan.stdout.includes(`_time<=${end.toFixed(3)}`), plan.stdout.slice(0, 2000));
+});

@@ -1,5 +1,6 @@
 import type { HarnessConfig } from '../../config/schema.js';
 import { selectInventory } from '../../config/inventory.js';
+import { timeWindowOf } from '../../setup/siem.js';
 import { scriptletBindings, type LoadedScenario, type TelemetryQuery } from '../../core/index.js';
 import type { Shard } from '../../pipeline/plan.js';
 import { planPairs } from '../../pipeline/plan.js';
@@ -33,13 +34,14 @@ function backendOf(siem: HarnessConfig['siem']): Backend | null {
 function plannedPair(
   { scenario, host, shard }: { scenario: LoadedScenario; host: PlanHost; shard: number },
   backend: Backend | null,
+  timeWindowMs: number | null,
 ) {
   const rendered = renderEmulation(scenario, {
     marker: planMarker,
     payloadBaseUrl: placeholderPayloadBase,
   });
   const query: TelemetryQuery = {
-    ...exampleQuery(),
+    ...exampleQuery(timeWindowMs),
     host: host.name,
     marker: planMarker,
     bindings: {
@@ -131,7 +133,11 @@ export function planCommand(
         simulated: false,
       }));
   const backend = backendOf(options.config.siem);
-  const pairs = planPairs(scenarios, hosts, options.shard).map((pair) => plannedPair(pair, backend));
+  // The tuning's TimeWindow spans every SIEM's window-correlated queries: shown as a run would send them.
+  const timeWindowMs = timeWindowOf(options.config);
+  const pairs = planPairs(scenarios, hosts, options.shard).map((pair) =>
+    plannedPair(pair, backend, timeWindowMs),
+  );
   const siem = options.config.siem?.type ?? 'local';
   if (options.json) {
     output.out(

@@ -74,6 +74,7 @@ function harnessRun(
     ...(opened.payloadServer ? { payloadServer: opened.payloadServer } : {}),
     controls: prepared.controls,
     history: prepared.history,
+    timeWindowMs: prepared.timeWindowMs,
     shard: options.shard,
     concurrency:
       options.concurrency ??
