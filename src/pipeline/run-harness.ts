@@ -523,7 +523,7 @@ function suggestPair(
         ? [{ signal: r.id, title: definition.title, events: raw(r.id) }]
         : [];
     }),
-    evidence: results.flatMap((r) => raw(r.id)),
+    evidence: results.flatMap((r) => raw(r.id).map((event) => ({ signal: r.id, event }))),
     window: execution === null ? null : eventsWindow(execution, state.notBefore),
   };
 }

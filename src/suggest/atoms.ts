@@ -18,8 +18,13 @@ const runSpecific = /ph[a-z0-9]{12}|purple-harness/i;
 /** A security identifier: one user's or one domain's, never the behaviour's (HKU\S-1-5-21-…\Software\…). */
 const sidShape = /^S-1-\d+(?:-\d+)+(?:_Classes)?$/i;
 
-/** Fields that name an executable: the rule tests its name (any folder) and, separately, its folder. */
-const imageFields = new Set(['Image', 'ImageLoaded', 'SourceImage', 'TargetImage', 'NewProcessName']);
+/** Fields that name the executable an event is about: the process started, the DLL loaded, the one accessed. */
+const subjectImageFields = new Set(['ImageLoaded', 'TargetImage', 'NewProcessName']);
+/**
+ * Fields that name the process that acted: `Image` on any event but a process start (where it is the process
+ * started), `SourceImage` on a process access. Read only when that process is part of the attack.
+ */
+const actorImageFields = new Set(['Image', 'SourceImage']);
 /** Fields that name the parent: read only when the parent is itself part of the attack (see atomsOf). */
 const parentImageFields = new Set(['ParentImage', 'ParentProcessName']);
 /** Fields that name a file or a registry key: its stable folders and its name or extension. */
@@ -41,15 +46,25 @@ const exactFields: Readonly<Record<string, 1 | 2>> = {
  * files and keys by their stable folders and names, command-line switches, registry operations and
  * integrity levels. Everything that names this run (the marker, the harness's folders), a user (SIDs, the
  * folder under `\Users\`), a process instance (ids, GUIDs, hashes, times) or this lab's network (addresses,
- * ports, host names) is left out. `parentInAttack`: the parent process is one of the attack's own (cmstp.exe
- * starting a child), not the harness's helper that started cmstp, so the parent's fields may be tested.
+ * ports, host names) is left out. So is any process that is not the attack's own (`inAttack`): the harness's
+ * helper that started cmstp, as a parent, or the SSH file transfer that staged the INF, as the writer. A rule
+ * on those would detect the harness.
  */
-export function atomsOf(fields: Readonly<Record<string, unknown>>, parentInAttack: boolean): Atom[] {
+export function atomsOf(
+  fields: Readonly<Record<string, unknown>>,
+  eventId: number,
+  inAttack: (image: string) => boolean,
+): Atom[] {
+  const processStart = eventId === 1 || eventId === 4688;
+  const parent = fields.ParentImage ?? fields.ParentProcessName;
+  const parentInAttack = typeof parent === 'string' && inAttack(parent);
   const atoms: Atom[] = [];
   for (const [field, raw] of Object.entries(fields)) {
     if (typeof raw !== 'string' || raw === '' || raw === '-') continue;
-    if (imageFields.has(field) || (parentInAttack && parentImageFields.has(field)))
-      atoms.push(...pathAtoms(field, raw, 3));
+    const subject = subjectImageFields.has(field) || (processStart && field === 'Image');
+    const actor = actorImageFields.has(field) && !subject && inAttack(raw);
+    if (subject || actor || (parentInAttack && parentImageFields.has(field)))
+      atoms.push(...imageAtoms(field, raw));
     else if (objectFields.has(field)) atoms.push(...pathAtoms(field, raw, 3));
     else if (commandLineFields.has(field) || (parentInAttack && parentCommandLineFields.has(field)))
       atoms.push(...switchAtoms(field, raw));
@@ -75,6 +90,27 @@ function segmentsOf(path: string): { text: string; stable: boolean }[] {
   }));
 }
 
+/** An executable as tests: by its name in any folder (`endswith \cmstp.exe`), and its stable folders. */
+function imageAtoms(field: string, path: string): Atom[] {
+  const segments = segmentsOf(path);
+  const last = segments[segments.length - 1];
+  if (segments.length < 2 || last === undefined || !last.stable) return pathAtoms(field, path, 3);
+  const leading = stableRuns(segments).find((r) => r.start === 0);
+  return [
+    ...(leading !== undefined && leading.end - leading.start >= 2
+      ? [
+          {
+            field,
+            op: 'startswith',
+            value: `${join(segments, { start: 0, end: Math.min(leading.end, segments.length - 1) })}\\`,
+            weight: 1,
+          } as const,
+        ]
+      : []),
+    { field, op: 'endswith', value: `\\${last.text}`, weight: 3 },
+  ];
+}
+
 /**
  * A path as tests: its name (`endswith \cmstp.exe`) or, when the name is the run's, its extension
  * (`endswith .inf`); its stable leading folders (`startswith C:\ProgramData\`); and its longest stable run
@@ -90,8 +126,11 @@ function pathAtoms(field: string, path: string, weight: 3): Atom[] {
   const leading = runs.find((r) => r.start === 0);
   if (leading !== undefined && leading.end < segments.length && leading.end - leading.start >= 2)
     atoms.push({ field, op: 'startswith', value: `${join(segments, leading)}\\`, weight: 1 });
+  // Inside runs, a leading run counted from its second segment: a drive or hive is written more than one way
+  // (HKLM, HKEY_LOCAL_MACHINE), and a fully stable key is then tested whole, not by its last name alone.
   const inner = runs
-    .filter((r) => r.start > 0 && r.end - r.start >= 2)
+    .map((r) => (r.start === 0 ? { start: 1, end: r.end } : r))
+    .filter((r) => r.end - r.start >= 2)
     .sort((a, b) => b.end - b.start - (a.end - a.start))[0];
   // A run that reaches the end is offered anchored and not: `contains` also finds the key's own values
   // (…\CMMGR32.EXE\ProfileInstallPath); the anchored one is dropped first, so contains stays when negatives allow.
@@ -130,11 +169,18 @@ const join = (segments: readonly { text: string }[], run: { start: number; end: 
 /**
  * A command line's switches (`/au`, `/s`, `-Processid:{3E5FC7F9-…}`), each a `contains` test with the space
  * before it, so a switch is not found inside a path. Paths, URLs and anything naming the run are left out.
+ * A switch that names a COM class (`/Processid:{…}`) says as much as an executable's name: which elevated
+ * object the surrogate hosts.
  */
 function switchAtoms(field: string, commandLine: string): Atom[] {
   const switches = commandLine
     .split(/\s+/)
     .slice(1)
     .filter((token) => /^[/-][A-Za-z][\w:{}-]{0,60}$/.test(token) && !runSpecific.test(token));
-  return [...new Set(switches)].map((token) => ({ field, op: 'contains', value: ` ${token}`, weight: 2 }));
+  return [...new Set(switches)].map((token) => ({
+    field,
+    op: 'contains',
+    value: ` ${token}`,
+    weight: /\{[0-9A-Fa-f-]{36}\}/.test(token) ? 3 : 2,
+  }));
 }

@@ -45,7 +45,7 @@ const set = (over: Partial<ProofSet>): ProofSet => ({
   positives: [],
   negativeControl: [],
   collateral: [],
-  parentInAttack: () => false,
+  inAttack: (image) => /\\cmstp\.exe$/i.test(image),
   ...over,
 });
 
@@ -75,21 +75,25 @@ test('a value written with sigmaLiteral means exactly that value to the Sigma en
   }
 });
 
+const none = (): boolean => false;
+const any = (): boolean => true;
+
 test("an event's tests leave out what names the run, the user and the process instance; the parent only when it is the attack's", (t) => {
   const fields = cmstp('/s /au', 'ph05fwtlnhcgk0').fields;
-  const atoms = atomsOf(fields, false);
+  const atoms = atomsOf(fields, 1, none);
   const text = JSON.stringify(atoms);
   t.notRegex(text, /ph05fwtlnhcgk0|purple-harness|labadmin|6D626B22|5492|powershell/i);
   t.true(atoms.some((a) => a.field === 'Image' && a.op === 'endswith' && a.value === '\\cmstp.exe'));
   t.true(atoms.some((a) => a.field === 'CommandLine' && a.value === ' /au'));
-  t.true(atomsOf(fields, true).some((a) => a.field === 'ParentImage'));
+  t.true(atomsOf(fields, 1, any).some((a) => a.field === 'ParentImage'));
   const key = atomsOf(
     {
       EventType: 'CreateKey',
       TargetObject:
         'HKU\\S-1-5-21-3470123407-2231371018-3463402313-1001\\Software\\Microsoft\\Connection Manager\\Mappings\\ph05fwtlnhcgk0',
     },
-    false,
+    12,
+    none,
   );
   t.deepEqual(
     key.map((a) => [a.field, a.op, a.value]),
@@ -98,6 +102,33 @@ test("an event's tests leave out what names the run, the user and the process in
       ['TargetObject', 'contains', '\\Software\\Microsoft\\Connection Manager\\Mappings\\'],
     ],
   );
+  // A key with nothing of the run or the user in it is tested whole (less its hive, written more than one way).
+  const machine = atomsOf(
+    { TargetObject: 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe' },
+    12,
+    none,
+  );
+  t.true(
+    machine.some(
+      (a) =>
+        a.op === 'contains' &&
+        a.value === '\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe',
+    ),
+    JSON.stringify(machine),
+  );
+});
+
+test('the process that staged the INF is the harness, not the attack: a file event names its writer only when the attack started it', (t) => {
+  const staged = {
+    Image: 'C:\\Windows\\System32\\OpenSSH\\sftp-server.exe',
+    TargetFilename: 'C:\\ProgramData\\purple-harness\\runs\\ph05fwtlnhcgk0\\ph05fwtlnhcgk0.inf',
+  };
+  const tests = (inAttack: (image: string) => boolean) =>
+    atomsOf(staged, 11, inAttack).map((a) => `${a.field}|${a.op}|${a.value}`);
+  t.deepEqual(tests(none), ['TargetFilename|startswith|C:\\ProgramData\\', 'TargetFilename|endswith|.inf']);
+  t.true(tests(any).some((a) => a.startsWith('Image|endswith|\\sftp-server.exe')));
+  // On a process start, Image is the process started: always tested.
+  t.true(atomsOf({ Image: staged.Image }, 1, none).some((a) => a.field === 'Image'));
 });
 
 test('the rule keeps what sets the attack apart from the negative control: /au, which the admin install lacks', (t) => {

@@ -12,8 +12,8 @@ export interface ProofSet {
   readonly negativeControl: readonly SiemEvent[];
   /** The harness's own steps' events around the emulation (staging, preflight, clean-up). */
   readonly collateral: readonly SiemEvent[];
-  /** True when the event's parent process is itself part of the attack (see atomsOf). */
-  readonly parentInAttack: (event: SiemEvent) => boolean;
+  /** Whether a process (its image path) is the attack's own rather than the harness's (see atomsOf). */
+  readonly inAttack: (image: string) => boolean;
 }
 
 export interface Proposal {
@@ -57,7 +57,7 @@ export function propose(set: ProofSet, about: About): Proposed {
       reasons.add(`no Sigma log source is written for event ${String(seed.event.eventId)}`);
       continue;
     }
-    const atoms = dedupe(atomsOf(seed.event.fields, set.parentInAttack(seed.event)));
+    const atoms = dedupe(atomsOf(seed.event.fields, seed.event.eventId, set.inAttack));
     const firesOn = (kept: readonly Atom[]) => {
       const rule = compiled(sigmaDocument(source, kept, about(source, kept)));
       return (view: Record<string, unknown>): boolean => rule.matches(view);

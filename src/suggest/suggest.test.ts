@@ -70,9 +70,12 @@ function scene() {
   const control = proc(2_050, 'cmstp.exe /s /ns C:\\x\\ph0123456789zz.inf');
   const gap = pair('attack', 1_000, {
     gaps: [{ signal: 'cmstp-exec', title: 'cmstp.exe runs', events: [attack] }],
-    evidence: [attack],
+    evidence: [{ signal: 'cmstp-exec', event: attack }],
   });
-  const negative = pair('control', 2_000, { negativeControl: true, evidence: [control] });
+  const negative = pair('control', 2_000, {
+    negativeControl: true,
+    evidence: [{ signal: 'cmstp-exec', event: control }],
+  });
   return { attack, control, gap, negative };
 }
 
@@ -148,7 +151,7 @@ test("a fleet gets one rule per scenario and signal: made on the first host, che
     pair('attack', 1_000, {
       host,
       gaps: [{ signal: 'cmstp-exec', title: 'cmstp.exe runs', events: [event] }],
-      evidence: [event],
+      evidence: [{ signal: 'cmstp-exec', event }],
     });
   const d = deps([attack, helper(1_010), control]);
   const { offered, withheld } = await suggestDetections(
@@ -160,4 +163,24 @@ test("a fleet gets one rule per scenario and signal: made on the first host, che
   t.deepEqual(offered[0]?.proof.otherHosts, { fires: ['WIN10-LAB-02'], silent: ['WIN10-LAB-03'] });
   // The control's steps and the first host's: the SIEM is not asked around the other hosts' steps.
   t.is(d.searched.length, 2);
+});
+
+test("the INF's writer (the harness's file transfer) is never in a rule for the staged payload, whichever signal it shows up in", async (t) => {
+  const { control, negative } = scene();
+  const staged = event(1_030, 11, {
+    Image: 'C:\\Windows\\System32\\OpenSSH\\sftp-server.exe',
+    TargetFilename: 'C:\\ProgramData\\purple-harness\\runs\\ph0123456789ab\\ph0123456789ab.inf',
+  });
+  const launched = proc(1_050, 'cmstp.exe /s /au C:\\x\\ph0123456789ab.inf');
+  const gap = pair('attack', 1_000, {
+    gaps: [{ signal: 'payload-file', title: 'The INF is staged', events: [staged] }],
+    evidence: [
+      { signal: 'payload-file', event: staged },
+      { signal: 'cmstp-exec', event: launched },
+    ],
+  });
+  const { offered, withheld } = await suggestDetections([gap, negative], deps([helper(1_010), control]));
+  t.deepEqual(withheld, []);
+  t.notRegex(offered[0]?.rule.sigma ?? '', /sftp-server/i);
+  t.regex(offered[0]?.rule.sigma ?? '', /TargetFilename\|endswith: "?\.inf/);
 });

@@ -25,8 +25,8 @@ export interface SuggestPair {
     readonly title: string;
     readonly events: readonly SiemEvent[];
   }[];
-  /** Every event found for any of its signals (the attack's own processes are among them). */
-  readonly evidence: readonly SiemEvent[];
+  /** Every event found for any of its signals, with the signal (the attack's own processes are among them). */
+  readonly evidence: readonly { readonly signal: SignalId; readonly event: SiemEvent }[];
   /**
    * Where its events are, on the host's clock: `steps`, everything the harness did on the host for it;
    * `attack`, from cmstp's start to the clean-up's (what the emulation did). null: it never ran.
@@ -128,7 +128,7 @@ function suggestionFor(
     positives: gap.events,
     negativeControl: against.negativeControl,
     collateral: against.collateral,
-    parentInAttack: parentInAttack(pair.evidence),
+    inAttack: attackProcesses(pair.evidence),
   };
   const proposed = propose(set, (source) => ({
     title: `${gap.title} (suggested by purple-harness)`,
@@ -168,7 +168,7 @@ async function negativeControlEvents(
   const byRef = new Map<string, SiemEvent>();
   try {
     for (const control of controls) {
-      for (const event of control.evidence) byRef.set(event.ref, event);
+      for (const { event } of control.evidence) byRef.set(event.ref, event);
       if (control.window === null) continue;
       for (const event of await deps.eventsIn(control.window.hostname, control.window.steps, ruleEventIds))
         byRef.set(event.ref, event);
@@ -188,7 +188,7 @@ async function negativeControlEvents(
 async function collateralEvents(pair: SuggestPair, deps: SuggestDeps): Promise<SiemEvent[] | string> {
   const { window } = pair;
   if (window === null) return 'the scenario never ran on the host, so its own steps could not be checked';
-  const evidence = new Set(pair.evidence.map((e) => e.ref));
+  const evidence = new Set(pair.evidence.map((e) => e.event.ref));
   const since = window.attack.since.getTime();
   const until = window.attack.until.getTime();
   let found: readonly SiemEvent[];
@@ -207,21 +207,29 @@ async function collateralEvents(pair: SuggestPair, deps: SuggestDeps): Promise<S
 }
 
 /**
- * Whether an event's parent process is the attack's own: started as part of it (a process-creation event in
- * the evidence names it), like cmstp.exe for its child, rather than the harness's helper that started cmstp.
+ * Which processes are the attack's own, by image name: every process it started (a process-start event in
+ * the evidence: cmstp.exe, its children) and every process that acted in it (the DllHost.exe that loaded
+ * cmstplua.dll), but not the harness's: the helper that started cmstp (cmstp's parent), and whatever staged
+ * the payload (the payload-file signal's writer, the SSH file transfer) unless the attack started it too.
  */
-function parentInAttack(evidence: readonly SiemEvent[]): (event: SiemEvent) => boolean {
+function attackProcesses(evidence: SuggestPair['evidence']): (image: string) => boolean {
+  const nameOf = (path: unknown): string[] =>
+    typeof path === 'string' && path !== '' ? [windowsBaseName(path).toLowerCase()] : [];
+  const isStart = (id: number): boolean => id === 1 || id === 4688;
   const started = new Set(
     evidence
-      .filter((e) => e.eventId === 1 || e.eventId === 4688)
-      .map((e) => e.fields.Image ?? e.fields.NewProcessName)
-      .filter((image): image is string => typeof image === 'string')
-      .map((image) => windowsBaseName(image).toLowerCase()),
+      .filter((e) => isStart(e.event.eventId))
+      .flatMap((e) => nameOf(e.event.fields.Image ?? e.event.fields.NewProcessName)),
   );
-  return (event) => {
-    const parent = event.fields.ParentImage ?? event.fields.ParentProcessName;
-    return typeof parent === 'string' && started.has(windowsBaseName(parent).toLowerCase());
-  };
+  const actors = evidence
+    .filter((e) => !isStart(e.event.eventId) && e.signal !== 'payload-file')
+    .flatMap((e) => nameOf(e.event.fields.Image ?? e.event.fields.SourceImage));
+  const harness = evidence
+    .filter((e) => e.signal === 'cmstp-exec')
+    .flatMap((e) => nameOf(e.event.fields.ParentImage ?? e.event.fields.ParentProcessName))
+    .filter((name) => !started.has(name));
+  const attack = new Set([...started, ...actors].filter((name) => !harness.includes(name)));
+  return (image) => nameOf(image).some((name) => attack.has(name));
 }
 
 function suggestionOf(
