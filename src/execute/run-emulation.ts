@@ -142,6 +142,8 @@ class Emulation {
   readonly steps: StepRecord[] = [];
   readonly progress = { staged: false, started: false, payloadRan: false };
   facts: HostFacts | null = null;
+  /** How far off preflight's clock skew may be (half its round trip), in ms. */
+  skewErrorMs = 0;
   payload: ExecutionRecord['payload'] = null;
   cmstp: ExecutionRecord['cmstp'] = null;
   cleanup: CleanupRecord = {
@@ -240,8 +242,11 @@ class Emulation {
     const { ctx } = this;
     const asked = ctx.clock.now().getTime();
     const pre = await this.operate('preflight', this.rendered.operations.preflight, PreflightFrame);
-    const facts = factsOf(pre, asked, ctx.clock.now().getTime(), ctx);
+    const answered = ctx.clock.now().getTime();
+    const facts = factsOf(pre, asked, answered, ctx);
     this.facts = facts;
+    // The host read its clock somewhere between asking and answering: the skew is known to within half of it.
+    this.skewErrorMs = Math.ceil((answered - asked) / 2);
     if (!pre.cmstpPresent) throw new StepFailed('preflight: cmstp.exe is not present on the host');
     const refusal = ctx.afterPreflight?.(facts) ?? null;
     if (refusal !== null) throw new StepFailed(`preflight: ${refusal}`);
@@ -289,8 +294,9 @@ class Emulation {
     const sentAt = this.ctx.clock.now().getTime();
     const run = await this.operate(rendered.operations.run.name, rendered.operations.run, RunFrame);
     this.progress.started = true;
-    // cmstp's start on the host's clock, on ours (skew = host - harness); when sent, if it does not parse.
-    const hostStart = Date.parse(run.startUtc) - (this.facts?.sensors?.clockSkewMs ?? 0);
+    // cmstp's start on the host's clock, on ours (skew = host - harness), late by as much as the skew may be
+    // off, so the host's own clock has passed the TimeWindow too; when sent, if it does not parse.
+    const hostStart = Date.parse(run.startUtc) - (this.facts?.sensors?.clockSkewMs ?? 0) + this.skewErrorMs;
     await this.holdUntil(Number.isFinite(hostStart) ? hostStart : sentAt);
     this.cmstp = {
       commandLine: rendered.cmstpCommandLine,
