@@ -518,6 +518,11 @@ export const RunRecord = z
     regressions: z.array(regression),
     /** For each signal captured but not detected: a proven detection, or why none is offered. */
     suggestions: suggestions.default({ offered: [], withheld: [] }),
+    /**
+     * The tuning's TimeWindow (ms) the run tied activity with no marker to cmstp by, with any SIEM; null: none
+     * set (cmstp's own run and 1 s after it).
+     */
+    timeWindowMs: z.number().nullable().default(null),
   })
   .meta({
     title: 'purple-harness run.json',

@@ -30,6 +30,8 @@ export interface RunParts {
   readonly crashed: boolean;
   /** Detections proven for the signals captured but not detected (suggest/); none when absent. */
   readonly suggestions?: RunResult['suggestions'];
+  /** The tuning's TimeWindow (ms); null or absent when none was set. */
+  readonly timeWindowMs?: number | null;
 }
 
 /**
@@ -60,5 +62,6 @@ export function assembleRun(parts: RunParts): RunResult {
       tuning: parts.siem.tuning,
     }),
     suggestions: parts.suggestions ?? { offered: [], withheld: [] },
+    timeWindowMs: parts.timeWindowMs ?? null,
   };
 }

@@ -80,6 +80,7 @@ export function mergeRuns(
     // A shard that crashed, was interrupted or left pairs unrun makes the merged run say so: never PASSED.
     interrupted: parts.some((p) => p.status === 'interrupted'),
     crashed: parts.some((p) => p.status === 'error'),
+    timeWindowMs: first.timeWindowMs,
     // Each shard's suggestions were proven on that shard's own events and negative controls.
     suggestions: {
       offered: parts.flatMap((p) => p.suggestions.offered),

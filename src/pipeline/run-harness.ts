@@ -663,7 +663,7 @@ async function closeRaisedAlerts(
 
 /** Builds the run record from whatever results exist; also used for partial results after a crash. */
 export function summarizeRun(
-  run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history' | 'shard'> & {
+  run: Pick<HarnessRun, 'lab' | 'version' | 'controls' | 'history' | 'shard' | 'timeWindowMs'> & {
     readonly siem: { readonly id: string; readonly tuning?: string; describe(): string };
   },
   results: readonly ScenarioResult[],
@@ -690,6 +690,7 @@ export function summarizeRun(
     interrupted: ctx.signal.aborted,
     crashed: options.crashed === true,
     ...(options.suggestions ? { suggestions: options.suggestions } : {}),
+    timeWindowMs: run.timeWindowMs ?? null,
   });
 }
 

@@ -93,6 +93,7 @@ export function sampleRun(lab: 'simulated' | 'real' = 'simulated'): RunResult {
   const run: Omit<RunResult, 'controls'> = {
     regressions: [],
     suggestions: { offered: [], withheld: [] },
+    timeWindowMs: null,
     notRun: [],
     shard: null,
     mergedFrom: null,

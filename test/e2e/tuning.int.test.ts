@@ -147,6 +147,15 @@ test('#21 a TimeWindow of 3s holds clean-up until 3 s after cmstp started, and t
   ) as { plan: { processWindow: { until: string } } };
   t.true(Date.parse(queries.plan.processWindow.until) - started >= 3000, JSON.stringify(queries.plan));
   t.regex(record.siem.description, /tuning custom/);
+  t.is(record.timeWindowMs, 3000);
+  t.regex(
+    readFileSync(join(folder, 'report.html'), 'utf8'),
+    /<th>Time window<\/th><td>activity with no marker counts until 3\.0 s after cmstp starts/,
+  );
+  t.regex(
+    readFileSync(join(folder, 'report.md'), 'utf8'),
+    /\| Time window \| activity with no marker counts until 3\.0 s after cmstp starts/,
+  );
 });
 
 test("#21 with a SIEM whose rules are the team's own, a tuning that sets what only our rules read is refused (exit 2); its TimeWindow alone is taken, and plan shows the queries spanning it", async (t) => {

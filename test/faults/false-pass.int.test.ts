@@ -60,6 +60,7 @@ test('#14.8 report merge never turns a crashed shard into a passed run', (t) => 
   const part = (index: number, status: RunResult['status'], notRun: RunResult['notRun']): RunResult => ({
     schemaVersion: 2,
     suggestions: { offered: [], withheld: [] },
+    timeWindowMs: null,
     runId: `run-${String(index)}`,
     harness: { name: 'purple-harness', version: 'test' },
     startedAt: '2026-12-01T00:00:00.000Z',

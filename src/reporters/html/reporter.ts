@@ -106,6 +106,7 @@ function createTemplate(): HandlebarsTemplateDelegate<ReturnType<typeof htmlView
   engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   engine.registerHelper('or', (a: unknown, b: unknown) => Boolean(a) || Boolean(b));
   engine.registerHelper('sum', (a: unknown, b: unknown) => Number(a) + Number(b));
+  engine.registerHelper('ms', (value: unknown) => formatMs(typeof value === 'number' ? value : null));
   const source = readFileSync(join(templatesDir(), 'report', 'report.html.hbs'), 'utf8');
   // HTML-escaping stays on: every value from a host or a SIEM is text, never markup.
   return engine.compile(source, { strict: false });
