@@ -37,7 +37,14 @@ import { commandContext, newSecret } from './context.js';
 import { startEmbeddedLab } from './embedded-lab.js';
 import { pinHostKeys, realTargets } from './hosts.js';
 import { advertisedHostWarning, requirePayloadServer, startPayloadServerFor } from './payload.js';
-import { openConfiguredSiem, siemFromConfig, siemPolling, siemSecretValues, timeWindowOf } from './siem.js';
+import {
+  openConfiguredSiem,
+  siemFromConfig,
+  siemPolling,
+  siemSecretValues,
+  timeWindowOf,
+  tuningFrom,
+} from './siem.js';
 
 export interface RunOptions {
   readonly paths: readonly string[];
@@ -123,8 +130,9 @@ export function prepareRun(options: RunOptions, logger: Logger): PreparedRun {
   const scenarios = scenariosFor(options, logger);
   const controls = loadControls(config.controls);
   // The SIEM's config, its tuning file read and checked, before the reports folder is made.
-  const siem = siemFromConfig(config, options.rules);
-  const timeWindowMs = timeWindowOf(config);
+  const tuning = tuningFrom(config);
+  const siem = siemFromConfig(config, options.rules, tuning);
+  const timeWindowMs = timeWindowOf(tuning);
   const reportsDir = resolve(options.reportsDir ?? reportsDirOf(undefined, {}, config));
   // A folder that takes no file, or an unreadable index, stops the run before anything touches a host.
   checkReportsWritable(reportsDir);

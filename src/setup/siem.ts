@@ -26,8 +26,12 @@ import {
  * added to the local SIEM's folders. `--rules` with another SIEM is a usage error: rules the user asked
  * for must never be silently absent.
  */
-export function siemFromConfig(config: HarnessConfig, extraRules: readonly string[] = []): SiemConfig {
-  const siem = withTuning(config, config.siem ?? siemConfigSchema().parse({ type: 'local' }));
+export function siemFromConfig(
+  config: HarnessConfig,
+  extraRules: readonly string[] = [],
+  tuning: Tuning | null = tuningFrom(config),
+): SiemConfig {
+  const siem = withTuning(config, config.siem ?? siemConfigSchema().parse({ type: 'local' }), tuning);
   if (extraRules.length === 0) return siem;
   if (siem.type !== 'local')
     throw new HarnessError(
@@ -47,19 +51,18 @@ const ruleElements = [
 ] as const satisfies readonly (keyof Tuning)[];
 
 /**
- * The config's tuning file, read and checked (exit 2 on any problem), given to the local SIEM's rules. With
+ * The config's tuning (its file read and checked once, by tuningFrom), given to the local SIEM's rules. With
  * another SIEM the rules are the team's own, so a tuning that changes what only our rules read is refused
  * rather than silently ignored; its TimeWindow, which every SIEM's queries read, is taken (timeWindowOf).
  */
-function withTuning(config: HarnessConfig, siem: SiemConfig): SiemConfig {
-  if (config.tuning === undefined) return siem;
-  const tuning = loadTuningFile(config.tuning);
+function withTuning(config: HarnessConfig, siem: SiemConfig, tuning: Tuning | null): SiemConfig {
+  if (tuning === null) return siem;
   if (siem.type === 'local') return { ...siem, tuning };
   const ours = ruleElements.filter((key) => !isDeepStrictEqual(tuning[key], defaultTuning[key]));
   if (ours.length > 0)
     throw new HarnessError(
       'E_USAGE',
-      `tuning: ${config.tuning} sets ${ours.join(', ')}, which only the local SIEM's rules read; the configured SIEM is ${siem.type}, whose rules are your own`,
+      `tuning: ${config.tuning ?? ''} sets ${ours.join(', ')}, which only the local SIEM's rules read; the configured SIEM is ${siem.type}, whose rules are your own`,
       {
         hint: "Tune those rules in that SIEM, and keep only timeWindow (which every SIEM's queries read) in the tuning file, or drop `tuning:`.",
       },
@@ -67,9 +70,14 @@ function withTuning(config: HarnessConfig, siem: SiemConfig): SiemConfig {
   return siem;
 }
 
+/** The config's tuning file, read and checked (exit 2 on any problem); null when it names none. */
+export function tuningFrom(config: HarnessConfig): Tuning | null {
+  return config.tuning === undefined ? null : loadTuningFile(config.tuning);
+}
+
 /** The tuning's TimeWindow in ms (every SIEM), or null when the config names no tuning or it sets none. */
-export function timeWindowOf(config: HarnessConfig): number | null {
-  return config.tuning === undefined ? null : timeWindowMs(loadTuningFile(config.tuning));
+export function timeWindowOf(tuning: Tuning | null): number | null {
+  return tuning === null ? null : timeWindowMs(tuning);
 }
 
 /** The environment variable names a SIEM config points at (`tokenEnv`, `hec.tokenEnv`, `passEnv`, …). */

@@ -1,6 +1,6 @@
 import type { HarnessConfig } from '../../config/schema.js';
 import { selectInventory } from '../../config/inventory.js';
-import { timeWindowOf } from '../../setup/siem.js';
+import { timeWindowOf, tuningFrom } from '../../setup/siem.js';
 import { scriptletBindings, type LoadedScenario, type TelemetryQuery } from '../../core/index.js';
 import type { Shard } from '../../pipeline/plan.js';
 import { planPairs } from '../../pipeline/plan.js';
@@ -134,7 +134,7 @@ export function planCommand(
       }));
   const backend = backendOf(options.config.siem);
   // The tuning's TimeWindow spans every SIEM's window-correlated queries: shown as a run would send them.
-  const timeWindowMs = timeWindowOf(options.config);
+  const timeWindowMs = timeWindowOf(tuningFrom(options.config));
   const pairs = planPairs(scenarios, hosts, options.shard).map((pair) =>
     plannedPair(pair, backend, timeWindowMs),
   );
