@@ -140,6 +140,25 @@ test(
   'fail',
   /rule other did not fire/,
 );
+// #21 a tuning boundary's let-through case: the named rule must stay quiet; other rules may fire, and are named.
+test(
+  'a rule named with detected: false: another rule firing passes, and the reason names it',
+  macro,
+  { ...expectBoth, detected: false, rule: 'other' },
+  seenAlerted,
+  execution(),
+  'pass',
+  /rule other did not fire, as expected \(others did: Rule \[r1\]\)/,
+);
+test(
+  'a rule named with detected: false: that rule firing is a false positive',
+  macro,
+  { ...expectBoth, detected: false, rule: 'r1' },
+  seenAlerted,
+  execution(),
+  'fail',
+  /false positive: Rule fired, and the scenario expects rule r1 not to fire/,
+);
 test(
   'detection not asserted: pass on capture alone',
   macro,

@@ -275,11 +275,19 @@ export function evaluateSignal(input: SignalEvaluationInput): SignalResult {
       );
     return result('pass', `${capturedText}; detected by ${titles}`);
   }
+  const unwanted = expectation.rule === undefined ? 'no alert' : `rule ${expectation.rule} not to fire`;
   if (alerts.length > 0) {
     return result(
       'fail',
-      `${capturedText}; false positive: ${[...new Set(alerts.map((a) => a.title))].join(', ')} fired, and the scenario expects no alert`,
+      `${capturedText}; false positive: ${[...new Set(alerts.map((a) => a.title))].join(', ')} fired, and the scenario expects ${unwanted}`,
     );
   }
-  return result('pass', `${capturedText}; no alert fired, as expected`);
+  // With a rule named, others may fire on the same events: the reason names them, so none is hidden.
+  const others = [...new Set(observed.alerts.map((a) => `${a.title} [${a.ruleId}]`))];
+  return result(
+    'pass',
+    expectation.rule === undefined
+      ? `${capturedText}; no alert fired, as expected`
+      : `${capturedText}; ${ruleText} did not fire, as expected${others.length > 0 ? ` (others did: ${others.join(', ')})` : ''}`,
+  );
 }

@@ -124,6 +124,11 @@ export const commandTable = {
     usage: 'plan [scenarios] [--config FILE] [--host NAME]... [--shard I/N] [--json]',
     json: 'own',
   },
+  'tuning plan': {
+    flags: ['config', 'out', 'force'],
+    usage: 'tuning plan [--config FILE] [--out DIR] [--force] [--json]',
+    json: 'own',
+  },
   cleanup: {
     flags: ['config', 'marker', 'host'],
     usage: 'cleanup --marker MARKER --config FILE [--host NAME]...',

@@ -258,6 +258,20 @@ async function plan(call: CommandCall): Promise<ExitCode> {
   );
 }
 
+async function tuning(call: CommandCall): Promise<ExitCode> {
+  const { values, paths } = call;
+  if (paths[0] !== 'plan')
+    throw new HarnessError('E_USAGE', `unknown tuning command "${paths[0] ?? ''}"`, {
+      hint: 'purple-harness tuning plan [--config FILE] [--out DIR] [--force]',
+    });
+  const { config } = await settings(values.config);
+  const { tuningPlanCommand } = await import('./commands/tuning-plan.js');
+  return tuningPlanCommand(
+    { config, out: values.out ?? 'tuning-plan', force: values.force, json: values.json },
+    call.output,
+  );
+}
+
 async function history(call: CommandCall): Promise<ExitCode> {
   const { values } = call;
   const { env, config } = await settings(values.config);
@@ -344,6 +358,7 @@ export const commandRunners = {
     ),
   doctor,
   plan,
+  tuning,
   history,
   report,
   verify,

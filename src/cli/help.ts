@@ -42,6 +42,7 @@ Options:
   --title, --from, --template, --flags, --signal, --force
                        new: the scenario's title, a built-in scenario to start from, the INF template
                        (inf/NAME.inf.hbs), cmstp flags, expected signals (repeatable), overwrite
+                       (--force also lets tuning plan replace a plan)
   --marker MARKER      render: use this run marker; cleanup: the run to clean up after
   --public-key FILE    verify: require a signature by this Ed25519 public key (PEM)
   --no-chain           verify: check this run alone, not the hash chain through earlier runs
@@ -49,7 +50,8 @@ Options:
                        history: only this scenario / signal
   --format FORMAT      report: ${Object.keys(reporters).join(', ')} (repeatable; default all)
   --out DIR            report: where re-rendered reports go (default ./rerendered-<run-id>); lab smoke:
-                       where its bundle goes (default reports/smoke/<run-id>)
+                       where its bundle goes (default reports/smoke/<run-id>); tuning plan: where its
+                       scenarios go (default ./tuning-plan)
   --pwsh PATH          lab up: run the remote scripts for real in this PowerShell 7 (the script-executing
                        target) instead of having the simulator carry them out
   --last N             history: how many recent runs to show per signal (default 20)
@@ -110,6 +112,18 @@ signal for the configured SIEM. Reads no secrets and connects to nothing.
 Examples:
   purple-harness plan
   purple-harness plan --config purple-harness.config.yaml --shard 1/4 --json`,
+  tuning: `purple-harness tuning plan [--config FILE] [--out DIR] [--force] [--json]
+
+Writes boundary scenarios for the config's tuning (docs/tuning.md), or the default one: for each of
+AN0932's mutable elements, two cases the embedded lab can run, one on each side of where the tuning draws
+its line, each expecting what our rule that reads the element does with it under that tuning (its alert,
+or none). boundaries.json beside them says what each case proves. Run them with the same config; run
+them again after the tuning changes, and the case the change moved fails. Default --out: ./tuning-plan.
+
+Examples:
+  purple-harness tuning plan
+  purple-harness tuning plan --config purple-harness.config.yaml --out tuning-plan --force
+  purple-harness run tuning-plan --config purple-harness.config.yaml`,
   new: `purple-harness new <id> [--title T] [--from BUILTIN] [--template inf/NAME.inf.hbs] [--flags "/s /ns"]
                       [--signal SIGNAL]... [--out DIR] [--force]
 

@@ -66,7 +66,10 @@ export const Expectation = z
     detected: z.boolean().optional().meta({
       description: 'true: an alert must fire on the signal; false: none may fire; absent: not asserted.',
     }),
-    rule: z.string().min(1).optional().meta({ description: 'The detection rule id that must fire.' }),
+    rule: z.string().min(1).optional().meta({
+      description:
+        'A detection rule id: with detected: true, the rule that must fire; with detected: false, the rule that must not (others may).',
+    }),
   })
   .meta({ title: 'Expectation', description: 'One AN0932 signal and what the SIEM must show for it.' });
 export type Expectation = z.infer<typeof Expectation>;

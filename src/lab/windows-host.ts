@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { embeddedUserSid } from './identity.js';
 import { InfError, parseInf, planInstall, type InstallPlan, type OcxEntry } from './inf.js';
 import { sensorProfiles, type SensorProfile } from './sensor-profiles.js';
 import {
@@ -251,7 +252,7 @@ export class SimulatedWindowsHost {
       computer: options.computer,
       domain,
       userName: options.username,
-      userSid: 'S-1-5-21-3470123407-2231371018-3463402313-1001',
+      userSid: embeddedUserSid,
       logonGuid: newGuid(),
       logonId: '0x3e7a1c',
     };

@@ -515,8 +515,11 @@ function suggestPair(
   return {
     scenario: scenario.spec.id,
     host: host.name,
+    // Only "no alert at all" makes a control: `detected: false` with a rule named (a tuning boundary's
+    // let-through case) says that one rule stays quiet, not that the activity is benign.
     negativeControl:
-      scenario.spec.expect.length > 0 && scenario.spec.expect.every((e) => e.detected === false),
+      scenario.spec.expect.length > 0 &&
+      scenario.spec.expect.every((e) => e.detected === false && e.rule === undefined),
     gaps: results.flatMap((r) => {
       const definition = signalCatalog[r.id];
       return r.expected.detected === true && r.observed.captured === true && r.observed.detected === false

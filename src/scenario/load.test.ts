@@ -85,7 +85,7 @@ test('semantic rules: undeclared template input, unused input, repeated signal, 
   t.regex(messages, /no input "serviceName" is declared/);
   t.regex(messages, /input "serviceNam" is declared but .* never uses it/);
   t.regex(messages, /signal "payload-file" is expected twice/);
-  t.regex(messages, /naming a rule only makes sense with `detected: true`/);
+  t.regex(messages, /naming a rule needs `detected`: true \(the rule must fire\) or false \(it must not\)/);
 });
 
 test('a missing file is an issue, not a crash', (t) => {

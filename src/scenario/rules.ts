@@ -50,8 +50,11 @@ const rules: readonly Rule[] = [
   },
   function ruleNeedsDetection(spec, report) {
     spec.expect.forEach((expectation, i) => {
-      if (expectation.rule !== undefined && expectation.detected !== true) {
-        report(['expect', i, 'rule'], 'naming a rule only makes sense with `detected: true`');
+      if (expectation.rule !== undefined && expectation.detected === undefined) {
+        report(
+          ['expect', i, 'rule'],
+          'naming a rule needs `detected`: true (the rule must fire) or false (it must not)',
+        );
       }
     });
   },

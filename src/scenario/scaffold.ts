@@ -63,7 +63,21 @@ export function scaffoldScenario(input: ScaffoldInput): { file: string; text: st
         : input.signals.map((signal) => ({ signal, captured: true, detected: true })),
     timeouts: { execute: '2m' },
   };
-  const dir = resolve(input.dir);
+  return checkedScenarioText(spec, input.dir, {
+    hint: 'Pick a template, flags and signals that fit together; docs/writing-scenarios.md shows how.',
+  });
+}
+
+/**
+ * A scenario file's text for a folder: the editor's schema line, the spec, and where deadlines come from. It
+ * is checked with the same validation `validate` runs, and an invalid one is never handed back (exit 2).
+ */
+export function checkedScenarioText(
+  spec: { readonly id: string },
+  folder: string,
+  why: { readonly hint: string },
+): { file: string; text: string } {
+  const dir = resolve(folder);
   const schema = relative(dir, join(packageRoot(), 'schema', 'scenario.schema.json'))
     .split(sep)
     .join('/');
@@ -73,12 +87,9 @@ export function scaffoldScenario(input: ScaffoldInput): { file: string; text: st
     '# capture and detect deadlines come from the SIEM connector (docs/connectors/); set them under timeouts to override.',
     '',
   ].join('\n');
-  const file = join(dir, `${input.id}.yaml`);
+  const file = join(dir, `${spec.id}.yaml`);
   const checked = loadScenarioText(file, text);
-  if (checked.issues.length > 0)
-    throw new ValidationError('E_SCENARIO_INVALID', checked.issues, {
-      hint: 'Pick a template, flags and signals that fit together; docs/writing-scenarios.md shows how.',
-    });
+  if (checked.issues.length > 0) throw new ValidationError('E_SCENARIO_INVALID', checked.issues, why);
   return { file, text };
 }
 

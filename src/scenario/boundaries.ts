@@ -1,0 +1,302 @@
+import { basename } from 'node:path';
+import { tuningLabel, type SignalId, type Tuning } from '../core/index.js';
+import { remoteRoots } from '../render/render.js';
+
+/**
+ * `tuning plan`: for each of AN0932's mutable elements, two scenarios the embedded lab can run, one on each
+ * side of where the tuning draws its line. Which side a case is on is not assumed: our rule that reads the
+ * element is run, with the tuning, on the events the case will make, and the case expects exactly that (an
+ * alert from that rule, or none). A run of the plan then proves what the tuning lets through; a plan made
+ * under one tuning and run under another shows which case the change moved.
+ */
+
+export const tuningElements = [
+  'INFPathRegex',
+  'ExternalIPAllowlist',
+  'COMInterfaceGUIDs',
+  'RegistryKeyAllowlist',
+  'TimeWindow',
+] as const;
+export type TuningElement = (typeof tuningElements)[number];
+
+/** `flagged`: the tuning's rule fires on the case; `let-through`: the tuning lets it pass without an alert. */
+export type BoundarySide = 'flagged' | 'let-through';
+
+/** What the planner needs of a loaded rule: which file it came from, its id, and its predicate. */
+export interface PlannerRule {
+  readonly file: string;
+  readonly id: string;
+  matches(event: Readonly<Record<string, unknown>>): boolean;
+}
+
+export interface BoundaryCase {
+  readonly scenario: string;
+  /** The case in a few words: "an .ini under ProgramData". */
+  readonly label: string;
+  /** What the rule is shown for the case: the staged file's path, the registry keys written. */
+  readonly judged: readonly string[];
+  readonly side: BoundarySide;
+  /** The scenario, as its file will hold it. */
+  readonly spec: BoundaryScenario;
+}
+
+export interface ElementPlan {
+  readonly element: TuningElement;
+  readonly key: keyof Tuning;
+  /** Our rule that reads the element (file name in detections/, Sigma id), or null for the harness's own. */
+  readonly rule: { readonly file: string; readonly id: string } | null;
+  readonly cases: readonly BoundaryCase[];
+  /** What the tuning lets through among the lab's cases, in one sentence. */
+  readonly summary: string;
+  /** Why the plan has no cases for this element yet, or null. */
+  readonly notYet: string | null;
+}
+
+export interface BoundaryPlan {
+  readonly tuning: string;
+  readonly elements: readonly ElementPlan[];
+}
+
+export interface BoundaryScenario {
+  readonly schemaVersion: 1;
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly technique: 'T1218.003';
+  readonly analytic: 'AN0932';
+  readonly inputs: Record<string, unknown>;
+  readonly emulation: Record<string, unknown>;
+  readonly expect: readonly {
+    signal: SignalId;
+    captured: boolean;
+    detected: boolean;
+    rule: string;
+  }[];
+  readonly timeouts: { readonly execute: string };
+}
+
+export interface PlanInput {
+  readonly tuning: Tuning;
+  /** Our rules, loaded with this tuning (sigma/load.ts loadOurDetections). */
+  readonly rules: readonly PlannerRule[];
+  /** The Windows user the plan's registry keys are written for (HKU\<SID>): the embedded lab's. */
+  readonly userSid: string;
+}
+
+/** The marker a case's paths are shown with; every run puts its own in the same places. */
+const sampleMarker = 'ph0123456789ab';
+const sysmonChannel = 'Microsoft-Windows-Sysmon/Operational';
+const serviceName = {
+  serviceName: {
+    type: 'string',
+    default: 'Purple Harness Boundary',
+    description: 'Display name of the Connection Manager profile; the run marker is appended.',
+  },
+};
+
+const not = (side: BoundarySide): string => (side === 'flagged' ? 'fire' : 'not fire');
+
+function ruleFrom(rules: readonly PlannerRule[], file: string): PlannerRule {
+  const rule = rules.find((r) => basename(r.file) === file);
+  // loadOurDetections refuses nothing of ours (sigma tests); a missing one is a broken install, not input.
+  if (rule === undefined) throw new Error(`detections/${file} is not among the loaded rules`);
+  return rule;
+}
+
+function sideOf(rule: PlannerRule, events: readonly Record<string, unknown>[]): BoundarySide {
+  return events.some((event) => rule.matches(event)) ? 'flagged' : 'let-through';
+}
+
+/**
+ * Of the lab's candidates, in order (the first is the usual case), the first and the first after it on the
+ * other side; when every candidate is on one side, the first two, and the summary says so.
+ */
+function pairOf<C extends { readonly side: BoundarySide }>(candidates: readonly C[]): [C, C] {
+  const [first, ...rest] = candidates;
+  if (first === undefined || rest[0] === undefined) throw new Error('a boundary needs two candidates');
+  return [first, rest.find((c) => c.side !== first.side) ?? rest[0]];
+}
+
+function summaryOf(pair: readonly BoundaryCase[], what: string): string {
+  const through = pair.filter((c) => c.side === 'let-through').map((c) => c.label);
+  const flagged = pair.filter((c) => c.side === 'flagged').map((c) => c.label);
+  if (through.length === 0) return `lets through none of the ${what} the lab makes: ${flagged.join(' and ')}`;
+  if (flagged.length === 0)
+    return `lets through every ${what} the lab makes, ${through.join(' and ')}: nothing here is flagged`;
+  return `lets through ${through.join(', ')}; flags ${flagged.join(', ')}`;
+}
+
+/** An element with its pair, and what the pair shows the tuning lets through among `what`. */
+function proven(
+  element: TuningElement,
+  key: keyof Tuning,
+  rule: ElementPlan['rule'],
+  cases: readonly BoundaryCase[],
+  what: string,
+): ElementPlan {
+  return { element, key, rule, cases, summary: summaryOf(cases, what), notYet: null };
+}
+
+function scenarioOf(
+  id: string,
+  title: string,
+  description: string,
+  emulation: Record<string, unknown>,
+  expect: BoundaryScenario['expect'],
+): BoundaryScenario {
+  return {
+    schemaVersion: 1,
+    id,
+    title,
+    description,
+    technique: 'T1218.003',
+    analytic: 'AN0932',
+    inputs: serviceName,
+    emulation,
+    expect,
+    timeouts: { execute: '2m' },
+  };
+}
+
+// INFPathRegex: where the INF is staged and what it is called; cmstp takes any extension (WinPwnage's tmp.ini).
+const infCandidates = [
+  { stage: 'programdata', extension: '.inf', label: 'an .inf under ProgramData' },
+  { stage: 'programdata', extension: '.ini', label: 'an .ini under ProgramData' },
+  { stage: 'program-files', extension: '.inf', label: 'an .inf under Program Files' },
+  { stage: 'programdata', extension: '.txt', label: 'a .txt under ProgramData' },
+  { stage: 'program-files', extension: '.ini', label: 'an .ini under Program Files' },
+] as const;
+
+function infPathElement(input: PlanInput): ElementPlan {
+  const file = 'ph-inf-staged-in-writable-path.yml';
+  const rule = ruleFrom(input.rules, file);
+  const candidates = infCandidates.map((candidate) => {
+    const path = `${remoteRoots[candidate.stage]}\\${sampleMarker}\\${sampleMarker}${candidate.extension}`;
+    // The staging write as the host's sensor records it: OpenSSH's file transfer creates the file.
+    const event = {
+      EventID: 11,
+      Channel: sysmonChannel,
+      Image: 'C:\\Windows\\System32\\OpenSSH\\sftp-server.exe',
+      TargetFilename: path,
+    };
+    return { ...candidate, path, side: sideOf(rule, [event]) };
+  });
+  const cases = pairOf(candidates).map((c): BoundaryCase => {
+    const id = `boundary-inf-path-${c.stage}-${c.extension.slice(1)}`;
+    const spec = scenarioOf(
+      id,
+      `INFPathRegex boundary: ${c.label} is ${c.side === 'flagged' ? 'flagged' : 'let through'}`,
+      `Generated by purple-harness tuning plan (tuning ${tuningLabel(input.tuning)}). Stages the INF as ${c.path.replaceAll(sampleMarker, '<marker>')} and runs cmstp.exe /s /ns on it (a plain profile that runs no command). The tuning's infPathRegex ${c.side === 'flagged' ? 'matches' : 'does not match'} that path, so ${file} must ${not(c.side)} on the file's creation. Make the plan again after changing the tuning.`,
+      {
+        // A plain profile that runs nothing: the cases differ only in where the file is and its name.
+        inf: { template: 'inf/admin-profile.inf.hbs', extension: c.extension, stage: c.stage },
+        cmstp: { flags: ['/s', '/ns'] },
+        payload: { action: 'none' },
+      },
+      [{ signal: 'payload-file', captured: true, detected: c.side === 'flagged', rule: rule.id }],
+    );
+    return { scenario: id, label: c.label, judged: [c.path], side: c.side, spec };
+  });
+  return proven('INFPathRegex', 'infPathRegex', { file, id: rule.id }, cases, 'staged INF paths');
+}
+
+// RegistryKeyAllowlist: a per-user install writes App Paths in the user's hive; /au writes it under HKLM.
+const appPaths = 'Software\\Microsoft\\Windows\\CurrentVersion\\App Paths';
+
+function registryCandidates(userSid: string) {
+  return [
+    {
+      name: 'per-user',
+      label: "a per-user install's App Paths key (HKU)",
+      template: 'inf/profile-install.inf.hbs',
+      flags: ['/s', '/ns'],
+      // Written by the INF's AddReg (templates/inf/profile-install.inf.hbs), in the installing user's hive.
+      keys: [
+        `HKU\\${userSid}\\${appPaths}\\CMMGR32.EXE`,
+        `HKU\\${userSid}\\${appPaths}\\CMMGR32.EXE\\ProfileInstallPath`,
+      ],
+      image: 'C:\\Windows\\System32\\cmstp.exe',
+    },
+    {
+      name: 'all-users',
+      label: "an all-users install's App Paths key (HKLM)",
+      template: 'inf/presetup.inf.hbs',
+      flags: ['/s', '/ns', '/au'],
+      // Written by cmstp's all-users install, in the elevated COM surrogate.
+      keys: [
+        `HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe`,
+        `HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths\\cmmgr32.exe\\ProfileInstallPath`,
+      ],
+      image: 'C:\\Windows\\System32\\dllhost.exe',
+    },
+  ] as const;
+}
+
+function registryElement(input: PlanInput): ElementPlan {
+  const file = 'ph-cmmgr32-app-paths-write.yml';
+  const rule = ruleFrom(input.rules, file);
+  const cases = registryCandidates(input.userSid).map((c): BoundaryCase => {
+    const events = c.keys.map((key, i) => ({
+      EventID: i === 0 ? 12 : 13,
+      Channel: sysmonChannel,
+      EventType: i === 0 ? 'CreateKey' : 'SetValue',
+      Image: c.image,
+      TargetObject: key,
+    }));
+    const side = sideOf(rule, events);
+    const id = `boundary-registry-${c.name}`;
+    const spec = scenarioOf(
+      id,
+      `RegistryKeyAllowlist boundary: ${c.label} is ${side === 'flagged' ? 'flagged' : 'let through'}`,
+      `Generated by purple-harness tuning plan (tuning ${tuningLabel(input.tuning)}). Runs cmstp.exe ${c.flags.join(' ')} with a profile that registers itself, writing ${c.keys.join(' and ')}. ${side === 'flagged' ? "At least one of those writes is outside the tuning's registryKeyAllowlist" : "The tuning's registryKeyAllowlist covers those writes"}, so ${file} must ${not(side)} on them. Make the plan again after changing the tuning.`,
+      {
+        inf: { template: c.template },
+        cmstp: { flags: [...c.flags] },
+        payload: { action: 'marker-file' },
+      },
+      [{ signal: 'profile-registry', captured: true, detected: side === 'flagged', rule: rule.id }],
+    );
+    return { scenario: id, label: c.label, judged: [...c.keys], side, spec };
+  });
+  return proven(
+    'RegistryKeyAllowlist',
+    'registryKeyAllowlist',
+    { file, id: rule.id },
+    cases,
+    'App Paths writes',
+  );
+}
+
+/** An element whose cases need an emulation the embedded lab does not have yet: said, never skipped silently. */
+function notYet(element: TuningElement, key: keyof Tuning, why: string): () => ElementPlan {
+  return () => ({ element, key, rule: null, cases: [], summary: 'not proven by this plan', notYet: why });
+}
+
+/** How each element's pair is made; the one list of them. */
+const elementPlans = {
+  INFPathRegex: infPathElement,
+  ExternalIPAllowlist: notYet(
+    'ExternalIPAllowlist',
+    'externalIpAllowlist',
+    'needs a payload server the lab can reach at two addresses, one on each side of an entry',
+  ),
+  COMInterfaceGUIDs: notYet(
+    'COMInterfaceGUIDs',
+    'comInterfaceGuids',
+    'needs an elevated COM surrogate for a class other than CMSTPLUA (the lab emulates ICMLuaUtil only)',
+  ),
+  RegistryKeyAllowlist: registryElement,
+  TimeWindow: notYet(
+    'TimeWindow',
+    'timeWindow',
+    'needs activity that comes a set time after cmstp starts (a delayed child)',
+  ),
+} as const satisfies Record<TuningElement, (input: PlanInput) => ElementPlan>;
+
+/** The boundary pairs for a tuning, element by element, in AN0932's order. */
+export function planBoundaries(input: PlanInput): BoundaryPlan {
+  return {
+    tuning: tuningLabel(input.tuning),
+    elements: tuningElements.map((element) => elementPlans[element](input)),
+  };
+}

@@ -1,0 +1,99 @@
+import test from 'ava';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { defaultTuning, RunRecord, type Tuning } from '../../src/core/index.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** Runs the plan in `cwd/plan` on the embedded lab; each scenario's verdict, and the exit code. */
+async function runPlan(cwd: string, reports: string, config?: string) {
+  const args = [
+    'run',
+    'plan',
+    '--reports-dir',
+    reports,
+    ...(config === undefined ? [] : ['--config', config]),
+  ];
+  const result = await runCli(args, { cwd });
+  const record = RunRecord.parse(JSON.parse(readFileSync(join(cwd, reports, 'latest', 'run.json'), 'utf8')));
+  const verdicts = Object.fromEntries(
+    record.results.map((r) => [r.scenario.id, r.signals.map((s) => s.verdict).join(',')]),
+  );
+  return { exitCode: result.exitCode, stderr: result.stderr, stdout: result.stdout, verdicts };
+}
+
+function withTuning(cwd: string, name: string, tuning: Partial<Tuning>): string {
+  writeFileSync(join(cwd, `${name}.yaml`), stringify({ ...defaultTuning, ...tuning }));
+  writeFileSync(join(cwd, `${name}-harness.yaml`), `tuning: ${name}.yaml\n`);
+  return `${name}-harness.yaml`;
+}
+
+const allPass = {
+  'boundary-inf-path-programdata-inf': 'pass',
+  'boundary-inf-path-programdata-ini': 'pass',
+  'boundary-registry-all-users': 'pass',
+  'boundary-registry-per-user': 'pass',
+};
+
+// #21 acceptance: the default tuning's boundary pairs pass on the embedded lab, and one allowlist entry added
+// to the tuning flips exactly the case that crosses it; the plan made again under the new tuning passes.
+test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry allowlist entry flips exactly the per-user case (a regression naming the tuning change); planned again under it, all pass', async (t) => {
+  const cwd = tempDir(t);
+  const planned = await runCli(['tuning', 'plan', '--out', 'plan'], { cwd });
+  t.is(planned.exitCode, 0, planned.stderr);
+  t.deepEqual(readdirSync(join(cwd, 'plan')).sort(), [
+    'boundaries.json',
+    ...Object.keys(allPass).map((id) => `${id}.yaml`),
+  ]);
+  t.regex(planned.stdout, /NOT YET {6}TimeWindow/);
+
+  const before = await runPlan(cwd, 'reports');
+  t.is(before.exitCode, 0, before.stdout);
+  t.deepEqual(before.verdicts, allPass);
+
+  const perUser = 'HKU\\*\\Software\\Microsoft\\Windows\\CurrentVersion\\App Paths\\CMMGR32.EXE*';
+  const config = withTuning(cwd, 'vpn', { registryKeyAllowlist: [perUser] });
+  const after = await runPlan(cwd, 'reports', config);
+  t.deepEqual(after.verdicts, { ...allPass, 'boundary-registry-per-user': 'fail' });
+  t.is(after.exitCode, 4, after.stdout);
+  // A let-through case names the rule that must stay quiet: it is no negative control, so nothing is proven
+  // quiet on legitimate use by it and no rule is suggested.
+  t.regex(after.stdout, /NO RULE +profile-registry in boundary-registry-per-user .*no negative control ran/);
+  t.regex(
+    after.stdout,
+    /REGRESSION {3}profile-registry in boundary-registry-per-user .*the tuning changed since: default then, custom/,
+  );
+
+  const replanned = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan'], { cwd });
+  t.is(replanned.exitCode, 2, 'a plan is not overwritten without --force');
+  t.regex(replanned.stderr, /already exist/);
+  const forced = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan', '--force'], { cwd });
+  t.is(forced.exitCode, 0, forced.stderr);
+  t.regex(forced.stdout, /let through +boundary-registry-per-user/);
+  const again = await runPlan(cwd, 'reports-replanned', config);
+  t.is(again.exitCode, 0, again.stdout);
+  t.deepEqual(again.verdicts, allPass);
+});
+
+test('#21 tuning plan: a path regex that takes in .ini flips exactly the .ini case (our rule now fires where the plan expected none)', async (t) => {
+  const cwd = tempDir(t);
+  t.is((await runCli(['tuning', 'plan', '--out', 'plan'], { cwd })).exitCode, 0);
+  const config = withTuning(cwd, 'ini', { infPathRegex: '(?i)\\\\(ProgramData|Users|Temp)\\\\.*\\.in[fi]$' });
+  const after = await runPlan(cwd, 'reports', config);
+  t.deepEqual(after.verdicts, { ...allPass, 'boundary-inf-path-programdata-ini': 'fail' });
+  t.is(after.exitCode, 1, after.stdout);
+  t.regex(after.stdout, /false positive: Setup information file written to a user-writable folder fired/);
+});
+
+test('#21 tuning plan refuses a SIEM whose rules are not ours, before writing anything (exit 2)', async (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(
+    join(cwd, 'splunk.yaml'),
+    'siem:\n  type: splunk\n  url: https://127.0.0.1:8089\n  tokenEnv: SPLUNK_TOKEN\n',
+  );
+  const result = await runCli(['tuning', 'plan', '--config', 'splunk.yaml', '--out', 'plan'], { cwd });
+  t.is(result.exitCode, 2, result.stderr);
+  t.regex(result.stderr, /only the local SIEM runs; the configured SIEM is splunk/);
+  t.deepEqual(readdirSync(cwd).sort(), ['splunk.yaml']);
+});
