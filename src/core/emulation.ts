@@ -43,6 +43,12 @@ export interface RenderedEmulation {
    * and runs nothing: only its start is the point, and being killed at the deadline is its expected end.
    */
   readonly payloadEvidence: 'marker-file' | 'exit-code' | 'none' | 'started';
+  /**
+   * `emulation.followUp`: a direct ICMLuaUtil.ShellExec call `afterMs` after cmstp started (on the host's
+   * clock, by the run operation itself), starting the payload command again with a marker file of its own;
+   * null when the scenario has none.
+   */
+  readonly followUp: { readonly afterMs: number; readonly markerPath: string } | null;
   readonly operations: {
     /**
      * Makes the working folder (C:\\ProgramData\\purple-harness) administrators-only, or refuses one someone

@@ -123,6 +123,18 @@ export const Emulation = z.strictObject({
       description:
         'Instead of cmstp: call the auto-elevating CMSTPLUA object directly (ICMLuaUtil.ShellExec) to start the payload command. Needs allowElevation: true.',
     }),
+  followUp: z
+    .strictObject({
+      call: z.literal('ICMLuaUtil.ShellExec'),
+      after: Duration.meta({
+        description: "How long after cmstp started (on the host's clock) the call is made.",
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "After cmstp: the auto-elevating CMSTPLUA object (ICMLuaUtil.ShellExec) starts the payload's command once more, this long after cmstp started. Activity that comes late, for TimeWindow (docs/tuning.md): it counts as cmstp's only within the tuning's TimeWindow. Needs allowElevation: true.",
+    }),
   payload: z.strictObject({
     action: PayloadAction,
     customCommand: z.string().min(1).optional().meta({

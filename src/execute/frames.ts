@@ -25,6 +25,11 @@ export const RunFrame = z.looseObject({
   markerProcesses: z
     .array(z.looseObject({ pid: z.number().int(), parentPid: z.number().int(), name: z.string() }))
     .default([]),
+  /** emulation.followUp's call, made by the run operation after cmstp; null when none was made. */
+  followUp: z
+    .looseObject({ startUtc: z.string(), result: z.number(), markerFound: z.boolean() })
+    .nullable()
+    .default(null),
 });
 
 export const SecureFolderFrame = z.looseObject({

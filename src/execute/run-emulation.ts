@@ -307,6 +307,7 @@ class Emulation {
       endedAt: run.endUtc,
       markerProcesses: run.markerProcesses,
     };
+    if (rendered.followUp !== null) this.checkFollowUp(run);
     if (rendered.payload && run.payloadSha256 !== rendered.payload.sha256)
       throw new StepFailed(`the payload on the host (sha256 ${run.payloadSha256}) is not the one staged`);
     this.progress.payloadRan =
@@ -314,6 +315,23 @@ class Emulation {
         ? run.markerFound
         : rendered.payloadEvidence === 'exit-code' && run.exitCode === 0 && !run.timedOut;
     return outcomeOf(rendered, run, this.progress.payloadRan);
+  }
+
+  /**
+   * emulation.followUp's call, made on the host by the run operation: recorded as its own step (on our clock).
+   * It is part of the emulation: a call not made, or whose command left no marker, means the emulation did not
+   * complete, and nothing the run saw (or did not see) is then taken as a pass.
+   */
+  checkFollowUp(run: RunFrameData): void {
+    const made = run.followUp;
+    const at = new Date(Date.parse(made?.startUtc ?? '') - (this.facts?.sensors?.clockSkewMs ?? 0));
+    const ok = made !== null && made.markerFound && Number.isFinite(at.getTime());
+    const detail =
+      made === null
+        ? 'not made: cmstp did not end on its own'
+        : `ICMLuaUtil.ShellExec at ${made.startUtc} (host clock) returned ${String(made.result)}; its marker file ${made.markerFound ? 'was written' : 'is missing'}`;
+    this.record('follow-up', ok, Number.isFinite(at.getTime()) ? at : this.ctx.clock.now(), detail);
+    if (!ok) throw new StepFailed(`the follow-up call ${detail}`);
   }
 
   /** Waits out the TimeWindow from cmstp's start; an interrupt ends the wait, and clean-up runs as always. */

@@ -46,6 +46,27 @@ function parseLock(content: Buffer): z.infer<typeof HostLock> | null {
   }
 }
 
+/**
+ * run-cmstp's follow-up (emulation.followUp), as the template makes it: once cmstp has ended on its own, wait
+ * until $PhFollowUpAfterMs after cmstp started, then have the CMSTPLUA surrogate start the command. Null when
+ * the scenario has none.
+ */
+async function followUpCall(
+  host: SimulatedWindowsHost,
+  params: ReadonlyMap<string, string>,
+  shell: WindowsProcess,
+  startAt: number,
+): Promise<Record<string, unknown> | null> {
+  const afterMs = params.get('FollowUpAfterMs');
+  if (afterMs === undefined) return null;
+  const wait = startAt + Number(afterMs) - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const startUtc = new Date().toISOString();
+  const parameters = need(params, 'FollowUpParameters');
+  host.comShellExec(shell, `${need(params, 'FollowUpFile')}${parameters === '' ? '' : ` ${parameters}`}`);
+  return { startUtc, result: 0, markerFound: host.drive.exists(need(params, 'FollowUpMarkerPath')) };
+}
+
 /** Carries out one remote operation with the semantics its PowerShell would have on Windows. */
 export async function runOperation(
   host: SimulatedWindowsHost,
@@ -101,7 +122,8 @@ export async function runOperation(
         const payload = host.drive.get(payloadPath);
         if (!payload || payload.dir)
           return frame({ ok: false, error: `payload missing before run: ${payloadPath}` }, 11);
-        const startUtc = new Date().toISOString();
+        const startAt = Date.now();
+        const startUtc = new Date(startAt).toISOString();
         // As the template does: wait up to $PhTimeoutMs, then kill cmstp (a dialog nobody can see never closes).
         let started: WindowsProcess | undefined;
         const finished = host.runCmstp(shell, need(params, 'Arguments'), undefined, (p) => {
@@ -122,6 +144,8 @@ export async function runOperation(
           host.kill(started.pid);
           await finished;
         }
+        const endUtc = new Date().toISOString();
+        const followUp = outcome === null ? null : await followUpCall(host, params, shell, startAt);
         return frame(
           {
             ok: true,
@@ -129,7 +153,7 @@ export async function runOperation(
             exitCode: outcome === null ? null : outcome.exitCode,
             timedOut: outcome === null,
             startUtc,
-            endUtc: new Date().toISOString(),
+            endUtc,
             payloadSha256: sha256Hex(payload.content),
             markerFound: host.drive.exists(need(params, 'MarkerPath')),
             markerProcesses: markerProcesses(host, need(params, 'Marker'), shell).map((p) => ({
@@ -137,6 +161,7 @@ export async function runOperation(
               parentPid: p.parent?.pid ?? 0,
               name: windowsBaseName(p.image),
             })),
+            followUp,
           },
           0,
         );

@@ -52,6 +52,7 @@ export function createCommandEngine(): typeof Handlebars {
   const engine = Handlebars.create();
   engine.registerHelper('psq', psq);
   engine.registerPartial('prelude', readTemplate('remote/_prelude.ps1.hbs'));
+  engine.registerPartial('cmlua', readTemplate('remote/_cmlua.ps1.hbs'));
   return engine;
 }
 

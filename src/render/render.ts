@@ -207,13 +207,26 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
 
   const op = (name: keyof typeof operationTimeoutMs, extra: Record<string, unknown> = {}): RemoteOperation =>
     remoteOperation(engine, name, operationTimeoutMs[name], { marker, runDir, ...extra });
+  // The follow-up call waits on the host inside the run operation: its delay is added to that one's deadline.
+  const lateMs = spec.emulation.followUp?.after ?? 0;
   const launch = (name: 'run-cmstp' | 'com-shellexec', extra: Record<string, unknown>): RemoteOperation =>
-    remoteOperation(engine, name, spec.timeouts.execute + launchSlackMs, { marker, runDir, ...extra });
+    remoteOperation(engine, name, spec.timeouts.execute + lateMs + launchSlackMs, {
+      marker,
+      runDir,
+      ...extra,
+    });
+  // ICMLuaUtil.ShellExec(file, parameters) of a payload command: what the call is given.
+  const shellExec = (payload: string) => {
+    checkInfContext({ command: payload });
+    const [file = '', ...rest] = payload.split(' ');
+    return { file, parameters: rest.join(' ') };
+  };
   const common = {
     marker,
     runDir,
     markerPath,
     payloadEvidence: evidenceOf(spec),
+    followUp: null,
     operations: {
       secureFolder: op('secure-folder', { workingFolder }),
       preflight: op('preflight'),
@@ -234,24 +247,17 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     // ICMLuaUtil.ShellExec(file, parameters): nothing is staged, the elevated surrogate starts the command.
     if (command === undefined)
       throw new HarnessError('E_SCENARIO_INVALID', `[render] ${spec.id}: com needs a payload command`);
-    checkInfContext({ command });
-    const [file = '', ...rest] = command.split(' ');
-    const parameters = rest.join(' ');
+    const call = shellExec(command);
     return {
       ...common,
       payload: null,
       scriptlet: null,
       stagedScriptlet: null,
       servedInf: null,
-      cmstpCommandLine: `ICMLuaUtil.ShellExec(${file}, ${parameters})`,
+      cmstpCommandLine: `ICMLuaUtil.ShellExec(${call.file}, ${call.parameters})`,
       operations: {
         ...common.operations,
-        run: launch('com-shellexec', {
-          file,
-          parameters,
-          markerPath,
-          timeoutMs: String(spec.timeouts.execute),
-        }),
+        run: launch('com-shellexec', { ...call, markerPath, timeoutMs: String(spec.timeouts.execute) }),
       },
     };
   }
@@ -309,8 +315,16 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   const infLocation = infSpec.via === 'unc' ? adminSharePath(payloadPath) : payloadPath;
   const infArgument = servedInf?.url ?? (infLocation.includes(' ') ? `"${infLocation}"` : infLocation);
   const cmstpArguments = [...cmstpSpec.flags, infArgument].join(' ');
+  // The follow-up writes a marker file of its own, so its call waits for its own command, not cmstp's.
+  const lateMarkerPath = `${runDir}\\${marker}-late.txt`;
+  const lateCommand = payloadCommand(spec.emulation.payload.action, marker, lateMarkerPath);
+  const followUp =
+    spec.emulation.followUp === undefined || lateCommand === undefined
+      ? null
+      : { afterMs: spec.emulation.followUp.after, markerPath: lateMarkerPath, call: shellExec(lateCommand) };
   return {
     ...common,
+    followUp: followUp === null ? null : { afterMs: followUp.afterMs, markerPath: followUp.markerPath },
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     scriptlet,
     stagedScriptlet,
@@ -324,6 +338,10 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
         cmstpArguments,
         markerPath,
         timeoutMs: String(spec.timeouts.execute),
+        followUp:
+          followUp === null
+            ? null
+            : { ...followUp.call, afterMs: String(followUp.afterMs), markerPath: followUp.markerPath },
       }),
     },
   };

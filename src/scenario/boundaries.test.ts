@@ -28,7 +28,7 @@ const element = (p: ReturnType<typeof plan>, name: ElementPlan['element']) =>
 /** Each case as `<scenario> <side>`, the way the plan's output lists them. */
 const sides = (e: ElementPlan | undefined) => e?.cases.map((c) => `${c.scenario} ${c.side}`) ?? [];
 
-test('#21 the default tuning: a pair for INFPathRegex across the extension, a pair for RegistryKeyAllowlist, and the three elements the lab cannot make yet said so, in AN0932 order', (t) => {
+test('#21 the default tuning: pairs for INFPathRegex (across the extension), RegistryKeyAllowlist and TimeWindow, and the two elements the lab cannot make yet said so, in AN0932 order', (t) => {
   const p = plan();
   t.is(p.tuning, 'default');
   t.deepEqual(
@@ -45,7 +45,19 @@ test('#21 the default tuning: a pair for INFPathRegex across the extension, a pa
     'boundary-registry-all-users flagged',
   ]);
   t.regex(element(p, 'RegistryKeyAllowlist')?.summary ?? '', /^lets through none/);
-  for (const name of ['ExternalIPAllowlist', 'COMInterfaceGUIDs', 'TimeWindow'] as const) {
+  // With no TimeWindow, cmstp's own run and 1 s after it: a COM elevation at once is tied, one 3 s on is not.
+  t.deepEqual(sides(element(p, 'TimeWindow')), [
+    'boundary-time-window-inside flagged',
+    'boundary-time-window-after let-through',
+  ]);
+  t.deepEqual(
+    element(p, 'TimeWindow')?.cases.map((c) => c.spec.emulation.followUp),
+    [
+      { call: 'ICMLuaUtil.ShellExec', after: '0s' },
+      { call: 'ICMLuaUtil.ShellExec', after: '3s' },
+    ],
+  );
+  for (const name of ['ExternalIPAllowlist', 'COMInterfaceGUIDs'] as const) {
     t.deepEqual(element(p, name)?.cases, [], name);
     t.truthy(element(p, name)?.notYet, name);
   }
@@ -54,7 +66,7 @@ test('#21 the default tuning: a pair for INFPathRegex across the extension, a pa
 test('#21 every case expects what our rule decides under the tuning: its alert when flagged, and that rule (by id) silent when let through', (t) => {
   const p = plan();
   const ruleIds = new Map(loadOurDetections().loaded.map((r) => [r.file.split('/').pop(), r.id]));
-  for (const e of p.elements)
+  for (const e of p.elements.filter((x) => x.rule !== null))
     for (const c of e.cases) {
       t.deepEqual(
         c.spec.expect.map((x) => ({ detected: x.detected, rule: x.rule })),
@@ -89,5 +101,38 @@ test("#21 an allowlist entry for every user's App Paths key lets the per-user ca
   t.deepEqual(
     sides(element(plan({ registryKeyAllowlist: [`HKU\\*\\${appPaths}`] }), 'RegistryKeyAllowlist')),
     ['boundary-registry-per-user flagged', 'boundary-registry-all-users flagged'],
+  );
+});
+
+test('#21 TimeWindow: the inside case comes a second before the window closes and the other two seconds after it; the window is what decides, with no rule', (t) => {
+  const p = plan({ timeWindow: '5s' });
+  const e = element(p, 'TimeWindow');
+  t.is(e?.rule, null);
+  t.deepEqual(
+    e?.cases.map((c) => [c.scenario, c.side, c.spec.emulation.followUp, c.spec.expect]),
+    [
+      [
+        'boundary-time-window-inside',
+        'flagged',
+        { call: 'ICMLuaUtil.ShellExec', after: '4s' },
+        [{ signal: 'com-elevation', captured: true, detected: true }],
+      ],
+      [
+        'boundary-time-window-after',
+        'let-through',
+        { call: 'ICMLuaUtil.ShellExec', after: '7s' },
+        [{ signal: 'com-elevation', captured: false }],
+      ],
+    ],
+  );
+  // The late call elevates outside cmstp, which a scenario must opt into.
+  t.true(e?.cases.every((c) => c.spec.allowElevation === true));
+  // A window under a second: the inside case is at once, and the other still two seconds past cmstp's own pad.
+  t.deepEqual(
+    element(plan({ timeWindow: '500ms' }), 'TimeWindow')?.cases.map((c) => c.spec.emulation.followUp),
+    [
+      { call: 'ICMLuaUtil.ShellExec', after: '0s' },
+      { call: 'ICMLuaUtil.ShellExec', after: '3s' },
+    ],
   );
 });

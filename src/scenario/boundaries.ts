@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { tuningLabel, type SignalId, type Tuning } from '../core/index.js';
+import { activityWindow, timeWindowMs, tuningLabel, type SignalId, type Tuning } from '../core/index.js';
 import { remoteRoots } from '../render/render.js';
 
 /**
@@ -36,6 +36,8 @@ export interface BoundaryCase {
   /** What the rule is shown for the case: the staged file's path, the registry keys written. */
   readonly judged: readonly string[];
   readonly side: BoundarySide;
+  /** What the case expects, in a clause: "ph-inf-staged-in-writable-path.yml must fire". */
+  readonly expects: string;
   /** The scenario, as its file will hold it. */
   readonly spec: BoundaryScenario;
 }
@@ -64,13 +66,14 @@ export interface BoundaryScenario {
   readonly description: string;
   readonly technique: 'T1218.003';
   readonly analytic: 'AN0932';
+  readonly allowElevation?: true;
   readonly inputs: Record<string, unknown>;
   readonly emulation: Record<string, unknown>;
   readonly expect: readonly {
     signal: SignalId;
     captured: boolean;
-    detected: boolean;
-    rule: string;
+    detected?: boolean;
+    rule?: string;
   }[];
   readonly timeouts: { readonly execute: string };
 }
@@ -126,16 +129,30 @@ function summaryOf(pair: readonly BoundaryCase[], what: string): string {
   return `lets through ${through.join(', ')}; flags ${flagged.join(', ')}`;
 }
 
-/** An element with its pair, and what the pair shows the tuning lets through among `what`. */
+/** An element with its pair, and what the pair shows the tuning lets through. */
 function proven(
   element: TuningElement,
   key: keyof Tuning,
   rule: ElementPlan['rule'],
   cases: readonly BoundaryCase[],
+  summary: string,
+): ElementPlan {
+  return { element, key, rule, cases, summary, notYet: null };
+}
+
+/** An element one of our rules reads: what the tuning lets through among `what`, by that rule's verdicts. */
+function ruledBy(
+  element: TuningElement,
+  key: keyof Tuning,
+  rule: NonNullable<ElementPlan['rule']>,
+  cases: readonly BoundaryCase[],
   what: string,
 ): ElementPlan {
-  return { element, key, rule, cases, summary: summaryOf(cases, what), notYet: null };
+  return proven(element, key, rule, cases, summaryOf(cases, what));
 }
+
+const mustOrNot = (file: string, side: BoundarySide): string =>
+  `${file} must ${side === 'flagged' ? 'fire' : 'stay quiet'}`;
 
 function scenarioOf(
   id: string,
@@ -151,6 +168,8 @@ function scenarioOf(
     description,
     technique: 'T1218.003',
     analytic: 'AN0932',
+    // An ICMLuaUtil call outside cmstp is opt-in (scenario rules): the plan's TimeWindow cases make one.
+    ...('followUp' in emulation ? { allowElevation: true as const } : {}),
     inputs: serviceName,
     emulation,
     expect,
@@ -195,9 +214,16 @@ function infPathElement(input: PlanInput): ElementPlan {
       },
       [{ signal: 'payload-file', captured: true, detected: c.side === 'flagged', rule: rule.id }],
     );
-    return { scenario: id, label: c.label, judged: [c.path], side: c.side, spec };
+    return {
+      scenario: id,
+      label: c.label,
+      judged: [c.path],
+      side: c.side,
+      expects: mustOrNot(file, c.side),
+      spec,
+    };
   });
-  return proven('INFPathRegex', 'infPathRegex', { file, id: rule.id }, cases, 'staged INF paths');
+  return ruledBy('INFPathRegex', 'infPathRegex', { file, id: rule.id }, cases, 'staged INF paths');
 }
 
 // RegistryKeyAllowlist: a per-user install writes App Paths in the user's hive; /au writes it under HKLM.
@@ -256,15 +282,64 @@ function registryElement(input: PlanInput): ElementPlan {
       },
       [{ signal: 'profile-registry', captured: true, detected: side === 'flagged', rule: rule.id }],
     );
-    return { scenario: id, label: c.label, judged: [...c.keys], side, spec };
+    return { scenario: id, label: c.label, judged: [...c.keys], side, expects: mustOrNot(file, side), spec };
   });
-  return proven(
+  return ruledBy(
     'RegistryKeyAllowlist',
     'registryKeyAllowlist',
     { file, id: rule.id },
     cases,
     'App Paths writes',
   );
+}
+
+// TimeWindow: the same COM elevation (ICMLuaUtil.ShellExec: the CMSTPLUA surrogate and its child), made once
+// just inside the window and once after it. Its events carry no marker, so only the window ties them to cmstp.
+const seconds = (ms: number): string => (ms % 1000 === 0 ? `${String(ms / 1000)}s` : `${String(ms)}ms`);
+
+function timeWindowElement(input: PlanInput): ElementPlan {
+  const window = timeWindowMs(input.tuning);
+  const named =
+    window === null
+      ? "the default window (cmstp's run and 1 s after it)"
+      : `the ${seconds(window)} TimeWindow`;
+  // Where the window ends if cmstp itself took no time; a real cmstp run only moves it later.
+  const end = activityWindow(0, 0, window).until;
+  const candidates = [
+    { name: 'inside', afterMs: window === null ? 0 : Math.max(0, window - 1000) },
+    { name: 'after', afterMs: Math.max(window ?? 0, 1000) + 2000 },
+  ];
+  const cases = candidates.map((c): BoundaryCase => {
+    const side: BoundarySide = c.afterMs < end ? 'flagged' : 'let-through';
+    const label = `a COM elevation ${seconds(c.afterMs)} after cmstp started`;
+    const id = `boundary-time-window-${c.name}`;
+    const spec = scenarioOf(
+      id,
+      `TimeWindow boundary: ${label} is ${side === 'flagged' ? 'tied to cmstp' : 'not tied to cmstp'}`,
+      `Generated by purple-harness tuning plan (tuning ${tuningLabel(input.tuning)}). Runs cmstp.exe /s /ns, then, ${seconds(c.afterMs)} after cmstp started, calls ICMLuaUtil.ShellExec: the CMSTPLUA surrogate starts the payload command once more. Those events carry no run marker; ${side === 'flagged' ? `inside ${named} they count as cmstp's, so com-elevation is captured and detected` : `they come after ${named} closes, so com-elevation must not be tied to this run`}. Make the plan again after changing the tuning.`,
+      {
+        inf: { template: 'inf/presetup.inf.hbs' },
+        cmstp: { flags: ['/s', '/ns'] },
+        followUp: { call: 'ICMLuaUtil.ShellExec', after: seconds(c.afterMs) },
+        payload: { action: 'marker-file' },
+      },
+      side === 'flagged'
+        ? [{ signal: 'com-elevation', captured: true, detected: true }]
+        : [{ signal: 'com-elevation', captured: false }],
+    );
+    return {
+      scenario: id,
+      label,
+      judged: [`${seconds(c.afterMs)} after cmstp started; ${named}`],
+      side,
+      expects:
+        side === 'flagged'
+          ? 'com-elevation must be tied to cmstp and detected'
+          : 'com-elevation must not be tied to cmstp',
+      spec,
+    };
+  });
+  return proven('TimeWindow', 'timeWindow', null, cases, `ties activity to cmstp within ${named}`);
 }
 
 /** An element whose cases need an emulation the embedded lab does not have yet: said, never skipped silently. */
@@ -286,11 +361,7 @@ const elementPlans = {
     'needs an elevated COM surrogate for a class other than CMSTPLUA (the lab emulates ICMLuaUtil only)',
   ),
   RegistryKeyAllowlist: registryElement,
-  TimeWindow: notYet(
-    'TimeWindow',
-    'timeWindow',
-    'needs activity that comes a set time after cmstp starts (a delayed child)',
-  ),
+  TimeWindow: timeWindowElement,
 } as const satisfies Record<TuningElement, (input: PlanInput) => ElementPlan>;
 
 /** The boundary pairs for a tuning, element by element, in AN0932's order. */

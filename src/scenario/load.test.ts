@@ -241,3 +241,22 @@ test('#18 schema problems are told in our words: a wrong type, an empty list, a 
     messages.join('\n'),
   );
 });
+
+test('#21 a follow-up COM call comes after a cmstp run, is opt-in, and needs a payload command to start again', (t) => {
+  const followUp = text
+    .replace('emulation:\n', 'emulation:\n  followUp:\n    call: ICMLuaUtil.ShellExec\n    after: 2s\n')
+    .replace('action: marker-file', 'action: none');
+  const messages = loadScenarioText('late.yaml', followUp)
+    .issues.map((i) => `${String(i.line)}: ${i.message}`)
+    .join('\n');
+  t.regex(messages, /the follow-up elevates through ICMLuaUtil, which is opt-in/);
+  t.regex(
+    messages,
+    /the follow-up starts the payload command again: use the marker-file or marker-process action/,
+  );
+  const fine = text
+    .replace('emulation:\n', 'emulation:\n  followUp:\n    call: ICMLuaUtil.ShellExec\n    after: 2s\n')
+    .replace('analytic: AN0932\n', 'analytic: AN0932\nallowElevation: true\n');
+  t.deepEqual(loadScenarioText('late.yaml', fine).issues, []);
+  t.is(loadScenarioText('late.yaml', fine).scenarios[0]?.spec.emulation.followUp?.after, 2000);
+});

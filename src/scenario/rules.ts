@@ -87,6 +87,22 @@ const rules: readonly Rule[] = [
       }
     });
   },
+  function followUpFits(spec, report) {
+    const { followUp, cmstp } = spec.emulation;
+    if (followUp === undefined) return;
+    if (cmstp === undefined)
+      report(['emulation', 'followUp'], '`followUp` comes after a cmstp run: give `inf` and `cmstp` too');
+    if (!spec.allowElevation)
+      report(
+        ['emulation', 'followUp'],
+        'the follow-up elevates through ICMLuaUtil, which is opt-in: review the scenario, then set `allowElevation: true`',
+      );
+    if (!['marker-file', 'marker-process'].includes(spec.emulation.payload.action))
+      report(
+        ['emulation', 'payload', 'action'],
+        'the follow-up starts the payload command again: use the marker-file or marker-process action',
+      );
+  },
   function installScopeIsSingle(spec, report) {
     const flags = spec.emulation.cmstp?.flags ?? [];
     if (flags.includes('/au') && flags.includes('/su'))

@@ -6,6 +6,23 @@ import { defaultTuning, RunRecord, type Tuning } from '../../src/core/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
+/**
+ * `tuning plan` in `cwd`, its scenarios given 3 s capture and detect deadlines (as quickScenarios does): a case
+ * whose activity must not be tied to the run is judged only once the deadline has passed.
+ */
+async function makePlan(cwd: string, args: readonly string[] = []) {
+  const result = await runCli(['tuning', 'plan', '--out', 'plan', ...args], { cwd });
+  if (result.exitCode === 0)
+    for (const name of readdirSync(join(cwd, 'plan')).filter((n) => n.endsWith('.yaml'))) {
+      const text = readFileSync(join(cwd, 'plan', name), 'utf8');
+      writeFileSync(
+        join(cwd, 'plan', name),
+        text.replace(/^timeouts:\n/m, 'timeouts:\n  capture: 3s\n  detect: 3s\n'),
+      );
+    }
+  return result;
+}
+
 /** Runs the plan in `cwd/plan` on the embedded lab; each scenario's verdict, and the exit code. */
 async function runPlan(cwd: string, reports: string, config?: string) {
   const args = [
@@ -34,19 +51,21 @@ const allPass = {
   'boundary-inf-path-programdata-ini': 'pass',
   'boundary-registry-all-users': 'pass',
   'boundary-registry-per-user': 'pass',
+  'boundary-time-window-after': 'pass',
+  'boundary-time-window-inside': 'pass',
 };
 
 // #21 acceptance: the default tuning's boundary pairs pass on the embedded lab, and one allowlist entry added
 // to the tuning flips exactly the case that crosses it; the plan made again under the new tuning passes.
 test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry allowlist entry flips exactly the per-user case (a regression naming the tuning change); planned again under it, all pass', async (t) => {
   const cwd = tempDir(t);
-  const planned = await runCli(['tuning', 'plan', '--out', 'plan'], { cwd });
+  const planned = await makePlan(cwd);
   t.is(planned.exitCode, 0, planned.stderr);
   t.deepEqual(readdirSync(join(cwd, 'plan')).sort(), [
     'boundaries.json',
     ...Object.keys(allPass).map((id) => `${id}.yaml`),
   ]);
-  t.regex(planned.stdout, /NOT YET {6}TimeWindow/);
+  t.regex(planned.stdout, /NOT YET {6}COMInterfaceGUIDs/);
 
   const before = await runPlan(cwd, 'reports');
   t.is(before.exitCode, 0, before.stdout);
@@ -68,7 +87,7 @@ test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry
   const replanned = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan'], { cwd });
   t.is(replanned.exitCode, 2, 'a plan is not overwritten without --force');
   t.regex(replanned.stderr, /already exist/);
-  const forced = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan', '--force'], { cwd });
+  const forced = await makePlan(cwd, ['--config', config, '--force']);
   t.is(forced.exitCode, 0, forced.stderr);
   t.regex(forced.stdout, /let through +boundary-registry-per-user/);
   const again = await runPlan(cwd, 'reports-replanned', config);
@@ -78,12 +97,24 @@ test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry
 
 test('#21 tuning plan: a path regex that takes in .ini flips exactly the .ini case (our rule now fires where the plan expected none)', async (t) => {
   const cwd = tempDir(t);
-  t.is((await runCli(['tuning', 'plan', '--out', 'plan'], { cwd })).exitCode, 0);
+  t.is((await makePlan(cwd)).exitCode, 0);
   const config = withTuning(cwd, 'ini', { infPathRegex: '(?i)\\\\(ProgramData|Users|Temp)\\\\.*\\.in[fi]$' });
   const after = await runPlan(cwd, 'reports', config);
   t.deepEqual(after.verdicts, { ...allPass, 'boundary-inf-path-programdata-ini': 'fail' });
   t.is(after.exitCode, 1, after.stdout);
   t.regex(after.stdout, /false positive: Setup information file written to a user-writable folder fired/);
+});
+
+test('#21 tuning plan: a TimeWindow of 4s flips exactly the case whose COM elevation comes 3s after cmstp: it is now tied to the run', async (t) => {
+  const cwd = tempDir(t);
+  t.is((await makePlan(cwd)).exitCode, 0);
+  const after = await runPlan(cwd, 'reports', withTuning(cwd, 'window', { timeWindow: '4s' }));
+  t.deepEqual(after.verdicts, { ...allPass, 'boundary-time-window-after': 'fail' });
+  t.is(after.exitCode, 1, after.stdout);
+  t.regex(
+    after.stdout,
+    /com-elevation: captured \d+ event\(s\), but the scenario expects this telemetry to be absent/,
+  );
 });
 
 test('#21 tuning plan refuses a SIEM whose rules are not ours, before writing anything (exit 2)', async (t) => {

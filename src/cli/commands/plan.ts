@@ -59,6 +59,10 @@ function plannedPair(
     simulated: host.simulated,
     shard,
     commandLine: rendered.cmstpCommandLine,
+    followUp:
+      rendered.followUp === null
+        ? null
+        : { call: 'ICMLuaUtil.ShellExec', afterMs: rendered.followUp.afterMs },
     payload:
       rendered.payload === null
         ? null
@@ -82,6 +86,8 @@ function printPair(pair: ReturnType<typeof plannedPair>, output: Output): void {
   output.out('');
   output.out(`## ${pair.scenario} on ${pair.host} (${pair.address})`);
   output.out(`cmstp: ${pair.commandLine}`);
+  if (pair.followUp)
+    output.out(`then: ${pair.followUp.call}, ${String(pair.followUp.afterMs)} ms after cmstp started`);
   if (pair.payload) {
     output.out(`payload ${pair.payload.path}:`);
     for (const line of pair.payload.content.split(/\r?\n/)) output.out(`  | ${line}`);

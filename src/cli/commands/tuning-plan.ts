@@ -80,7 +80,7 @@ function printPlan(plan: BoundaryPlan, out: string, output: Output): void {
     output.out(`${element.element}: ${element.summary}`);
     for (const c of element.cases)
       output.out(
-        `  ${(c.side === 'flagged' ? 'flagged' : 'let through').padEnd(12)} ${c.scenario}: ${c.label}, ${element.rule?.file ?? ''} must ${c.side === 'flagged' ? 'fire' : 'stay quiet'}`,
+        `  ${(c.side === 'flagged' ? 'flagged' : 'let through').padEnd(12)} ${c.scenario}: ${c.label}; ${c.expects}`,
       );
   }
   output.out(`next: purple-harness run ${out} (with the same --config), and again after the tuning changes`);

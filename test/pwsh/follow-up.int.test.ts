@@ -1,0 +1,68 @@
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { defaultTuning } from '../../src/core/index.js';
+import { embeddedUserSid } from '../../src/lab/identity.js';
+import { planBoundaries } from '../../src/scenario/boundaries.js';
+import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { checkedScenarioText } from '../../src/scenario/scaffold.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
+import { runOnLab, startTestLab } from '../helpers/lab.js';
+import { labTargets } from '../helpers/pwsh.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/*
+ * #21 TimeWindow's boundary pair: cmstp runs, then the CMSTPLUA object is called again, at once or 3 s after
+ * cmstp started. On the script-executing target the com-shellexec template runs in PowerShell 7 for both
+ * calls; what is checked is when the late call was made on the host's clock, and what the window made of it.
+ */
+
+const targets = labTargets(test, 'the TimeWindow follow-up call');
+
+/** The default tuning's TimeWindow cases, written with 3 s deadlines, loaded as a run would load them. */
+function timeWindowCases(dir: string) {
+  const plan = planBoundaries({
+    tuning: defaultTuning,
+    rules: loadOurDetections().loaded,
+    userSid: embeddedUserSid,
+  });
+  const cases = plan.elements.find((e) => e.element === 'TimeWindow')?.cases ?? [];
+  const files = cases.map((c) => {
+    const spec = { ...c.spec, timeouts: { execute: '2m', capture: '3s', detect: '3s' } };
+    const { file, text } = checkedScenarioText(spec, dir, { hint: '' });
+    writeFileSync(file, text);
+    return file;
+  });
+  return loadScenariosOrThrow(files);
+}
+
+for (const target of targets) {
+  test(`#21 ${target.name}: the follow-up ICMLuaUtil call is made when the scenario says, with its own marker; inside the window its COM elevation is cmstp's, 3 s on it is not`, async (t) => {
+    const lab = await startTestLab(target.options);
+    t.teardown(() => lab.close());
+    const run = await runOnLab({ scenarios: timeWindowCases(tempDir(t)), hosts: [lab.host], siem: lab.siem });
+
+    const verdicts = Object.fromEntries(
+      run.results.map((r) => [r.scenario.id, r.signals.map((s) => `${s.id} ${s.verdict}`)]),
+    );
+    t.deepEqual(verdicts, {
+      'boundary-time-window-inside': ['com-elevation pass'],
+      'boundary-time-window-after': ['com-elevation pass'],
+    });
+    for (const result of run.results) {
+      const execution = result.execution;
+      const followUp = execution?.steps.find((s) => s.step === 'follow-up');
+      t.truthy(followUp, `${result.scenario.id}: no follow-up step`);
+      t.true(followUp?.ok, followUp?.detail);
+      const cmstpStart = Date.parse(execution?.cmstp?.startedAt ?? '');
+      const skew = execution?.facts?.sensors?.clockSkewMs ?? 0;
+      // The step's start is on our clock; cmstp's on the host's: the late call went no sooner than 3 s after.
+      const late = Date.parse(followUp?.startedAt ?? '') + skew - cmstpStart;
+      if (result.scenario.id === 'boundary-time-window-after') t.true(late >= 3000, `${String(late)} ms`);
+      else t.true(late < 1000, `${String(late)} ms`);
+      t.true(execution?.cleanup.verified, execution?.cleanup.residue.join(', '));
+    }
+    // Inside the window the late call's surrogate is the evidence; outside, none of it is tied to the run.
+    const inside = run.results.find((r) => r.scenario.id === 'boundary-time-window-inside');
+    t.true((inside?.signals[0]?.observed.events.length ?? 0) > 0);
+  });
+}
