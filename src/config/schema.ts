@@ -116,6 +116,14 @@ export const HarnessConfig = z
           .regex(/^[A-Za-z0-9.-]+$/)
           .default('payload.lab.test')
           .meta({ description: 'The name put in scriptlet URLs; lab hosts must resolve it to this server.' }),
+        secondBind: z
+          .string()
+          .regex(/^\d{1,3}(?:\.\d{1,3}){3}$/, 'an IPv4 address of this machine, e.g. 10.20.0.6')
+          .optional()
+          .meta({
+            description:
+              "A second IPv4 address of this machine to serve the same files on, at the same port: for scenarios whose scriptlet comes from it (scriptlet.from: second-address), such as tuning plan's ExternalIPAllowlist pair. The embedded lab uses 127.0.0.2.",
+          }),
       })
       .optional(),
     defaults: z

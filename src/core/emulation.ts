@@ -48,7 +48,11 @@ export interface RenderedEmulation {
    * clock, by the run operation itself), starting the payload command again with a marker file of its own;
    * null when the scenario has none.
    */
-  readonly followUp: { readonly afterMs: number; readonly markerPath: string } | null;
+  readonly followUp: {
+    readonly afterMs: number;
+    readonly afterEndMs: number;
+    readonly markerPath: string;
+  } | null;
   readonly operations: {
     /**
      * Makes the working folder (C:\\ProgramData\\purple-harness) administrators-only, or refuses one someone

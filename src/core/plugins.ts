@@ -403,6 +403,11 @@ export interface PayloadPublisher {
    * address the server is bound to. Sysmon 3 is keyed on it, as its DestinationHostname may be empty.
    */
   readonly address: string | null;
+  /**
+   * A second IPv4 address the same server answers on (`payloadServer.secondBind`; 127.0.0.2 on the embedded
+   * lab), for scenarios that fetch from it (`scriptlet.from: second-address`); null when it has none.
+   */
+  readonly secondAddress: string | null;
   publish(path: string, content: string, contentType: string): void;
   withdraw(path: string): void;
   fetches(prefix: string): PayloadFetch[];

@@ -103,6 +103,10 @@ export const Emulation = z.strictObject({
         description:
           "How the INF names the scriptlet: its URL on the payload server (fetched by cmstp: DNS and a connection); or staged beside the INF and named by its path, or by a share path through the host's own administrative share (\\\\localhost\\C$\\...), an SCT on a share. Neither of the last two touches the network.",
       }),
+      from: z.enum(['name', 'address', 'second-address']).default('name').meta({
+        description:
+          "With via: url, how the URL names the payload server: by its name (cmstp resolves it: DNS, then a connection), by its address as an IP literal (a connection, no DNS), or by its second address (payloadServer.secondBind; 127.0.0.2 on the embedded lab), as tuning plan's ExternalIPAllowlist pair does.",
+      }),
     })
     .optional()
     .meta({
@@ -127,7 +131,11 @@ export const Emulation = z.strictObject({
     .strictObject({
       call: z.literal('ICMLuaUtil.ShellExec'),
       after: Duration.meta({
-        description: "How long after cmstp started (on the host's clock) the call is made.",
+        description: "How long after cmstp started (on the host's clock) the call is made, at the soonest.",
+      }),
+      afterEnd: Duration.prefault('0s').meta({
+        description:
+          "And no sooner than this long after cmstp ended (default 0s): a call meant to come after a window that cmstp's own run and a pad after it may stretch.",
       }),
     })
     .optional()

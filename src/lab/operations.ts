@@ -48,7 +48,7 @@ function parseLock(content: Buffer): z.infer<typeof HostLock> | null {
 
 /**
  * run-cmstp's follow-up (emulation.followUp), as the template makes it: once cmstp has ended on its own, wait
- * until $PhFollowUpAfterMs after cmstp started, then have the CMSTPLUA surrogate start the command. Null when
+ * until $PhFollowUpAfterMs after cmstp started and $PhFollowUpAfterEndMs after it ended, then have the CMSTPLUA surrogate start the command. Null when
  * the scenario has none.
  */
 async function followUpCall(
@@ -56,10 +56,12 @@ async function followUpCall(
   params: ReadonlyMap<string, string>,
   shell: WindowsProcess,
   startAt: number,
+  endAt: number,
 ): Promise<Record<string, unknown> | null> {
   const afterMs = params.get('FollowUpAfterMs');
   if (afterMs === undefined) return null;
-  const wait = startAt + Number(afterMs) - Date.now();
+  const due = Math.max(startAt + Number(afterMs), endAt + Number(need(params, 'FollowUpAfterEndMs')));
+  const wait = due - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   const startUtc = new Date().toISOString();
   const parameters = need(params, 'FollowUpParameters');
@@ -145,7 +147,8 @@ export async function runOperation(
           await finished;
         }
         const endUtc = new Date().toISOString();
-        const followUp = outcome === null ? null : await followUpCall(host, params, shell, startAt);
+        const followUp =
+          outcome === null ? null : await followUpCall(host, params, shell, startAt, Date.parse(endUtc));
         return frame(
           {
             ok: true,

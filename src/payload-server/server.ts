@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { isIPv4, type AddressInfo } from 'node:net';
 import type { PayloadFetch, PayloadPublisher } from '../core/index.js';
 import { HarnessError, errorMessage } from '../core/index.js';
@@ -9,6 +9,8 @@ export interface PayloadServerOptions {
   readonly port: number;
   /** The name hosts use in the scriptlet URL; they must resolve it to this server (DNS or hosts file). */
   readonly advertisedHost: string;
+  /** A second address to answer on, at the same port (an IP allowlist's boundary: one address in, one out). */
+  readonly secondBind?: string | undefined;
 }
 
 export interface PayloadServer extends PayloadPublisher {
@@ -48,7 +50,7 @@ export function listenProblem(
 export async function startPayloadServer(options: PayloadServerOptions): Promise<PayloadServer> {
   const published = new Map<string, { content: string; contentType: string }>();
   const fetches: PayloadFetch[] = [];
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const item = req.method === 'GET' ? published.get(path) : undefined;
     const status = item ? 200 : 404;
@@ -62,16 +64,20 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
     });
     res.writeHead(status, { 'Content-Type': item?.contentType ?? 'text/plain', 'Cache-Control': 'no-store' });
     res.end(item?.content ?? 'not found');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(listenProblem(options, error));
-    });
-    server.listen(options.port, options.bind, () => {
-      resolve();
-    });
-  });
+  };
+  const server = createServer(handler);
+  await listen(server, options.bind, options.port);
   const port = (server.address() as AddressInfo).port;
+  // The same handler at the second address: what one serves, the other does, and every fetch is recorded.
+  const second = options.secondBind === undefined ? null : createServer(handler);
+  if (second !== null && options.secondBind !== undefined) {
+    try {
+      await listen(second, options.secondBind, port);
+    } catch (error) {
+      await closeServer(server);
+      throw error;
+    }
+  }
   const ipv4 = (text: string): boolean => isIPv4(text);
   return {
     baseUrl: `http://${options.advertisedHost}:${port}`,
@@ -82,6 +88,7 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
       : ipv4(options.bind) && options.bind !== '0.0.0.0'
         ? options.bind
         : null,
+    secondAddress: options.secondBind !== undefined && ipv4(options.secondBind) ? options.secondBind : null,
     publish: (path, content, contentType) => {
       published.set(path, { content, contentType });
     },
@@ -89,12 +96,28 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
       published.delete(path);
     },
     fetches: (prefix) => fetches.filter((f) => f.path.startsWith(prefix)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close: async () => {
+      await Promise.all([closeServer(server), second === null ? undefined : closeServer(second)]);
+    },
   };
+}
+
+function listen(server: Server, bind: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(listenProblem({ bind, port }, error));
+    });
+    server.listen(port, bind, () => {
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => {
+      resolve();
+    });
+  });
 }

@@ -404,7 +404,15 @@ async function runPair(
   try {
     const rendered = renderEmulation(scenario, {
       marker: state.marker,
-      ...(run.payloadServer ? { payloadBaseUrl: run.payloadServer.baseUrl } : {}),
+      ...(run.payloadServer
+        ? {
+            payloadBaseUrl: run.payloadServer.baseUrl,
+            payloadAddresses: {
+              address: run.payloadServer.address,
+              secondAddress: run.payloadServer.secondAddress,
+            },
+          }
+        : {}),
     });
     state.rendered = rendered;
     ctx.logger.info(`${label}: running (marker ${state.marker})`);

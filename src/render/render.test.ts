@@ -235,10 +235,48 @@ test('#17 an SCT on a share: the scriptlet is staged beside the INF and the INF 
       ...onShare,
       spec: {
         ...onShare.spec,
-        emulation: { ...onShare.spec.emulation, scriptlet: { template: 'sct/marker.sct.hbs', via: 'path' } },
+        emulation: {
+          ...onShare.spec.emulation,
+          scriptlet: { template: 'sct/marker.sct.hbs', via: 'path', from: 'name' },
+        },
       },
     },
     { marker },
   );
   t.true(byPath.payload?.content.includes(`%11%\\scrobj.dll,NI,${staged}\r\n`));
+});
+
+test("#21 scriptlet.from: by the payload server's address or its second one, as an IP literal at the same port; a server without that address stops the render", (t) => {
+  const [remote] = loadScenariosOrThrow([join(builtinScenariosDir(), 'cmstp-remote-scriptlet.yaml')]);
+  if (!remote) throw new Error('remote scenario missing');
+  const from = (value: 'address' | 'second-address') => ({
+    ...remote,
+    spec: {
+      ...remote.spec,
+      emulation: {
+        ...remote.spec.emulation,
+        scriptlet: { template: 'sct/marker.sct.hbs', via: 'url' as const, from: value },
+      },
+    },
+  });
+  const options = {
+    marker,
+    payloadBaseUrl: 'http://payload.lab.test:8080',
+    payloadAddresses: { address: '127.0.0.1', secondAddress: '127.0.0.2' },
+  };
+  t.is(
+    renderEmulation(from('address'), options).scriptlet?.url,
+    `http://127.0.0.1:8080/${marker}/${marker}.sct`,
+  );
+  t.is(
+    renderEmulation(from('second-address'), options).scriptlet?.url,
+    `http://127.0.0.2:8080/${marker}/${marker}.sct`,
+  );
+  const error = t.throws(() =>
+    renderEmulation(from('second-address'), {
+      ...options,
+      payloadAddresses: { address: '127.0.0.1', secondAddress: null },
+    }),
+  );
+  t.regex(error.message, /second address, which this payload server does not have/);
 });

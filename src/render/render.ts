@@ -35,6 +35,39 @@ export interface RenderOptions {
   readonly inputs?: Readonly<Record<string, string | number | boolean>>;
   /** The payload server's base URL, e.g. http://payload.lab.test:41234; needed by scriptlet scenarios. */
   readonly payloadBaseUrl?: string;
+  /** Its addresses (PayloadPublisher), for a scriptlet fetched by IP literal (`scriptlet.from`). */
+  readonly payloadAddresses?: { readonly address: string | null; readonly secondAddress: string | null };
+}
+
+/** Stand in for the payload server's addresses beside placeholderPayloadBase (TEST-NET-1, RFC 5737). */
+const placeholderAddresses = { address: '192.0.2.10', secondAddress: '192.0.2.11' } as const;
+
+/**
+ * The base URL a scriptlet is fetched from: the payload server by name, or one of its addresses as an IP
+ * literal (`scriptlet.from`), at the same port. An address the server does not have stops the render (exit 2).
+ */
+function scriptletBase(
+  spec: LoadedScenario['spec'],
+  from: 'name' | 'address' | 'second-address',
+  options: RenderOptions,
+): string | undefined {
+  if (from === 'name' || options.payloadBaseUrl === undefined) return options.payloadBaseUrl;
+  const addresses =
+    options.payloadAddresses ??
+    (options.payloadBaseUrl === placeholderPayloadBase ? placeholderAddresses : undefined);
+  const address = from === 'address' ? addresses?.address : addresses?.secondAddress;
+  if (address === null || address === undefined)
+    throw new HarnessError(
+      'E_USAGE',
+      `[render] ${spec.id} fetches its scriptlet from the payload server's ${from === 'address' ? 'address' : 'second address'}, which this payload server does not have`,
+      {
+        hint:
+          from === 'address'
+            ? 'Give payloadServer a bind (or advertisedHost) that is an IPv4 address the lab hosts reach.'
+            : 'Give payloadServer a secondBind: a second IPv4 address of this machine the lab hosts reach (docs/config.md).',
+      },
+    );
+  return `http://${address}:${new URL(options.payloadBaseUrl).port || '80'}`;
 }
 
 /** The benign catalogue's commands. `none` gives no command: the template must not ask for one. */
@@ -208,7 +241,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   const op = (name: keyof typeof operationTimeoutMs, extra: Record<string, unknown> = {}): RemoteOperation =>
     remoteOperation(engine, name, operationTimeoutMs[name], { marker, runDir, ...extra });
   // The follow-up call waits on the host inside the run operation: its delay is added to that one's deadline.
-  const lateMs = spec.emulation.followUp?.after ?? 0;
+  const lateMs = (spec.emulation.followUp?.after ?? 0) + (spec.emulation.followUp?.afterEnd ?? 0);
   const launch = (name: 'run-cmstp' | 'com-shellexec', extra: Record<string, unknown>): RemoteOperation =>
     remoteOperation(engine, name, spec.timeouts.execute + lateMs + launchSlackMs, {
       marker,
@@ -280,7 +313,7 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
     checkInfContext(sctContext);
     const content = renderWith(engine, sctSpec.template, sctContext).replace(/\r?\n/g, '\r\n');
     if (sctSpec.via === 'url') {
-      scriptlet = served(spec, options.payloadBaseUrl, marker, `${marker}.sct`, content);
+      scriptlet = served(spec, scriptletBase(spec, sctSpec.from, options), marker, `${marker}.sct`, content);
       scriptletLocation = scriptlet.url;
     } else {
       // Staged in the run folder, so clean-up removes it with the INF.
@@ -321,10 +354,18 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
   const followUp =
     spec.emulation.followUp === undefined || lateCommand === undefined
       ? null
-      : { afterMs: spec.emulation.followUp.after, markerPath: lateMarkerPath, call: shellExec(lateCommand) };
+      : {
+          afterMs: spec.emulation.followUp.after,
+          afterEndMs: spec.emulation.followUp.afterEnd,
+          markerPath: lateMarkerPath,
+          call: shellExec(lateCommand),
+        };
   return {
     ...common,
-    followUp: followUp === null ? null : { afterMs: followUp.afterMs, markerPath: followUp.markerPath },
+    followUp:
+      followUp === null
+        ? null
+        : { afterMs: followUp.afterMs, afterEndMs: followUp.afterEndMs, markerPath: followUp.markerPath },
     payload: { remotePath: payloadPath, content: inf, sha256: sha256(inf) },
     scriptlet,
     stagedScriptlet,
@@ -341,7 +382,12 @@ export function renderEmulation(loaded: LoadedScenario, options: RenderOptions):
         followUp:
           followUp === null
             ? null
-            : { ...followUp.call, afterMs: String(followUp.afterMs), markerPath: followUp.markerPath },
+            : {
+                ...followUp.call,
+                afterMs: String(followUp.afterMs),
+                afterEndMs: String(followUp.afterEndMs),
+                markerPath: followUp.markerPath,
+              },
       }),
     },
   };

@@ -17,6 +17,7 @@ function plan(tuning: Partial<Tuning> = {}) {
     tuning: full,
     rules: loadOurDetections(full).loaded,
     userSid: embeddedUserSid,
+    payloadAddresses: { address: '127.0.0.1', secondAddress: '127.0.0.2' },
   });
   for (const c of made.elements.flatMap((e) => e.cases)) checkedScenarioText(c.spec, dir, { hint: '' });
   return made;
@@ -28,7 +29,7 @@ const element = (p: ReturnType<typeof plan>, name: ElementPlan['element']) =>
 /** Each case as `<scenario> <side>`, the way the plan's output lists them. */
 const sides = (e: ElementPlan | undefined) => e?.cases.map((c) => `${c.scenario} ${c.side}`) ?? [];
 
-test('#21 the default tuning: pairs for INFPathRegex (across the extension), RegistryKeyAllowlist and TimeWindow, and the two elements the lab cannot make yet said so, in AN0932 order', (t) => {
+test('#21 the default tuning: pairs for INFPathRegex (across the extension), ExternalIPAllowlist, RegistryKeyAllowlist and TimeWindow, and the element the lab cannot make yet said so, in AN0932 order', (t) => {
   const p = plan();
   t.is(p.tuning, 'default');
   t.deepEqual(
@@ -54,10 +55,14 @@ test('#21 the default tuning: pairs for INFPathRegex (across the extension), Reg
     element(p, 'TimeWindow')?.cases.map((c) => c.spec.emulation.followUp),
     [
       { call: 'ICMLuaUtil.ShellExec', after: '0s' },
-      { call: 'ICMLuaUtil.ShellExec', after: '3s' },
+      { call: 'ICMLuaUtil.ShellExec', after: '3s', afterEnd: '2s' },
     ],
   );
-  for (const name of ['ExternalIPAllowlist', 'COMInterfaceGUIDs'] as const) {
+  t.deepEqual(sides(element(p, 'ExternalIPAllowlist')), [
+    'boundary-ip-address flagged',
+    'boundary-ip-second-address flagged',
+  ]);
+  for (const name of ['COMInterfaceGUIDs'] as const) {
     t.deepEqual(element(p, name)?.cases, [], name);
     t.truthy(element(p, name)?.notYet, name);
   }
@@ -120,7 +125,7 @@ test('#21 TimeWindow: the inside case comes a second before the window closes an
       [
         'boundary-time-window-after',
         'let-through',
-        { call: 'ICMLuaUtil.ShellExec', after: '7s' },
+        { call: 'ICMLuaUtil.ShellExec', after: '7s', afterEnd: '2s' },
         [{ signal: 'com-elevation', captured: false }],
       ],
     ],
@@ -132,7 +137,31 @@ test('#21 TimeWindow: the inside case comes a second before the window closes an
     element(plan({ timeWindow: '500ms' }), 'TimeWindow')?.cases.map((c) => c.spec.emulation.followUp),
     [
       { call: 'ICMLuaUtil.ShellExec', after: '0s' },
-      { call: 'ICMLuaUtil.ShellExec', after: '3s' },
+      { call: 'ICMLuaUtil.ShellExec', after: '3s', afterEnd: '2s' },
     ],
   );
+});
+
+test('#21 ExternalIPAllowlist: an entry for the second address lets that fetch through and not the first; a payload server with one address gets no pair, and says why', (t) => {
+  t.deepEqual(sides(element(plan({ externalIpAllowlist: ['127.0.0.2/32'] }), 'ExternalIPAllowlist')), [
+    'boundary-ip-address flagged',
+    'boundary-ip-second-address let-through',
+  ]);
+  t.deepEqual(sides(element(plan({ externalIpAllowlist: ['127.0.0.0/8'] }), 'ExternalIPAllowlist')), [
+    'boundary-ip-address let-through',
+    'boundary-ip-second-address let-through',
+  ]);
+  const fetches = element(plan(), 'ExternalIPAllowlist')?.cases.map((c) => c.spec.emulation.scriptlet);
+  t.deepEqual(fetches, [
+    { template: 'sct/marker.sct.hbs', via: 'url', from: 'address' },
+    { template: 'sct/marker.sct.hbs', via: 'url', from: 'second-address' },
+  ]);
+  const single = planBoundaries({
+    tuning: defaultTuning,
+    rules: loadOurDetections().loaded,
+    userSid: embeddedUserSid,
+    payloadAddresses: { address: '10.20.0.5', secondAddress: null },
+  });
+  t.deepEqual(element(single, 'ExternalIPAllowlist')?.cases, []);
+  t.regex(element(single, 'ExternalIPAllowlist')?.notYet ?? '', /secondBind/);
 });

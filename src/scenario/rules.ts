@@ -138,6 +138,14 @@ const rules: readonly Rule[] = [
         'an INF by URL is never run, so its scriptlet would never be fetched: leave out scriptlet',
       );
   },
+  function scriptletFromIsForUrls(spec, report) {
+    const { scriptlet } = spec.emulation;
+    if (scriptlet !== undefined && scriptlet.via !== 'url' && scriptlet.from !== 'name')
+      report(
+        ['emulation', 'scriptlet', 'from'],
+        '`from` says how a scriptlet URL names the payload server: use it with via: url, or leave it out',
+      );
+  },
   function scriptletSignalsNeedAScriptlet(spec, report) {
     const { scriptlet, inf } = spec.emulation;
     if (inf === undefined || inf.via === 'url') return; // a COM call and an INF by URL have rules of their own

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { HarnessConfig } from '../config/schema.js';
 import {
   HarnessError,
@@ -6,7 +7,11 @@ import {
   type LoadedScenario,
   type Logger,
 } from '../core/index.js';
-import { startPayloadServer, type PayloadServer } from '../payload-server/server.js';
+import {
+  startPayloadServer,
+  type PayloadServer,
+  type PayloadServerOptions,
+} from '../payload-server/server.js';
 
 /** The embedded lab's payload server name: its simulated host resolves it; no real VM does. */
 export const embeddedPayloadHost = 'payload.lab.test';
@@ -26,6 +31,7 @@ function serving(scenarios: readonly LoadedScenario[]): string[] {
  * is refused before any host is touched (exit 2), naming the scenarios and the fix.
  */
 export function requirePayloadServer(config: HarnessConfig, scenarios: readonly LoadedScenario[]): void {
+  requireSecondAddress(config, scenarios);
   const needing = serving(scenarios);
   if (!hasRealHosts(config) || needing.length === 0 || config.payloadServer !== undefined) return;
   throw new HarnessError(
@@ -33,6 +39,22 @@ export function requirePayloadServer(config: HarnessConfig, scenarios: readonly 
     `${needing.join(', ')} serve${needing.length === 1 ? 's' : ''} a file to the lab hosts from the payload server, but the config has no payloadServer`,
     {
       hint: 'Add payloadServer to the config: bind (an address of this machine the lab hosts can reach) and advertisedHost (a name or address the hosts resolve to it); see docs/config.md. Or leave those scenarios out.',
+    },
+  );
+}
+
+/** Scenarios that fetch from the payload server's second address need one: refused before any host (exit 2). */
+function requireSecondAddress(config: HarnessConfig, scenarios: readonly LoadedScenario[]): void {
+  if (payloadServerSettings(config).secondBind !== undefined) return;
+  const needing = scenarios
+    .filter((s) => s.spec.emulation.scriptlet?.from === 'second-address')
+    .map((s) => s.spec.id);
+  if (needing.length === 0) return;
+  throw new HarnessError(
+    'E_CONFIG_INVALID',
+    `${needing.join(', ')} fetch${needing.length === 1 ? 'es' : ''} a scriptlet from the payload server's second address, but the config's payloadServer has no secondBind`,
+    {
+      hint: 'Add payloadServer.secondBind: a second IPv4 address of this machine the lab hosts can reach (docs/config.md). Or leave those scenarios out.',
     },
   );
 }
@@ -59,13 +81,43 @@ export async function probeListen(bind: string, port: number): Promise<HarnessEr
   }
 }
 
-/** Where the payload server listens and the name hosts use for it (loopback and payload.lab.test by default). */
-export function payloadServerSettings(config: HarnessConfig): {
-  bind: string;
-  port: number;
-  advertisedHost: string;
+/** The embedded lab's payload server answers on a second loopback address too (tuning plan's IP pair). */
+export const embeddedSecondAddress = '127.0.0.2';
+
+/**
+ * Where the payload server listens and the name hosts use for it: by default loopback (and a second loopback
+ * address) and payload.lab.test.
+ */
+export function payloadServerSettings(config: HarnessConfig): PayloadServerOptions {
+  return (
+    config.payloadServer ?? {
+      bind: '127.0.0.1',
+      port: 0,
+      advertisedHost: embeddedPayloadHost,
+      secondBind: embeddedSecondAddress,
+    }
+  );
+}
+
+/**
+ * The payload server's IPv4 addresses as the config sets them, before it starts (`tuning plan`): its bind
+ * (or an IP-literal advertisedHost) and its secondBind, each null where there is none.
+ */
+export function payloadAddressesOf(config: HarnessConfig): {
+  address: string | null;
+  secondAddress: string | null;
 } {
-  return config.payloadServer ?? { bind: '127.0.0.1', port: 0, advertisedHost: embeddedPayloadHost };
+  const settings = payloadServerSettings(config);
+  const ipv4 = (text: string): boolean => isIPv4(text) && text !== '0.0.0.0';
+  return {
+    address: ipv4(settings.advertisedHost)
+      ? settings.advertisedHost
+      : ipv4(settings.bind)
+        ? settings.bind
+        : null,
+    secondAddress:
+      settings.secondBind !== undefined && ipv4(settings.secondBind) ? settings.secondBind : null,
+  };
 }
 
 /** The payload server, started when the embedded lab runs or a scenario serves a file; null otherwise. */
@@ -77,6 +129,8 @@ export async function startPayloadServerFor(
   if (config.lab !== undefined && !scenarios.some((s) => needsPayloadServer(s.spec))) return null;
   const settings = payloadServerSettings(config);
   const server = await startPayloadServer(settings);
-  logger.info(`payload server: ${server.baseUrl} (listening on ${settings.bind})`);
+  logger.info(
+    `payload server: ${server.baseUrl} (listening on ${settings.bind}${settings.secondBind === undefined ? '' : ` and ${settings.secondBind}`})`,
+  );
   return server;
 }

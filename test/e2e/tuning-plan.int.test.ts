@@ -49,6 +49,8 @@ function withTuning(cwd: string, name: string, tuning: Partial<Tuning>): string 
 const allPass = {
   'boundary-inf-path-programdata-inf': 'pass',
   'boundary-inf-path-programdata-ini': 'pass',
+  'boundary-ip-address': 'pass',
+  'boundary-ip-second-address': 'pass',
   'boundary-registry-all-users': 'pass',
   'boundary-registry-per-user': 'pass',
   'boundary-time-window-after': 'pass',
@@ -115,6 +117,19 @@ test('#21 tuning plan: a TimeWindow of 4s flips exactly the case whose COM eleva
     after.stdout,
     /com-elevation: captured \d+ event\(s\), but the scenario expects this telemetry to be absent/,
   );
+});
+
+test("#21 tuning plan: an IP allowlist entry for the payload server's second address flips exactly the case that fetches from it", async (t) => {
+  const cwd = tempDir(t);
+  t.is((await makePlan(cwd)).exitCode, 0);
+  const after = await runPlan(
+    cwd,
+    'reports',
+    withTuning(cwd, 'ip', { externalIpAllowlist: ['127.0.0.2/32'] }),
+  );
+  t.deepEqual(after.verdicts, { ...allPass, 'boundary-ip-second-address': 'fail' });
+  t.is(after.exitCode, 1, after.stdout);
+  t.regex(after.stdout, /remote-fetch: captured 1 .*not detected: rule 7f1c2a9e-[0-9a-f-]+ did not fire/);
 });
 
 test('#21 tuning plan refuses a SIEM whose rules are not ours, before writing anything (exit 2)', async (t) => {

@@ -5,6 +5,7 @@ import { defaultTuning, HarnessError } from '../../core/index.js';
 import { embeddedUserSid } from '../../lab/identity.js';
 import { planBoundaries, type BoundaryPlan, type ElementPlan } from '../../scenario/boundaries.js';
 import { checkedScenarioText } from '../../scenario/scaffold.js';
+import { payloadAddressesOf } from '../../setup/payload.js';
 import { tuningFrom } from '../../setup/siem.js';
 import { loadOurDetections } from '../../sigma/load.js';
 import { exitCodes, type ExitCode } from '../exit-codes.js';
@@ -41,7 +42,12 @@ export function tuningPlanCommand(options: TuningPlanOptions, output: Output): E
       { hint: 'Run tuning plan with a config whose SIEM is local (or none: the embedded lab).' },
     );
   const tuning = tuningFrom(options.config) ?? defaultTuning;
-  const plan = planBoundaries({ tuning, rules: loadOurDetections(tuning).loaded, userSid: embeddedUserSid });
+  const plan = planBoundaries({
+    tuning,
+    rules: loadOurDetections(tuning).loaded,
+    userSid: embeddedUserSid,
+    payloadAddresses: payloadAddressesOf(options.config),
+  });
   const dir = resolve(options.out);
   const files = plan.elements.flatMap((element) =>
     element.cases.map((c) =>
