@@ -16,3 +16,4 @@ export * from './findings.js';
 export * from './integrity.js';
 export * from './timing.js';
 export * from './tuning.js';
+export * from './boundary-view.js';

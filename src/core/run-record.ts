@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SignalId } from './scenario-model.js';
+import { Boundary, SignalId } from './scenario-model.js';
 
 /*
  * run.json, defined once: the zod schemas below are the format (schema/run.schema.json is generated from
@@ -327,7 +327,14 @@ const collateralAlert = z.strictObject({
 export type CollateralAlert = Of<typeof collateralAlert>;
 
 const scenarioResult = z.strictObject({
-  scenario: z.strictObject({ id: z.string(), title: z.string(), file: z.string(), sha256: z.string() }),
+  scenario: z.strictObject({
+    id: z.string(),
+    title: z.string(),
+    file: z.string(),
+    sha256: z.string(),
+    /** A tuning boundary case (`tuning plan`): its element, side and label; absent for any other scenario. */
+    boundary: Boundary.optional(),
+  }),
   host: z.strictObject({ name: z.string(), address: z.string(), simulated: z.boolean() }),
   marker: z.string(),
   status: scenarioStatus,

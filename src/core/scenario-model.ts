@@ -153,6 +153,37 @@ export const Emulation = z.strictObject({
 });
 export type Emulation = z.infer<typeof Emulation>;
 
+/** AN0932's mutable elements (MITRE DET0328), in its order; core/tuning.ts holds their values. */
+export const tuningElements = [
+  'INFPathRegex',
+  'ExternalIPAllowlist',
+  'COMInterfaceGUIDs',
+  'RegistryKeyAllowlist',
+  'TimeWindow',
+] as const;
+export type TuningElement = (typeof tuningElements)[number];
+
+/**
+ * Written by `tuning plan` (docs/tuning.md): the tuned element this scenario sits beside, which side of the
+ * tuning's line it is on, and the tuning it was planned under. The expectations carry the test; this block
+ * lets the reports group the cases by element.
+ */
+export const Boundary = z
+  .strictObject({
+    element: z.enum(tuningElements),
+    side: z.enum(['flagged', 'let-through']).meta({
+      description:
+        "flagged: the tuning's rule fires on the case (or, for TimeWindow, ties it to cmstp); let-through: it does not.",
+    }),
+    label: z.string().min(1).meta({ description: 'The case in a few words.' }),
+    judged: z
+      .array(z.string())
+      .meta({ description: 'What the rule was shown: the path, keys, address or time.' }),
+    plannedUnder: z.string().min(1).meta({ description: "The tuning's label when the plan was made." }),
+  })
+  .meta({ title: 'Boundary', description: 'A tuning boundary case, as tuning plan wrote it.' });
+export type Boundary = z.infer<typeof Boundary>;
+
 /** capture and detect default to the SIEM connector's own deadlines (its `polling`); a scenario may override. */
 export const Timeouts = z.strictObject({
   execute: Duration.prefault('2m'),
@@ -178,6 +209,7 @@ export const Scenario = z
     inputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), ScenarioInput).default({}),
     emulation: Emulation,
     expect: z.array(Expectation).min(1),
+    boundary: Boundary.optional(),
     timeouts: Timeouts.prefault({}),
   })
   .meta({

@@ -491,6 +491,7 @@ async function finishPair(
       title: scenario.spec.title,
       file: scenario.file,
       sha256: scenario.sha256,
+      ...(scenario.spec.boundary === undefined ? {} : { boundary: scenario.spec.boundary }),
     },
     host: { name: host.name, address: host.address, simulated: host.simulated },
     marker,

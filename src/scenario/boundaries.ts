@@ -1,5 +1,14 @@
 import { basename } from 'node:path';
-import { activityWindow, timeWindowMs, tuningLabel, type SignalId, type Tuning } from '../core/index.js';
+import {
+  activityWindow,
+  timeWindowMs,
+  tuningElements,
+  tuningLabel,
+  type Boundary,
+  type SignalId,
+  type TuningElement,
+  type Tuning,
+} from '../core/index.js';
 import { remoteRoots } from '../render/render.js';
 
 /**
@@ -10,17 +19,10 @@ import { remoteRoots } from '../render/render.js';
  * under one tuning and run under another shows which case the change moved.
  */
 
-export const tuningElements = [
-  'INFPathRegex',
-  'ExternalIPAllowlist',
-  'COMInterfaceGUIDs',
-  'RegistryKeyAllowlist',
-  'TimeWindow',
-] as const;
-export type TuningElement = (typeof tuningElements)[number];
+export { tuningElements, type TuningElement } from '../core/index.js';
 
 /** `flagged`: the tuning's rule fires on the case; `let-through`: the tuning lets it pass without an alert. */
-export type BoundarySide = 'flagged' | 'let-through';
+export type BoundarySide = Boundary['side'];
 
 /** What the planner needs of a loaded rule: which file it came from, its id, and its predicate. */
 export interface PlannerRule {
@@ -75,6 +77,8 @@ export interface BoundaryScenario {
     detected?: boolean;
     rule?: string;
   }[];
+  /** Which element and side the case is, for the reports (core/scenario-model.ts Boundary). */
+  readonly boundary?: Boundary;
   readonly timeouts: { readonly execute: string };
 }
 
@@ -219,7 +223,7 @@ function infPathElement(input: PlanInput): ElementPlan {
     return {
       scenario: id,
       label: c.label,
-      judged: [c.path],
+      judged: [c.path.replaceAll(sampleMarker, '<marker>')],
       side: c.side,
       expects: mustOrNot(file, c.side),
       spec,
@@ -417,10 +421,29 @@ const elementPlans = {
   TimeWindow: timeWindowElement,
 } as const satisfies Record<TuningElement, (input: PlanInput) => ElementPlan>;
 
+/** Each case's scenario gets its `boundary` block: what the reports group it by. */
+function withBoundaries(plan: ElementPlan, plannedUnder: string): ElementPlan {
+  return {
+    ...plan,
+    cases: plan.cases.map((c) => {
+      const { timeouts, ...rest } = c.spec;
+      const boundary = {
+        element: plan.element,
+        side: c.side,
+        label: c.label,
+        judged: [...c.judged],
+        plannedUnder,
+      };
+      return { ...c, spec: { ...rest, boundary, timeouts } };
+    }),
+  };
+}
+
 /** The boundary pairs for a tuning, element by element, in AN0932's order. */
 export function planBoundaries(input: PlanInput): BoundaryPlan {
+  const tuning = tuningLabel(input.tuning);
   return {
-    tuning: tuningLabel(input.tuning),
-    elements: tuningElements.map((element) => elementPlans[element](input)),
+    tuning,
+    elements: tuningElements.map((element) => withBoundaries(elementPlans[element](input), tuning)),
   };
 }

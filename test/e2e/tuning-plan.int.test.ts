@@ -86,6 +86,15 @@ test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry
     /REGRESSION {3}profile-registry in boundary-registry-per-user .*the tuning changed since: default then, custom/,
   );
 
+  // The report's tuning section says which case the change moved, and under which tunings.
+  const report = readFileSync(join(cwd, 'reports', 'latest', 'report.md'), 'utf8');
+  t.regex(report, /Planned under tuning default; this run's rules read tuning custom, sha256 [0-9a-f]{12}/);
+  t.regex(
+    report,
+    /- \*\*RegistryKeyAllowlist\*\*: lets through none of its cases; flags an all-users install's App Paths key \(HKLM\); NOT PROVEN: a per-user/,
+  );
+  t.regex(report, /No case in this run for COMInterfaceGUIDs/);
+
   const replanned = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan'], { cwd });
   t.is(replanned.exitCode, 2, 'a plan is not overwritten without --force');
   t.regex(replanned.stderr, /already exist/);

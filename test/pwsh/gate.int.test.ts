@@ -10,7 +10,12 @@ import {
   renderHousekeeping,
   renderSmokeOperations,
 } from '../../src/render/render.js';
+import { defaultTuning } from '../../src/core/index.js';
+import { embeddedUserSid } from '../../src/lab/identity.js';
+import { planBoundaries } from '../../src/scenario/boundaries.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
+import { checkedScenarioText } from '../../src/scenario/scaffold.js';
+import { loadOurDetections } from '../../src/sigma/load.js';
 import { builtinScenariosDir, smokeScenariosDir } from '../../src/util/paths.js';
 import { repoRoot } from '../helpers/cli.js';
 import { pwshPath, pwshRequired } from '../helpers/pwsh.js';
@@ -29,7 +34,24 @@ interface GateReport {
 
 const pwsh = pwshPath();
 
-/** Every operation of every built-in and smoke scenario, lab smoke's own, plus the clean-up after a crash, as named script files. */
+/** tuning plan's scenarios for the default tuning (a follow-up COM call, a scriptlet by IP literal), as files. */
+function boundaryScenarios(dir: string): string[] {
+  const plan = planBoundaries({
+    tuning: defaultTuning,
+    rules: loadOurDetections().loaded,
+    userSid: embeddedUserSid,
+    payloadAddresses: { address: '127.0.0.1', secondAddress: '127.0.0.2' },
+  });
+  return plan.elements.flatMap((e) =>
+    e.cases.map((c) => {
+      const { file, text } = checkedScenarioText(c.spec, dir, { hint: '' });
+      writeFileSync(file, text);
+      return file;
+    }),
+  );
+}
+
+/** Every operation of every built-in and smoke scenario, tuning plan's, lab smoke's own, plus the clean-up after a crash, as named script files. */
 function renderAll(dir: string): string[] {
   const files: string[] = [];
   const put = (name: string, op: RemoteOperation): void => {
@@ -37,13 +59,14 @@ function renderAll(dir: string): string[] {
     writeFileSync(file, op.script);
     files.push(file);
   };
-  const scenarios = loadScenariosOrThrow(
-    [builtinScenariosDir(), smokeScenariosDir()].flatMap((dir) =>
-      readdirSync(dir)
+  const scenarios = loadScenariosOrThrow([
+    ...[builtinScenariosDir(), smokeScenariosDir()].flatMap((folder) =>
+      readdirSync(folder)
         .filter((name) => name.endsWith('.yaml'))
-        .map((name) => join(dir, name)),
+        .map((name) => join(folder, name)),
     ),
-  );
+    ...boundaryScenarios(dir),
+  ]);
   for (const scenario of scenarios) {
     const rendered = renderEmulation(scenario, {
       marker: 'ph0123456789ab',

@@ -11,6 +11,7 @@ import {
   labTag,
   runFindings,
   signalIds,
+  tuningBoundaries,
   type Reporter,
 } from '../../core/index.js';
 import { templatesDir } from '../../util/paths.js';
@@ -61,6 +62,7 @@ export function htmlView(run: RunResult, publication?: Publication) {
     findings: runFindings(run),
     integrity: integrityLines(run.runId, publication),
     controls: run.controls.map(controlRow),
+    boundaries: tuningBoundaries(run),
     notice: labNotice(run),
     tag: labTag(run.lab),
     columns,

@@ -12,6 +12,7 @@ import {
   type Outcome,
   type RunResult,
   type Reporter,
+  tuningBoundaries,
 } from '../../core/index.js';
 import { markdownText } from '../../util/escape.js';
 import { templatesDir } from '../../util/paths.js';
@@ -36,6 +37,7 @@ function createTemplate(): (context: {
   findings: RunFindings;
   integrity: readonly string[];
   controls: readonly ReturnType<typeof controlRow>[];
+  boundaries: ReturnType<typeof tuningBoundaries>;
   notice: string | null;
 }) => string {
   const engine = Handlebars.create();
@@ -69,6 +71,7 @@ export function create(): Reporter {
           findings: inert(runFindings(run)),
           integrity: inert(integrityLines(run.runId, publication)),
           controls: inert(run.controls.map(controlRow)),
+          boundaries: inert(tuningBoundaries(run)),
           notice: labNotice(run),
         }),
       },
