@@ -27,7 +27,12 @@ export const RunFrame = z.looseObject({
     .default([]),
   /** emulation.followUp's call, made by the run operation after cmstp; null when none was made. */
   followUp: z
-    .looseObject({ startUtc: z.string(), result: z.number(), markerFound: z.boolean() })
+    .looseObject({
+      startUtc: z.string(),
+      result: z.number(),
+      markerFound: z.boolean(),
+      error: z.string().optional(),
+    })
     .nullable()
     .default(null),
 });

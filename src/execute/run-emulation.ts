@@ -329,7 +329,9 @@ class Emulation {
     const detail =
       made === null
         ? 'not made: cmstp did not end on its own'
-        : `ICMLuaUtil.ShellExec at ${made.startUtc} (host clock) returned ${String(made.result)}; its marker file ${made.markerFound ? 'was written' : 'is missing'}`;
+        : made.error !== undefined
+          ? `ICMLuaUtil.ShellExec at ${made.startUtc} (host clock) failed: ${made.error}`
+          : `ICMLuaUtil.ShellExec at ${made.startUtc} (host clock) returned ${String(made.result)}; its marker file ${made.markerFound ? 'was written' : 'is missing'}`;
     this.record('follow-up', ok, Number.isFinite(at.getTime()) ? at : this.ctx.clock.now(), detail);
     if (!ok) throw new StepFailed(`the follow-up call ${detail}`);
   }

@@ -48,8 +48,8 @@ function parseLock(content: Buffer): z.infer<typeof HostLock> | null {
 
 /**
  * run-cmstp's follow-up (emulation.followUp), as the template makes it: once cmstp has ended on its own, wait
- * until $PhFollowUpAfterMs after cmstp started and $PhFollowUpAfterEndMs after it ended, then have the CMSTPLUA surrogate start the command. Null when
- * the scenario has none.
+ * until $PhFollowUpAfterMs after cmstp started and $PhFollowUpAfterEndMs after it ended, then have the CMSTPLUA
+ * surrogate start the command. Null when the scenario has none.
  */
 async function followUpCall(
   host: SimulatedWindowsHost,

@@ -6,7 +6,12 @@ import { planBoundaries } from '../../src/scenario/boundaries.js';
 import { loadScenariosOrThrow } from '../../src/scenario/load.js';
 import { checkedScenarioText } from '../../src/scenario/scaffold.js';
 import { loadOurDetections } from '../../src/sigma/load.js';
-import { runOnLab, startTestLab } from '../helpers/lab.js';
+import { runEmulation } from '../../src/execute/run-emulation.js';
+import { sshExecutor } from '../../src/executors/ssh/index.js';
+import { SshExecutorOptions } from '../../src/executors/ssh/schema.js';
+import { newMarker, silentLogger, systemClock } from '../../src/core/index.js';
+import { renderEmulation } from '../../src/render/render.js';
+import { pluginContext, runOnLab, startTestLab } from '../helpers/lab.js';
 import { labTargets } from '../helpers/pwsh.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -73,3 +78,43 @@ for (const target of targets) {
     t.true((inside?.signals[0]?.observed.events.length ?? 0) > 0);
   });
 }
+
+// A follow-up whose command leaves no marker (here: the script is told to look for a file nothing writes) is an
+// emulation that did not complete: said as such, cmstp's own run kept, clean-up run and verified.
+test("#21 a follow-up call that leaves no marker is a failed emulation that keeps cmstp's record and still cleans up", async (t) => {
+  const lab = await startTestLab();
+  t.teardown(() => lab.close());
+  const [withFollowUp] = timeWindowCases(tempDir(t));
+  if (withFollowUp === undefined) throw new Error('no TimeWindow case');
+  const rendered = renderEmulation(withFollowUp, { marker: newMarker() });
+  const run = rendered.operations.run;
+  const broken = {
+    ...rendered,
+    operations: {
+      ...rendered.operations,
+      run: { ...run, script: run.script.replace(/-late\.txt'/, "-never.txt'") },
+    },
+  };
+  t.not(broken.operations.run.script, run.script);
+
+  const execution = await runEmulation(
+    (await sshExecutor.load()).create(SshExecutorOptions.parse({}), pluginContext()),
+    lab.host,
+    broken,
+    {
+      clock: systemClock,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      secrets: new Set<string>(),
+    },
+  );
+
+  t.is(execution.status, 'failed');
+  t.regex(
+    execution.reason,
+    /the follow-up call ICMLuaUtil\.ShellExec at .* returned 0; its marker file is missing/,
+  );
+  t.false(execution.steps.find((s) => s.step === 'follow-up')?.ok);
+  t.truthy(execution.cmstp?.startedAt, "cmstp's own run is kept");
+  t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
+});
