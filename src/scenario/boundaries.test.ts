@@ -29,7 +29,7 @@ const element = (p: ReturnType<typeof plan>, name: ElementPlan['element']) =>
 /** Each case as `<scenario> <side>`, the way the plan's output lists them. */
 const sides = (e: ElementPlan | undefined) => e?.cases.map((c) => `${c.scenario} ${c.side}`) ?? [];
 
-test('#21 the default tuning: pairs for INFPathRegex (across the extension), ExternalIPAllowlist, RegistryKeyAllowlist and TimeWindow, and the element the lab cannot make yet said so, in AN0932 order', (t) => {
+test('#21 the default tuning: pairs for INFPathRegex (across the extension), ExternalIPAllowlist, RegistryKeyAllowlist and TimeWindow, one side of COMInterfaceGUIDs and the other said missing, in AN0932 order', (t) => {
   const p = plan();
   t.is(p.tuning, 'default');
   t.deepEqual(
@@ -62,10 +62,9 @@ test('#21 the default tuning: pairs for INFPathRegex (across the extension), Ext
     'boundary-ip-address flagged',
     'boundary-ip-second-address flagged',
   ]);
-  for (const name of ['COMInterfaceGUIDs'] as const) {
-    t.deepEqual(element(p, name)?.cases, [], name);
-    t.truthy(element(p, name)?.notYet, name);
-  }
+  // The lab makes one auto-elevating class, CMSTPLUA: one side, and the plan says the other is missing.
+  t.deepEqual(sides(element(p, 'COMInterfaceGUIDs')), ['boundary-com-cmstplua flagged']);
+  t.regex(element(p, 'COMInterfaceGUIDs')?.notYet ?? '', /a class the tuning does not list/);
 });
 
 test('#21 every case expects what our rule decides under the tuning: its alert when flagged, and that rule (by id) silent when let through', (t) => {
@@ -164,4 +163,14 @@ test('#21 ExternalIPAllowlist: an entry for the second address lets that fetch t
   });
   t.deepEqual(element(single, 'ExternalIPAllowlist')?.cases, []);
   t.regex(element(single, 'ExternalIPAllowlist')?.notYet ?? '', /secondBind/);
+});
+
+test("#21 COMInterfaceGUIDs: a list without CMSTPLUA lets its surrogate's elevated child through", (t) => {
+  const p = plan({ comInterfaceGuids: ['{3E000D72-A845-4CD9-BD83-80C07C3B881F}'] });
+  t.deepEqual(sides(element(p, 'COMInterfaceGUIDs')), ['boundary-com-cmstplua let-through']);
+  t.deepEqual(element(p, 'COMInterfaceGUIDs')?.cases[0]?.spec.emulation, {
+    com: { call: 'ICMLuaUtil.ShellExec' },
+    payload: { action: 'marker-file' },
+  });
+  t.true(element(p, 'COMInterfaceGUIDs')?.cases[0]?.spec.allowElevation);
 });

@@ -47,6 +47,7 @@ function withTuning(cwd: string, name: string, tuning: Partial<Tuning>): string 
 }
 
 const allPass = {
+  'boundary-com-cmstplua': 'pass',
   'boundary-inf-path-programdata-inf': 'pass',
   'boundary-inf-path-programdata-ini': 'pass',
   'boundary-ip-address': 'pass',
@@ -93,7 +94,7 @@ test('#21 tuning plan: the boundary pairs pass on the embedded lab; one registry
     report,
     /- \*\*RegistryKeyAllowlist\*\*: lets through none of its cases; flags an all-users install's App Paths key \(HKLM\); NOT PROVEN: a per-user/,
   );
-  t.regex(report, /No case in this run for COMInterfaceGUIDs/);
+  t.notRegex(report, /No case in this run for/);
 
   const replanned = await runCli(['tuning', 'plan', '--config', config, '--out', 'plan'], { cwd });
   t.is(replanned.exitCode, 2, 'a plan is not overwritten without --force');
@@ -139,6 +140,15 @@ test("#21 tuning plan: an IP allowlist entry for the payload server's second add
   t.deepEqual(after.verdicts, { ...allPass, 'boundary-ip-second-address': 'fail' });
   t.is(after.exitCode, 1, after.stdout);
   t.regex(after.stdout, /remote-fetch: captured 1 .*not detected: rule 7f1c2a9e-[0-9a-f-]+ did not fire/);
+});
+
+test('#21 tuning plan: a COM list without CMSTPLUA flips exactly the case whose elevated child comes from its surrogate', async (t) => {
+  const cwd = tempDir(t);
+  t.is((await makePlan(cwd)).exitCode, 0);
+  const config = withTuning(cwd, 'com', { comInterfaceGuids: ['{3E000D72-A845-4CD9-BD83-80C07C3B881F}'] });
+  const after = await runPlan(cwd, 'reports', config);
+  t.deepEqual(after.verdicts, { ...allPass, 'boundary-com-cmstplua': 'fail' });
+  t.is(after.exitCode, 1, after.stdout);
 });
 
 test('#21 tuning plan refuses a SIEM whose rules are not ours, before writing anything (exit 2)', async (t) => {

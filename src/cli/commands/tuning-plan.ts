@@ -79,14 +79,14 @@ function printPlan(plan: BoundaryPlan, out: string, output: Output): void {
     `tuning plan: tuning ${plan.tuning}, ${String(cases.length)} boundary scenarios in ${out} (boundaries.json says what each proves)`,
   );
   for (const element of plan.elements) {
-    if (element.notYet !== null) {
-      output.out(`NOT YET      ${element.element}: no boundary scenarios; ${element.notYet}`);
-      continue;
-    }
-    output.out(`${element.element}: ${element.summary}`);
+    if (element.cases.length > 0) output.out(`${element.element}: ${element.summary}`);
     for (const c of element.cases)
       output.out(
         `  ${(c.side === 'flagged' ? 'flagged' : 'let through').padEnd(12)} ${c.scenario}: ${c.label}; ${c.expects}`,
+      );
+    if (element.notYet !== null)
+      output.out(
+        `NOT YET      ${element.element}: ${element.cases.length === 0 ? 'no boundary scenarios' : 'one side only'}; ${element.notYet}`,
       );
   }
   output.out(`next: purple-harness run ${out} (with the same --config), and again after the tuning changes`);
