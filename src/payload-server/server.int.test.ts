@@ -75,5 +75,9 @@ test("#21 a second bind this machine does not have is the config's fault (exit 2
     startPayloadServer({ bind: '127.0.0.1', port: 0, advertisedHost: 'x', secondBind: '192.0.2.77' }),
   );
   t.regex(error.message, /cannot listen on 192\.0\.2\.77:\d+/);
+  t.regex(
+    (error as { hint?: string }).hint ?? '',
+    /^payloadServer\.secondBind 192\.0\.2\.77 is not an address of this machine/,
+  );
   t.is((error as { code?: string }).code, 'E_CONFIG_INVALID');
 });

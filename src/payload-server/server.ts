@@ -29,12 +29,14 @@ export interface PayloadServer extends PayloadPublisher {
  * the bind's fault, a port in use or reserved the port's. Input (exit 2): it is the config that is wrong.
  */
 export function listenProblem(
-  options: { readonly bind: string; readonly port: number },
+  options: { readonly bind: string; readonly port: number; readonly key?: 'bind' | 'secondBind' },
   error: NodeJS.ErrnoException,
 ): HarnessError {
+  // Linux routes all of 127.0.0.0/8 to loopback; macOS only 127.0.0.1 until an alias is added.
+  const loopback = /^127\./.test(options.bind) && options.bind !== '127.0.0.1';
   const hint =
     error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
-      ? `payloadServer.bind ${options.bind} is not an address of this machine: use one of its own addresses that the lab hosts can reach (or 0.0.0.0).`
+      ? `payloadServer.${options.key ?? 'bind'} ${options.bind} is not an address of this machine: use one of its own addresses that the lab hosts can reach${options.key === 'secondBind' ? '' : ' (or 0.0.0.0)'}${loopback ? `, or add it (macOS: sudo ifconfig lo0 alias ${options.bind})` : ''}.`
       : error.code === 'EADDRINUSE'
         ? `Port ${String(options.port)} is in use: pick another payloadServer.port, or 0 for any free one.`
         : error.code === 'EACCES'
@@ -72,7 +74,7 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
   const second = options.secondBind === undefined ? null : createServer(handler);
   if (second !== null && options.secondBind !== undefined) {
     try {
-      await listen(second, options.secondBind, port);
+      await listen(second, options.secondBind, port, 'secondBind');
     } catch (error) {
       await closeServer(server);
       throw error;
@@ -102,10 +104,15 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
   };
 }
 
-function listen(server: Server, bind: string, port: number): Promise<void> {
+function listen(
+  server: Server,
+  bind: string,
+  port: number,
+  key: 'bind' | 'secondBind' = 'bind',
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(listenProblem({ bind, port }, error));
+      reject(listenProblem({ bind, port, key }, error));
     });
     server.listen(port, bind, () => {
       resolve();

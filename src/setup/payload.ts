@@ -127,7 +127,14 @@ export async function startPayloadServerFor(
   logger: Logger,
 ): Promise<PayloadServer | null> {
   if (config.lab !== undefined && !scenarios.some((s) => needsPayloadServer(s.spec))) return null;
-  const settings = payloadServerSettings(config);
+  const configured = payloadServerSettings(config);
+  // The embedded lab's second loopback address is bound only when a scenario fetches from it: not every
+  // system has it (macOS needs an lo0 alias), and no other run should depend on it.
+  const needsSecond = scenarios.some((s) => s.spec.emulation.scriptlet?.from === 'second-address');
+  const settings =
+    config.payloadServer === undefined && !needsSecond
+      ? { ...configured, secondBind: undefined }
+      : configured;
   const server = await startPayloadServer(settings);
   logger.info(
     `payload server: ${server.baseUrl} (listening on ${settings.bind}${settings.secondBind === undefined ? '' : ` and ${settings.secondBind}`})`,
