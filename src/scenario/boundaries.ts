@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import {
+  HarnessError,
   activityWindow,
   timeWindowMs,
   tuningElements,
@@ -107,8 +108,11 @@ const not = (side: BoundarySide): string => (side === 'flagged' ? 'fire' : 'not 
 
 function ruleFrom(rules: readonly PlannerRule[], file: string): PlannerRule {
   const rule = rules.find((r) => basename(r.file) === file);
-  // loadOurDetections refuses nothing of ours (sigma tests); a missing one is a broken install, not input.
-  if (rule === undefined) throw new Error(`detections/${file} is not among the loaded rules`);
+  // Our rules load under any tuning that passed its checks (sigma tests): a missing one is a broken install.
+  if (rule === undefined)
+    throw new HarnessError('E_CONFIG_INVALID', `detections/${file} is not among the loaded rules`, {
+      hint: "detections/ ships with purple-harness: reinstall it (npm ci), and keep our rules' files as they are.",
+    });
   return rule;
 }
 
@@ -120,10 +124,8 @@ function sideOf(rule: PlannerRule, events: readonly Record<string, unknown>[]): 
  * Of the lab's candidates, in order (the first is the usual case), the first and the first after it on the
  * other side; when every candidate is on one side, the first two, and the summary says so.
  */
-function pairOf<C extends { readonly side: BoundarySide }>(candidates: readonly C[]): [C, C] {
-  const [first, ...rest] = candidates;
-  if (first === undefined || rest[0] === undefined) throw new Error('a boundary needs two candidates');
-  return [first, rest.find((c) => c.side !== first.side) ?? rest[0]];
+function pairOf<C extends { readonly side: BoundarySide }>(first: C, rest: readonly C[]): [C, C] {
+  return [first, rest.find((c) => c.side !== first.side) ?? rest[0] ?? first];
 }
 
 function summaryOf(pair: readonly BoundaryCase[], what: string): string {
@@ -196,7 +198,7 @@ const infCandidates = [
 function infPathElement(input: PlanInput): ElementPlan {
   const file = 'ph-inf-staged-in-writable-path.yml';
   const rule = ruleFrom(input.rules, file);
-  const candidates = infCandidates.map((candidate) => {
+  const judge = (candidate: (typeof infCandidates)[number]) => {
     const path = `${remoteRoots[candidate.stage]}\\${sampleMarker}\\${sampleMarker}${candidate.extension}`;
     // The staging write as the host's sensor records it: OpenSSH's file transfer creates the file.
     const event = {
@@ -206,8 +208,9 @@ function infPathElement(input: PlanInput): ElementPlan {
       TargetFilename: path,
     };
     return { ...candidate, path, side: sideOf(rule, [event]) };
-  });
-  const cases = pairOf(candidates).map((c): BoundaryCase => {
+  };
+  const [usual, ...others] = infCandidates;
+  const cases = pairOf(judge(usual), others.map(judge)).map((c): BoundaryCase => {
     const id = `boundary-inf-path-${c.stage}-${c.extension.slice(1)}`;
     const spec = scenarioOf(
       id,
