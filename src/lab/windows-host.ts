@@ -60,6 +60,8 @@ export interface CmstpKnobs {
   readonly installExitCode?: number;
   readonly hang?: boolean;
   readonly uninstallExitCode?: number;
+  /** An install that takes this long before cmstp exits (a slow host), in ms. */
+  readonly installMs?: number;
 }
 
 /** One remote operation as sshd hands it to PowerShell: the script and how it arrived. */
@@ -627,6 +629,8 @@ export class SimulatedWindowsHost {
       for (const entry of [...plan.unregisterOcxs, ...plan.registerOcxs]) await this.#loadOcx(cmstp, entry);
       if (installer !== cmstp) this.processes.exit(installer);
       if (this.#cmstp.hang === true) return { process: cmstp, exitCode: await this.#untilKilled(cmstp) };
+      if (this.#cmstp.installMs !== undefined)
+        await new Promise((resolve) => setTimeout(resolve, this.#cmstp.installMs));
       return { process: cmstp, exitCode: this.#cmstp.installExitCode ?? 0 };
     } finally {
       this.processes.exit(cmstp);

@@ -118,3 +118,24 @@ test("#21 a follow-up call that leaves no marker is a failed emulation that keep
   t.truthy(execution.cmstp?.startedAt, "cmstp's own run is kept");
   t.true(execution.cleanup.verified, execution.cleanup.residue.join(', '));
 });
+
+// On a slow host cmstp's own run stretches the window (its end and 1 s after it): the case meant to come after
+// the window waits 2 s past cmstp's end too, so it stays outside, and is still not tied to the run.
+test('#21 in-process simulator: with a cmstp that takes 2.5 s, the after-window call still comes 2 s after cmstp ended, and is not tied to the run', async (t) => {
+  const lab = await startTestLab({ cmstp: { installMs: 2500 } });
+  t.teardown(() => lab.close());
+  const after = timeWindowCases(tempDir(t)).filter((s) => s.spec.id === 'boundary-time-window-after');
+  const run = await runOnLab({ scenarios: after, hosts: [lab.host], siem: lab.siem });
+  const result = run.results[0];
+  const execution = result?.execution;
+  const followUp = execution?.steps.find((s) => s.step === 'follow-up');
+  const onHost = Date.parse(followUp?.startedAt ?? '') + (execution?.facts?.sensors?.clockSkewMs ?? 0);
+  const cmstpRan =
+    Date.parse(execution?.cmstp?.endedAt ?? '') - Date.parse(execution?.cmstp?.startedAt ?? '');
+  t.true(cmstpRan >= 2500, `cmstp ran ${String(cmstpRan)} ms`);
+  t.true(onHost - Date.parse(execution?.cmstp?.endedAt ?? '') >= 2000, 'the call came 2 s after cmstp ended');
+  t.deepEqual(
+    result?.signals.map((s) => `${s.id} ${s.verdict}`),
+    ['com-elevation pass'],
+  );
+});
