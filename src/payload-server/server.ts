@@ -49,6 +49,25 @@ export function listenProblem(
   );
 }
 
+/**
+ * The IPv4 addresses hosts connect to, as far as the options say (before or after the server starts): an
+ * IP-literal advertised host, else the bind; and the second bind. An unspecified bind (0.0.0.0) says nothing
+ * about the address hosts use, and no DNS is asked here.
+ */
+export function payloadAddresses(options: PayloadServerOptions): {
+  address: string | null;
+  secondAddress: string | null;
+} {
+  return {
+    address: isIPv4(options.advertisedHost)
+      ? options.advertisedHost
+      : isIPv4(options.bind) && options.bind !== '0.0.0.0'
+        ? options.bind
+        : null,
+    secondAddress: options.secondBind !== undefined && isIPv4(options.secondBind) ? options.secondBind : null,
+  };
+}
+
 export async function startPayloadServer(options: PayloadServerOptions): Promise<PayloadServer> {
   const published = new Map<string, { content: string; contentType: string }>();
   const fetches: PayloadFetch[] = [];
@@ -80,17 +99,10 @@ export async function startPayloadServer(options: PayloadServerOptions): Promise
       throw error;
     }
   }
-  const ipv4 = (text: string): boolean => isIPv4(text);
   return {
     baseUrl: `http://${options.advertisedHost}:${port}`,
     advertisedHost: options.advertisedHost,
-    // An unspecified bind (0.0.0.0) says nothing about the address hosts use; no DNS is asked here.
-    address: ipv4(options.advertisedHost)
-      ? options.advertisedHost
-      : ipv4(options.bind) && options.bind !== '0.0.0.0'
-        ? options.bind
-        : null,
-    secondAddress: options.secondBind !== undefined && ipv4(options.secondBind) ? options.secondBind : null,
+    ...payloadAddresses(options),
     publish: (path, content, contentType) => {
       published.set(path, { content, contentType });
     },

@@ -11,6 +11,7 @@ import {
   type Tuning,
 } from '../core/index.js';
 import { remoteRoots } from '../render/render.js';
+import { sysmonChannel } from '../sigma/taxonomy.js';
 
 /**
  * `tuning plan`: for each of AN0932's mutable elements, two scenarios the embedded lab can run, one on each
@@ -95,7 +96,6 @@ export interface PlanInput {
 
 /** The marker a case's paths are shown with; every run puts its own in the same places. */
 const sampleMarker = 'ph0123456789ab';
-const sysmonChannel = 'Microsoft-Windows-Sysmon/Operational';
 const serviceName = {
   serviceName: {
     type: 'string',

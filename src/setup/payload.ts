@@ -1,4 +1,3 @@
-import { isIPv4 } from 'node:net';
 import type { HarnessConfig } from '../config/schema.js';
 import {
   HarnessError,
@@ -8,6 +7,7 @@ import {
   type Logger,
 } from '../core/index.js';
 import {
+  payloadAddresses,
   startPayloadServer,
   type PayloadServer,
   type PayloadServerOptions,
@@ -99,25 +99,12 @@ export function payloadServerSettings(config: HarnessConfig): PayloadServerOptio
   );
 }
 
-/**
- * The payload server's IPv4 addresses as the config sets them, before it starts (`tuning plan`): its bind
- * (or an IP-literal advertisedHost) and its secondBind, each null where there is none.
- */
+/** The payload server's IPv4 addresses as the config sets them, before it starts (`tuning plan`). */
 export function payloadAddressesOf(config: HarnessConfig): {
   address: string | null;
   secondAddress: string | null;
 } {
-  const settings = payloadServerSettings(config);
-  const ipv4 = (text: string): boolean => isIPv4(text) && text !== '0.0.0.0';
-  return {
-    address: ipv4(settings.advertisedHost)
-      ? settings.advertisedHost
-      : ipv4(settings.bind)
-        ? settings.bind
-        : null,
-    secondAddress:
-      settings.secondBind !== undefined && ipv4(settings.secondBind) ? settings.secondBind : null,
-  };
+  return payloadAddresses(payloadServerSettings(config));
 }
 
 /** The payload server, started when the embedded lab runs or a scenario serves a file; null otherwise. */
